@@ -1,0 +1,337 @@
+//! The JSON documents stored on a chat space (`widget_config`, `ai_config`,
+//! `retrieval_config`): their defaults, their rules, and partial updates.
+//!
+//! A stored document is always complete and valid: a PATCH body is merged over the current
+//! value, then parsed into the typed struct (unknown keys refused), then checked.
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::validate::ValidationErrors;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Theme {
+    Light,
+    Dark,
+    Auto,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Position {
+    BottomRight,
+    BottomLeft,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WidgetSize {
+    Compact,
+    Standard,
+    Large,
+}
+
+/// How the widget looks and greets visitors.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WidgetConfig {
+    pub theme: Theme,
+    /// `#rrggbb`.
+    pub primary_color: String,
+    pub position: Position,
+    pub size: WidgetSize,
+    /// Shown in the header; empty means the chat space's name.
+    pub bot_name: String,
+    pub avatar_url: Option<String>,
+    pub welcome_message: String,
+    pub placeholder: String,
+    /// BCP 47 tag, e.g. `en`, `ar`, `pt-BR`.
+    pub locale: String,
+    /// Right-to-left layout; also implied by an RTL locale.
+    pub rtl: bool,
+    pub show_branding: bool,
+    /// Overrides of the widget's built-in UI strings, by key.
+    pub strings: BTreeMap<String, String>,
+}
+
+impl Default for WidgetConfig {
+    fn default() -> Self {
+        WidgetConfig {
+            theme: Theme::Auto,
+            primary_color: "#4f46e5".to_owned(),
+            position: Position::BottomRight,
+            size: WidgetSize::Standard,
+            bot_name: String::new(),
+            avatar_url: None,
+            welcome_message: "Hi! How can I help you today?".to_owned(),
+            placeholder: "Ask a question…".to_owned(),
+            locale: "en".to_owned(),
+            rtl: false,
+            show_branding: true,
+            strings: BTreeMap::new(),
+        }
+    }
+}
+
+/// Which model answers and how.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AiConfig {
+    pub model: String,
+    pub temperature: f64,
+    pub max_tokens: u32,
+    pub system_prompt: String,
+    /// The reply when the knowledge holds no answer.
+    pub dont_know_reply: String,
+    /// How many earlier messages go into the prompt.
+    pub history_messages: u32,
+}
+
+impl Default for AiConfig {
+    fn default() -> Self {
+        AiConfig {
+            model: "openai/gpt-4o-mini".to_owned(),
+            temperature: 0.3,
+            max_tokens: 1024,
+            system_prompt: "You are a helpful assistant. Answer only from the provided context. \
+                            If the context does not contain the answer, say so."
+                .to_owned(),
+            dont_know_reply: "Sorry, I don't know the answer to that yet.".to_owned(),
+            history_messages: 6,
+        }
+    }
+}
+
+/// How knowledge is chunked and retrieved (the spec's RAGConfig).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetrievalConfig {
+    pub top_k: u32,
+    pub similarity_threshold: f64,
+    pub rerank_results: bool,
+    pub include_metadata: bool,
+    pub chunk_size: u32,
+    pub chunk_overlap: u32,
+}
+
+impl Default for RetrievalConfig {
+    fn default() -> Self {
+        RetrievalConfig {
+            top_k: 5,
+            similarity_threshold: 0.0,
+            rerank_results: false,
+            include_metadata: true,
+            chunk_size: 1000,
+            chunk_overlap: 200,
+        }
+    }
+}
+
+/// A configuration document with rules beyond its types.
+pub trait ConfigDoc: Serialize + DeserializeOwned + Default {
+    /// The field name of this document on a chat space, used in error paths.
+    const FIELD: &'static str;
+    fn check(&self, errors: &mut ValidationErrors);
+}
+
+impl ConfigDoc for WidgetConfig {
+    const FIELD: &'static str = "widget_config";
+    fn check(&self, errors: &mut ValidationErrors) {
+        let f = |name: &str| format!("{}.{name}", Self::FIELD);
+        if !is_hex_color(&self.primary_color) {
+            errors.add(&f("primary_color"), "Use a colour like #4f46e5.");
+        }
+        for (name, value, max) in [
+            ("bot_name", &self.bot_name, 60),
+            ("welcome_message", &self.welcome_message, 1000),
+            ("placeholder", &self.placeholder, 120),
+            ("locale", &self.locale, 35),
+        ] {
+            if value.chars().count() > max {
+                errors.add(&f(name), format!("Use at most {max} characters."));
+            }
+        }
+        if !self
+            .locale
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+            || self.locale.is_empty()
+        {
+            errors.add(&f("locale"), "Use a language tag like en or pt-BR.");
+        }
+        if let Some(url) = &self.avatar_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            errors.add(&f("avatar_url"), "Use an http(s) address for the avatar.");
+        }
+        if self.strings.len() > 100
+            || self
+                .strings
+                .iter()
+                .any(|(k, v)| k.len() > 64 || v.chars().count() > 500)
+        {
+            errors.add(
+                &f("strings"),
+                "Use at most 100 strings, keys up to 64 and texts up to 500 characters.",
+            );
+        }
+    }
+}
+
+impl ConfigDoc for AiConfig {
+    const FIELD: &'static str = "ai_config";
+    fn check(&self, errors: &mut ValidationErrors) {
+        let f = |name: &str| format!("{}.{name}", Self::FIELD);
+        if self.model.trim().is_empty() || self.model.len() > 200 {
+            errors.add(&f("model"), "Name a model, like openai/gpt-4o-mini.");
+        }
+        if !(0.0..=2.0).contains(&self.temperature) {
+            errors.add(&f("temperature"), "Use a temperature from 0 to 2.");
+        }
+        if !(1..=32_000).contains(&self.max_tokens) {
+            errors.add(&f("max_tokens"), "Use 1 to 32000 tokens.");
+        }
+        if self.system_prompt.chars().count() > 20_000 {
+            errors.add(&f("system_prompt"), "Use at most 20000 characters.");
+        }
+        if self.dont_know_reply.trim().is_empty() || self.dont_know_reply.chars().count() > 2_000
+        {
+            errors.add(&f("dont_know_reply"), "Use 1 to 2000 characters.");
+        }
+        if self.history_messages > 50 {
+            errors.add(&f("history_messages"), "Use at most 50 messages.");
+        }
+    }
+}
+
+impl ConfigDoc for RetrievalConfig {
+    const FIELD: &'static str = "retrieval_config";
+    fn check(&self, errors: &mut ValidationErrors) {
+        let f = |name: &str| format!("{}.{name}", Self::FIELD);
+        if !(1..=50).contains(&self.top_k) {
+            errors.add(&f("top_k"), "Use 1 to 50.");
+        }
+        if !(0.0..=1.0).contains(&self.similarity_threshold) {
+            errors.add(&f("similarity_threshold"), "Use a threshold from 0 to 1.");
+        }
+        if !(100..=8_000).contains(&self.chunk_size) {
+            errors.add(&f("chunk_size"), "Use 100 to 8000 tokens.");
+        }
+        if self.chunk_overlap >= self.chunk_size {
+            errors.add(
+                &f("chunk_overlap"),
+                "Make the overlap smaller than the chunk size.",
+            );
+        }
+    }
+}
+
+/// The stored JSON of a fresh document with its defaults.
+pub fn default_value<T: ConfigDoc>() -> Value {
+    serde_json::to_value(T::default()).unwrap_or(Value::Null)
+}
+
+/// Merges `patch` over `current` (JSON merge patch: objects merge, `null` restores the
+/// default), parses and checks the result. Returns the complete stored value.
+pub fn apply_patch<T: ConfigDoc>(current: &Value, patch: &Value) -> Result<Value, ValidationErrors> {
+    let mut merged = current.clone();
+    if !merged.is_object() {
+        merged = default_value::<T>();
+    }
+    if !patch.is_object() {
+        return Err(ValidationErrors::single(
+            T::FIELD,
+            "Send an object of settings to change.",
+        ));
+    }
+    merge(&mut merged, patch);
+    let parsed: T = serde_json::from_value(merged).map_err(|e| {
+        ValidationErrors::single(T::FIELD, format!("Invalid settings: {}", clean_serde(&e)))
+    })?;
+    let mut errors = ValidationErrors::new();
+    parsed.check(&mut errors);
+    errors.into_result()?;
+    Ok(serde_json::to_value(parsed).unwrap_or(Value::Null))
+}
+
+/// Parses a stored document, falling back to defaults for anything unreadable.
+pub fn read<T: ConfigDoc>(value: &Value) -> T {
+    serde_json::from_value(value.clone()).unwrap_or_default()
+}
+
+fn merge(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(target), Value::Object(patch)) => {
+            for (key, value) in patch {
+                if value.is_null() {
+                    target.remove(key);
+                } else {
+                    merge(target.entry(key.clone()).or_insert(Value::Null), value);
+                }
+            }
+        }
+        (target, patch) => *target = patch.clone(),
+    }
+}
+
+fn clean_serde(e: &serde_json::Error) -> String {
+    // serde_json appends " at line 1 column 12", meaningless for a value that was merged.
+    let text = e.to_string();
+    match text.find(" at line ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
+}
+
+fn is_hex_color(s: &str) -> bool {
+    s.len() == 7 && s.starts_with('#') && s[1..].chars().all(|c| c.is_ascii_hexdigit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn patch_merges_and_validates() {
+        let current = default_value::<WidgetConfig>();
+        let next = apply_patch::<WidgetConfig>(&current, &json!({"primary_color": "#112233"}))
+            .expect("valid patch");
+        assert_eq!(next["primary_color"], "#112233");
+        assert_eq!(next["welcome_message"], current["welcome_message"]);
+
+        let err = apply_patch::<WidgetConfig>(&current, &json!({"primary_color": "red"}))
+            .expect_err("bad colour");
+        assert_eq!(err.0[0].field, "widget_config.primary_color");
+
+        let err = apply_patch::<WidgetConfig>(&current, &json!({"colour": "#fff"}))
+            .expect_err("unknown key");
+        assert!(err.0[0].message.contains("unknown field"), "{err:?}");
+
+        let err = apply_patch::<AiConfig>(&default_value::<AiConfig>(), &json!({"temperature": "hot"}))
+            .expect_err("wrong type");
+        assert_eq!(err.0[0].field, "ai_config");
+    }
+
+    #[test]
+    fn null_restores_the_default() {
+        let current = apply_patch::<AiConfig>(&default_value::<AiConfig>(), &json!({"max_tokens": 9}))
+            .expect("valid");
+        let back = apply_patch::<AiConfig>(&current, &json!({"max_tokens": null})).expect("valid");
+        assert_eq!(back["max_tokens"], 1024);
+    }
+
+    #[test]
+    fn retrieval_overlap_must_be_smaller_than_chunks() {
+        let err = apply_patch::<RetrievalConfig>(
+            &default_value::<RetrievalConfig>(),
+            &json!({"chunk_size": 300, "chunk_overlap": 300}),
+        )
+        .expect_err("overlap too big");
+        assert_eq!(err.0[0].field, "retrieval_config.chunk_overlap");
+    }
+}

@@ -1,0 +1,16 @@
+//! Docent's domain: typed ids, the shapes of organizations, users and chat spaces, plan
+//! limits, validated configuration documents and [`Settings`]. Nothing here does I/O, so every
+//! other crate can depend on it and tests can use it without a database.
+
+pub mod config;
+pub mod ids;
+pub mod model;
+pub mod plans;
+pub mod settings;
+pub mod validate;
+
+pub use ids::*;
+pub use model::*;
+pub use plans::{Plan, PlanLimits};
+pub use settings::Settings;
+pub use validate::{FieldError, ValidationErrors};

@@ -1,0 +1,358 @@
+//! [`Settings`]: every knob of a Docent instance, with working defaults, read from defaults →
+//! an optional `docent.toml` → `DOCENT_*` environment variables → command-line flags.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize, Serializer};
+
+/// A value that must not reach logs: `Debug` and `Serialize` print `[redacted]`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("[redacted]")
+    }
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line, for log collectors.
+    Json,
+}
+
+/// The effective configuration of one `docent` process.
+#[derive(Clone, Debug, Serialize)]
+pub struct Settings {
+    /// Address the HTTP server listens on. `DOCENT_LISTEN`, `--listen`.
+    pub listen: SocketAddr,
+    /// Where the embedded database and uploaded files live. `DOCENT_DATA_DIR`, `--data-dir`.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; unset means SQLite in `data_dir`.
+    /// `DOCENT_DATABASE_URL`, `--database-url`.
+    pub database_url: Option<Secret>,
+    /// Most connections in the database pool. `DOCENT_DATABASE_MAX_CONNECTIONS`.
+    pub database_max_connections: u32,
+    /// The address people reach this server at, for links in emails and embed code; unset
+    /// means `http://{listen}`. `https://` also makes cookies `Secure`. `DOCENT_PUBLIC_URL`.
+    pub public_url: Option<String>,
+    /// `smtp://user:pass@host:587` (STARTTLS) or `smtps://…` (TLS); unset writes emails to the
+    /// log and the admin outbox instead. `DOCENT_SMTP_URL`.
+    pub smtp_url: Option<Secret>,
+    /// Sender of outgoing emails. `DOCENT_SMTP_FROM`.
+    pub smtp_from: String,
+    /// `text` or `json`. `DOCENT_LOG_FORMAT`.
+    pub log_format: LogFormat,
+    /// Largest JSON or form body accepted, in bytes. `DOCENT_MAX_BODY_BYTES`.
+    pub max_body_bytes: usize,
+    /// How long a login lasts, in days. `DOCENT_SESSION_DAYS`.
+    pub session_days: u32,
+    /// Failed logins per account within 15 minutes before it is throttled.
+    /// `DOCENT_LOGIN_MAX_FAILURES_PER_ACCOUNT`.
+    pub login_max_failures_per_account: u32,
+    /// Failed logins per client IP within 15 minutes before it is throttled.
+    /// `DOCENT_LOGIN_MAX_FAILURES_PER_IP`.
+    pub login_max_failures_per_ip: u32,
+    /// Take the client IP from `X-Forwarded-For` (only behind a trusted proxy).
+    /// `DOCENT_TRUST_PROXY`.
+    pub trust_proxy: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("docent-data"),
+            database_url: None,
+            database_max_connections: 10,
+            public_url: None,
+            smtp_url: None,
+            smtp_from: "Docent <no-reply@localhost>".to_owned(),
+            log_format: LogFormat::Text,
+            max_body_bytes: 1024 * 1024,
+            session_days: 30,
+            login_max_failures_per_account: 5,
+            login_max_failures_per_ip: 30,
+            trust_proxy: false,
+        }
+    }
+}
+
+/// One layer of settings: a `docent.toml`, the environment or the command line.
+/// Every field is optional; a set field overrides the layers below it.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsLayer {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<Secret>,
+    pub database_max_connections: Option<u32>,
+    pub public_url: Option<String>,
+    pub smtp_url: Option<Secret>,
+    pub smtp_from: Option<String>,
+    pub log_format: Option<LogFormat>,
+    pub max_body_bytes: Option<usize>,
+    pub session_days: Option<u32>,
+    pub login_max_failures_per_account: Option<u32>,
+    pub login_max_failures_per_ip: Option<u32>,
+    pub trust_proxy: Option<bool>,
+}
+
+/// A setting that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("environment variable {name}={value:?}: {message}")]
+    Env {
+        name: String,
+        value: String,
+        message: String,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+macro_rules! apply_layer {
+    ($settings:expr, $layer:expr, [$($field:ident),*], [$($opt:ident),*]) => {{
+        $(if let Some(v) = $layer.$field { $settings.$field = v; })*
+        $(if $layer.$opt.is_some() { $settings.$opt = $layer.$opt; })*
+    }};
+}
+
+impl Settings {
+    /// Reads defaults, then `config_file` (or `./docent.toml` when it exists), then the
+    /// environment (through `env`, so tests need not touch the process environment), then
+    /// `flags`.
+    pub fn load(
+        config_file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+        flags: SettingsLayer,
+    ) -> Result<Settings, SettingsError> {
+        let mut settings = Settings::default();
+        let default_file = Path::new("docent.toml");
+        let file = match config_file {
+            Some(path) => Some(path),
+            None if default_file.exists() => Some(default_file),
+            None => None,
+        };
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
+            let layer: SettingsLayer =
+                toml::from_str(&text).map_err(|e| SettingsError::File {
+                    path: path.to_owned(),
+                    message: e.message().to_owned(),
+                })?;
+            settings.apply(layer);
+        }
+        settings.apply(SettingsLayer::from_env(env)?);
+        settings.apply(flags);
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn apply(&mut self, layer: SettingsLayer) {
+        apply_layer!(
+            self,
+            layer,
+            [
+                listen,
+                data_dir,
+                database_max_connections,
+                smtp_from,
+                log_format,
+                max_body_bytes,
+                session_days,
+                login_max_failures_per_account,
+                login_max_failures_per_ip,
+                trust_proxy
+            ],
+            [database_url, public_url, smtp_url]
+        );
+    }
+
+    fn check(&self) -> Result<(), SettingsError> {
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(SettingsError::Invalid(format!(
+                "public_url {url:?} must start with http:// or https://"
+            )));
+        }
+        if let Some(url) = &self.database_url {
+            let url = url.expose();
+            if !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+            {
+                return Err(SettingsError::Invalid(
+                    "database_url must start with sqlite:, postgres:// or postgresql://".into(),
+                ));
+            }
+        }
+        if self.database_max_connections == 0 || self.session_days == 0 {
+            return Err(SettingsError::Invalid(
+                "database_max_connections and session_days must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The base URL for links, without a trailing slash.
+    pub fn public_base_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
+    /// Whether cookies must carry `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+    }
+
+    /// Whether the configured database is PostgreSQL.
+    pub fn uses_postgres(&self) -> bool {
+        self.database_url
+            .as_ref()
+            .is_some_and(|u| u.expose().starts_with("postgres"))
+    }
+}
+
+impl SettingsLayer {
+    /// Reads `DOCENT_*` variables through `env`.
+    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<SettingsLayer, SettingsError> {
+        fn parse<T: std::str::FromStr>(
+            env: &impl Fn(&str) -> Option<String>,
+            name: &str,
+        ) -> Result<Option<T>, SettingsError>
+        where
+            T::Err: fmt::Display,
+        {
+            match env(name) {
+                None => Ok(None),
+                Some(v) if v.is_empty() => Ok(None),
+                Some(v) => v.parse().map(Some).map_err(|e: T::Err| SettingsError::Env {
+                    name: name.to_owned(),
+                    value: v.clone(),
+                    message: e.to_string(),
+                }),
+            }
+        }
+        let text = |name: &str| env(name).filter(|v| !v.is_empty());
+        let log_format = match text("DOCENT_LOG_FORMAT").as_deref() {
+            None => None,
+            Some("json") => Some(LogFormat::Json),
+            Some("text") => Some(LogFormat::Text),
+            Some(other) => {
+                return Err(SettingsError::Env {
+                    name: "DOCENT_LOG_FORMAT".into(),
+                    value: other.into(),
+                    message: "use text or json".into(),
+                });
+            }
+        };
+        Ok(SettingsLayer {
+            listen: parse(&env, "DOCENT_LISTEN")?,
+            data_dir: text("DOCENT_DATA_DIR").map(PathBuf::from),
+            database_url: text("DOCENT_DATABASE_URL").map(Secret),
+            database_max_connections: parse(&env, "DOCENT_DATABASE_MAX_CONNECTIONS")?,
+            public_url: text("DOCENT_PUBLIC_URL"),
+            smtp_url: text("DOCENT_SMTP_URL").map(Secret),
+            smtp_from: text("DOCENT_SMTP_FROM"),
+            log_format,
+            max_body_bytes: parse(&env, "DOCENT_MAX_BODY_BYTES")?,
+            session_days: parse(&env, "DOCENT_SESSION_DAYS")?,
+            login_max_failures_per_account: parse(&env, "DOCENT_LOGIN_MAX_FAILURES_PER_ACCOUNT")?,
+            login_max_failures_per_ip: parse(&env, "DOCENT_LOGIN_MAX_FAILURES_PER_IP")?,
+            trust_proxy: parse(&env, "DOCENT_TRUST_PROXY")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn layers_override_in_order() {
+        let dir = std::env::temp_dir().join(format!("docent-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("docent.toml");
+        std::fs::write(&file, "listen = \"0.0.0.0:9000\"\nsession_days = 7\n").expect("write");
+        let flags = SettingsLayer {
+            session_days: Some(3),
+            ..Default::default()
+        };
+        let s = Settings::load(Some(&file), env(&[("DOCENT_LISTEN", "127.0.0.1:7000")]), flags)
+            .expect("valid");
+        assert_eq!(s.listen.to_string(), "127.0.0.1:7000");
+        assert_eq!(s.session_days, 3);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let s = Settings::load(
+            None,
+            env(&[("DOCENT_DATABASE_URL", "postgres://u:hunter2@db/docent")]),
+            SettingsLayer::default(),
+        )
+        .expect("valid");
+        assert!(!format!("{s:?}").contains("hunter2"));
+        assert!(!serde_json::to_string(&s).expect("json").contains("hunter2"));
+        assert!(s.uses_postgres());
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Settings::load(None, env(&[("DOCENT_LISTEN", "nowhere")]), SettingsLayer::default())
+            .expect_err("bad listen");
+        assert!(err.to_string().contains("DOCENT_LISTEN"), "{err}");
+        let err = Settings::load(None, env(&[("DOCENT_DATABASE_URL", "mysql://x")]), SettingsLayer::default())
+            .expect_err("bad url");
+        assert!(err.to_string().contains("database_url"), "{err}");
+    }
+}
