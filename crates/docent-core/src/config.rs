@@ -198,8 +198,7 @@ impl ConfigDoc for AiConfig {
         if self.system_prompt.chars().count() > 20_000 {
             errors.add(&f("system_prompt"), "Use at most 20000 characters.");
         }
-        if self.dont_know_reply.trim().is_empty() || self.dont_know_reply.chars().count() > 2_000
-        {
+        if self.dont_know_reply.trim().is_empty() || self.dont_know_reply.chars().count() > 2_000 {
             errors.add(&f("dont_know_reply"), "Use 1 to 2000 characters.");
         }
         if self.history_messages > 50 {
@@ -237,7 +236,10 @@ pub fn default_value<T: ConfigDoc>() -> Value {
 
 /// Merges `patch` over `current` (JSON merge patch: objects merge, `null` restores the
 /// default), parses and checks the result. Returns the complete stored value.
-pub fn apply_patch<T: ConfigDoc>(current: &Value, patch: &Value) -> Result<Value, ValidationErrors> {
+pub fn apply_patch<T: ConfigDoc>(
+    current: &Value,
+    patch: &Value,
+) -> Result<Value, ValidationErrors> {
     let mut merged = current.clone();
     if !merged.is_object() {
         merged = default_value::<T>();
@@ -312,15 +314,17 @@ mod tests {
             .expect_err("unknown key");
         assert!(err.0[0].message.contains("unknown field"), "{err:?}");
 
-        let err = apply_patch::<AiConfig>(&default_value::<AiConfig>(), &json!({"temperature": "hot"}))
-            .expect_err("wrong type");
+        let err =
+            apply_patch::<AiConfig>(&default_value::<AiConfig>(), &json!({"temperature": "hot"}))
+                .expect_err("wrong type");
         assert_eq!(err.0[0].field, "ai_config");
     }
 
     #[test]
     fn null_restores_the_default() {
-        let current = apply_patch::<AiConfig>(&default_value::<AiConfig>(), &json!({"max_tokens": 9}))
-            .expect("valid");
+        let current =
+            apply_patch::<AiConfig>(&default_value::<AiConfig>(), &json!({"max_tokens": 9}))
+                .expect("valid");
         let back = apply_patch::<AiConfig>(&current, &json!({"max_tokens": null})).expect("valid");
         assert_eq!(back["max_tokens"], 1024);
     }

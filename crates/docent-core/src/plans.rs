@@ -81,9 +81,18 @@ mod tests {
 
     #[test]
     fn enterprise_is_unlimited_and_free_is_capped() {
-        assert!(PlanLimits::allows(Plan::Enterprise.limits().chat_spaces_per_org, 1_000_000));
-        assert!(PlanLimits::allows(Plan::Free.limits().chat_spaces_per_org, 0));
-        assert!(!PlanLimits::allows(Plan::Free.limits().chat_spaces_per_org, 1));
+        assert!(PlanLimits::allows(
+            Plan::Enterprise.limits().chat_spaces_per_org,
+            1_000_000
+        ));
+        assert!(PlanLimits::allows(
+            Plan::Free.limits().chat_spaces_per_org,
+            0
+        ));
+        assert!(!PlanLimits::allows(
+            Plan::Free.limits().chat_spaces_per_org,
+            1
+        ));
     }
 
     #[test]

@@ -169,11 +169,10 @@ impl Settings {
                 path: path.to_owned(),
                 source,
             })?;
-            let layer: SettingsLayer =
-                toml::from_str(&text).map_err(|e| SettingsError::File {
-                    path: path.to_owned(),
-                    message: e.message().to_owned(),
-                })?;
+            let layer: SettingsLayer = toml::from_str(&text).map_err(|e| SettingsError::File {
+                path: path.to_owned(),
+                message: e.message().to_owned(),
+            })?;
             settings.apply(layer);
         }
         settings.apply(SettingsLayer::from_env(env)?);
@@ -326,8 +325,12 @@ mod tests {
             session_days: Some(3),
             ..Default::default()
         };
-        let s = Settings::load(Some(&file), env(&[("DOCENT_LISTEN", "127.0.0.1:7000")]), flags)
-            .expect("valid");
+        let s = Settings::load(
+            Some(&file),
+            env(&[("DOCENT_LISTEN", "127.0.0.1:7000")]),
+            flags,
+        )
+        .expect("valid");
         assert_eq!(s.listen.to_string(), "127.0.0.1:7000");
         assert_eq!(s.session_days, 3);
         std::fs::remove_dir_all(dir).ok();
@@ -348,11 +351,19 @@ mod tests {
 
     #[test]
     fn bad_values_are_named() {
-        let err = Settings::load(None, env(&[("DOCENT_LISTEN", "nowhere")]), SettingsLayer::default())
-            .expect_err("bad listen");
+        let err = Settings::load(
+            None,
+            env(&[("DOCENT_LISTEN", "nowhere")]),
+            SettingsLayer::default(),
+        )
+        .expect_err("bad listen");
         assert!(err.to_string().contains("DOCENT_LISTEN"), "{err}");
-        let err = Settings::load(None, env(&[("DOCENT_DATABASE_URL", "mysql://x")]), SettingsLayer::default())
-            .expect_err("bad url");
+        let err = Settings::load(
+            None,
+            env(&[("DOCENT_DATABASE_URL", "mysql://x")]),
+            SettingsLayer::default(),
+        )
+        .expect_err("bad url");
         assert!(err.to_string().contains("database_url"), "{err}");
     }
 }

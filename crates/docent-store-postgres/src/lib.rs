@@ -1,1 +1,810 @@
-//! placeholder
+//! The PostgreSQL backend for scale-out: pgvector and full-text search live here, and many
+//! `docent` replicas share it. Its twin is `docent-store-sqlite`; keep their queries alike.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use docent_core::*;
+use docent_store::rows::*;
+use docent_store::*;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+/// Migrations in order; the SQLite backend has one of the same name for each.
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "foundation",
+    include_str!("../migrations/0001_foundation.sql"),
+)];
+
+/// Key of the advisory lock that serialises migrations across replicas starting together.
+const MIGRATION_LOCK: i64 = 0x646f_6365_6e74; // "docent"
+
+#[derive(Clone, Debug)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to a `postgres://` URL.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<PostgresStore> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        Ok(PostgresStore { pool })
+    }
+
+    /// Applies the migrations not yet applied; returns how many ran.
+    pub async fn migrate(&self) -> Result<usize> {
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *conn)
+            .await?;
+        let result = self.migrate_locked(&mut conn).await;
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *conn)
+            .await?;
+        result
+    }
+
+    async fn migrate_locked(&self, conn: &mut PgConnection) -> Result<usize> {
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)",
+        )
+        .execute(&mut *conn)
+        .await?;
+        let mut ran = 0;
+        for &(version, name, sql) in MIGRATIONS {
+            let done: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                    .bind(version)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            if done.is_some() {
+                continue;
+            }
+            sqlx::raw_sql("BEGIN").execute(&mut *conn).await?;
+            match apply(conn, version, name, sql).await {
+                Ok(()) => {
+                    sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
+                    tracing::info!(version, name, "applied migration");
+                    ran += 1;
+                }
+                Err(e) => {
+                    sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.ok();
+                    return Err(StoreError::Migration {
+                        version,
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(ran)
+    }
+}
+
+async fn apply(conn: &mut PgConnection, version: i64, name: &str, sql: &str) -> Result<()> {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+        .bind(version)
+        .bind(name)
+        .bind(Utc::now())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+async fn insert_organization(
+    conn: &mut PgConnection,
+    org: &NewOrganization,
+    owner: UserId,
+    now: DateTime<Utc>,
+) -> Result<Organization> {
+    let row: OrganizationRow = sqlx::query_as(concat!(
+        "INSERT INTO organizations (id, name, slug, plan, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING ",
+        organization_columns!()
+    ))
+    .bind(OrgId::generate().0)
+    .bind(&org.name)
+    .bind(&org.slug)
+    .bind(org.plan.as_str())
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, 'owner', $3)",
+    )
+    .bind(row.id)
+    .bind(owner.0)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    row.into_domain()
+}
+
+async fn insert_user(conn: &mut PgConnection, user: &NewUser, now: DateTime<Utc>) -> Result<User> {
+    let row: UserRow = sqlx::query_as(concat!(
+        "INSERT INTO users (id, email, name, password_hash, is_platform_admin, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, COALESCE($5, NOT EXISTS (SELECT 1 FROM users)), $6, $6) RETURNING ",
+        user_columns!()
+    ))
+    .bind(UserId::generate().0)
+    .bind(user.email.trim().to_lowercase())
+    .bind(&user.name)
+    .bind(&user.password_hash)
+    .bind(user.is_platform_admin)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    row.into_domain()
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+        }
+    }
+
+    async fn signup(&self, user: NewUser, org: NewOrganization) -> Result<(User, Organization)> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        let user = insert_user(&mut tx, &user, now).await?;
+        let org = insert_organization(&mut tx, &org, user.id, now).await?;
+        tx.commit().await?;
+        Ok((user, org))
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<User> {
+        let mut conn = self.pool.acquire().await?;
+        insert_user(&mut conn, &user, Utc::now()).await
+    }
+
+    async fn find_user_by_id(&self, id: UserId) -> Result<Option<User>> {
+        let row: Option<UserRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(UserRow::into_domain).transpose()
+    }
+
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let row: Option<UserRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE email = $1"
+        ))
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(UserRow::into_domain).transpose()
+    }
+
+    async fn set_user_password(&self, id: UserId, password_hash: &str) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+                .bind(id.0)
+                .bind(password_hash)
+                .bind(Utc::now())
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn set_platform_admin(&self, id: UserId, is_admin: bool) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE users SET is_platform_admin = $2, updated_at = $3 WHERE id = $1")
+                .bind(id.0)
+                .bind(is_admin)
+                .bind(Utc::now())
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn record_login(&self, id: UserId, at: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE users SET last_login_at = $2 WHERE id = $1")
+            .bind(id.0)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_organization(
+        &self,
+        org: NewOrganization,
+        owner: UserId,
+    ) -> Result<Organization> {
+        let mut tx = self.pool.begin().await?;
+        let org = insert_organization(&mut tx, &org, owner, Utc::now()).await?;
+        tx.commit().await?;
+        Ok(org)
+    }
+
+    async fn find_organization(&self, org: OrgId) -> Result<Option<Organization>> {
+        let row: Option<OrganizationRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            organization_columns!(),
+            " FROM organizations WHERE id = $1"
+        ))
+        .bind(org.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(OrganizationRow::into_domain).transpose()
+    }
+
+    async fn list_organizations(&self, page: Page<OrgId>) -> Result<Vec<Organization>> {
+        let rows: Vec<OrganizationRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            organization_columns!(),
+            " FROM organizations WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(page.cursor.map(|c| c.0))
+        .bind(i64::from(page.limit))
+        .fetch_all(&self.pool)
+        .await?;
+        all(rows, OrganizationRow::into_domain)
+    }
+
+    async fn set_organization_plan(&self, org: OrgId, plan: Plan) -> Result<bool> {
+        let done = sqlx::query("UPDATE organizations SET plan = $2 WHERE id = $1")
+            .bind(org.0)
+            .bind(plan.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_organization(&self, org: OrgId) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM organizations WHERE id = $1")
+            .bind(org.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn memberships_of_user(&self, user: UserId) -> Result<Vec<OrgMembership>> {
+        let rows: Vec<MembershipRow> = sqlx::query_as(
+            "SELECT o.id, o.name, o.slug, o.plan, o.billing_customer_id, o.created_at, m.role \
+             FROM memberships m JOIN organizations o ON o.id = m.org_id \
+             WHERE m.user_id = $1 ORDER BY m.created_at, o.id",
+        )
+        .bind(user.0)
+        .fetch_all(&self.pool)
+        .await?;
+        all(rows, MembershipRow::into_domain)
+    }
+
+    async fn find_role(&self, org: OrgId, user: UserId) -> Result<Option<Role>> {
+        let role: Option<String> =
+            sqlx::query_scalar("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
+                .bind(org.0)
+                .bind(user.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        role.map(|r| Role::parse(&r).ok_or_else(|| StoreError::Corrupt(format!("role {r:?}"))))
+            .transpose()
+    }
+
+    async fn list_members(&self, org: OrgId) -> Result<Vec<Member>> {
+        let rows: Vec<MemberRow> = sqlx::query_as(
+            "SELECT u.id AS user_id, u.email, u.name, m.role, m.created_at AS joined_at \
+             FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.org_id = $1 ORDER BY m.created_at, u.id",
+        )
+        .bind(org.0)
+        .fetch_all(&self.pool)
+        .await?;
+        all(rows, MemberRow::into_domain)
+    }
+
+    async fn count_members(&self, org: OrgId) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE org_id = $1")
+            .bind(org.0)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n.unsigned_abs())
+    }
+
+    async fn set_member_role(&self, org: OrgId, user: UserId, role: Role) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE memberships SET role = $3 WHERE org_id = $1 AND user_id = $2")
+                .bind(org.0)
+                .bind(user.0)
+                .bind(role.as_str())
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn remove_member(&self, org: OrgId, user: UserId) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
+            .bind(org.0)
+            .bind(user.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn create_invitation(&self, org: OrgId, invite: NewInvitation) -> Result<Invitation> {
+        let row: InvitationRow = sqlx::query_as(concat!(
+            "INSERT INTO invitations (id, org_id, email, role, token_hash, invited_by, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+            invitation_columns!()
+        ))
+        .bind(InvitationId::generate().0)
+        .bind(org.0)
+        .bind(invite.email.trim().to_lowercase())
+        .bind(invite.role.as_str())
+        .bind(&invite.token_hash)
+        .bind(invite.invited_by.0)
+        .bind(invite.expires_at)
+        .bind(Utc::now())
+        .fetch_one(&self.pool)
+        .await?;
+        row.into_domain()
+    }
+
+    async fn list_invitations(&self, org: OrgId) -> Result<Vec<Invitation>> {
+        let rows: Vec<InvitationRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            invitation_columns!(),
+            " FROM invitations WHERE org_id = $1 AND accepted_at IS NULL ORDER BY id DESC"
+        ))
+        .bind(org.0)
+        .fetch_all(&self.pool)
+        .await?;
+        all(rows, InvitationRow::into_domain)
+    }
+
+    async fn find_invitation_by_token(&self, token_hash: &str) -> Result<Option<Invitation>> {
+        let row: Option<InvitationRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            invitation_columns!(),
+            " FROM invitations WHERE token_hash = $1"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(InvitationRow::into_domain).transpose()
+    }
+
+    async fn accept_invitation(
+        &self,
+        id: InvitationId,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let accepted: Option<(Uuid, String)> = sqlx::query_as(
+            "UPDATE invitations SET accepted_at = $2 \
+             WHERE id = $1 AND accepted_at IS NULL AND expires_at > $2 RETURNING org_id, role",
+        )
+        .bind(id.0)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((org_id, role)) = accepted else {
+            return Ok(false);
+        };
+        sqlx::query(
+            "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (org_id, user_id) DO NOTHING",
+        )
+        .bind(org_id)
+        .bind(user.0)
+        .bind(role)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn delete_invitation(&self, org: OrgId, id: InvitationId) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM invitations WHERE org_id = $1 AND id = $2")
+            .bind(org.0)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn create_session(&self, session: NewSession) -> Result<Session> {
+        let row: SessionRow = sqlx::query_as(concat!(
+            "INSERT INTO user_sessions (id, user_id, active_org_id, token_hash, expires_at, created_at, ip, user_agent) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+            session_columns!()
+        ))
+        .bind(SessionId::generate().0)
+        .bind(session.user_id.0)
+        .bind(session.active_org_id.map(|o| o.0))
+        .bind(&session.token_hash)
+        .bind(session.expires_at)
+        .bind(Utc::now())
+        .bind(&session.ip)
+        .bind(&session.user_agent)
+        .fetch_one(&self.pool)
+        .await?;
+        row.into_domain()
+    }
+
+    async fn find_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>> {
+        let row: Option<SessionRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM user_sessions WHERE token_hash = $1 AND expires_at > $2"
+        ))
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(SessionRow::into_domain).transpose()
+    }
+
+    async fn set_session_org(&self, id: SessionId, org: OrgId) -> Result<()> {
+        sqlx::query("UPDATE user_sessions SET active_org_id = $2 WHERE id = $1")
+            .bind(id.0)
+            .bind(org.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM user_sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_user_sessions(&self, user: UserId) -> Result<()> {
+        sqlx::query("DELETE FROM user_sessions WHERE user_id = $1")
+            .bind(user.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_password_reset(
+        &self,
+        user: UserId,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO password_resets (token_hash, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_hash)
+        .bind(user.0)
+        .bind(expires_at)
+        .bind(Utc::now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn consume_password_reset(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<UserId>> {
+        let user: Option<Uuid> = sqlx::query_scalar(
+            "UPDATE password_resets SET used_at = $2 \
+             WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING user_id",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(user.map(UserId))
+    }
+
+    async fn create_api_key(&self, org: OrgId, key: NewApiKey) -> Result<ApiKey> {
+        let row: ApiKeyRow = sqlx::query_as(concat!(
+            "INSERT INTO api_keys (id, org_id, chat_space_id, name, prefix, key_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ",
+            api_key_columns!()
+        ))
+        .bind(ApiKeyId::generate().0)
+        .bind(org.0)
+        .bind(key.chat_space_id.map(|c| c.0))
+        .bind(&key.name)
+        .bind(&key.prefix)
+        .bind(&key.key_hash)
+        .bind(Utc::now())
+        .fetch_one(&self.pool)
+        .await?;
+        row.into_domain()
+    }
+
+    async fn list_api_keys(
+        &self,
+        org: OrgId,
+        chat_space: Option<ChatSpaceId>,
+    ) -> Result<Vec<ApiKey>> {
+        let rows: Vec<ApiKeyRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            api_key_columns!(),
+            " FROM api_keys WHERE org_id = $1 AND ($2 IS NULL OR chat_space_id = $2) ORDER BY id DESC"
+        ))
+        .bind(org.0)
+        .bind(chat_space.map(|c| c.0))
+        .fetch_all(&self.pool)
+        .await?;
+        all(rows, ApiKeyRow::into_domain)
+    }
+
+    async fn revoke_api_key(&self, org: OrgId, id: ApiKeyId, at: DateTime<Utc>) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $3) WHERE org_id = $1 AND id = $2",
+        )
+        .bind(org.0)
+        .bind(id.0)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn find_api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>> {
+        let row: Option<ApiKeyRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            api_key_columns!(),
+            " FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
+        ))
+        .bind(key_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(ApiKeyRow::into_domain).transpose()
+    }
+
+    async fn touch_api_key(&self, id: ApiKeyId, at: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
+            .bind(id.0)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_chat_space(&self, org: OrgId, space: NewChatSpace) -> Result<ChatSpace> {
+        let now = Utc::now();
+        let row: ChatSpaceRow = sqlx::query_as(concat!(
+            "INSERT INTO chat_spaces (id, org_id, name, description, endpoint_slug, widget_config, \
+             ai_config, retrieval_config, allowed_origins, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING ",
+            chat_space_columns!()
+        ))
+        .bind(ChatSpaceId::generate().0)
+        .bind(org.0)
+        .bind(&space.name)
+        .bind(&space.description)
+        .bind(&space.endpoint_slug)
+        .bind(Json(&space.widget_config))
+        .bind(Json(&space.ai_config))
+        .bind(Json(&space.retrieval_config))
+        .bind(Json(&space.allowed_origins))
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        row.into_domain()
+    }
+
+    async fn list_chat_spaces(
+        &self,
+        org: OrgId,
+        page: Page<ChatSpaceId>,
+    ) -> Result<Vec<ChatSpace>> {
+        let rows: Vec<ChatSpaceRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            chat_space_columns!(),
+            " FROM chat_spaces WHERE org_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
+        ))
+        .bind(org.0)
+        .bind(page.cursor.map(|c| c.0))
+        .bind(i64::from(page.limit))
+        .fetch_all(&self.pool)
+        .await?;
+        all(rows, ChatSpaceRow::into_domain)
+    }
+
+    async fn count_chat_spaces(&self, org: OrgId) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM chat_spaces WHERE org_id = $1")
+            .bind(org.0)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n.unsigned_abs())
+    }
+
+    async fn find_chat_space(&self, org: OrgId, id: ChatSpaceId) -> Result<Option<ChatSpace>> {
+        let row: Option<ChatSpaceRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            chat_space_columns!(),
+            " FROM chat_spaces WHERE org_id = $1 AND id = $2"
+        ))
+        .bind(org.0)
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(ChatSpaceRow::into_domain).transpose()
+    }
+
+    async fn find_chat_space_by_slug(&self, slug: &str) -> Result<Option<ChatSpace>> {
+        let row: Option<ChatSpaceRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            chat_space_columns!(),
+            " FROM chat_spaces WHERE endpoint_slug = $1"
+        ))
+        .bind(slug)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(ChatSpaceRow::into_domain).transpose()
+    }
+
+    async fn update_chat_space(
+        &self,
+        org: OrgId,
+        id: ChatSpaceId,
+        patch: ChatSpacePatch,
+    ) -> Result<Option<ChatSpace>> {
+        let row: Option<ChatSpaceRow> = sqlx::query_as(concat!(
+            "UPDATE chat_spaces SET name = COALESCE($3, name), description = COALESCE($4, description), \
+             endpoint_slug = COALESCE($5, endpoint_slug), widget_config = COALESCE($6, widget_config), \
+             ai_config = COALESCE($7, ai_config), retrieval_config = COALESCE($8, retrieval_config), \
+             allowed_origins = COALESCE($9, allowed_origins), answer_mode = COALESCE($10, answer_mode), \
+             webhook_url = CASE WHEN $11 THEN $12 ELSE webhook_url END, updated_at = $13 \
+             WHERE org_id = $1 AND id = $2 RETURNING ",
+            chat_space_columns!()
+        ))
+        .bind(org.0)
+        .bind(id.0)
+        .bind(&patch.name)
+        .bind(&patch.description)
+        .bind(&patch.endpoint_slug)
+        .bind(patch.widget_config.as_ref().map(Json))
+        .bind(patch.ai_config.as_ref().map(Json))
+        .bind(patch.retrieval_config.as_ref().map(Json))
+        .bind(patch.allowed_origins.as_ref().map(Json))
+        .bind(patch.answer_mode.map(AnswerMode::as_str))
+        .bind(patch.webhook_url.is_some())
+        .bind(patch.webhook_url.flatten())
+        .bind(Utc::now())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(ChatSpaceRow::into_domain).transpose()
+    }
+
+    async fn set_chat_space_status(
+        &self,
+        org: OrgId,
+        id: ChatSpaceId,
+        status: ChatSpaceStatus,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ChatSpace>> {
+        let row: Option<ChatSpaceRow> = sqlx::query_as(concat!(
+            "UPDATE chat_spaces SET status = $3, updated_at = $4, \
+             published_at = CASE WHEN $3 = 'published' THEN $4 ELSE published_at END \
+             WHERE org_id = $1 AND id = $2 RETURNING ",
+            chat_space_columns!()
+        ))
+        .bind(org.0)
+        .bind(id.0)
+        .bind(status.as_str())
+        .bind(at)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(ChatSpaceRow::into_domain).transpose()
+    }
+
+    async fn delete_chat_space(&self, org: OrgId, id: ChatSpaceId) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM chat_spaces WHERE org_id = $1 AND id = $2")
+            .bind(org.0)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn create_document(&self, org: OrgId, doc: NewDocument) -> Result<DocumentId> {
+        let id = DocumentId::generate();
+        let now = Utc::now();
+        // The chat space must belong to `org`: the SELECT yields no row otherwise.
+        let done = sqlx::query(
+            "INSERT INTO documents (id, org_id, chat_space_id, type, title, file_name, source_url, \
+             citable, status, created_at, updated_at) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10 \
+             FROM chat_spaces WHERE org_id = $2 AND id = $3",
+        )
+        .bind(id.0)
+        .bind(org.0)
+        .bind(doc.chat_space_id.0)
+        .bind(&doc.doc_type)
+        .bind(&doc.title)
+        .bind(&doc.file_name)
+        .bind(&doc.source_url)
+        .bind(doc.citable)
+        .bind(&doc.status)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Corrupt(format!(
+                "chat space {} is not in organization {org}",
+                doc.chat_space_id
+            )));
+        }
+        Ok(id)
+    }
+
+    async fn count_documents(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        status: Option<&str>,
+    ) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM documents WHERE org_id = $1 AND chat_space_id = $2 \
+             AND ($3 IS NULL OR status = $3)",
+        )
+        .bind(org.0)
+        .bind(chat_space.0)
+        .bind(status)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n.unsigned_abs())
+    }
+
+    async fn push_outbox(&self, to_email: &str, subject: &str, body: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO outbox_emails (id, to_email, subject, body, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(OutboxId::generate().0)
+        .bind(to_email)
+        .bind(subject)
+        .bind(body)
+        .bind(Utc::now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_outbox(&self, limit: u32) -> Result<Vec<OutboxEmail>> {
+        let rows: Vec<OutboxRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            outbox_columns!(),
+            " FROM outbox_emails ORDER BY id DESC LIMIT $1"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        all(rows, OutboxRow::into_domain)
+    }
+}

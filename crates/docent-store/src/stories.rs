@@ -1,0 +1,946 @@
+//! Conformance stories: what every backend must do, written once and run against SQLite and
+//! PostgreSQL by [`conformance_tests!`](crate::conformance_tests). Each story gets a fresh,
+//! migrated, empty store.
+
+use chrono::{Duration, Utc};
+use docent_core::*;
+use serde_json::json;
+
+use crate::{NewDocument, Store, StoreError};
+
+/// Generates one `#[tokio::test]` per story; `$fresh` is an async expression yielding a new
+/// empty store (`impl Store`), or `None` to skip (a backend that is not available here).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($fresh:expr) => {
+        $crate::conformance_tests!(@each $fresh;
+            signup_creates_owner_and_first_admin,
+            emails_are_unique_ignoring_case,
+            sessions_expire_and_end,
+            password_resets_are_single_use,
+            chat_spaces_belong_to_their_organization,
+            chat_space_slugs_are_unique,
+            chat_spaces_page_newest_first,
+            chat_space_patches_change_only_what_they_name,
+            publishing_sets_published_at,
+            api_keys_are_found_by_hash_until_revoked,
+            invitations_add_members_once,
+            members_change_roles_and_leave,
+            deleting_an_organization_removes_its_data,
+            documents_are_counted_per_chat_space,
+            outbox_keeps_messages_newest_first,
+        );
+    };
+    (@each $fresh:expr; $($story:ident),* $(,)?) => {$(
+        #[tokio::test]
+        async fn $story() {
+            let Some(store) = $fresh.await else {
+                eprintln!("skipped: backend not available");
+                return;
+            };
+            $crate::stories::$story(&store).await;
+        }
+    )*};
+}
+
+fn new_user(email: &str) -> NewUser {
+    NewUser {
+        email: email.to_owned(),
+        name: "Ana".to_owned(),
+        password_hash: Some("hash".to_owned()),
+        is_platform_admin: None,
+    }
+}
+
+fn new_org(slug: &str) -> NewOrganization {
+    NewOrganization {
+        name: format!("Org {slug}"),
+        slug: slug.to_owned(),
+        plan: Plan::Free,
+    }
+}
+
+fn new_space(slug: &str) -> NewChatSpace {
+    NewChatSpace {
+        name: format!("Space {slug}"),
+        description: String::new(),
+        endpoint_slug: slug.to_owned(),
+        widget_config: json!({"theme": "auto"}),
+        ai_config: json!({"model": "m"}),
+        retrieval_config: json!({"top_k": 5}),
+        allowed_origins: vec![],
+    }
+}
+
+/// Two organizations with one owner each.
+async fn two_orgs(store: &impl Store) -> (User, Organization, User, Organization) {
+    let (a, org_a) = store
+        .signup(new_user("a@example.com"), new_org("org-a"))
+        .await
+        .expect("signup a");
+    let (b, org_b) = store
+        .signup(new_user("b@example.com"), new_org("org-b"))
+        .await
+        .expect("signup b");
+    (a, org_a, b, org_b)
+}
+
+pub async fn signup_creates_owner_and_first_admin(store: &impl Store) {
+    let (a, org_a, b, org_b) = two_orgs(store).await;
+    assert!(a.is_platform_admin, "the first user becomes platform admin");
+    assert!(!b.is_platform_admin, "later users do not");
+    assert_eq!(
+        store.find_role(org_a.id, a.id).await.expect("role"),
+        Some(Role::Owner)
+    );
+    assert_eq!(store.find_role(org_b.id, a.id).await.expect("role"), None);
+    let found = store
+        .find_user_by_email(" A@Example.com ")
+        .await
+        .expect("find")
+        .expect("user a");
+    assert_eq!(found.id, a.id);
+    assert_eq!(found.password_hash.as_deref(), Some("hash"));
+    assert_eq!(
+        store
+            .find_user_by_id(b.id)
+            .await
+            .expect("find")
+            .map(|u| u.email),
+        Some("b@example.com".to_owned())
+    );
+    let orgs = store.memberships_of_user(a.id).await.expect("memberships");
+    assert_eq!(orgs.len(), 1);
+    assert_eq!(orgs[0].organization.id, org_a.id);
+    assert_eq!(orgs[0].role, Role::Owner);
+    assert_eq!(orgs[0].organization.plan, Plan::Free);
+
+    let explicit = store
+        .create_user(NewUser {
+            is_platform_admin: Some(true),
+            ..new_user("c@example.com")
+        })
+        .await
+        .expect("create");
+    assert!(explicit.is_platform_admin);
+    assert!(
+        store
+            .set_platform_admin(explicit.id, false)
+            .await
+            .expect("set")
+    );
+    assert!(
+        !store
+            .find_user_by_id(explicit.id)
+            .await
+            .expect("find")
+            .expect("c")
+            .is_platform_admin
+    );
+    assert!(
+        store
+            .set_user_password(explicit.id, "new")
+            .await
+            .expect("pw")
+    );
+    store
+        .record_login(explicit.id, Utc::now())
+        .await
+        .expect("login");
+    let c = store
+        .find_user_by_id(explicit.id)
+        .await
+        .expect("find")
+        .expect("c");
+    assert_eq!(c.password_hash.as_deref(), Some("new"));
+    assert!(c.last_login_at.is_some());
+}
+
+pub async fn emails_are_unique_ignoring_case(store: &impl Store) {
+    store
+        .signup(new_user("dup@example.com"), new_org("dup-1"))
+        .await
+        .expect("first");
+    let err = store
+        .signup(new_user("DUP@example.com"), new_org("dup-2"))
+        .await
+        .expect_err("duplicate email");
+    assert!(
+        matches!(err, StoreError::Conflict { field: "email" }),
+        "{err:?}"
+    );
+    // The failed signup left no organization behind.
+    let orgs = store
+        .list_organizations(Page::first(10))
+        .await
+        .expect("list");
+    assert_eq!(orgs.len(), 1);
+}
+
+pub async fn sessions_expire_and_end(store: &impl Store) {
+    let (a, org_a, _, org_b) = two_orgs(store).await;
+    let now = Utc::now();
+    let session = store
+        .create_session(NewSession {
+            user_id: a.id,
+            token_hash: "live".into(),
+            active_org_id: Some(org_a.id),
+            expires_at: now + Duration::days(1),
+            ip: Some("127.0.0.1".into()),
+            user_agent: None,
+        })
+        .await
+        .expect("session");
+    store
+        .create_session(NewSession {
+            user_id: a.id,
+            token_hash: "old".into(),
+            active_org_id: None,
+            expires_at: now - Duration::seconds(1),
+            ip: None,
+            user_agent: None,
+        })
+        .await
+        .expect("expired session");
+    let found = store
+        .find_session("live", now)
+        .await
+        .expect("find")
+        .expect("live");
+    assert_eq!(found.id, session.id);
+    assert_eq!(found.active_org_id, Some(org_a.id));
+    assert!(
+        store
+            .find_session("old", now)
+            .await
+            .expect("find")
+            .is_none()
+    );
+    assert!(
+        store
+            .find_session("nope", now)
+            .await
+            .expect("find")
+            .is_none()
+    );
+    store
+        .set_session_org(session.id, org_b.id)
+        .await
+        .expect("switch");
+    let found = store
+        .find_session("live", now)
+        .await
+        .expect("find")
+        .expect("live");
+    assert_eq!(found.active_org_id, Some(org_b.id));
+    store.delete_session("live").await.expect("delete");
+    assert!(
+        store
+            .find_session("live", now)
+            .await
+            .expect("find")
+            .is_none()
+    );
+}
+
+pub async fn password_resets_are_single_use(store: &impl Store) {
+    let (a, _, _, _) = two_orgs(store).await;
+    let now = Utc::now();
+    store
+        .create_password_reset(a.id, "t1", now + Duration::hours(1))
+        .await
+        .expect("reset");
+    store
+        .create_password_reset(a.id, "t2", now - Duration::seconds(1))
+        .await
+        .expect("expired reset");
+    assert_eq!(
+        store.consume_password_reset("t1", now).await.expect("use"),
+        Some(a.id)
+    );
+    assert_eq!(
+        store
+            .consume_password_reset("t1", now)
+            .await
+            .expect("reuse"),
+        None
+    );
+    assert_eq!(
+        store
+            .consume_password_reset("t2", now)
+            .await
+            .expect("expired"),
+        None
+    );
+    assert_eq!(
+        store
+            .consume_password_reset("zz", now)
+            .await
+            .expect("unknown"),
+        None
+    );
+}
+
+pub async fn chat_spaces_belong_to_their_organization(store: &impl Store) {
+    let (_, org_a, _, org_b) = two_orgs(store).await;
+    let space = store
+        .create_chat_space(org_a.id, new_space("alpha"))
+        .await
+        .expect("create");
+    assert_eq!(space.status, ChatSpaceStatus::Draft);
+    assert_eq!(space.answer_mode, AnswerMode::Rag);
+    assert_eq!(space.widget_config, json!({"theme": "auto"}));
+    assert!(
+        store
+            .find_chat_space(org_a.id, space.id)
+            .await
+            .expect("find")
+            .is_some()
+    );
+    assert!(
+        store
+            .find_chat_space(org_b.id, space.id)
+            .await
+            .expect("find")
+            .is_none()
+    );
+    assert!(
+        store
+            .update_chat_space(
+                org_b.id,
+                space.id,
+                ChatSpacePatch {
+                    name: Some("x".into()),
+                    ..Default::default()
+                }
+            )
+            .await
+            .expect("update")
+            .is_none()
+    );
+    assert!(
+        store
+            .set_chat_space_status(org_b.id, space.id, ChatSpaceStatus::Published, Utc::now())
+            .await
+            .expect("status")
+            .is_none()
+    );
+    assert!(
+        !store
+            .delete_chat_space(org_b.id, space.id)
+            .await
+            .expect("delete")
+    );
+    assert!(
+        store
+            .list_chat_spaces(org_b.id, Page::first(10))
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert_eq!(store.count_chat_spaces(org_b.id).await.expect("count"), 0);
+    assert_eq!(store.count_chat_spaces(org_a.id).await.expect("count"), 1);
+    let by_slug = store
+        .find_chat_space_by_slug("alpha")
+        .await
+        .expect("slug")
+        .expect("found");
+    assert_eq!(by_slug.id, space.id);
+    assert!(
+        store
+            .delete_chat_space(org_a.id, space.id)
+            .await
+            .expect("delete")
+    );
+    assert!(
+        store
+            .find_chat_space(org_a.id, space.id)
+            .await
+            .expect("find")
+            .is_none()
+    );
+}
+
+pub async fn chat_space_slugs_are_unique(store: &impl Store) {
+    let (_, org_a, _, org_b) = two_orgs(store).await;
+    store
+        .create_chat_space(org_a.id, new_space("taken"))
+        .await
+        .expect("create");
+    let err = store
+        .create_chat_space(org_b.id, new_space("taken"))
+        .await
+        .expect_err("slug is global");
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict {
+                field: "endpoint_slug"
+            }
+        ),
+        "{err:?}"
+    );
+    let other = store
+        .create_chat_space(org_b.id, new_space("free-one"))
+        .await
+        .expect("create");
+    let err = store
+        .update_chat_space(
+            org_b.id,
+            other.id,
+            ChatSpacePatch {
+                endpoint_slug: Some("taken".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("rename onto a taken slug");
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict {
+                field: "endpoint_slug"
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+pub async fn chat_spaces_page_newest_first(store: &impl Store) {
+    let (_, org_a, _, _) = two_orgs(store).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(
+            store
+                .create_chat_space(org_a.id, new_space(&format!("page-{i}")))
+                .await
+                .expect("create")
+                .id,
+        );
+    }
+    let first = store
+        .list_chat_spaces(org_a.id, Page::first(2))
+        .await
+        .expect("page 1");
+    assert_eq!(
+        first.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![ids[4], ids[3]]
+    );
+    let second = store
+        .list_chat_spaces(
+            org_a.id,
+            Page {
+                limit: 2,
+                cursor: Some(ids[3]),
+            },
+        )
+        .await
+        .expect("page 2");
+    assert_eq!(
+        second.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![ids[2], ids[1]]
+    );
+    let last = store
+        .list_chat_spaces(
+            org_a.id,
+            Page {
+                limit: 2,
+                cursor: Some(ids[1]),
+            },
+        )
+        .await
+        .expect("page 3");
+    assert_eq!(last.iter().map(|s| s.id).collect::<Vec<_>>(), vec![ids[0]]);
+}
+
+pub async fn chat_space_patches_change_only_what_they_name(store: &impl Store) {
+    let (_, org_a, _, _) = two_orgs(store).await;
+    let space = store
+        .create_chat_space(org_a.id, new_space("patchy"))
+        .await
+        .expect("create");
+    let patched = store
+        .update_chat_space(
+            org_a.id,
+            space.id,
+            ChatSpacePatch {
+                name: Some("Renamed".into()),
+                allowed_origins: Some(vec!["https://a.example".into()]),
+                webhook_url: Some(Some("https://hook.example/x".into())),
+                answer_mode: Some(AnswerMode::Webhook),
+                widget_config: Some(json!({"theme": "dark"})),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("update")
+        .expect("found");
+    assert_eq!(patched.name, "Renamed");
+    assert_eq!(patched.endpoint_slug, "patchy");
+    assert_eq!(patched.description, space.description);
+    assert_eq!(patched.ai_config, space.ai_config);
+    assert_eq!(patched.widget_config, json!({"theme": "dark"}));
+    assert_eq!(
+        patched.allowed_origins,
+        vec!["https://a.example".to_owned()]
+    );
+    assert_eq!(patched.answer_mode, AnswerMode::Webhook);
+    assert_eq!(
+        patched.webhook_url.as_deref(),
+        Some("https://hook.example/x")
+    );
+    assert!(patched.updated_at >= space.updated_at);
+    let cleared = store
+        .update_chat_space(
+            org_a.id,
+            space.id,
+            ChatSpacePatch {
+                webhook_url: Some(None),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("update")
+        .expect("found");
+    assert_eq!(cleared.webhook_url, None);
+    assert_eq!(cleared.name, "Renamed");
+}
+
+pub async fn publishing_sets_published_at(store: &impl Store) {
+    let (_, org_a, _, _) = two_orgs(store).await;
+    let space = store
+        .create_chat_space(org_a.id, new_space("pub"))
+        .await
+        .expect("create");
+    assert!(space.published_at.is_none());
+    let published = store
+        .set_chat_space_status(org_a.id, space.id, ChatSpaceStatus::Published, Utc::now())
+        .await
+        .expect("publish")
+        .expect("found");
+    assert_eq!(published.status, ChatSpaceStatus::Published);
+    let at = published.published_at.expect("published_at set");
+    let draft = store
+        .set_chat_space_status(org_a.id, space.id, ChatSpaceStatus::Draft, Utc::now())
+        .await
+        .expect("unpublish")
+        .expect("found");
+    assert_eq!(draft.status, ChatSpaceStatus::Draft);
+    assert_eq!(
+        draft.published_at,
+        Some(at),
+        "the first publication date is kept"
+    );
+}
+
+pub async fn api_keys_are_found_by_hash_until_revoked(store: &impl Store) {
+    let (_, org_a, _, org_b) = two_orgs(store).await;
+    let space = store
+        .create_chat_space(org_a.id, new_space("keys"))
+        .await
+        .expect("create");
+    let key = store
+        .create_api_key(
+            org_a.id,
+            NewApiKey {
+                chat_space_id: Some(space.id),
+                name: "ci".into(),
+                prefix: "dk_abc".into(),
+                key_hash: "h1".into(),
+            },
+        )
+        .await
+        .expect("key");
+    let org_wide = store
+        .create_api_key(
+            org_a.id,
+            NewApiKey {
+                chat_space_id: None,
+                name: "all".into(),
+                prefix: "dk_def".into(),
+                key_hash: "h2".into(),
+            },
+        )
+        .await
+        .expect("key");
+    assert_eq!(
+        store
+            .find_api_key_by_hash("h1")
+            .await
+            .expect("find")
+            .map(|k| k.org_id),
+        Some(org_a.id)
+    );
+    assert_eq!(
+        store
+            .list_api_keys(org_a.id, None)
+            .await
+            .expect("list")
+            .len(),
+        2
+    );
+    let scoped = store
+        .list_api_keys(org_a.id, Some(space.id))
+        .await
+        .expect("list");
+    assert_eq!(
+        scoped.iter().map(|k| k.id).collect::<Vec<_>>(),
+        vec![key.id]
+    );
+    assert!(
+        store
+            .list_api_keys(org_b.id, None)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert!(
+        !store
+            .revoke_api_key(org_b.id, key.id, Utc::now())
+            .await
+            .expect("revoke")
+    );
+    assert!(
+        store
+            .find_api_key_by_hash("h1")
+            .await
+            .expect("find")
+            .is_some()
+    );
+    store
+        .touch_api_key(key.id, Utc::now())
+        .await
+        .expect("touch");
+    assert!(
+        store
+            .revoke_api_key(org_a.id, key.id, Utc::now())
+            .await
+            .expect("revoke")
+    );
+    assert!(
+        store
+            .find_api_key_by_hash("h1")
+            .await
+            .expect("find")
+            .is_none()
+    );
+    let listed = store.list_api_keys(org_a.id, None).await.expect("list");
+    let revoked = listed
+        .iter()
+        .find(|k| k.id == key.id)
+        .expect("still listed");
+    assert!(revoked.revoked_at.is_some());
+    assert!(revoked.last_used_at.is_some());
+    assert!(
+        listed
+            .iter()
+            .any(|k| k.id == org_wide.id && k.revoked_at.is_none())
+    );
+}
+
+pub async fn invitations_add_members_once(store: &impl Store) {
+    let (a, org_a, b, org_b) = two_orgs(store).await;
+    let now = Utc::now();
+    let invite = store
+        .create_invitation(
+            org_a.id,
+            NewInvitation {
+                email: "B@example.com".into(),
+                role: Role::Agent,
+                token_hash: "inv1".into(),
+                invited_by: a.id,
+                expires_at: now + Duration::days(7),
+            },
+        )
+        .await
+        .expect("invite");
+    assert_eq!(invite.email, "b@example.com");
+    assert_eq!(
+        store.list_invitations(org_a.id).await.expect("list").len(),
+        1
+    );
+    assert!(
+        store
+            .list_invitations(org_b.id)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .find_invitation_by_token("inv1")
+            .await
+            .expect("find")
+            .map(|i| i.id),
+        Some(invite.id)
+    );
+    assert!(
+        store
+            .accept_invitation(invite.id, b.id, now)
+            .await
+            .expect("accept")
+    );
+    assert!(
+        !store
+            .accept_invitation(invite.id, b.id, now)
+            .await
+            .expect("again")
+    );
+    assert_eq!(
+        store.find_role(org_a.id, b.id).await.expect("role"),
+        Some(Role::Agent)
+    );
+    assert!(
+        store
+            .list_invitations(org_a.id)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+
+    let expired = store
+        .create_invitation(
+            org_a.id,
+            NewInvitation {
+                email: "c@example.com".into(),
+                role: Role::Viewer,
+                token_hash: "inv2".into(),
+                invited_by: a.id,
+                expires_at: now - Duration::seconds(1),
+            },
+        )
+        .await
+        .expect("invite");
+    assert!(
+        !store
+            .accept_invitation(expired.id, b.id, now)
+            .await
+            .expect("expired")
+    );
+    assert!(
+        !store
+            .delete_invitation(org_b.id, expired.id)
+            .await
+            .expect("other org")
+    );
+    assert!(
+        store
+            .delete_invitation(org_a.id, expired.id)
+            .await
+            .expect("delete")
+    );
+}
+
+pub async fn members_change_roles_and_leave(store: &impl Store) {
+    let (a, org_a, b, org_b) = two_orgs(store).await;
+    let invite = store
+        .create_invitation(
+            org_a.id,
+            NewInvitation {
+                email: b.email.clone(),
+                role: Role::Viewer,
+                token_hash: "m1".into(),
+                invited_by: a.id,
+                expires_at: Utc::now() + Duration::days(1),
+            },
+        )
+        .await
+        .expect("invite");
+    assert!(
+        store
+            .accept_invitation(invite.id, b.id, Utc::now())
+            .await
+            .expect("accept")
+    );
+    let members = store.list_members(org_a.id).await.expect("members");
+    assert_eq!(
+        members
+            .iter()
+            .map(|m| (m.user_id, m.role))
+            .collect::<Vec<_>>(),
+        vec![(a.id, Role::Owner), (b.id, Role::Viewer)]
+    );
+    assert_eq!(store.count_members(org_a.id).await.expect("count"), 2);
+    assert!(
+        !store
+            .set_member_role(org_b.id, a.id, Role::Admin)
+            .await
+            .expect("not a member there")
+    );
+    assert!(
+        store
+            .set_member_role(org_a.id, b.id, Role::Admin)
+            .await
+            .expect("role")
+    );
+    assert_eq!(
+        store.find_role(org_a.id, b.id).await.expect("role"),
+        Some(Role::Admin)
+    );
+    let orgs = store.memberships_of_user(b.id).await.expect("orgs");
+    assert_eq!(
+        orgs.iter().map(|m| m.organization.id).collect::<Vec<_>>(),
+        vec![org_b.id, org_a.id]
+    );
+    assert!(store.remove_member(org_a.id, b.id).await.expect("remove"));
+    assert_eq!(store.find_role(org_a.id, b.id).await.expect("role"), None);
+}
+
+pub async fn deleting_an_organization_removes_its_data(store: &impl Store) {
+    let (a, org_a, _, org_b) = two_orgs(store).await;
+    let space = store
+        .create_chat_space(org_a.id, new_space("gone"))
+        .await
+        .expect("create");
+    store
+        .create_api_key(
+            org_a.id,
+            NewApiKey {
+                chat_space_id: None,
+                name: "k".into(),
+                prefix: "p".into(),
+                key_hash: "gone".into(),
+            },
+        )
+        .await
+        .expect("key");
+    let second = store
+        .create_organization(new_org("org-a2"), a.id)
+        .await
+        .expect("second org");
+    assert_eq!(
+        store.find_role(second.id, a.id).await.expect("role"),
+        Some(Role::Owner)
+    );
+    assert!(
+        store
+            .set_organization_plan(org_a.id, Plan::Pro)
+            .await
+            .expect("plan")
+    );
+    assert_eq!(
+        store
+            .find_organization(org_a.id)
+            .await
+            .expect("find")
+            .map(|o| o.plan),
+        Some(Plan::Pro)
+    );
+    assert!(store.delete_organization(org_a.id).await.expect("delete"));
+    assert!(
+        store
+            .find_organization(org_a.id)
+            .await
+            .expect("find")
+            .is_none()
+    );
+    assert!(
+        store
+            .find_chat_space_by_slug("gone")
+            .await
+            .expect("slug")
+            .is_none()
+    );
+    assert!(
+        store
+            .find_chat_space(org_a.id, space.id)
+            .await
+            .expect("find")
+            .is_none()
+    );
+    assert!(
+        store
+            .find_api_key_by_hash("gone")
+            .await
+            .expect("key")
+            .is_none()
+    );
+    assert!(
+        store
+            .find_organization(org_b.id)
+            .await
+            .expect("find")
+            .is_some()
+    );
+    assert_eq!(
+        store.memberships_of_user(a.id).await.expect("orgs").len(),
+        1
+    );
+}
+
+pub async fn documents_are_counted_per_chat_space(store: &impl Store) {
+    let (_, org_a, _, org_b) = two_orgs(store).await;
+    let space = store
+        .create_chat_space(org_a.id, new_space("docs"))
+        .await
+        .expect("create");
+    let doc = |status: &str| NewDocument {
+        chat_space_id: space.id,
+        doc_type: "text".into(),
+        title: "Doc".into(),
+        file_name: Some("a.txt".into()),
+        source_url: None,
+        citable: true,
+        status: status.into(),
+    };
+    assert_eq!(
+        store
+            .count_documents(org_a.id, space.id, Some("completed"))
+            .await
+            .expect("count"),
+        0
+    );
+    store
+        .create_document(org_a.id, doc("pending"))
+        .await
+        .expect("doc");
+    store
+        .create_document(org_a.id, doc("completed"))
+        .await
+        .expect("doc");
+    assert_eq!(
+        store
+            .count_documents(org_a.id, space.id, None)
+            .await
+            .expect("count"),
+        2
+    );
+    assert_eq!(
+        store
+            .count_documents(org_a.id, space.id, Some("completed"))
+            .await
+            .expect("count"),
+        1
+    );
+    assert_eq!(
+        store
+            .count_documents(org_b.id, space.id, None)
+            .await
+            .expect("count"),
+        0
+    );
+    assert!(
+        store
+            .create_document(org_b.id, doc("completed"))
+            .await
+            .is_err(),
+        "another org's chat space"
+    );
+}
+
+pub async fn outbox_keeps_messages_newest_first(store: &impl Store) {
+    store
+        .push_outbox("a@example.com", "first", "body 1")
+        .await
+        .expect("push");
+    store
+        .push_outbox("b@example.com", "second", "body 2")
+        .await
+        .expect("push");
+    let mail = store.list_outbox(10).await.expect("list");
+    assert_eq!(
+        mail.iter().map(|m| m.subject.as_str()).collect::<Vec<_>>(),
+        vec!["second", "first"]
+    );
+    assert_eq!(store.list_outbox(1).await.expect("list").len(), 1);
+}
