@@ -1,1 +1,118 @@
-//! placeholder
+//! Docent's HTTP server: the JSON API, the dashboard, and operations endpoints, all built on
+//! the same service functions. [`build_app`] makes the router; [`serve`] runs it until a
+//! shutdown signal. The binary and the tests both use exactly these.
+
+pub mod api;
+pub mod auth;
+pub mod dashboard;
+pub mod error;
+pub mod extract;
+pub mod mail;
+pub mod ops;
+pub mod routes;
+pub mod service;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use docent_core::Settings;
+use docent_store::Store;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+
+/// Everything a request handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub settings: Arc<Settings>,
+    pub mailer: Arc<mail::Mailer>,
+    pub throttle: Arc<auth::throttle::Throttle>,
+    pub metrics: PrometheusHandle,
+    pub started: Instant,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("backend", &self.store.backend())
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Wires the state; fails only on unusable mail settings.
+    pub fn new(store: Arc<dyn Store>, settings: Settings) -> Result<AppState, String> {
+        Ok(AppState {
+            store,
+            mailer: Arc::new(mail::Mailer::from_settings(&settings)?),
+            settings: Arc::new(settings),
+            throttle: Arc::default(),
+            metrics: ops::metrics_handle(),
+            started: Instant::now(),
+        })
+    }
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole application as one router.
+pub fn build_app(state: AppState) -> Router {
+    routes::router()
+        .route_layer(axum::middleware::from_fn(ops::track_metrics))
+        .fallback(ops::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::csrf::middleware))
+        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ops::security_headers))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let id = request
+                    .headers()
+                    .get(REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish
+/// (for up to 10 seconds).
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        tx.send(true).ok();
+    });
+    let mut rx = rx;
+    tokio::select! {
+        result = server => result,
+        _ = async {
+            rx.wait_for(|stopped| *stopped).await.ok();
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        } => {
+            tracing::warn!("requests still running 10 s after shutdown began; stopping anyway");
+            Ok(())
+        }
+    }
+}

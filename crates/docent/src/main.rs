@@ -1,1 +1,245 @@
-fn main() {}
+//! `docent`: one binary for the server, its migrations and headless administration.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use docent_core::Settings;
+use docent_core::settings::{LogFormat, SettingsLayer};
+use docent_server::{AppState, build_app, serve};
+use docent_store::Store;
+use docent_store_postgres::PostgresStore;
+use docent_store_sqlite::SqliteStore;
+use tokio::net::TcpListener;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "docent",
+    version,
+    about = "Self-hostable chatbots that answer from your own knowledge"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct Global {
+    /// Settings file (default: ./docent.toml when it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to listen on [env: DOCENT_LISTEN] (default 127.0.0.1:8080).
+    #[arg(long, global = true, value_name = "ADDR")]
+    listen: Option<std::net::SocketAddr>,
+    /// Directory of the embedded database [env: DOCENT_DATA_DIR] (default ./docent-data).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// sqlite:… or postgres://… [env: DOCENT_DATABASE_URL] (default SQLite in the data dir).
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (migrations run first).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage accounts without the web interface.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account with an organization of its own.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        /// Make the account a platform administrator.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Set a new password (and end the account's sessions).
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the effective settings, secrets redacted, and check that they are usable.
+    Check,
+}
+
+fn main() -> anyhow::Result<()> {
+    let started = Instant::now();
+    let cli = Cli::parse();
+    let flags = SettingsLayer {
+        listen: cli.global.listen,
+        data_dir: cli.global.data_dir.clone(),
+        database_url: cli
+            .global
+            .database_url
+            .clone()
+            .map(docent_core::settings::Secret::new),
+        ..SettingsLayer::default()
+    };
+    let settings = Settings::load(
+        cli.global.config.as_deref(),
+        |k| std::env::var(k).ok(),
+        flags,
+    )
+    .context("reading the settings")?;
+    init_logging(settings.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(run(cli.command, settings, started))
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DOCENT_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.compact().init(),
+    }
+}
+
+async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    let max = settings.database_max_connections;
+    match settings.database_url.as_ref().map(|u| u.expose()) {
+        Some(url) if url.starts_with("postgres") => {
+            let store = PostgresStore::connect(url, max)
+                .await
+                .context("connecting to PostgreSQL")?;
+            store.migrate().await.context("migrating PostgreSQL")?;
+            Ok(Arc::new(store))
+        }
+        Some(url) => {
+            let store = SqliteStore::open_url(url, max)
+                .await
+                .context("opening SQLite")?;
+            store.migrate().await.context("migrating SQLite")?;
+            Ok(Arc::new(store))
+        }
+        None => {
+            let store = SqliteStore::open_dir(&settings.data_dir, max)
+                .await
+                .with_context(|| {
+                    format!("opening the database in {}", settings.data_dir.display())
+                })?;
+            store.migrate().await.context("migrating SQLite")?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::Result<()> {
+    match command {
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => {
+            println!("{}", serde_json::to_string_pretty(&settings)?);
+            docent_server::mail::Mailer::from_settings(&settings).map_err(anyhow::Error::msg)?;
+            eprintln!("settings are valid");
+            Ok(())
+        }
+        Command::Migrate => {
+            open_store(&settings).await?;
+            eprintln!("migrations are up to date");
+            Ok(())
+        }
+        Command::User { command } => {
+            let store = open_store(&settings).await?;
+            let state = AppState::new(store, settings).map_err(anyhow::Error::msg)?;
+            match command {
+                UserCommand::Create {
+                    email,
+                    password,
+                    admin,
+                } => {
+                    let (user, org) = docent_server::service::accounts::create_user_headless(
+                        &state, &email, &password, admin,
+                    )
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{} ({})", e.message(), e.code()))?;
+                    println!(
+                        "created {} (platform admin: {}) with organization {:?}",
+                        user.email, user.is_platform_admin, org.name
+                    );
+                }
+                UserCommand::ResetPassword { email, password } => {
+                    let user = docent_server::service::accounts::set_password_headless(
+                        &state, &email, password,
+                    )
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{} ({})", e.message(), e.code()))?;
+                    println!("password changed for {}; their sessions ended", user.email);
+                }
+            }
+            Ok(())
+        }
+        Command::Serve => {
+            let listen = settings.listen;
+            let store = open_store(&settings).await?;
+            let backend = store.backend();
+            let state = AppState::new(store, settings).map_err(anyhow::Error::msg)?;
+            let public = state.settings.public_base_url();
+            let listener = match TcpListener::bind(listen).await {
+                Ok(l) => l,
+                Err(e) => bail!("cannot listen on {listen}: {e} (choose another with --listen)"),
+            };
+            let app = build_app(state);
+            tracing::info!(%listen, backend, ready_ms = started.elapsed().as_millis() as u64, "ready");
+            println!("Docent is running at {public}  (database: {backend}; press Ctrl+C to stop)");
+            serve(listener, app, shutdown_signal()).await?;
+            tracing::info!("stopped");
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,162 @@
+//! CSRF protection by double submit: a random `docent_csrf` cookie that a page or script
+//! must echo in `X-CSRF-Token` or a `csrf_token` form field on every unsafe request a browser
+//! could forge. A cross-site attacker can make the browser send cookies, but cannot read
+//! them to echo the value.
+//!
+//! Checked: unsafe requests that carry the session cookie, and every form or multipart post
+//! (log-in forms included). Exempt: requests with `Authorization: Bearer` (API keys are not
+//! sent by browsers on their own) and cookie-less JSON, which browsers cannot send
+//! cross-site without a CORS preflight.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::{CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, cookie, set_cookie, token};
+use crate::AppState;
+use crate::dashboard::PageError;
+use crate::error::ApiError;
+
+/// The CSRF token of this request, for templates to put in forms.
+#[derive(Clone, Debug)]
+pub struct CsrfToken(pub String);
+
+pub async fn middleware(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let existing = cookie(request.headers(), CSRF_COOKIE).filter(|t| t.len() == 64);
+    let (token_value, fresh) = match existing {
+        Some(t) => (t, false),
+        None => (token::generate(32), true),
+    };
+    let is_api = request.uri().path().starts_with("/api/");
+    let request = match check(&state, request, &token_value, fresh).await {
+        Ok(request) => request,
+        Err(e) if is_api => return e.into_response(),
+        Err(e) => return PageError(e).into_response(),
+    };
+    let mut request = request;
+    request
+        .extensions_mut()
+        .insert(CsrfToken(token_value.clone()));
+    let mut response = next.run(request).await;
+    if fresh {
+        let cookie = set_cookie(
+            CSRF_COOKIE,
+            &token_value,
+            60 * 60 * 24 * 365,
+            false,
+            state.settings.secure_cookies(),
+        );
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+async fn check(
+    state: &AppState,
+    request: Request,
+    expected: &str,
+    fresh: bool,
+) -> Result<Request, ApiError> {
+    let unsafe_method = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if !unsafe_method || request.headers().contains_key(header::AUTHORIZATION) {
+        return Ok(request);
+    }
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    let needs_check = is_form
+        || content_type.starts_with("multipart/form-data")
+        || cookie(request.headers(), SESSION_COOKIE).is_some();
+    if !needs_check {
+        return Ok(request);
+    }
+    if fresh {
+        // The browser sent no CSRF cookie, so nothing it echoes can be trusted.
+        return Err(ApiError::CsrfFailed);
+    }
+    if let Some(sent) = request
+        .headers()
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+    {
+        return if token::constant_time_eq(sent, expected) {
+            Ok(request)
+        } else {
+            Err(ApiError::CsrfFailed)
+        };
+    }
+    if !is_form {
+        return Err(ApiError::CsrfFailed);
+    }
+    let (parts, body) = request.into_parts();
+    let limit = state.settings.max_body_bytes;
+    let bytes = to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge { limit })?;
+    let sent = form_field(&bytes, CSRF_FIELD).ok_or(ApiError::CsrfFailed)?;
+    if !token::constant_time_eq(&sent, expected) {
+        return Err(ApiError::CsrfFailed);
+    }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| percent_decode(k) == name)
+        .map(|(_, v)| percent_decode(v))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_fields_decode() {
+        assert_eq!(
+            form_field(b"a=1&csrf_token=ab%20c+d", "csrf_token").as_deref(),
+            Some("ab c d")
+        );
+        assert_eq!(form_field(b"a=1", "csrf_token"), None);
+        assert_eq!(
+            form_field(b"csrf_token=%zz%4", "csrf_token").as_deref(),
+            Some("%zz%4")
+        );
+    }
+}

@@ -1,0 +1,64 @@
+//! The platform administrator's page: organizations and their plans, and the mail outbox.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use docent_core::*;
+use serde::Deserialize;
+
+use super::{PageCtx, PageError, Shell, redirect_with};
+use crate::AppState;
+use crate::auth::PlatformAdmin;
+use crate::error::ApiError;
+use crate::extract::{ApiForm, IdPath};
+use crate::service::orgs;
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct AdminPage {
+    shell: Shell,
+    title: &'static str,
+    organizations: Vec<Organization>,
+    outbox: Vec<OutboxEmail>,
+    plans: [Plan; 3],
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    _admin: PlatformAdmin,
+    ctx: PageCtx,
+) -> Result<Response, PageError> {
+    let page = AdminPage {
+        shell: Shell {
+            nav: "admin",
+            ..ctx.shell_clone()
+        },
+        title: "Platform administration",
+        organizations: state
+            .store
+            .list_organizations(Page::first(Page::<OrgId>::MAX_LIMIT))
+            .await
+            .map_err(ApiError::from)?,
+        outbox: state.store.list_outbox(50).await.map_err(ApiError::from)?,
+        plans: Plan::ALL,
+    };
+    Ok(ctx.render(&page))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PlanForm {
+    #[serde(default)]
+    plan: String,
+}
+
+pub async fn set_plan(
+    State(state): State<AppState>,
+    _admin: PlatformAdmin,
+    IdPath(org_id): IdPath<OrgId>,
+    ApiForm(form): ApiForm<PlanForm>,
+) -> Result<Response, PageError> {
+    let plan = Plan::parse(&form.plan)
+        .ok_or_else(|| ApiError::validation("plan", "Choose free, pro or enterprise."))?;
+    orgs::set_plan(&state, org_id, plan).await?;
+    Ok(redirect_with("/admin", "plan_changed"))
+}

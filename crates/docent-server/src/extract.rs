@@ -1,0 +1,94 @@
+//! Extractors whose rejections speak the API's error format instead of axum's plain text.
+
+use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// A JSON body; bad JSON is `invalid_json`, wrong shapes are `validation_failed`.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection, state)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection, state: &AppState) -> ApiError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
+        JsonRejection::JsonDataError(e) => ApiError::validation("body", clean(&e.body_text())),
+        JsonRejection::JsonSyntaxError(e) => ApiError::InvalidJson(clean(&e.body_text())),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
+            limit: state.settings.max_body_bytes,
+        },
+        other => ApiError::InvalidJson(other.body_text()),
+    }
+}
+
+/// A URL-encoded form body (dashboard forms).
+#[derive(Debug)]
+pub struct ApiForm<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiForm<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(value)) => Ok(ApiForm(value)),
+            Err(FormRejection::InvalidFormContentType(_)) => Err(ApiError::UnsupportedMediaType),
+            Err(other) if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge {
+                    limit: state.settings.max_body_bytes,
+                })
+            }
+            Err(other) => Err(ApiError::validation("form", clean(&other.body_text()))),
+        }
+    }
+}
+
+/// A query string; a bad one is `invalid_query`.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e: QueryRejection| ApiError::InvalidQuery(clean(&e.body_text())))
+    }
+}
+
+/// Path parameters; one that does not parse (a malformed id) names nothing, so it is a 404.
+#[derive(Debug)]
+pub struct IdPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for IdPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| IdPath(p.0))
+            .map_err(|_: PathRejection| ApiError::NotFound("resource"))
+    }
+}
+
+/// Drops axum's "Failed to deserialize…" prefixes, keeping serde's explanation.
+fn clean(text: &str) -> String {
+    let text = text.rsplit_once(": ").map_or(text, |(_, tail)| tail).trim();
+    text.chars().take(300).collect()
+}

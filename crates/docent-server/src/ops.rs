@@ -1,0 +1,213 @@
+//! Operations endpoints: liveness, readiness, Prometheus metrics, the OpenAPI document, and
+//! the middleware that records request metrics and sets security headers.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::routes::{Access, Kind, routes};
+
+/// The process-wide metrics recorder (installed once, shared by every app in the process).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full("http_request_duration_seconds".into()),
+                    &[
+                        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                    ],
+                )
+                .unwrap_or_else(|_| PrometheusBuilder::new());
+            match builder.install_recorder() {
+                Ok(handle) => handle,
+                // Another recorder is installed already (an embedding program's): render an
+                // empty registry rather than fail.
+                Err(_) => PrometheusBuilder::new().build_recorder().handle(),
+            }
+        })
+        .clone()
+}
+
+/// Liveness: the process answers.
+pub async fn health() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// Readiness: the database answers.
+pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    state.store.ping().await.map_err(|e| {
+        tracing::warn!(error = %e, "readiness check failed");
+        ApiError::NotReady
+    })?;
+    Ok(Json(
+        json!({"status": "ready", "database": state.store.backend()}),
+    ))
+}
+
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let pool = state.store.pool_stats();
+    metrics::gauge!("db_pool_connections", "backend" => state.store.backend())
+        .set(f64::from(pool.size));
+    metrics::gauge!("db_pool_idle_connections", "backend" => state.store.backend())
+        .set(f64::from(pool.idle));
+    metrics::gauge!("process_uptime_seconds").set(state.started.elapsed().as_secs_f64());
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Counts requests and their latency by method, route template and status.
+pub async fn track_metrics(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().to_string();
+    let start = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
+        .record(start.elapsed().as_secs_f64());
+    response
+}
+
+const CSP: &str = "default-src 'self'; img-src 'self' data: https:; style-src 'self'; \
+                   script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
+                   form-action 'self'";
+
+pub async fn security_headers(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let is_html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
+    );
+    if is_html {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if state.settings.secure_cookies() {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
+}
+
+/// The OpenAPI 3.1 document, generated from the route table the router is built from.
+pub async fn openapi(State(state): State<AppState>) -> Json<Value> {
+    Json(openapi_document(&state.settings.public_base_url()))
+}
+
+pub fn openapi_document(server: &str) -> Value {
+    let mut paths = serde_json::Map::new();
+    for route in routes().into_iter().filter(|r| r.kind == Kind::Api) {
+        let params: Vec<Value> = route
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}))
+            .collect();
+        let security = match route.access {
+            Access::Public => json!([]),
+            Access::User | Access::PlatformAdmin => json!([{"session": []}]),
+            Access::Org => json!([{"session": []}, {"apiKey": []}]),
+        };
+        let mut op = json!({
+            "summary": route.summary,
+            "operationId": format!("{}_{}", route.method.as_str().to_lowercase(), route.path.trim_start_matches('/').replace(['/', '-', '{', '}', '.'], "_")),
+            "tags": [route.path.split('/').nth(2).unwrap_or("ops")],
+            "parameters": params,
+            "security": security,
+            "responses": {
+                "2XX": {"description": "Success"},
+                "default": {"$ref": "#/components/responses/Error"}
+            }
+        });
+        if let Some(body) = route.body {
+            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"description": body}}}});
+        }
+        let entry = paths
+            .entry(route.path.to_owned())
+            .or_insert_with(|| json!({}));
+        entry[route.method.as_str().to_lowercase()] = op;
+    }
+    let codes: Vec<&str> = ApiError::CODES.iter().map(|(c, _)| *c).collect();
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Docent API", "version": env!("CARGO_PKG_VERSION"), "license": {"name": "Apache-2.0"}},
+        "servers": [{"url": server}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE, "description": "Unsafe requests also need X-CSRF-Token (the docent_csrf cookie)."},
+                "apiKey": {"type": "http", "scheme": "bearer"}
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+                        "code": {"type": "string", "enum": codes},
+                        "message": {"type": "string"},
+                        "fields": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}
+                    }}}
+                }
+            },
+            "responses": {"Error": {"description": "An error with a stable code", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}
+        }
+    })
+}
+
+/// The answer for paths no route matches.
+pub async fn not_found(request: Request) -> Response {
+    if request.uri().path().starts_with("/api/") {
+        ApiError::NotFound("endpoint").into_response()
+    } else {
+        crate::dashboard::PageError(ApiError::NotFound("page")).into_response()
+    }
+}
+
+pub async fn method_not_allowed() -> Response {
+    (StatusCode::METHOD_NOT_ALLOWED, ApiError::MethodNotAllowed).into_response()
+}

@@ -1,0 +1,76 @@
+//! API keys: secrets shown once, stored as hashes, listed by prefix, revoked for good.
+
+use chrono::Utc;
+use docent_core::validate;
+use docent_core::*;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::auth::{Caller, token};
+use crate::error::ApiError;
+use crate::service::chat_spaces;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKey {
+    pub name: String,
+    /// Limits the key to one chat space.
+    #[serde(default)]
+    pub chat_space_id: Option<ChatSpaceId>,
+}
+
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    input: CreateApiKey,
+) -> Result<(ApiKey, String), ApiError> {
+    caller.person()?;
+    caller.require(Role::Admin)?;
+    let mut errors = ValidationErrors::new();
+    let name = validate::name(&mut errors, "name", &input.name);
+    errors.into_result()?;
+    if let Some(space) = input.chat_space_id {
+        chat_spaces::get(state, caller, space).await?;
+    }
+    let (secret, prefix) = token::api_key();
+    let key = state
+        .store
+        .create_api_key(
+            caller.org_id(),
+            NewApiKey {
+                chat_space_id: input.chat_space_id,
+                name,
+                prefix,
+                key_hash: token::hash(&secret),
+            },
+        )
+        .await?;
+    Ok((key, secret))
+}
+
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    chat_space: Option<ChatSpaceId>,
+) -> Result<Vec<ApiKey>, ApiError> {
+    caller.require(Role::Admin)?;
+    if let Some(space) = chat_space {
+        chat_spaces::get(state, caller, space).await?;
+    }
+    let scope = chat_space.or(caller.chat_space_scope);
+    Ok(state.store.list_api_keys(caller.org_id(), scope).await?)
+}
+
+pub async fn revoke(state: &AppState, caller: &Caller, id: ApiKeyId) -> Result<(), ApiError> {
+    caller.person()?;
+    caller.require(Role::Admin)?;
+    if state
+        .store
+        .revoke_api_key(caller.org_id(), id, Utc::now())
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound("API key"))
+    }
+}

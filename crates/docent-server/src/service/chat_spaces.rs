@@ -1,0 +1,402 @@
+//! Chat spaces: create, list, read, change, publish, delete, embed code.
+
+use chrono::Utc;
+use docent_core::config::{self, AiConfig, RetrievalConfig, WidgetConfig};
+use docent_core::validate;
+use docent_core::*;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateChatSpace {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Derived from the name when absent.
+    #[serde(default)]
+    pub endpoint_slug: Option<String>,
+    #[serde(default)]
+    pub widget_config: Option<Value>,
+    #[serde(default)]
+    pub ai_config: Option<Value>,
+    #[serde(default)]
+    pub retrieval_config: Option<Value>,
+    #[serde(default)]
+    pub allowed_origins: Option<Vec<String>>,
+}
+
+/// A change; absent fields stay. Config documents merge over their current value.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchChatSpace {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub endpoint_slug: Option<String>,
+    #[serde(default)]
+    pub status: Option<ChatSpaceStatus>,
+    #[serde(default)]
+    pub widget_config: Option<Value>,
+    #[serde(default)]
+    pub ai_config: Option<Value>,
+    #[serde(default)]
+    pub retrieval_config: Option<Value>,
+    #[serde(default)]
+    pub allowed_origins: Option<Vec<String>>,
+    #[serde(default)]
+    pub answer_mode: Option<AnswerMode>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    pub webhook_url: Option<Option<String>>,
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from one not sent (`None`).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// The three ways to put a chat space on a website.
+#[derive(Debug, Serialize)]
+pub struct EmbedCode {
+    pub script: String,
+    pub iframe: String,
+    pub share_url: String,
+}
+
+const MAX_ORIGINS: usize = 50;
+
+fn origins(errors: &mut ValidationErrors, raw: &[String]) -> Vec<String> {
+    if raw.len() > MAX_ORIGINS {
+        errors.add(
+            "allowed_origins",
+            format!("List at most {MAX_ORIGINS} origins."),
+        );
+        return Vec::new();
+    }
+    let mut out: Vec<String> = raw
+        .iter()
+        .map(|o| validate::origin(errors, "allowed_origins", o))
+        .collect();
+    out.dedup();
+    out
+}
+
+fn webhook_url(errors: &mut ValidationErrors, raw: &str) -> String {
+    let url = raw.trim().to_owned();
+    if !(url.starts_with("https://") || url.starts_with("http://"))
+        || url.len() > 2000
+        || url.contains(char::is_whitespace)
+    {
+        errors.add(
+            "webhook_url",
+            "Use an http(s) URL of at most 2000 characters.",
+        );
+    }
+    url
+}
+
+fn config_doc<T: config::ConfigDoc>(
+    errors: &mut ValidationErrors,
+    current: &Value,
+    patch: Option<&Value>,
+) -> Option<Value> {
+    let patch = patch?;
+    match config::apply_patch::<T>(current, patch) {
+        Ok(value) => Some(value),
+        Err(e) => {
+            errors.0.extend(e.0);
+            None
+        }
+    }
+}
+
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    page: Page<ChatSpaceId>,
+) -> Result<Vec<ChatSpace>, ApiError> {
+    if let Some(scope) = caller.chat_space_scope {
+        return Ok(state
+            .store
+            .find_chat_space(caller.org_id(), scope)
+            .await?
+            .into_iter()
+            .filter(|s| page.cursor.is_none_or(|c| s.id < c))
+            .collect());
+    }
+    Ok(state.store.list_chat_spaces(caller.org_id(), page).await?)
+}
+
+pub async fn get(
+    state: &AppState,
+    caller: &Caller,
+    id: ChatSpaceId,
+) -> Result<ChatSpace, ApiError> {
+    if !caller.sees(id) {
+        return Err(ApiError::NotFound("chat space"));
+    }
+    state
+        .store
+        .find_chat_space(caller.org_id(), id)
+        .await?
+        .ok_or(ApiError::NotFound("chat space"))
+}
+
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    input: CreateChatSpace,
+) -> Result<ChatSpace, ApiError> {
+    caller.require(Role::Admin)?;
+    if caller.chat_space_scope.is_some() {
+        return Err(ApiError::Forbidden(
+            "This API key is limited to one chat space.",
+        ));
+    }
+    let mut errors = ValidationErrors::new();
+    let name = validate::name(&mut errors, "name", &input.name);
+    let description = validate::description(&mut errors, "description", &input.description);
+    let chosen_slug = input
+        .endpoint_slug
+        .as_deref()
+        .map(|s| validate::slug(&mut errors, "endpoint_slug", s));
+    let widget_config = config_doc::<WidgetConfig>(
+        &mut errors,
+        &config::default_value::<WidgetConfig>(),
+        Some(
+            input
+                .widget_config
+                .as_ref()
+                .unwrap_or(&Value::Object(Default::default())),
+        ),
+    );
+    let ai_config = config_doc::<AiConfig>(
+        &mut errors,
+        &config::default_value::<AiConfig>(),
+        Some(
+            input
+                .ai_config
+                .as_ref()
+                .unwrap_or(&Value::Object(Default::default())),
+        ),
+    );
+    let retrieval_config = config_doc::<RetrievalConfig>(
+        &mut errors,
+        &config::default_value::<RetrievalConfig>(),
+        Some(
+            input
+                .retrieval_config
+                .as_ref()
+                .unwrap_or(&Value::Object(Default::default())),
+        ),
+    );
+    let allowed_origins = origins(
+        &mut errors,
+        input.allowed_origins.as_deref().unwrap_or_default(),
+    );
+    errors.into_result()?;
+
+    let limit = caller.org.plan.limits().chat_spaces_per_org;
+    let count = state.store.count_chat_spaces(caller.org_id()).await?;
+    if !PlanLimits::allows(limit, count) {
+        return Err(ApiError::PlanLimitReached {
+            what: "chat spaces",
+            limit: limit.unwrap_or(0),
+            plan: caller.org.plan.as_str(),
+        });
+    }
+    let new = |slug: String| NewChatSpace {
+        name: name.clone(),
+        description: description.clone(),
+        endpoint_slug: slug,
+        widget_config: widget_config.clone().unwrap_or_default(),
+        ai_config: ai_config.clone().unwrap_or_default(),
+        retrieval_config: retrieval_config.clone().unwrap_or_default(),
+        allowed_origins: allowed_origins.clone(),
+    };
+    if let Some(slug) = chosen_slug {
+        return Ok(state
+            .store
+            .create_chat_space(caller.org_id(), new(slug))
+            .await?);
+    }
+    // A derived slug: the name's, then numbered, then with a random suffix.
+    let base = validate::slugify(&name);
+    let candidates = std::iter::once(base.clone())
+        .chain((2..=5).map(|n| format!("{base}-{n}")))
+        .chain(
+            std::iter::repeat_with(|| format!("{base}-{}", crate::auth::token::generate(3)))
+                .take(3),
+        );
+    let mut last = ApiError::SlugTaken;
+    for slug in candidates {
+        match state
+            .store
+            .create_chat_space(caller.org_id(), new(slug))
+            .await
+        {
+            Ok(space) => return Ok(space),
+            Err(docent_store::StoreError::Conflict {
+                field: "endpoint_slug",
+            }) => last = ApiError::SlugTaken,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(last)
+}
+
+pub async fn patch(
+    state: &AppState,
+    caller: &Caller,
+    id: ChatSpaceId,
+    input: PatchChatSpace,
+) -> Result<ChatSpace, ApiError> {
+    caller.require(Role::Admin)?;
+    let current = get(state, caller, id).await?;
+    let mut errors = ValidationErrors::new();
+    let patch = ChatSpacePatch {
+        name: input
+            .name
+            .as_deref()
+            .map(|n| validate::name(&mut errors, "name", n)),
+        description: input
+            .description
+            .as_deref()
+            .map(|d| validate::description(&mut errors, "description", d)),
+        endpoint_slug: input
+            .endpoint_slug
+            .as_deref()
+            .map(|s| validate::slug(&mut errors, "endpoint_slug", s)),
+        widget_config: config_doc::<WidgetConfig>(
+            &mut errors,
+            &current.widget_config,
+            input.widget_config.as_ref(),
+        ),
+        ai_config: config_doc::<AiConfig>(
+            &mut errors,
+            &current.ai_config,
+            input.ai_config.as_ref(),
+        ),
+        retrieval_config: config_doc::<RetrievalConfig>(
+            &mut errors,
+            &current.retrieval_config,
+            input.retrieval_config.as_ref(),
+        ),
+        allowed_origins: input
+            .allowed_origins
+            .as_deref()
+            .map(|o| origins(&mut errors, o)),
+        answer_mode: input.answer_mode,
+        webhook_url: input.webhook_url.map(|url| {
+            url.filter(|u| !u.trim().is_empty())
+                .map(|u| webhook_url(&mut errors, &u))
+        }),
+    };
+    let webhook_after = patch
+        .webhook_url
+        .clone()
+        .unwrap_or(current.webhook_url.clone());
+    if patch.answer_mode.unwrap_or(current.answer_mode) == AnswerMode::Webhook
+        && webhook_after.is_none()
+    {
+        errors.add(
+            "webhook_url",
+            "Set a webhook URL to answer through a webhook.",
+        );
+    }
+    errors.into_result()?;
+    let updated = state
+        .store
+        .update_chat_space(caller.org_id(), id, patch)
+        .await?
+        .ok_or(ApiError::NotFound("chat space"))?;
+    match input.status {
+        None => Ok(updated),
+        Some(ChatSpaceStatus::Published) => publish(state, caller, id).await,
+        Some(status) => set_status(state, caller, id, status).await,
+    }
+}
+
+async fn set_status(
+    state: &AppState,
+    caller: &Caller,
+    id: ChatSpaceId,
+    status: ChatSpaceStatus,
+) -> Result<ChatSpace, ApiError> {
+    state
+        .store
+        .set_chat_space_status(caller.org_id(), id, status, Utc::now())
+        .await?
+        .ok_or(ApiError::NotFound("chat space"))
+}
+
+/// Publishes the chat space once it has at least one completed document.
+pub async fn publish(
+    state: &AppState,
+    caller: &Caller,
+    id: ChatSpaceId,
+) -> Result<ChatSpace, ApiError> {
+    caller.require(Role::Admin)?;
+    let space = get(state, caller, id).await?;
+    let completed = state
+        .store
+        .count_documents(caller.org_id(), space.id, Some("completed"))
+        .await?;
+    if completed == 0 {
+        return Err(ApiError::PublishRequiresDocument);
+    }
+    set_status(state, caller, id, ChatSpaceStatus::Published).await
+}
+
+pub async fn unpublish(
+    state: &AppState,
+    caller: &Caller,
+    id: ChatSpaceId,
+) -> Result<ChatSpace, ApiError> {
+    caller.require(Role::Admin)?;
+    get(state, caller, id).await?;
+    set_status(state, caller, id, ChatSpaceStatus::Draft).await
+}
+
+pub async fn delete(state: &AppState, caller: &Caller, id: ChatSpaceId) -> Result<(), ApiError> {
+    caller.require(Role::Admin)?;
+    if !caller.sees(id) || !state.store.delete_chat_space(caller.org_id(), id).await? {
+        return Err(ApiError::NotFound("chat space"));
+    }
+    Ok(())
+}
+
+pub async fn embed_code(
+    state: &AppState,
+    caller: &Caller,
+    id: ChatSpaceId,
+) -> Result<EmbedCode, ApiError> {
+    let space = get(state, caller, id).await?;
+    Ok(embed_code_for(&state.settings.public_base_url(), &space))
+}
+
+pub fn embed_code_for(base: &str, space: &ChatSpace) -> EmbedCode {
+    let slug = &space.endpoint_slug;
+    let title = space
+        .name
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    EmbedCode {
+        script: format!(
+            r#"<script src="{base}/widget.js" data-chat-space="{slug}" async></script>"#
+        ),
+        iframe: format!(
+            r#"<iframe src="{base}/embed/{slug}" title="{title}" style="border:0;width:100%;height:640px" allow="clipboard-write"></iframe>"#
+        ),
+        share_url: format!("{base}/c/{slug}"),
+    }
+}
