@@ -9,7 +9,7 @@ use docent_core::ValidationErrors;
 use docent_store::StoreError;
 use serde_json::json;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("The request body is not valid JSON: {0}")]
     InvalidJson(String),
@@ -179,6 +179,8 @@ impl IntoResponse for ApiError {
             body["error"]["fields"] = json!(fields.0);
         }
         let mut response = (self.status(), Json(body)).into_response();
+        // Kept so that pages can render the same error as HTML (see `dashboard::html_errors`).
+        response.extensions_mut().insert(self.clone());
         if let ApiError::TooManyRequests { retry_after_secs } = self
             && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
         {

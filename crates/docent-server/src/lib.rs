@@ -70,6 +70,7 @@ pub fn build_app(state: AppState) -> Router {
     routes::router()
         .route_layer(axum::middleware::from_fn(ops::track_metrics))
         .fallback(ops::not_found)
+        .layer(axum::middleware::from_fn(dashboard::html_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::csrf::middleware))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(state.clone(), ops::security_headers))

@@ -808,3 +808,35 @@ impl Store for PostgresStore {
         all(rows, OutboxRow::into_domain)
     }
 }
+
+/// A fresh, migrated store in a new database on the server named by
+/// `DOCENT_TEST_DATABASE_URL`, for tests; `None` when that is unset (the tests then skip),
+/// unless `DOCENT_REQUIRE_POSTGRES` is set, which makes a missing server a failure.
+#[cfg(feature = "testing")]
+pub async fn fresh_test_store() -> Option<PostgresStore> {
+    use sqlx::Connection;
+    let Ok(admin_url) = std::env::var("DOCENT_TEST_DATABASE_URL") else {
+        assert!(
+            std::env::var("DOCENT_REQUIRE_POSTGRES").is_err(),
+            "DOCENT_REQUIRE_POSTGRES is set but DOCENT_TEST_DATABASE_URL is not"
+        );
+        return None;
+    };
+    let name = format!("docent_test_{}", Uuid::now_v7().simple());
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .expect("connect to DOCENT_TEST_DATABASE_URL");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("create a test database");
+    admin.close().await.ok();
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .expect("DOCENT_TEST_DATABASE_URL ends in /DATABASE");
+    let store = PostgresStore::connect(&format!("{base}/{name}"), 4)
+        .await
+        .expect("connect to the test database");
+    store.migrate().await.expect("migrate the test database");
+    Some(store)
+}

@@ -4,34 +4,7 @@
 //! test command starts one); without it these tests skip, unless `DOCENT_REQUIRE_POSTGRES=1`
 //! (set in CI) makes that a failure.
 
-use docent_store_postgres::PostgresStore;
-use sqlx::Connection;
-
-async fn fresh() -> Option<PostgresStore> {
-    let Ok(admin_url) = std::env::var("DOCENT_TEST_DATABASE_URL") else {
-        assert!(
-            std::env::var("DOCENT_REQUIRE_POSTGRES").is_err(),
-            "DOCENT_REQUIRE_POSTGRES is set but DOCENT_TEST_DATABASE_URL is not"
-        );
-        return None;
-    };
-    let name = format!("docent_test_{}", uuid::Uuid::now_v7().simple());
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .expect("connect admin");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .expect("create database");
-    admin.close().await.ok();
-    let url = match admin_url.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{name}"),
-        None => panic!("DOCENT_TEST_DATABASE_URL must end in /DATABASE"),
-    };
-    let store = PostgresStore::connect(&url, 4).await.expect("connect");
-    store.migrate().await.expect("migrate");
-    Some(store)
-}
+use docent_store_postgres::fresh_test_store as fresh;
 
 docent_store::conformance_tests!(fresh());
 

@@ -819,3 +819,17 @@ impl Store for SqliteStore {
         all(rows, OutboxRow::into_domain)
     }
 }
+
+/// A fresh, migrated store in a new temporary directory, for tests.
+#[cfg(feature = "testing")]
+pub async fn fresh_test_store() -> SqliteStore {
+    let dir = std::env::temp_dir().join(format!("docent-test-{}", Uuid::now_v7()));
+    let store = SqliteStore::open_dir(&dir, 4)
+        .await
+        .expect("open a SQLite test store");
+    store
+        .migrate()
+        .await
+        .expect("migrate the SQLite test store");
+    store
+}

@@ -1,18 +1,11 @@
 //! The shared conformance stories on a fresh SQLite file each.
 
-use docent_store_sqlite::SqliteStore;
+use docent_store_sqlite::fresh_test_store;
 
-async fn fresh() -> Option<SqliteStore> {
-    let dir = std::env::temp_dir().join(format!("docent-conformance-{}", uuid::Uuid::now_v7()));
-    let store = SqliteStore::open_dir(&dir, 4).await.expect("open sqlite");
-    store.migrate().await.expect("migrate");
-    Some(store)
-}
-
-docent_store::conformance_tests!(fresh());
+docent_store::conformance_tests!(async { Some(fresh_test_store().await) });
 
 #[tokio::test]
 async fn migrating_twice_is_a_no_op() {
-    let store = fresh().await.expect("store");
+    let store = fresh_test_store().await;
     assert_eq!(store.migrate().await.expect("again"), 0);
 }

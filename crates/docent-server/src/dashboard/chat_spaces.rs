@@ -302,6 +302,7 @@ pub async fn update(
     IdPath(id): IdPath<ChatSpaceId>,
     ApiForm(form): ApiForm<SettingsForm>,
 ) -> Result<Response, PageError> {
+    caller.require(Role::Admin)?;
     let space = chat_spaces::get(&state, &caller, id).await?;
     let mut errors = ValidationErrors::new();
     let shown = form.clone();

@@ -271,6 +271,8 @@ pub async fn delete_organization(
     ctx: PageCtx,
     ApiForm(form): ApiForm<DeleteOrgForm>,
 ) -> Result<Response, PageError> {
+    caller.person()?;
+    caller.require(Role::Owner)?;
     if form.confirm.trim() != caller.org.name {
         let page = OrganizationPage {
             shell: Shell {

@@ -243,6 +243,23 @@ impl IntoResponse for PageError {
     }
 }
 
+/// Renders API errors raised on dashboard paths (by extractors such as `Caller` or
+/// `IdPath`) as pages: a logged-out visitor is sent to the log-in page instead of getting JSON.
+pub async fn html_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path();
+    let is_page = !(path.starts_with("/api/")
+        || path.starts_with("/assets/")
+        || matches!(path, "/health" | "/ready" | "/metrics"));
+    let mut response = next.run(request).await;
+    if is_page && let Some(error) = response.extensions_mut().remove::<ApiError>() {
+        return PageError(error).into_response();
+    }
+    response
+}
+
 /// Field errors and the values to show again when a form is re-rendered.
 pub fn field_errors(e: ApiError) -> Result<ValidationErrors, PageError> {
     match e {

@@ -1,0 +1,243 @@
+//! The test harness: spawn the app on a free port, and sessions that talk to it.
+
+use std::sync::Arc;
+
+use docent_core::Settings;
+use docent_server::{AppState, build_app, serve};
+use docent_store::Store;
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+/// Runs `$test(app)` once on SQLite and once on PostgreSQL (skipped when unavailable).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {$(
+        mod $test {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::common::TestApp::spawn($crate::common::Backend::Sqlite).await.expect("sqlite app");
+                super::$test(app).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(app) = $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await else {
+                    eprintln!("skipped: no PostgreSQL (set DOCENT_TEST_DATABASE_URL)");
+                    return;
+                };
+                super::$test(app).await;
+            }
+        }
+    )*};
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    _shutdown: oneshot::Sender<()>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, tune: impl FnOnce(&mut Settings)) -> Option<TestApp> {
+        let store: Arc<dyn Store> = match backend {
+            Backend::Sqlite => Arc::new(docent_store_sqlite::fresh_test_store().await),
+            Backend::Postgres => Arc::new(docent_store_postgres::fresh_test_store().await?),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut settings = Settings {
+            listen: addr,
+            public_url: Some(format!("http://{addr}")),
+            ..Settings::default()
+        };
+        tune(&mut settings);
+        let state = AppState::new(store, settings).expect("state");
+        let app = build_app(state.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(serve(listener, app, async {
+            rx.await.ok();
+        }));
+        Some(TestApp {
+            base: format!("http://{addr}"),
+            state,
+            _shutdown: tx,
+        })
+    }
+
+    /// A client with its own cookie jar and no session.
+    pub fn anonymous(&self) -> Session {
+        Session::new(&self.base, None)
+    }
+
+    /// A new account (and its organization), logged in.
+    pub async fn signup(&self, email: &str) -> Session {
+        let session = self.anonymous();
+        let (status, body) = session
+            .json(Method::POST, "/api/auth/signup", json!({"email": email, "password": "correct horse battery", "name": email.split('@').next()}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "signup {email}: {body}");
+        session
+    }
+
+    /// A session authenticated with an API key instead of cookies.
+    pub fn with_key(&self, key: &str) -> Session {
+        Session::new(&self.base, Some(key.to_owned()))
+    }
+}
+
+pub struct Session {
+    pub base: String,
+    pub client: reqwest::Client,
+    jar: Arc<Jar>,
+    bearer: Option<String>,
+}
+
+impl Session {
+    fn new(base: &str, bearer: Option<String>) -> Session {
+        let jar = Arc::new(Jar::default());
+        let client = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Session {
+            base: base.to_owned(),
+            client,
+            jar,
+            bearer,
+        }
+    }
+
+    /// The value of a cookie the server set.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let url = self.base.parse().expect("url");
+        let header = self.jar.cookies(&url)?;
+        header
+            .to_str()
+            .ok()?
+            .split(';')
+            .filter_map(|c| c.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+    }
+
+    /// Fetches the CSRF cookie when the jar has none yet.
+    pub async fn csrf(&self) -> String {
+        if let Some(token) = self.cookie("docent_csrf") {
+            return token;
+        }
+        self.client
+            .get(format!("{}/health", self.base))
+            .send()
+            .await
+            .expect("health");
+        self.cookie("docent_csrf").expect("csrf cookie set")
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(key) = &self.bearer {
+            request = request.bearer_auth(key);
+        }
+        request
+    }
+
+    /// Sends JSON (with the CSRF header) and returns the status and the JSON answer.
+    pub async fn json(&self, method: Method, path: &str, body: Value) -> (StatusCode, Value) {
+        let csrf = self.csrf().await;
+        let response = self
+            .request(method, path)
+            .header("x-csrf-token", csrf)
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
+        read(response).await
+    }
+
+    /// Sends a request without a body (with the CSRF header).
+    pub async fn call(&self, method: Method, path: &str) -> (StatusCode, Value) {
+        let csrf = self.csrf().await;
+        let response = self
+            .request(method, path)
+            .header("x-csrf-token", csrf)
+            .send()
+            .await
+            .expect("send");
+        read(response).await
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path).await
+    }
+
+    /// Posts a dashboard form (with its csrf_token field) and returns status and HTML.
+    pub async fn form(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+        let csrf = self.csrf().await;
+        let mut fields: Vec<(&str, &str)> = fields.to_vec();
+        fields.push(("csrf_token", &csrf));
+        let response = self
+            .request(Method::POST, path)
+            .form(&fields)
+            .send()
+            .await
+            .expect("send");
+        let status = response.status();
+        (status, response.text().await.expect("text"))
+    }
+
+    pub async fn page(&self, path: &str) -> (StatusCode, String) {
+        let response = self.request(Method::GET, path).send().await.expect("send");
+        let status = response.status();
+        (status, response.text().await.expect("text"))
+    }
+}
+
+async fn read(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, value)
+}
+
+/// The error code of an error answer.
+pub fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("<no error code>")
+}
+
+/// Marks a chat space's knowledge as ready, as the ingestion pipeline will.
+pub async fn add_completed_document(app: &TestApp, org: &str, space: &str) {
+    app.state
+        .store
+        .create_document(
+            org.parse().expect("org id"),
+            docent_store::NewDocument {
+                chat_space_id: space.parse().expect("chat space id"),
+                doc_type: "text".into(),
+                title: "Handbook".into(),
+                file_name: Some("handbook.txt".into()),
+                source_url: None,
+                citable: true,
+                status: "completed".into(),
+            },
+        )
+        .await
+        .expect("document");
+}

@@ -1,0 +1,333 @@
+//! Tenant isolation, checked over the route table itself: every route that takes an id is
+//! called by another organization with the victim's ids and must answer 404 (403 for
+//! platform-admin routes), every list a stranger can read must not mention the victim's
+//! data, and a viewer gets 403 on every write. A new route with an id parameter this test
+//! does not know makes it fail, so no endpoint can be forgotten.
+
+use std::collections::HashMap;
+
+use docent_server::routes::{Access, Kind, routes};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::common::{Session, TestApp};
+use crate::on_both_backends;
+
+on_both_backends!(
+    other_organizations_get_404_everywhere,
+    viewers_cannot_write_anywhere
+);
+
+/// The victim's organization, fully populated.
+struct Victim {
+    owner: Session,
+    ids: HashMap<&'static str, String>,
+    secrets: Vec<String>,
+}
+
+async fn victim(app: &TestApp) -> Victim {
+    let owner = app.signup("victim@example.com").await;
+    let (_, me) = owner.get("/api/auth/me").await;
+    let org_id = me["organization"]["id"].as_str().expect("org").to_owned();
+    // Room for the extra member and invitations below.
+    app.state
+        .store
+        .set_organization_plan(org_id.parse().expect("id"), docent_core::Plan::Pro)
+        .await
+        .expect("plan");
+    let (_, space) = owner
+        .json(
+            Method::POST,
+            "/api/chat-spaces",
+            json!({"name": "Victim space", "description": "secret plans"}),
+        )
+        .await;
+    let space_id = space["id"].as_str().expect("space").to_owned();
+    let (_, key) = owner
+        .json(
+            Method::POST,
+            "/api/api-keys",
+            json!({"name": "victim key", "chat_space_id": space_id}),
+        )
+        .await;
+    let (_, invite) = owner
+        .json(
+            Method::POST,
+            "/api/organization/invitations",
+            json!({"email": "member@example.com", "role": "agent"}),
+        )
+        .await;
+    let token = invite["accept_url"]
+        .as_str()
+        .expect("link")
+        .split("token=")
+        .nth(1)
+        .expect("token")
+        .to_owned();
+    let member = app.signup("member@example.com").await;
+    let (status, _) = member
+        .json(
+            Method::POST,
+            "/api/invitations/accept",
+            json!({"token": token}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, member_me) = member.get("/api/auth/me").await;
+    let (_, pending) = owner
+        .json(
+            Method::POST,
+            "/api/organization/invitations",
+            json!({"email": "pending@example.com", "role": "viewer"}),
+        )
+        .await;
+    let ids = HashMap::from([
+        ("id", space_id),
+        ("key_id", key["id"].as_str().expect("key").to_owned()),
+        (
+            "user_id",
+            member_me["user"]["id"].as_str().expect("user").to_owned(),
+        ),
+        (
+            "invitation_id",
+            pending["id"].as_str().expect("invitation").to_owned(),
+        ),
+        ("org_id", org_id),
+    ]);
+    Victim {
+        owner,
+        ids,
+        secrets: vec![
+            "Victim space".into(),
+            "secret plans".into(),
+            "victim key".into(),
+            "member@example.com".into(),
+            "pending@example.com".into(),
+            "victim@example.com".into(),
+        ],
+    }
+}
+
+/// The path with every `{param}` replaced by the victim's id of that kind.
+fn fill(path: &str, ids: &HashMap<&'static str, String>) -> Option<String> {
+    let mut out = String::new();
+    let mut has_param = false;
+    for segment in path.split('/').skip(1) {
+        out.push('/');
+        match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some("file") => return None,
+            Some(param) => {
+                has_param = true;
+                let id = ids
+                    .get(param)
+                    .unwrap_or_else(|| panic!("route {path} has a parameter {{{param}}} this test does not know: add it to the victim"));
+                out.push_str(id);
+            }
+            None => out.push_str(segment),
+        }
+    }
+    has_param.then_some(out)
+}
+
+/// Ids that exist nowhere, one for each parameter.
+fn unknown_ids() -> HashMap<&'static str, String> {
+    ["id", "key_id", "user_id", "invitation_id", "org_id"]
+        .into_iter()
+        .map(|k| (k, uuid::Uuid::now_v7().to_string()))
+        .collect()
+}
+
+/// A body that passes validation for each route, so the answer is about the resource.
+fn body_for(path: &str) -> Value {
+    match path {
+        p if p.ends_with("/members/{user_id}") => json!({"role": "viewer"}),
+        p if p.ends_with("/plan") => json!({"plan": "enterprise"}),
+        "/api/chat-spaces/{id}" => json!({"name": "hijacked"}),
+        "/api/chat-spaces" | "/api/api-keys" | "/api/organizations" => json!({"name": "new"}),
+        "/api/organization/invitations" => json!({"email": "new@example.com", "role": "viewer"}),
+        _ => json!({}),
+    }
+}
+
+async fn send(
+    session: &Session,
+    route_method: &Method,
+    kind: Kind,
+    path: &str,
+    template: &str,
+) -> (StatusCode, String) {
+    if kind == Kind::Page && route_method == Method::POST {
+        let fields: &[(&str, &str)] = match template {
+            p if p.ends_with("/role") => &[("role", "viewer")],
+            p if p.ends_with("/plan") => &[("plan", "enterprise")],
+            _ => &[
+                ("name", "hijacked"),
+                ("endpoint_slug", "hijacked"),
+                ("key_name", "k"),
+                ("email", "new@example.com"),
+                ("role", "viewer"),
+                ("confirm", "Victim"),
+            ],
+        };
+        return session.form(path, fields).await;
+    }
+    let (status, body) = if *route_method == Method::GET {
+        session.call(Method::GET, path).await
+    } else {
+        session
+            .json(route_method.clone(), path, body_for(template))
+            .await
+    };
+    (status, body.to_string())
+}
+
+async fn other_organizations_get_404_everywhere(app: TestApp) {
+    let victim = victim(&app).await;
+    let stranger = app.signup("stranger@example.com").await;
+    let (_, key) = stranger
+        .json(
+            Method::POST,
+            "/api/api-keys",
+            json!({"name": "stranger key"}),
+        )
+        .await;
+    let stranger_key = app.with_key(key["secret"].as_str().expect("secret"));
+
+    let mut checked = 0;
+    for route in routes() {
+        if route.access == Access::Public {
+            continue;
+        }
+        let callers: Vec<(&str, &Session)> =
+            if route.kind == Kind::Api && route.access == Access::Org {
+                vec![
+                    ("stranger", &stranger),
+                    ("stranger's API key", &stranger_key),
+                ]
+            } else {
+                vec![("stranger", &stranger)]
+            };
+        for (who, caller) in callers {
+            match fill(route.path, &victim.ids) {
+                Some(path) => {
+                    let (status, body) =
+                        send(caller, &route.method, route.kind, &path, route.path).await;
+                    let expected = if route.access == Access::PlatformAdmin {
+                        StatusCode::FORBIDDEN
+                    } else {
+                        StatusCode::NOT_FOUND
+                    };
+                    if status != expected {
+                        // An API key may be refused a people-only route outright; then the
+                        // answer must not depend on whose id it named.
+                        let unknown = fill(route.path, &unknown_ids()).expect("same params");
+                        let (unknown_status, _) =
+                            send(caller, &route.method, route.kind, &unknown, route.path).await;
+                        assert!(
+                            who.contains("key")
+                                && status == StatusCode::FORBIDDEN
+                                && unknown_status == status,
+                            "{who}: {} {path} answered {status}: {body}",
+                            route.method
+                        );
+                    }
+                    checked += 1;
+                }
+                None if route.method == Method::GET => {
+                    let (status, body) =
+                        send(caller, &route.method, route.kind, route.path, route.path).await;
+                    assert!(
+                        status.as_u16() < 500,
+                        "{who}: GET {} answered {status}",
+                        route.path
+                    );
+                    for secret in &victim.secrets {
+                        assert!(
+                            !body.contains(secret.as_str()),
+                            "{who}: GET {} shows the victim's {secret:?}",
+                            route.path
+                        );
+                    }
+                    for id in victim.ids.values() {
+                        assert!(
+                            !body.contains(id.as_str()),
+                            "{who}: GET {} shows the victim's id {id}",
+                            route.path
+                        );
+                    }
+                    checked += 1;
+                }
+                None => {}
+            }
+        }
+    }
+    assert!(checked > 30, "only {checked} route checks ran");
+
+    // Nothing of the victim's changed.
+    let owner = &victim.owner;
+    let (status, space) = owner
+        .get(&format!("/api/chat-spaces/{}", victim.ids["id"]))
+        .await;
+    assert_eq!(
+        (status, &space["name"]),
+        (StatusCode::OK, &json!("Victim space"))
+    );
+    let (_, keys) = owner.get("/api/api-keys").await;
+    assert!(
+        keys[0]["revoked_at"].is_null(),
+        "the victim's key was not revoked"
+    );
+    let (_, members) = owner.get("/api/organization/members").await;
+    assert_eq!(members.as_array().expect("members").len(), 2);
+    assert_eq!(members[1]["role"], "agent");
+    let (_, pending) = owner.get("/api/organization/invitations").await;
+    assert_eq!(pending.as_array().expect("pending").len(), 1);
+    let (_, org) = owner.get("/api/organization").await;
+    assert_eq!(org["organization"]["plan"], "pro");
+}
+
+async fn viewers_cannot_write_anywhere(app: TestApp) {
+    let victim = victim(&app).await;
+    let (_, invite) = victim
+        .owner
+        .json(
+            Method::POST,
+            "/api/organization/invitations",
+            json!({"email": "viewer@example.com", "role": "viewer"}),
+        )
+        .await;
+    let token = invite["accept_url"]
+        .as_str()
+        .expect("link")
+        .split("token=")
+        .nth(1)
+        .expect("token")
+        .to_owned();
+    let viewer = app.signup("viewer@example.com").await;
+    viewer
+        .json(
+            Method::POST,
+            "/api/invitations/accept",
+            json!({"token": token}),
+        )
+        .await;
+    let (_, me) = viewer.get("/api/auth/me").await;
+    assert_eq!(me["role"], "viewer");
+
+    let mut checked = 0;
+    for route in routes() {
+        if route.access != Access::Org || route.method == Method::GET {
+            continue;
+        }
+        let path = fill(route.path, &victim.ids).unwrap_or_else(|| route.path.to_owned());
+        let (status, body) = send(&viewer, &route.method, route.kind, &path, route.path).await;
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "viewer: {} {path} answered {status}: {body}",
+            route.method
+        );
+        checked += 1;
+    }
+    assert!(checked > 15, "only {checked} writes checked");
+}

@@ -1,0 +1,13 @@
+//! Integration tests: the real app on 127.0.0.1:0, real HTTP, on SQLite and on PostgreSQL
+//! (when `DOCENT_TEST_DATABASE_URL` is set; CI sets it), and a real Chromium for the browser
+//! journey.
+
+mod common;
+
+mod accounts;
+
+mod chat_spaces;
+mod fuzz;
+mod isolation;
+mod ops;
+mod orgs;
