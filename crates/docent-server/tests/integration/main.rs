@@ -5,7 +5,7 @@
 mod common;
 
 mod accounts;
-
+mod browser;
 mod chat_spaces;
 mod fuzz;
 mod isolation;

@@ -1,0 +1,265 @@
+//! The dashboard in a real headless Chromium, driven over the WebDriver protocol by
+//! chromedriver: a new user signs up, creates a chat space, renames it, creates an API key,
+//! uses it, and revokes it. Skipped when Chromium is not installed, unless
+//! `DOCENT_REQUIRE_BROWSER=1` (CI) makes that a failure. Set `DOCENT_SCREENSHOT_DIR` to keep
+//! screenshots of each step.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::{Backend, TestApp};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    driver: Child,
+    _profile: PathBuf,
+}
+
+fn find_program(env: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Ok(path) = std::env::var(env) {
+        return Some(PathBuf::from(path));
+    }
+    candidates.iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+impl Browser {
+    async fn start() -> Option<Browser> {
+        let driver_bin = find_program("DOCENT_CHROMEDRIVER", &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]);
+        let chrome_bin = find_program("DOCENT_CHROMIUM", &["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]);
+        let (Some(driver_bin), Some(chrome_bin)) = (driver_bin, chrome_bin) else {
+            assert!(std::env::var("DOCENT_REQUIRE_BROWSER").is_err(), "DOCENT_REQUIRE_BROWSER is set but Chromium or chromedriver is missing");
+            eprintln!("skipped: Chromium or chromedriver not installed");
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+        let driver = Command::new(driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(r) = http.get(format!("{base}/status")).send().await
+                && r.status().is_success()
+            {
+                break;
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile = std::env::temp_dir().join(format!("docent-chrome-{}", uuid::Uuid::now_v7()));
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chrome_bin,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                         "--disable-sync", "--window-size=1280,900", format!("--user-data-dir={}", profile.display())]
+            }
+        }}});
+        let session: Value = http.post(format!("{base}/session")).json(&caps).send().await.expect("new session").json().await.expect("json");
+        let id = session["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {session}")).to_owned();
+        Some(Browser { http, base: format!("{base}/session/{id}"), driver, _profile: profile })
+    }
+
+    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let value: Value = request.send().await.expect("webdriver").json().await.expect("json");
+        value["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.cmd(reqwest::Method::POST, "/url", Some(json!({"url": url}))).await;
+    }
+
+    async fn url(&self) -> String {
+        self.cmd(reqwest::Method::GET, "/url", None).await.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Waits up to 10 s for an element matching `css`.
+    async fn find(&self, css: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let found = self.cmd(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await;
+            if let Some(id) = found[ELEMENT].as_str() {
+                return id.to_owned();
+            }
+            assert!(Instant::now() < deadline, "no element {css} on {}", self.url().await);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn click(&self, css: &str) {
+        let el = self.find(css).await;
+        self.cmd(reqwest::Method::POST, &format!("/element/{el}/click"), Some(json!({}))).await;
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        self.cmd(reqwest::Method::POST, &format!("/element/{el}/clear"), Some(json!({}))).await;
+        self.cmd(reqwest::Method::POST, &format!("/element/{el}/value"), Some(json!({"text": text}))).await;
+    }
+
+    async fn text(&self, css: &str) -> String {
+        let el = self.find(css).await;
+        self.cmd(reqwest::Method::GET, &format!("/element/{el}/text"), None).await.as_str().unwrap_or_default().to_owned()
+    }
+
+    async fn property(&self, css: &str, name: &str) -> String {
+        let el = self.find(css).await;
+        self.cmd(reqwest::Method::GET, &format!("/element/{el}/property/{name}"), None).await.as_str().unwrap_or_default().to_owned()
+    }
+
+    async fn script(&self, script: &str) -> Value {
+        self.cmd(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
+    }
+
+    /// Waits until the page's URL satisfies `ok`.
+    async fn wait_url(&self, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let url = self.url().await;
+            if ok(&url) {
+                return url;
+            }
+            assert!(Instant::now() < deadline, "stuck on {url}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn accept_alert(&self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let answer = self.cmd(reqwest::Method::POST, "/alert/accept", Some(json!({}))).await;
+            if answer.is_null() {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no confirmation dialog: {answer}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let Ok(dir) = std::env::var("DOCENT_SCREENSHOT_DIR") else { return };
+        let png = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
+        let bytes = base64_decode(png.as_str().unwrap_or_default());
+        std::fs::create_dir_all(&dir).ok();
+        std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), bytes).expect("write screenshot");
+    }
+
+    async fn resize(&self, width: u32, height: u32) {
+        self.cmd(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height}))).await;
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let digits: Vec<u32> = text.bytes().filter_map(value).collect();
+    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
+    for chunk in digits.chunks(4) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, d)| acc | (d << (18 - 6 * i)));
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&bytes[..chunk.len().saturating_sub(1)]);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_user_signs_up_creates_renames_and_manages_keys() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
+    let base = &app.base;
+
+    // A wrong sign-up shows field errors inline, keeping what was typed.
+    browser.goto(&format!("{base}/signup")).await;
+    browser.screenshot("01-signup").await;
+    browser.fill("#name", "Ana <b>Bold</b>").await;
+    browser.fill("#email", "not an email").await;
+    browser.fill("#password", "short").await;
+    browser.click("[data-docent=signup-submit]").await;
+    assert!(browser.text("#email-error").await.contains("valid email"));
+    assert!(browser.text("#password-error").await.contains("at least 10"));
+    assert_eq!(browser.property("#name", "value").await, "Ana <b>Bold</b>");
+    browser.screenshot("02-signup-errors").await;
+
+    browser.fill("#email", "ana@example.com").await;
+    browser.fill("#password", "correct horse battery").await;
+    browser.click("[data-docent=signup-submit]").await;
+    browser.wait_url(|u| u.ends_with("/app")).await;
+    assert!(browser.text(".flash").await.contains("Welcome"));
+    browser.screenshot("03-empty-dashboard").await;
+
+    // Create a chat space whose name is a script payload: it shows as text, never runs.
+    browser.click("[data-docent=new-chat-space]").await;
+    browser.fill("#name", "<img src=x onerror=window.__xss=1>Acme").await;
+    browser.click("[data-docent=create-chat-space]").await;
+    let space_url = browser.wait_url(|u| u.contains("/app/chat-spaces/") && !u.ends_with("/new")).await;
+    assert_eq!(browser.text("[data-docent=chat-space-name]").await, "<img src=x onerror=window.__xss=1>Acme");
+    assert_eq!(browser.script("return window.__xss === undefined").await, json!(true), "the payload ran");
+
+    // Rename it.
+    browser.fill("#name", "Acme Help Desk").await;
+    browser.click("[data-docent=save-chat-space]").await;
+    browser.wait_url(|u| u == space_url).await;
+    assert!(browser.text(".flash").await.contains("Changes saved"));
+    assert_eq!(browser.text("[data-docent=chat-space-name]").await, "Acme Help Desk");
+    browser.screenshot("04-chat-space").await;
+
+    // Create an API key; the secret shows once and works.
+    browser.fill("#key_name", "Website backend").await;
+    browser.click("[data-docent=create-api-key]").await;
+    let secret = browser.property("[data-docent=api-key-secret]", "value").await;
+    assert!(secret.starts_with("dk_"), "{secret}");
+    browser.screenshot("05-api-key").await;
+    let program = app.with_key(&secret);
+    let (status, list) = program.get("/api/chat-spaces").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["data"][0]["name"], "Acme Help Desk");
+
+    // Revoke it (the page asks first).
+    browser.goto(&space_url).await;
+    browser.click("[data-docent=revoke-api-key]").await;
+    browser.accept_alert().await;
+    assert!(browser.text(".flash").await.contains("API key revoked"));
+    assert_eq!(browser.text("[data-docent=api-key-revoked]").await.to_lowercase(), "revoked");
+    let (status, _) = program.get("/api/chat-spaces").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // The cards list shows the renamed chat space, and the page fits a phone.
+    browser.goto(&format!("{base}/app")).await;
+    assert!(browser.text("[data-docent=chat-space-card]").await.contains("Acme Help Desk"));
+    browser.screenshot("06-cards").await;
+    browser.resize(390, 844).await;
+    let overflow = browser.script("return document.documentElement.scrollWidth > window.innerWidth").await;
+    assert_eq!(overflow, json!(false), "no horizontal scrolling on a phone");
+    browser.screenshot("07-phone").await;
+}
