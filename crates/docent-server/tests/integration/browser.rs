@@ -31,14 +31,31 @@ fn find_program(env: &str, candidates: &[&str]) -> Option<PathBuf> {
 
 impl Browser {
     async fn start() -> Option<Browser> {
-        let driver_bin = find_program("DOCENT_CHROMEDRIVER", &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]);
-        let chrome_bin = find_program("DOCENT_CHROMIUM", &["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]);
+        let driver_bin = find_program(
+            "DOCENT_CHROMEDRIVER",
+            &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
+        );
+        let chrome_bin = find_program(
+            "DOCENT_CHROMIUM",
+            &[
+                "/usr/bin/chromium",
+                "/usr/bin/chromium-browser",
+                "/usr/bin/google-chrome",
+            ],
+        );
         let (Some(driver_bin), Some(chrome_bin)) = (driver_bin, chrome_bin) else {
-            assert!(std::env::var("DOCENT_REQUIRE_BROWSER").is_err(), "DOCENT_REQUIRE_BROWSER is set but Chromium or chromedriver is missing");
+            assert!(
+                std::env::var("DOCENT_REQUIRE_BROWSER").is_err(),
+                "DOCENT_REQUIRE_BROWSER is set but Chromium or chromedriver is missing"
+            );
             eprintln!("skipped: Chromium or chromedriver not installed");
             return None;
         };
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("port")
+            .local_addr()
+            .expect("addr")
+            .port();
         let driver = Command::new(driver_bin)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -67,9 +84,25 @@ impl Browser {
                          "--disable-sync", "--window-size=1280,900", format!("--user-data-dir={}", profile.display())]
             }
         }}});
-        let session: Value = http.post(format!("{base}/session")).json(&caps).send().await.expect("new session").json().await.expect("json");
-        let id = session["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {session}")).to_owned();
-        Some(Browser { http, base: format!("{base}/session/{id}"), driver, _profile: profile })
+        let session: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .expect("new session")
+            .json()
+            .await
+            .expect("json");
+        let id = session["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {session}"))
+            .to_owned();
+        Some(Browser {
+            http,
+            base: format!("{base}/session/{id}"),
+            driver,
+            _profile: profile,
+        })
     }
 
     async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -77,54 +110,107 @@ impl Browser {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let value: Value = request.send().await.expect("webdriver").json().await.expect("json");
+        let value: Value = request
+            .send()
+            .await
+            .expect("webdriver")
+            .json()
+            .await
+            .expect("json");
         value["value"].clone()
     }
 
     async fn goto(&self, url: &str) {
-        self.cmd(reqwest::Method::POST, "/url", Some(json!({"url": url}))).await;
+        self.cmd(reqwest::Method::POST, "/url", Some(json!({"url": url})))
+            .await;
     }
 
     async fn url(&self) -> String {
-        self.cmd(reqwest::Method::GET, "/url", None).await.as_str().unwrap_or_default().to_owned()
+        self.cmd(reqwest::Method::GET, "/url", None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// Waits up to 10 s for an element matching `css`.
     async fn find(&self, css: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let found = self.cmd(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await;
+            let found = self
+                .cmd(
+                    reqwest::Method::POST,
+                    "/element",
+                    Some(json!({"using": "css selector", "value": css})),
+                )
+                .await;
             if let Some(id) = found[ELEMENT].as_str() {
                 return id.to_owned();
             }
-            assert!(Instant::now() < deadline, "no element {css} on {}", self.url().await);
+            assert!(
+                Instant::now() < deadline,
+                "no element {css} on {}",
+                self.url().await
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     async fn click(&self, css: &str) {
         let el = self.find(css).await;
-        self.cmd(reqwest::Method::POST, &format!("/element/{el}/click"), Some(json!({}))).await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{el}/click"),
+            Some(json!({})),
+        )
+        .await;
     }
 
     async fn fill(&self, css: &str, text: &str) {
         let el = self.find(css).await;
-        self.cmd(reqwest::Method::POST, &format!("/element/{el}/clear"), Some(json!({}))).await;
-        self.cmd(reqwest::Method::POST, &format!("/element/{el}/value"), Some(json!({"text": text}))).await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{el}/clear"),
+            Some(json!({})),
+        )
+        .await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{el}/value"),
+            Some(json!({"text": text})),
+        )
+        .await;
     }
 
     async fn text(&self, css: &str) -> String {
         let el = self.find(css).await;
-        self.cmd(reqwest::Method::GET, &format!("/element/{el}/text"), None).await.as_str().unwrap_or_default().to_owned()
+        self.cmd(reqwest::Method::GET, &format!("/element/{el}/text"), None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     async fn property(&self, css: &str, name: &str) -> String {
         let el = self.find(css).await;
-        self.cmd(reqwest::Method::GET, &format!("/element/{el}/property/{name}"), None).await.as_str().unwrap_or_default().to_owned()
+        self.cmd(
+            reqwest::Method::GET,
+            &format!("/element/{el}/property/{name}"),
+            None,
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
     }
 
     async fn script(&self, script: &str) -> Value {
-        self.cmd(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": []})),
+        )
+        .await
     }
 
     /// Waits until the page's URL satisfies `ok`.
@@ -143,25 +229,38 @@ impl Browser {
     async fn accept_alert(&self) {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            let answer = self.cmd(reqwest::Method::POST, "/alert/accept", Some(json!({}))).await;
+            let answer = self
+                .cmd(reqwest::Method::POST, "/alert/accept", Some(json!({})))
+                .await;
             if answer.is_null() {
                 return;
             }
-            assert!(Instant::now() < deadline, "no confirmation dialog: {answer}");
+            assert!(
+                Instant::now() < deadline,
+                "no confirmation dialog: {answer}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     async fn screenshot(&self, name: &str) {
-        let Ok(dir) = std::env::var("DOCENT_SCREENSHOT_DIR") else { return };
+        let Ok(dir) = std::env::var("DOCENT_SCREENSHOT_DIR") else {
+            return;
+        };
         let png = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
         let bytes = base64_decode(png.as_str().unwrap_or_default());
         std::fs::create_dir_all(&dir).ok();
-        std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), bytes).expect("write screenshot");
+        std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), bytes)
+            .expect("write screenshot");
     }
 
     async fn resize(&self, width: u32, height: u32) {
-        self.cmd(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height}))).await;
+        self.cmd(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        )
+        .await;
     }
 }
 
@@ -186,7 +285,10 @@ fn base64_decode(text: &str) -> Vec<u8> {
     let digits: Vec<u32> = text.bytes().filter_map(value).collect();
     let mut out = Vec::with_capacity(digits.len() * 3 / 4);
     for chunk in digits.chunks(4) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, d)| acc | (d << (18 - 6 * i)));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, d)| acc | (d << (18 - 6 * i)));
         let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
         out.extend_from_slice(&bytes[..chunk.len().saturating_sub(1)]);
     }
@@ -195,7 +297,9 @@ fn base64_decode(text: &str) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_user_signs_up_creates_renames_and_manages_keys() {
-    let Some(browser) = Browser::start().await else { return };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
     let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
     let base = &app.base;
 
@@ -207,7 +311,12 @@ async fn a_new_user_signs_up_creates_renames_and_manages_keys() {
     browser.fill("#password", "short").await;
     browser.click("[data-docent=signup-submit]").await;
     assert!(browser.text("#email-error").await.contains("valid email"));
-    assert!(browser.text("#password-error").await.contains("at least 10"));
+    assert!(
+        browser
+            .text("#password-error")
+            .await
+            .contains("at least 10")
+    );
     assert_eq!(browser.property("#name", "value").await, "Ana <b>Bold</b>");
     browser.screenshot("02-signup-errors").await;
 
@@ -220,24 +329,40 @@ async fn a_new_user_signs_up_creates_renames_and_manages_keys() {
 
     // Create a chat space whose name is a script payload: it shows as text, never runs.
     browser.click("[data-docent=new-chat-space]").await;
-    browser.fill("#name", "<img src=x onerror=window.__xss=1>Acme").await;
+    browser
+        .fill("#name", "<img src=x onerror=window.__xss=1>Acme")
+        .await;
     browser.click("[data-docent=create-chat-space]").await;
-    let space_url = browser.wait_url(|u| u.contains("/app/chat-spaces/") && !u.ends_with("/new")).await;
-    assert_eq!(browser.text("[data-docent=chat-space-name]").await, "<img src=x onerror=window.__xss=1>Acme");
-    assert_eq!(browser.script("return window.__xss === undefined").await, json!(true), "the payload ran");
+    let space_url = browser
+        .wait_url(|u| u.contains("/app/chat-spaces/") && !u.ends_with("/new"))
+        .await;
+    assert_eq!(
+        browser.text("[data-docent=chat-space-name]").await,
+        "<img src=x onerror=window.__xss=1>Acme"
+    );
+    assert_eq!(
+        browser.script("return window.__xss === undefined").await,
+        json!(true),
+        "the payload ran"
+    );
 
     // Rename it.
     browser.fill("#name", "Acme Help Desk").await;
     browser.click("[data-docent=save-chat-space]").await;
     browser.wait_url(|u| u == space_url).await;
     assert!(browser.text(".flash").await.contains("Changes saved"));
-    assert_eq!(browser.text("[data-docent=chat-space-name]").await, "Acme Help Desk");
+    assert_eq!(
+        browser.text("[data-docent=chat-space-name]").await,
+        "Acme Help Desk"
+    );
     browser.screenshot("04-chat-space").await;
 
     // Create an API key; the secret shows once and works.
     browser.fill("#key_name", "Website backend").await;
     browser.click("[data-docent=create-api-key]").await;
-    let secret = browser.property("[data-docent=api-key-secret]", "value").await;
+    let secret = browser
+        .property("[data-docent=api-key-secret]", "value")
+        .await;
     assert!(secret.starts_with("dk_"), "{secret}");
     browser.screenshot("05-api-key").await;
     let program = app.with_key(&secret);
@@ -250,16 +375,29 @@ async fn a_new_user_signs_up_creates_renames_and_manages_keys() {
     browser.click("[data-docent=revoke-api-key]").await;
     browser.accept_alert().await;
     assert!(browser.text(".flash").await.contains("API key revoked"));
-    assert_eq!(browser.text("[data-docent=api-key-revoked]").await.to_lowercase(), "revoked");
+    assert_eq!(
+        browser
+            .text("[data-docent=api-key-revoked]")
+            .await
+            .to_lowercase(),
+        "revoked"
+    );
     let (status, _) = program.get("/api/chat-spaces").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     // The cards list shows the renamed chat space, and the page fits a phone.
     browser.goto(&format!("{base}/app")).await;
-    assert!(browser.text("[data-docent=chat-space-card]").await.contains("Acme Help Desk"));
+    assert!(
+        browser
+            .text("[data-docent=chat-space-card]")
+            .await
+            .contains("Acme Help Desk")
+    );
     browser.screenshot("06-cards").await;
     browser.resize(390, 844).await;
-    let overflow = browser.script("return document.documentElement.scrollWidth > window.innerWidth").await;
+    let overflow = browser
+        .script("return document.documentElement.scrollWidth > window.innerWidth")
+        .await;
     assert_eq!(overflow, json!(false), "no horizontal scrolling on a phone");
     browser.screenshot("07-phone").await;
 }
