@@ -1,5 +1,7 @@
 //! `docent`: one binary for the server, its migrations and headless administration.
 
+mod bench;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -54,6 +56,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Measure Docent against a baseline on this machine.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
@@ -79,6 +86,16 @@ enum UserCommand {
         email: String,
         #[arg(long)]
         password: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Time from process start to a ready server, and idle memory, vs. python3 -m http.server.
+    Startup {
+        /// How many starts to measure.
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
     },
 }
 
@@ -167,6 +184,16 @@ async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::
             eprintln!("settings are valid");
             Ok(())
         }
+        Command::Bench {
+            command: BenchCommand::Startup { runs },
+        } => tokio::task::spawn_blocking(move || {
+            let scratch = std::env::temp_dir().join(format!("docent-bench-{}", std::process::id()));
+            let result = bench::startup(runs.max(1), &scratch);
+            std::fs::remove_dir_all(&scratch).ok();
+            result
+        })
+        .await
+        .context("the benchmark thread")?,
         Command::Migrate => {
             open_store(&settings).await?;
             eprintln!("migrations are up to date");
