@@ -59,8 +59,9 @@ pub struct Settings {
     /// The address people reach this server at, for links in emails and embed code; unset
     /// means `http://{listen}`. `https://` also makes cookies `Secure`. `DOCENT_PUBLIC_URL`.
     pub public_url: Option<String>,
-    /// `smtp://user:pass@host:587` (STARTTLS) or `smtps://…` (TLS); unset writes emails to the
-    /// log and the admin outbox instead. `DOCENT_SMTP_URL`.
+    /// `smtps://user:pass@host:465` (TLS), `smtp://…:587?tls=required` (STARTTLS) or plain
+    /// `smtp://host:25`; unset writes emails to the log and the admin outbox instead.
+    /// `DOCENT_SMTP_URL`.
     pub smtp_url: Option<Secret>,
     /// Sender of outgoing emails. `DOCENT_SMTP_FROM`.
     pub smtp_from: String,

@@ -59,6 +59,8 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("The database is not reachable.")]
     NotReady,
+    #[error("The email could not be sent right now; try again in a few minutes.")]
+    MailFailed(String),
     #[error("Something went wrong on our side; it has been logged.")]
     Internal(String),
 }
@@ -88,6 +90,7 @@ impl ApiError {
         ("unsupported_media_type", 415),
         ("method_not_allowed", 405),
         ("not_ready", 503),
+        ("mail_failed", 503),
         ("internal", 500),
     ];
 
@@ -115,6 +118,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::NotReady => "not_ready",
+            ApiError::MailFailed(_) => "mail_failed",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -147,8 +151,12 @@ impl ApiError {
 
     /// Logs internal errors; called once when the error becomes a response.
     fn log(&self) {
-        if let ApiError::Internal(detail) = self {
-            tracing::error!(error = %detail, "internal error");
+        match self {
+            ApiError::Internal(detail) => tracing::error!(error = %detail, "internal error"),
+            ApiError::MailFailed(detail) => {
+                tracing::error!(error = %detail, "sending email failed")
+            }
+            _ => {}
         }
     }
 }

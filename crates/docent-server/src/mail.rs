@@ -57,7 +57,7 @@ impl Mailer {
                 transport
                     .send(message)
                     .await
-                    .map_err(|e| ApiError::Internal(format!("sending email: {e}")))?;
+                    .map_err(|e| ApiError::MailFailed(e.to_string()))?;
                 Ok(())
             }
             Mailer::Outbox => {

@@ -278,7 +278,8 @@ pub fn field_errors(e: ApiError) -> Result<ValidationErrors, PageError> {
         | ApiError::PlanLimitReached { .. }
         | ApiError::PublishRequiresDocument
         | ApiError::LastOwner
-        | ApiError::InvitationEmailMismatch => Ok(ValidationErrors::single("form", e.message())),
+        | ApiError::InvitationEmailMismatch
+        | ApiError::MailFailed(_) => Ok(ValidationErrors::single("form", e.message())),
         other => Err(PageError(other)),
     }
 }

@@ -9,5 +9,6 @@ mod browser;
 mod chat_spaces;
 mod fuzz;
 mod isolation;
+mod mail;
 mod ops;
 mod orgs;
