@@ -63,6 +63,20 @@ async fn members_page(
     })
 }
 
+/// The members page again, showing why an action failed.
+async fn members_error(
+    state: &AppState,
+    caller: &Caller,
+    ctx: &PageCtx,
+    error: ApiError,
+    invite_email: String,
+) -> Result<Response, PageError> {
+    let status = error.status();
+    let errors = field_errors(error)?;
+    let page = members_page(state, caller, ctx, errors, invite_email, None).await?;
+    Ok(ctx.render_status(status, &page))
+}
+
 pub async fn index(
     State(state): State<AppState>,
     caller: Caller,
@@ -121,12 +135,7 @@ pub async fn invite(
             .await?;
             Ok(ctx.render_status(axum::http::StatusCode::CREATED, &page))
         }
-        Err(e) => {
-            let status = e.status();
-            let errors = field_errors(e)?;
-            let page = members_page(&state, &caller, &ctx, errors, form.email, None).await?;
-            Ok(ctx.render_status(status, &page))
-        }
+        Err(e) => members_error(&state, &caller, &ctx, e, form.email).await,
     }
 }
 
@@ -147,12 +156,7 @@ pub async fn change_role(
         Role::parse(&form.role).ok_or_else(|| ApiError::validation("role", "Choose a role."))?;
     match orgs::change_role(&state, &caller, user_id, role).await {
         Ok(_) => Ok(redirect_with("/app/members", "role_changed")),
-        Err(e) => {
-            let status = e.status();
-            let errors = field_errors(e)?;
-            let page = members_page(&state, &caller, &ctx, errors, String::new(), None).await?;
-            Ok(ctx.render_status(status, &page))
-        }
+        Err(e) => members_error(&state, &caller, &ctx, e, String::new()).await,
     }
 }
 
@@ -166,12 +170,7 @@ pub async fn remove(
     match orgs::remove_member(&state, &caller, user_id).await {
         Ok(()) if leaving => Ok(Redirect::to("/app").into_response()),
         Ok(()) => Ok(redirect_with("/app/members", "member_removed")),
-        Err(e) => {
-            let status = e.status();
-            let errors = field_errors(e)?;
-            let page = members_page(&state, &caller, &ctx, errors, String::new(), None).await?;
-            Ok(ctx.render_status(status, &page))
-        }
+        Err(e) => members_error(&state, &caller, &ctx, e, String::new()).await,
     }
 }
 

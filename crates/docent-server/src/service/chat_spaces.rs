@@ -117,6 +117,20 @@ fn config_doc<T: config::ConfigDoc>(
     }
 }
 
+/// A new chat space's document: the defaults with `given` merged over them.
+fn initial_doc<T: config::ConfigDoc>(
+    errors: &mut ValidationErrors,
+    given: Option<&Value>,
+) -> Value {
+    let empty = Value::Object(serde_json::Map::new());
+    config_doc::<T>(
+        errors,
+        &config::default_value::<T>(),
+        Some(given.unwrap_or(&empty)),
+    )
+    .unwrap_or_default()
+}
+
 pub async fn list(
     state: &AppState,
     caller: &Caller,
@@ -167,36 +181,10 @@ pub async fn create(
         .endpoint_slug
         .as_deref()
         .map(|s| validate::slug(&mut errors, "endpoint_slug", s));
-    let widget_config = config_doc::<WidgetConfig>(
-        &mut errors,
-        &config::default_value::<WidgetConfig>(),
-        Some(
-            input
-                .widget_config
-                .as_ref()
-                .unwrap_or(&Value::Object(Default::default())),
-        ),
-    );
-    let ai_config = config_doc::<AiConfig>(
-        &mut errors,
-        &config::default_value::<AiConfig>(),
-        Some(
-            input
-                .ai_config
-                .as_ref()
-                .unwrap_or(&Value::Object(Default::default())),
-        ),
-    );
-    let retrieval_config = config_doc::<RetrievalConfig>(
-        &mut errors,
-        &config::default_value::<RetrievalConfig>(),
-        Some(
-            input
-                .retrieval_config
-                .as_ref()
-                .unwrap_or(&Value::Object(Default::default())),
-        ),
-    );
+    let widget_config = initial_doc::<WidgetConfig>(&mut errors, input.widget_config.as_ref());
+    let ai_config = initial_doc::<AiConfig>(&mut errors, input.ai_config.as_ref());
+    let retrieval_config =
+        initial_doc::<RetrievalConfig>(&mut errors, input.retrieval_config.as_ref());
     let allowed_origins = origins(
         &mut errors,
         input.allowed_origins.as_deref().unwrap_or_default(),
@@ -216,9 +204,9 @@ pub async fn create(
         name: name.clone(),
         description: description.clone(),
         endpoint_slug: slug,
-        widget_config: widget_config.clone().unwrap_or_default(),
-        ai_config: ai_config.clone().unwrap_or_default(),
-        retrieval_config: retrieval_config.clone().unwrap_or_default(),
+        widget_config: widget_config.clone(),
+        ai_config: ai_config.clone(),
+        retrieval_config: retrieval_config.clone(),
         allowed_origins: allowed_origins.clone(),
     };
     if let Some(slug) = chosen_slug {

@@ -241,3 +241,32 @@ pub async fn add_completed_document(app: &TestApp, org: &str, space: &str) {
         .await
         .expect("document");
 }
+
+impl TestApp {
+    /// `owner` invites `email` as `role`; that person signs up and accepts.
+    pub async fn invite_and_join(&self, owner: &Session, email: &str, role: &str) -> Session {
+        let (status, invite) = owner
+            .json(
+                Method::POST,
+                "/api/organization/invitations",
+                json!({"email": email, "role": role}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{invite}");
+        let token = invite["accept_url"]
+            .as_str()
+            .and_then(|link| link.split("token=").nth(1))
+            .expect("an accept link with a token")
+            .to_owned();
+        let member = self.signup(email).await;
+        let (status, body) = member
+            .json(
+                Method::POST,
+                "/api/invitations/accept",
+                json!({"token": token}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        member
+    }
+}

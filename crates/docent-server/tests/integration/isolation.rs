@@ -50,29 +50,9 @@ async fn victim(app: &TestApp) -> Victim {
             json!({"name": "victim key", "chat_space_id": space_id}),
         )
         .await;
-    let (_, invite) = owner
-        .json(
-            Method::POST,
-            "/api/organization/invitations",
-            json!({"email": "member@example.com", "role": "agent"}),
-        )
+    let member = app
+        .invite_and_join(&owner, "member@example.com", "agent")
         .await;
-    let token = invite["accept_url"]
-        .as_str()
-        .expect("link")
-        .split("token=")
-        .nth(1)
-        .expect("token")
-        .to_owned();
-    let member = app.signup("member@example.com").await;
-    let (status, _) = member
-        .json(
-            Method::POST,
-            "/api/invitations/accept",
-            json!({"token": token}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
     let (_, member_me) = member.get("/api/auth/me").await;
     let (_, pending) = owner
         .json(
@@ -288,28 +268,8 @@ async fn other_organizations_get_404_everywhere(app: TestApp) {
 
 async fn viewers_cannot_write_anywhere(app: TestApp) {
     let victim = victim(&app).await;
-    let (_, invite) = victim
-        .owner
-        .json(
-            Method::POST,
-            "/api/organization/invitations",
-            json!({"email": "viewer@example.com", "role": "viewer"}),
-        )
-        .await;
-    let token = invite["accept_url"]
-        .as_str()
-        .expect("link")
-        .split("token=")
-        .nth(1)
-        .expect("token")
-        .to_owned();
-    let viewer = app.signup("viewer@example.com").await;
-    viewer
-        .json(
-            Method::POST,
-            "/api/invitations/accept",
-            json!({"token": token}),
-        )
+    let viewer = app
+        .invite_and_join(&victim.owner, "viewer@example.com", "viewer")
         .await;
     let (_, me) = viewer.get("/api/auth/me").await;
     assert_eq!(me["role"], "viewer");

@@ -176,29 +176,7 @@ async fn owners_stay_and_members_leave(app: TestApp) {
         (StatusCode::CONFLICT, "last_owner")
     );
 
-    let (_, invite) = ana
-        .json(
-            Method::POST,
-            "/api/organization/invitations",
-            json!({"email": "bo@example.com", "role": "agent"}),
-        )
-        .await;
-    let token = invite["accept_url"]
-        .as_str()
-        .expect("link")
-        .split("token=")
-        .nth(1)
-        .expect("token")
-        .to_owned();
-    let bo = app.signup("bo@example.com").await;
-    let (status, _) = bo
-        .json(
-            Method::POST,
-            "/api/invitations/accept",
-            json!({"token": token}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    let bo = app.invite_and_join(&ana, "bo@example.com", "agent").await;
     let (_, bo_me) = bo.get("/api/auth/me").await;
     let bo_id = bo_me["user"]["id"].as_str().expect("id").to_owned();
     let (status, answer) = bo
