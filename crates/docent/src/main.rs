@@ -2,6 +2,7 @@
 
 mod bench;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -55,6 +56,17 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Print the text Docent extracts from a file (PDF pages separated by form feeds).
+    Extract {
+        /// The file to read.
+        path: PathBuf,
+        /// For HTML: only the main content (no navigation, footers, ads, cookie banners).
+        #[arg(long)]
+        main_content: bool,
+        /// Print sections, metadata and chunks as JSON instead of the text.
+        #[arg(long)]
+        json: bool,
     },
     /// Measure Docent against a baseline on this machine.
     Bench {
@@ -128,6 +140,9 @@ fn run_cli() -> anyhow::Result<()> {
             .map(docent_core::settings::Secret::new),
         ..SettingsLayer::default()
     };
+    if let Command::Extract { path, main_content, json } = &cli.command {
+        return extract(path, *main_content, *json);
+    }
     let settings = Settings::load(
         cli.global.config.as_deref(),
         |k| std::env::var(k).ok(),
@@ -140,6 +155,27 @@ fn run_cli() -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(run(cli.command, settings, started))
+}
+
+/// `docent extract`: needs no settings, database or runtime.
+fn extract(path: &std::path::Path, main_content: bool, json: bool) -> anyhow::Result<()> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let name = path.file_name().and_then(|n| n.to_str());
+    let options = docent_ingest::ExtractOptions { main_content, url: None };
+    let extracted = docent_ingest::extract(&bytes, name, &options)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let out = if json {
+        let chunks = docent_ingest::Chunker::new(1000, 200).chunk(&extracted);
+        serde_json::to_string_pretty(&serde_json::json!({"document": extracted, "chunks": chunks}))?
+    } else {
+        extracted.text()
+    };
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{out}") {
+        // `docent extract f.pdf | head` closes the pipe early: that is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 fn init_logging(format: LogFormat) {
@@ -194,6 +230,7 @@ async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::
             eprintln!("settings are valid");
             Ok(())
         }
+        Command::Extract { .. } => Ok(()),
         Command::Bench {
             command: BenchCommand::Startup { runs },
         } => tokio::task::spawn_blocking(move || {
