@@ -60,4 +60,8 @@ typed_id!(
     DocumentId,
     /// A message queued for delivery when no SMTP server is configured.
     OutboxId,
+    /// A piece of a document.
+    ChunkId,
+    /// A unit of background work.
+    JobId,
 );

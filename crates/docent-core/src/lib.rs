@@ -4,12 +4,14 @@
 
 pub mod config;
 pub mod ids;
+pub mod knowledge;
 pub mod model;
 pub mod plans;
 pub mod settings;
 pub mod validate;
 
 pub use ids::*;
+pub use knowledge::*;
 pub use model::*;
 pub use plans::{Plan, PlanLimits};
 pub use settings::Settings;

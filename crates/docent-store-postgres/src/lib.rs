@@ -13,12 +13,13 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+mod knowledge;
+
 /// Migrations in order; the SQLite backend has one of the same name for each.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/0001_foundation.sql"),
-)];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
+    (2, "knowledge", include_str!("../migrations/0002_knowledge.sql")),
+];
 
 /// Key of the advisory lock that serialises migrations across replicas starting together.
 const MIGRATION_LOCK: i64 = 0x646f_6365_6e74; // "docent"
@@ -731,55 +732,6 @@ impl Store for PostgresStore {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
-    }
-
-    async fn create_document(&self, org: OrgId, doc: NewDocument) -> Result<DocumentId> {
-        let id = DocumentId::generate();
-        let now = Utc::now();
-        // The chat space must belong to `org`: the SELECT yields no row otherwise.
-        let done = sqlx::query(
-            "INSERT INTO documents (id, org_id, chat_space_id, type, title, file_name, source_url, \
-             citable, status, created_at, updated_at) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10 \
-             FROM chat_spaces WHERE org_id = $2 AND id = $3",
-        )
-        .bind(id.0)
-        .bind(org.0)
-        .bind(doc.chat_space_id.0)
-        .bind(&doc.doc_type)
-        .bind(&doc.title)
-        .bind(&doc.file_name)
-        .bind(&doc.source_url)
-        .bind(doc.citable)
-        .bind(&doc.status)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::Corrupt(format!(
-                "chat space {} is not in organization {org}",
-                doc.chat_space_id
-            )));
-        }
-        Ok(id)
-    }
-
-    async fn count_documents(
-        &self,
-        org: OrgId,
-        chat_space: ChatSpaceId,
-        status: Option<&str>,
-    ) -> Result<u64> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM documents WHERE org_id = $1 AND chat_space_id = $2 \
-             AND ($3 IS NULL OR status = $3)",
-        )
-        .bind(org.0)
-        .bind(chat_space.0)
-        .bind(status)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(n.unsigned_abs())
     }
 
     async fn push_outbox(&self, to_email: &str, subject: &str, body: &str) -> Result<()> {

@@ -10,11 +10,13 @@ use chrono::{DateTime, Utc};
 use docent_core::*;
 
 mod error;
+mod knowledge;
 pub mod rows;
 #[cfg(feature = "testing")]
 pub mod stories;
 
 pub use error::StoreError;
+pub use knowledge::{JobQueue, KnowledgeStore};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -25,21 +27,10 @@ pub struct PoolStats {
     pub idle: u32,
 }
 
-/// A knowledge source as far as the foundation needs it (publishing checks for a completed
-/// one; plans cap how many a chat space holds).
-#[derive(Clone, Debug)]
-pub struct NewDocument {
-    pub chat_space_id: ChatSpaceId,
-    pub doc_type: String,
-    pub title: String,
-    pub file_name: Option<String>,
-    pub source_url: Option<String>,
-    pub citable: bool,
-    pub status: String,
-}
-
+/// Everything Docent keeps: accounts, organizations and chat spaces here, knowledge and
+/// background jobs in the supertraits.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: KnowledgeStore + JobQueue + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Whether the database answers.
@@ -159,17 +150,6 @@ pub trait Store: Send + Sync + 'static {
         at: DateTime<Utc>,
     ) -> Result<Option<ChatSpace>>;
     async fn delete_chat_space(&self, org: OrgId, id: ChatSpaceId) -> Result<bool>;
-
-    // ---- documents (the part the foundation needs) -----------------------------------------
-
-    async fn create_document(&self, org: OrgId, doc: NewDocument) -> Result<DocumentId>;
-    /// Documents of a chat space, only those with `status` when it is set.
-    async fn count_documents(
-        &self,
-        org: OrgId,
-        chat_space: ChatSpaceId,
-        status: Option<&str>,
-    ) -> Result<u64>;
 
     // ---- outbox -------------------------------------------------------------------------
 

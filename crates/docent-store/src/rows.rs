@@ -292,3 +292,164 @@ macro_rules! outbox_columns {
         "id, to_email, subject, body, created_at"
     };
 }
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct DocumentRow {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub chat_space_id: Uuid,
+    #[sqlx(rename = "type")]
+    pub doc_type: String,
+    pub source_url: Option<String>,
+    pub file_name: Option<String>,
+    pub file_size: Option<i64>,
+    pub content_hash: Option<String>,
+    pub storage_key: Option<String>,
+    pub citable: bool,
+    pub status: String,
+    pub progress: i32,
+    pub error_message: Option<String>,
+    pub title: String,
+    pub author: Option<String>,
+    pub page_count: Option<i32>,
+    pub word_count: Option<i64>,
+    pub chunk_count: i32,
+    pub processing_started_at: Option<DateTime<Utc>>,
+    pub processing_completed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl DocumentRow {
+    pub fn into_domain(self) -> Result<Document> {
+        Ok(Document {
+            id: DocumentId(self.id),
+            org_id: OrgId(self.org_id),
+            chat_space_id: ChatSpaceId(self.chat_space_id),
+            status: parse("document status", &self.status, DocumentStatus::parse)?,
+            doc_type: self.doc_type,
+            source_url: self.source_url,
+            file_name: self.file_name,
+            file_size: self.file_size,
+            content_hash: self.content_hash,
+            storage_key: self.storage_key,
+            citable: self.citable,
+            progress: self.progress,
+            error_message: self.error_message,
+            title: self.title,
+            author: self.author,
+            page_count: self.page_count,
+            word_count: self.word_count,
+            chunk_count: self.chunk_count,
+            processing_started_at: self.processing_started_at,
+            processing_completed_at: self.processing_completed_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct ChunkRow {
+    pub id: Uuid,
+    pub document_id: Uuid,
+    pub chunk_index: i32,
+    pub content: String,
+    pub token_count: i32,
+    pub metadata: Json<serde_json::Value>,
+}
+
+impl ChunkRow {
+    pub fn into_domain(self) -> Result<Chunk> {
+        Ok(Chunk {
+            id: ChunkId(self.id),
+            document_id: DocumentId(self.document_id),
+            chunk_index: self.chunk_index,
+            content: self.content,
+            token_count: self.token_count,
+            metadata: self.metadata.0,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct ChunkHitRow {
+    #[sqlx(flatten)]
+    pub chunk: ChunkRow,
+    pub document_title: String,
+    pub file_name: Option<String>,
+    pub source_url: Option<String>,
+    pub citable: bool,
+    pub score: f64,
+}
+
+impl ChunkHitRow {
+    pub fn into_domain(self) -> Result<ChunkHit> {
+        Ok(ChunkHit {
+            chunk: self.chunk.into_domain()?,
+            document_title: self.document_title,
+            file_name: self.file_name,
+            source_url: self.source_url,
+            citable: self.citable,
+            score: self.score,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct JobRow {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub chat_space_id: Uuid,
+    pub document_id: Uuid,
+    pub job_type: String,
+    pub status: String,
+    pub progress: i32,
+    pub attempts: i32,
+    pub run_after: DateTime<Utc>,
+    pub locked_by: Option<String>,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub error_message: Option<String>,
+}
+
+impl JobRow {
+    pub fn into_domain(self) -> Result<Job> {
+        Ok(Job {
+            id: JobId(self.id),
+            org_id: OrgId(self.org_id),
+            chat_space_id: ChatSpaceId(self.chat_space_id),
+            document_id: DocumentId(self.document_id),
+            job_type: self.job_type,
+            status: self.status,
+            progress: self.progress,
+            attempts: self.attempts,
+            run_after: self.run_after,
+            locked_by: self.locked_by,
+            locked_until: self.locked_until,
+            error_message: self.error_message,
+        })
+    }
+}
+
+#[macro_export]
+macro_rules! document_columns {
+    () => {
+        "id, org_id, chat_space_id, type, source_url, file_name, file_size, content_hash, \
+         storage_key, citable, status, progress, error_message, title, author, page_count, \
+         word_count, chunk_count, processing_started_at, processing_completed_at, created_at, \
+         updated_at"
+    };
+}
+#[macro_export]
+macro_rules! chunk_columns {
+    () => {
+        "id, document_id, chunk_index, content, token_count, metadata"
+    };
+}
+#[macro_export]
+macro_rules! job_columns {
+    () => {
+        "id, org_id, chat_space_id, document_id, job_type, status, progress, attempts, \
+         run_after, locked_by, locked_until, error_message"
+    };
+}

@@ -1,0 +1,315 @@
+//! Documents, chunks (with tsvector full-text search) and the job queue on PostgreSQL. The
+//! twin is `docent-store-sqlite/src/knowledge.rs`.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use docent_core::*;
+use docent_store::rows::*;
+use docent_store::*;
+use sqlx::types::Json;
+
+use crate::PostgresStore;
+
+#[async_trait]
+impl KnowledgeStore for PostgresStore {
+    async fn create_document(&self, org: OrgId, doc: NewDocument) -> Result<Document> {
+        let now = Utc::now();
+        // The chat space must belong to `org`: the SELECT yields no row otherwise.
+        let row: Option<DocumentRow> = sqlx::query_as(concat!(
+            "INSERT INTO documents (id, org_id, chat_space_id, type, title, file_name, file_size, \
+             content_hash, storage_key, source_url, citable, status, created_at, updated_at) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13 \
+             FROM chat_spaces WHERE org_id = $2 AND id = $3 RETURNING ",
+            document_columns!()
+        ))
+        .bind(DocumentId::generate().0)
+        .bind(org.0)
+        .bind(doc.chat_space_id.0)
+        .bind(&doc.doc_type)
+        .bind(&doc.title)
+        .bind(&doc.file_name)
+        .bind(doc.file_size)
+        .bind(&doc.content_hash)
+        .bind(&doc.storage_key)
+        .bind(&doc.source_url)
+        .bind(doc.citable)
+        .bind(doc.status.as_str())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.ok_or_else(|| StoreError::Corrupt(format!("chat space {} is not in organization {org}", doc.chat_space_id)))?
+            .into_domain()
+    }
+
+    async fn list_documents(&self, org: OrgId, chat_space: ChatSpaceId, page: Page<DocumentId>) -> Result<Vec<Document>> {
+        let rows: Vec<DocumentRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            document_columns!(),
+            " FROM documents WHERE org_id = $1 AND chat_space_id = $2 AND ($3 IS NULL OR id < $3) \
+             ORDER BY id DESC LIMIT $4"
+        ))
+        .bind(org.0)
+        .bind(chat_space.0)
+        .bind(page.cursor.map(|c| c.0))
+        .bind(i64::from(page.limit))
+        .fetch_all(&self.pool)
+        .await?;
+        all(rows, DocumentRow::into_domain)
+    }
+
+    async fn find_document(&self, org: OrgId, id: DocumentId) -> Result<Option<Document>> {
+        let row: Option<DocumentRow> =
+            sqlx::query_as(concat!("SELECT ", document_columns!(), " FROM documents WHERE org_id = $1 AND id = $2"))
+                .bind(org.0)
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(DocumentRow::into_domain).transpose()
+    }
+
+    async fn update_document(&self, org: OrgId, id: DocumentId, patch: DocumentPatch) -> Result<Option<Document>> {
+        let row: Option<DocumentRow> = sqlx::query_as(concat!(
+            "UPDATE documents SET citable = COALESCE($3, citable), title = COALESCE($4, title), updated_at = $5 \
+             WHERE org_id = $1 AND id = $2 RETURNING ",
+            document_columns!()
+        ))
+        .bind(org.0)
+        .bind(id.0)
+        .bind(patch.citable)
+        .bind(&patch.title)
+        .bind(Utc::now())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(DocumentRow::into_domain).transpose()
+    }
+
+    async fn delete_document(&self, org: OrgId, id: DocumentId) -> Result<Option<Document>> {
+        let row: Option<DocumentRow> =
+            sqlx::query_as(concat!("DELETE FROM documents WHERE org_id = $1 AND id = $2 RETURNING ", document_columns!()))
+                .bind(org.0)
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(DocumentRow::into_domain).transpose()
+    }
+
+    async fn count_documents(&self, org: OrgId, chat_space: ChatSpaceId, status: Option<DocumentStatus>) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM documents WHERE org_id = $1 AND chat_space_id = $2 AND ($3 IS NULL OR status = $3)",
+        )
+        .bind(org.0)
+        .bind(chat_space.0)
+        .bind(status.map(DocumentStatus::as_str))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n.unsigned_abs())
+    }
+
+    async fn set_document_status(
+        &self,
+        org: OrgId,
+        id: DocumentId,
+        status: DocumentStatus,
+        progress: i32,
+        error: Option<&str>,
+    ) -> Result<()> {
+        let now = Utc::now();
+        sqlx::query(
+            "UPDATE documents SET status = $3, progress = $4, error_message = $5, updated_at = $6, \
+             processing_started_at = CASE WHEN $3 = 'processing' THEN COALESCE(processing_started_at, $6) \
+                                          WHEN $3 = 'pending' THEN NULL ELSE processing_started_at END, \
+             processing_completed_at = CASE WHEN $3 IN ('completed', 'failed') THEN $6 ELSE NULL END \
+             WHERE org_id = $1 AND id = $2",
+        )
+        .bind(org.0)
+        .bind(id.0)
+        .bind(status.as_str())
+        .bind(progress)
+        .bind(error)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn complete_document(&self, org: OrgId, id: DocumentId, facts: DocumentFacts, chunks: Vec<NewChunk>) -> Result<bool> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        let space: Option<uuid::Uuid> = sqlx::query_scalar("SELECT chat_space_id FROM documents WHERE org_id = $1 AND id = $2")
+            .bind(org.0)
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(space) = space else {
+            return Ok(false);
+        };
+        sqlx::query("DELETE FROM document_chunks WHERE document_id = $1")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?;
+        for chunk in &chunks {
+            sqlx::query(
+                "INSERT INTO document_chunks (id, org_id, chat_space_id, document_id, chunk_index, content, \
+                 token_count, metadata, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(ChunkId::generate().0)
+            .bind(org.0)
+            .bind(space)
+            .bind(id.0)
+            .bind(chunk.chunk_index)
+            .bind(&chunk.content)
+            .bind(chunk.token_count)
+            .bind(Json(&chunk.metadata))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE documents SET status = 'completed', progress = 100, error_message = NULL, \
+             title = CASE WHEN title = '' AND $3 IS NOT NULL THEN $3 ELSE title END, \
+             author = COALESCE($4, author), type = COALESCE($5, type), page_count = $6, word_count = $7, \
+             chunk_count = $8, processing_completed_at = $9, updated_at = $9 WHERE org_id = $1 AND id = $2",
+        )
+        .bind(org.0)
+        .bind(id.0)
+        .bind(&facts.title)
+        .bind(&facts.author)
+        .bind(&facts.doc_type)
+        .bind(facts.page_count)
+        .bind(facts.word_count)
+        .bind(chunks.len() as i32)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn list_chunks(&self, org: OrgId, document: DocumentId, after: Option<i32>, limit: u32) -> Result<Vec<Chunk>> {
+        let rows: Vec<ChunkRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            chunk_columns!(),
+            " FROM document_chunks WHERE org_id = $1 AND document_id = $2 AND chunk_index > $3 \
+             ORDER BY chunk_index LIMIT $4"
+        ))
+        .bind(org.0)
+        .bind(document.0)
+        .bind(after.unwrap_or(-1))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        all(rows, ChunkRow::into_domain)
+    }
+
+    async fn search_chunks(&self, org: OrgId, chat_space: ChatSpaceId, terms: &[String], limit: u32) -> Result<Vec<ChunkHit>> {
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Terms are letters and digits only, so joining them with | is a valid tsquery.
+        let query = terms.join(" | ");
+        let rows: Vec<ChunkHitRow> = sqlx::query_as(
+            "SELECT c.id, c.document_id, c.chunk_index, c.content, c.token_count, c.metadata, \
+             d.title AS document_title, d.file_name, d.source_url, d.citable, \
+             ts_rank_cd(c.content_tsv, q)::float8 AS score \
+             FROM document_chunks c JOIN documents d ON d.id = c.document_id, to_tsquery('english', $3) q \
+             WHERE c.org_id = $1 AND c.chat_space_id = $2 AND c.content_tsv @@ q \
+             ORDER BY score DESC, c.id LIMIT $4",
+        )
+        .bind(org.0)
+        .bind(chat_space.0)
+        .bind(query)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        all(rows, ChunkHitRow::into_domain)
+    }
+}
+
+#[async_trait]
+impl JobQueue for PostgresStore {
+    async fn enqueue_job(&self, org: OrgId, chat_space: ChatSpaceId, document: DocumentId, job_type: &str) -> Result<Job> {
+        let now = Utc::now();
+        let row: JobRow = sqlx::query_as(concat!(
+            "INSERT INTO processing_jobs (id, org_id, chat_space_id, document_id, job_type, run_after, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING ",
+            job_columns!()
+        ))
+        .bind(JobId::generate().0)
+        .bind(org.0)
+        .bind(chat_space.0)
+        .bind(document.0)
+        .bind(job_type)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        row.into_domain()
+    }
+
+    async fn claim_job(&self, worker: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Result<Option<Job>> {
+        // SKIP LOCKED: concurrent workers pass over a row another is taking.
+        let row: Option<JobRow> = sqlx::query_as(concat!(
+            "UPDATE processing_jobs SET status = 'running', locked_by = $1, locked_until = $3, \
+             attempts = attempts + 1, started_at = COALESCE(started_at, $2) \
+             WHERE id = (SELECT id FROM processing_jobs \
+                         WHERE (status = 'pending' AND run_after <= $2) OR (status = 'running' AND locked_until < $2) \
+                         ORDER BY run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING ",
+            job_columns!()
+        ))
+        .bind(worker)
+        .bind(now)
+        .bind(lease_until)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(JobRow::into_domain).transpose()
+    }
+
+    async fn heartbeat_job(&self, id: JobId, worker: &str, lease_until: DateTime<Utc>, progress: i32) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE processing_jobs SET locked_until = $3, progress = $4 \
+             WHERE id = $1 AND locked_by = $2 AND status = 'running'",
+        )
+        .bind(id.0)
+        .bind(worker)
+        .bind(lease_until)
+        .bind(progress)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn finish_job(&self, id: JobId, worker: &str, outcome: JobOutcome, now: DateTime<Utc>) -> Result<bool> {
+        let (status, message, run_after) = match &outcome {
+            JobOutcome::Completed => ("completed", None, None),
+            JobOutcome::Failed(m) => ("failed", Some(m.as_str()), None),
+            JobOutcome::Retry { message, run_after } => ("pending", Some(message.as_str()), Some(*run_after)),
+        };
+        let done = sqlx::query(
+            "UPDATE processing_jobs SET status = $3, error_message = $4, run_after = COALESCE($5, run_after), \
+             locked_by = NULL, locked_until = NULL, progress = CASE WHEN $3 = 'completed' THEN 100 ELSE progress END, \
+             completed_at = CASE WHEN $3 IN ('completed', 'failed') THEN $6 ELSE NULL END \
+             WHERE id = $1 AND locked_by = $2 AND status = 'running'",
+        )
+        .bind(id.0)
+        .bind(worker)
+        .bind(status)
+        .bind(message)
+        .bind(run_after)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_jobs(&self, org: OrgId, document: DocumentId) -> Result<Vec<Job>> {
+        let rows: Vec<JobRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            job_columns!(),
+            " FROM processing_jobs WHERE org_id = $1 AND document_id = $2 ORDER BY id DESC"
+        ))
+        .bind(org.0)
+        .bind(document.0)
+        .fetch_all(&self.pool)
+        .await?;
+        all(rows, JobRow::into_domain)
+    }
+}

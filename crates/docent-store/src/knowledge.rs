@@ -1,0 +1,109 @@
+//! The storage contract for knowledge (documents, chunks, full-text search) and for the job
+//! queue. Both backends implement these next to their `Store`.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use docent_core::*;
+
+use crate::Result;
+
+#[async_trait]
+pub trait KnowledgeStore: Send + Sync {
+    /// Creates a document in a chat space of `org`; an error if the chat space is not there.
+    async fn create_document(&self, org: OrgId, doc: NewDocument) -> Result<Document>;
+    /// Newest first.
+    async fn list_documents(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        page: Page<DocumentId>,
+    ) -> Result<Vec<Document>>;
+    async fn find_document(&self, org: OrgId, id: DocumentId) -> Result<Option<Document>>;
+    async fn update_document(
+        &self,
+        org: OrgId,
+        id: DocumentId,
+        patch: DocumentPatch,
+    ) -> Result<Option<Document>>;
+    /// Deletes the document with its chunks and jobs; returns what was deleted.
+    async fn delete_document(&self, org: OrgId, id: DocumentId) -> Result<Option<Document>>;
+    /// Documents of a chat space, only those with `status` when it is set.
+    async fn count_documents(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        status: Option<DocumentStatus>,
+    ) -> Result<u64>;
+    /// Records progress (and an error message for failures).
+    async fn set_document_status(
+        &self,
+        org: OrgId,
+        id: DocumentId,
+        status: DocumentStatus,
+        progress: i32,
+        error: Option<&str>,
+    ) -> Result<()>;
+    /// Replaces the document's chunks and marks it completed, in one transaction, so a
+    /// retried job never leaves duplicates or half a document.
+    async fn complete_document(
+        &self,
+        org: OrgId,
+        id: DocumentId,
+        facts: DocumentFacts,
+        chunks: Vec<NewChunk>,
+    ) -> Result<bool>;
+    /// Chunks of a document in order, from `after` (a chunk index) on.
+    async fn list_chunks(
+        &self,
+        org: OrgId,
+        document: DocumentId,
+        after: Option<i32>,
+        limit: u32,
+    ) -> Result<Vec<Chunk>>;
+    /// Full-text search over a chat space's chunks, best first. `terms` come from
+    /// [`search_terms`] and match any of them.
+    async fn search_chunks(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        terms: &[String],
+        limit: u32,
+    ) -> Result<Vec<ChunkHit>>;
+}
+
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    async fn enqueue_job(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        document: DocumentId,
+        job_type: &str,
+    ) -> Result<Job>;
+    /// Takes the next job that is due (or whose lease ran out) for `worker` until
+    /// `lease_until`. Two workers never get the same job.
+    async fn claim_job(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<Job>>;
+    /// Extends the lease and records progress; false when `worker` lost the job.
+    async fn heartbeat_job(
+        &self,
+        id: JobId,
+        worker: &str,
+        lease_until: DateTime<Utc>,
+        progress: i32,
+    ) -> Result<bool>;
+    /// Ends a claimed job; false when `worker` no longer held it.
+    async fn finish_job(
+        &self,
+        id: JobId,
+        worker: &str,
+        outcome: JobOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// The jobs of a document, newest first.
+    async fn list_jobs(&self, org: OrgId, document: DocumentId) -> Result<Vec<Job>>;
+}
