@@ -80,6 +80,14 @@ pub struct Settings {
     /// Take the client IP from `X-Forwarded-For` (only behind a trusted proxy).
     /// `DOCENT_TRUST_PROXY`.
     pub trust_proxy: bool,
+    /// Largest uploaded file, in bytes. `DOCENT_MAX_UPLOAD_BYTES`.
+    pub max_upload_bytes: usize,
+    /// `libpdfium.so` or its directory; unset looks beside the binary and in the data
+    /// directory. `DOCENT_PDFIUM_PATH`.
+    pub pdfium_path: Option<PathBuf>,
+    /// Background workers (document processing) in this process; 0 runs none, for
+    /// web-only replicas next to `docent worker` processes. `DOCENT_WORKERS`.
+    pub workers: u32,
 }
 
 impl Default for Settings {
@@ -98,6 +106,9 @@ impl Default for Settings {
             login_max_failures_per_account: 5,
             login_max_failures_per_ip: 30,
             trust_proxy: false,
+            max_upload_bytes: 50 * 1024 * 1024,
+            pdfium_path: None,
+            workers: 2,
         }
     }
 }
@@ -120,6 +131,9 @@ pub struct SettingsLayer {
     pub login_max_failures_per_account: Option<u32>,
     pub login_max_failures_per_ip: Option<u32>,
     pub trust_proxy: Option<bool>,
+    pub max_upload_bytes: Option<usize>,
+    pub pdfium_path: Option<PathBuf>,
+    pub workers: Option<u32>,
 }
 
 /// A setting that could not be read.
@@ -196,9 +210,11 @@ impl Settings {
                 session_days,
                 login_max_failures_per_account,
                 login_max_failures_per_ip,
-                trust_proxy
+                trust_proxy,
+                max_upload_bytes,
+                workers
             ],
-            [database_url, public_url, smtp_url]
+            [database_url, public_url, smtp_url, pdfium_path]
         );
     }
 
@@ -299,6 +315,9 @@ impl SettingsLayer {
             login_max_failures_per_account: parse(&env, "DOCENT_LOGIN_MAX_FAILURES_PER_ACCOUNT")?,
             login_max_failures_per_ip: parse(&env, "DOCENT_LOGIN_MAX_FAILURES_PER_IP")?,
             trust_proxy: parse(&env, "DOCENT_TRUST_PROXY")?,
+            max_upload_bytes: parse(&env, "DOCENT_MAX_UPLOAD_BYTES")?,
+            pdfium_path: text("DOCENT_PDFIUM_PATH").map(PathBuf::from),
+            workers: parse(&env, "DOCENT_WORKERS")?,
         })
     }
 }

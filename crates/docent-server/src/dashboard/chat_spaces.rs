@@ -256,7 +256,7 @@ async fn space_page(
     };
     let completed_documents = state
         .store
-        .count_documents(caller.org_id(), space.id, Some("completed"))
+        .count_documents(caller.org_id(), space.id, Some(DocumentStatus::Completed))
         .await
         .map_err(ApiError::from)?;
     Ok(SpacePage {

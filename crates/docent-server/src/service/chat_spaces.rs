@@ -335,7 +335,7 @@ pub async fn publish(
     let space = get(state, caller, id).await?;
     let completed = state
         .store
-        .count_documents(caller.org_id(), space.id, Some("completed"))
+        .count_documents(caller.org_id(), space.id, Some(DocumentStatus::Completed))
         .await?;
     if completed == 0 {
         return Err(ApiError::PublishRequiresDocument);

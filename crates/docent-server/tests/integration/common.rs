@@ -228,14 +228,17 @@ pub async fn add_completed_document(app: &TestApp, org: &str, space: &str) {
         .store
         .create_document(
             org.parse().expect("org id"),
-            docent_store::NewDocument {
+            docent_core::NewDocument {
                 chat_space_id: space.parse().expect("chat space id"),
                 doc_type: "text".into(),
                 title: "Handbook".into(),
                 file_name: Some("handbook.txt".into()),
+                file_size: None,
+                content_hash: None,
+                storage_key: None,
                 source_url: None,
                 citable: true,
-                status: "completed".into(),
+                status: docent_core::DocumentStatus::Completed,
             },
         )
         .await
@@ -246,11 +249,7 @@ impl TestApp {
     /// `owner` invites `email` as `role`; that person signs up and accepts.
     pub async fn invite_and_join(&self, owner: &Session, email: &str, role: &str) -> Session {
         let (status, invite) = owner
-            .json(
-                Method::POST,
-                "/api/organization/invitations",
-                json!({"email": email, "role": role}),
-            )
+            .json(Method::POST, "/api/organization/invitations", json!({"email": email, "role": role}))
             .await;
         assert_eq!(status, StatusCode::CREATED, "{invite}");
         let token = invite["accept_url"]
@@ -260,11 +259,7 @@ impl TestApp {
             .to_owned();
         let member = self.signup(email).await;
         let (status, body) = member
-            .json(
-                Method::POST,
-                "/api/invitations/accept",
-                json!({"token": token}),
-            )
+            .json(Method::POST, "/api/invitations/accept", json!({"token": token}))
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         member
