@@ -182,7 +182,10 @@ pub fn search_terms(query: &str) -> Vec<String> {
 mod tests {
     #[test]
     fn search_terms_drop_operators() {
-        assert_eq!(super::search_terms("Return \"policy\" OR -refund*: NEAR(a b)"), vec!["return", "policy", "or", "refund", "near", "a", "b"]);
+        assert_eq!(
+            super::search_terms("Return \"policy\" OR -refund*: NEAR(a b)"),
+            vec!["return", "policy", "or", "refund", "near", "a", "b"]
+        );
         assert!(super::search_terms("*** ''' ---").is_empty());
     }
 }

@@ -13,7 +13,9 @@ use crate::{Extracted, Section};
 fn tokenizer() -> &'static CoreBPE {
     static BPE: OnceLock<CoreBPE> = OnceLock::new();
     // The vocabulary is compiled into tiktoken-rs, so this cannot fail at run time.
-    BPE.get_or_init(|| tiktoken_rs::cl100k_base().expect("cl100k vocabulary ships inside tiktoken-rs"))
+    BPE.get_or_init(|| {
+        tiktoken_rs::cl100k_base().expect("cl100k vocabulary ships inside tiktoken-rs")
+    })
 }
 
 /// Where a chunk sits in its document.
@@ -114,29 +116,58 @@ mod tests {
     use super::*;
 
     fn doc(sections: Vec<Section>) -> Extracted {
-        Extracted { sections, ..Extracted::default() }
+        Extracted {
+            sections,
+            ..Extracted::default()
+        }
     }
 
     #[test]
     fn chunks_respect_the_token_limit_overlap_and_metadata() {
-        let text = (0..400).map(|i| format!("Sentence number {i} tells one small fact.")).collect::<Vec<_>>().join(" ");
+        let text = (0..400)
+            .map(|i| format!("Sentence number {i} tells one small fact."))
+            .collect::<Vec<_>>()
+            .join(" ");
         let chunker = Chunker::new(100, 20);
-        let chunks = chunker.chunk(&doc(vec![Section { text: text.clone(), page: Some(3), ..Section::default() }]));
+        let chunks = chunker.chunk(&doc(vec![Section {
+            text: text.clone(),
+            page: Some(3),
+            ..Section::default()
+        }]));
         assert!(chunks.len() > 20);
         for c in &chunks {
             assert!(c.token_count <= 100, "{} tokens", c.token_count);
             assert_eq!(c.metadata.page, Some(3));
         }
         let first_end = &chunks[0].content[chunks[0].content.len() - 20..];
-        assert!(chunks[1].content.contains(first_end.trim()), "chunks overlap");
-        assert_eq!(chunker.chunk(&doc(vec![Section { text, page: Some(3), ..Section::default() }])), chunks, "deterministic");
+        assert!(
+            chunks[1].content.contains(first_end.trim()),
+            "chunks overlap"
+        );
+        assert_eq!(
+            chunker.chunk(&doc(vec![Section {
+                text,
+                page: Some(3),
+                ..Section::default()
+            }])),
+            chunks,
+            "deterministic"
+        );
     }
 
     #[test]
     fn small_sections_join_and_keep_the_first_heading() {
         let sections = vec![
-            Section { text: "## A\nOne.".into(), heading_path: vec!["A".into()], ..Section::default() },
-            Section { text: "## B\nTwo.".into(), heading_path: vec!["B".into()], ..Section::default() },
+            Section {
+                text: "## A\nOne.".into(),
+                heading_path: vec!["A".into()],
+                ..Section::default()
+            },
+            Section {
+                text: "## B\nTwo.".into(),
+                heading_path: vec!["B".into()],
+                ..Section::default()
+            },
         ];
         let chunks = Chunker::new(200, 20).chunk(&doc(sections));
         assert_eq!(chunks.len(), 1);

@@ -55,10 +55,20 @@ pub fn detect(bytes: &[u8], file_name: Option<&str>) -> Result<Format, IngestErr
     if is_srt(trimmed) {
         return Ok(Format::Srt);
     }
-    if ["<!doctype html", "<html", "<head", "<body", "<?xml version=\"1.0\"?><html", "<!--"]
-        .iter()
-        .any(|p| lower.starts_with(p))
-        && (lower.contains("<html") || lower.contains("<body") || lower.contains("<head") || lower.contains("<p"))
+    if [
+        "<!doctype html",
+        "<html",
+        "<head",
+        "<body",
+        "<?xml version=\"1.0\"?><html",
+        "<!--",
+    ]
+    .iter()
+    .any(|p| lower.starts_with(p))
+        && (lower.contains("<html")
+            || lower.contains("<body")
+            || lower.contains("<head")
+            || lower.contains("<p"))
     {
         return Ok(Format::Html);
     }
@@ -113,7 +123,10 @@ fn is_srt(text: &str) -> bool {
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
     let first = lines.next().unwrap_or("");
     let second = lines.next().unwrap_or("");
-    first.chars().all(|c| c.is_ascii_digit()) && !first.is_empty() && second.contains("-->") && second.contains(':')
+    first.chars().all(|c| c.is_ascii_digit())
+        && !first.is_empty()
+        && second.contains("-->")
+        && second.contains(':')
 }
 
 #[cfg(test)]
@@ -123,14 +136,38 @@ mod tests {
     #[test]
     fn formats_are_told_by_content() {
         assert_eq!(detect(b"%PDF-1.7\n...", Some("x.txt")), Ok(Format::Pdf));
-        assert_eq!(detect(b"<!DOCTYPE html><html><body><p>x</p></body></html>", None), Ok(Format::Html));
-        assert_eq!(detect(b"WEBVTT\n\n00:00.000 --> 00:01.000\nHi", None), Ok(Format::Vtt));
-        assert_eq!(detect(b"1\n00:00:01,000 --> 00:00:02,000\nHi\n", None), Ok(Format::Srt));
-        assert_eq!(detect(b"# Title\n\nSome [link](x).\n", None), Ok(Format::Markdown));
+        assert_eq!(
+            detect(b"<!DOCTYPE html><html><body><p>x</p></body></html>", None),
+            Ok(Format::Html)
+        );
+        assert_eq!(
+            detect(b"WEBVTT\n\n00:00.000 --> 00:01.000\nHi", None),
+            Ok(Format::Vtt)
+        );
+        assert_eq!(
+            detect(b"1\n00:00:01,000 --> 00:00:02,000\nHi\n", None),
+            Ok(Format::Srt)
+        );
+        assert_eq!(
+            detect(b"# Title\n\nSome [link](x).\n", None),
+            Ok(Format::Markdown)
+        );
         assert_eq!(detect(b"Just words.\nMore words.", None), Ok(Format::Text));
-        assert_eq!(detect(b"Just words.", Some("notes.md")), Ok(Format::Markdown));
-        assert_eq!(detect(b"\x89PNG\r\n\x1a\n\0\0\0", Some("x.pdf")), Err(IngestError::UnsupportedFileType));
-        assert_eq!(detect(b"PK\x03\x04xl/workbook.xml", None), Err(IngestError::UnsupportedFileType));
-        assert_eq!(detect(b"MZ\x90\0\x03\0\0\0", Some("a.txt")), Err(IngestError::UnsupportedFileType));
+        assert_eq!(
+            detect(b"Just words.", Some("notes.md")),
+            Ok(Format::Markdown)
+        );
+        assert_eq!(
+            detect(b"\x89PNG\r\n\x1a\n\0\0\0", Some("x.pdf")),
+            Err(IngestError::UnsupportedFileType)
+        );
+        assert_eq!(
+            detect(b"PK\x03\x04xl/workbook.xml", None),
+            Err(IngestError::UnsupportedFileType)
+        );
+        assert_eq!(
+            detect(b"MZ\x90\0\x03\0\0\0", Some("a.txt")),
+            Err(IngestError::UnsupportedFileType)
+        );
     }
 }

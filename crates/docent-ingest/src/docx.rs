@@ -25,14 +25,20 @@ pub fn extract(bytes: &[u8]) -> Result<Extracted, IngestError> {
     Ok(extracted)
 }
 
-fn read_part(archive: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>, name: &str) -> Result<Option<String>, IngestError> {
+fn read_part(
+    archive: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>,
+    name: &str,
+) -> Result<Option<String>, IngestError> {
     let mut file = match archive.by_name(name) {
         Ok(f) => f,
         Err(zip::result::ZipError::FileNotFound) => return Ok(None),
         Err(e) => return Err(IngestError::Corrupt(e.to_string())),
     };
     if file.size() > MAX_PART_BYTES {
-        return Err(IngestError::TooLarge(format!("{name} inflates to {} MB", file.size() / 1_000_000)));
+        return Err(IngestError::TooLarge(format!(
+            "{name} inflates to {} MB",
+            file.size() / 1_000_000
+        )));
     }
     let mut text = String::new();
     file.by_ref()
@@ -40,7 +46,9 @@ fn read_part(archive: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>, name: &str) 
         .read_to_string(&mut text)
         .map_err(|e| IngestError::Corrupt(format!("{name}: {e}")))?;
     if text.len() as u64 > MAX_PART_BYTES {
-        return Err(IngestError::TooLarge(format!("{name} is larger than it claims")));
+        return Err(IngestError::TooLarge(format!(
+            "{name} is larger than it claims"
+        )));
     }
     Ok(Some(text))
 }
@@ -53,7 +61,10 @@ fn entity(name: &str) -> Option<char> {
         "quot" => Some('"'),
         "apos" => Some('\''),
         _ => {
-            let code = name.strip_prefix("#x").map(|h| u32::from_str_radix(h, 16)).or_else(|| name.strip_prefix('#').map(str::parse))?;
+            let code = name
+                .strip_prefix("#x")
+                .map(|h| u32::from_str_radix(h, 16))
+                .or_else(|| name.strip_prefix('#').map(str::parse))?;
             code.ok().and_then(char::from_u32)
         }
     }
@@ -82,7 +93,9 @@ fn parse_document(xml: &str) -> Result<Extracted, IngestError> {
         body.clear();
     };
     loop {
-        let event = reader.read_event().map_err(|e| IngestError::Corrupt(format!("document.xml: {e}")))?;
+        let event = reader
+            .read_event()
+            .map_err(|e| IngestError::Corrupt(format!("document.xml: {e}")))?;
         match event {
             Event::Start(e) | Event::Empty(e) => match e.local_name().as_ref() {
                 "p" => {
@@ -95,7 +108,10 @@ fn parse_document(xml: &str) -> Result<Extracted, IngestError> {
                         heading_level = if style == "title" {
                             1
                         } else {
-                            style.strip_prefix("heading").and_then(|n| n.parse().ok()).unwrap_or(0)
+                            style
+                                .strip_prefix("heading")
+                                .and_then(|n| n.parse().ok())
+                                .unwrap_or(0)
                         };
                     }
                 }
@@ -138,7 +154,11 @@ fn parse_document(xml: &str) -> Result<Extracted, IngestError> {
                     // Paragraphs of one cell were pushed separately; join them.
                 }
                 "tr" if table_depth > 0 => {
-                    let cells: Vec<&str> = row.iter().map(String::as_str).filter(|c| !c.is_empty()).collect();
+                    let cells: Vec<&str> = row
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|c| !c.is_empty())
+                        .collect();
                     if !cells.is_empty() {
                         body.push_str(&cells.join(" | "));
                         body.push('\n');
@@ -198,8 +218,15 @@ mod tests {
         let doc = parse_document(xml).expect("parse");
         assert_eq!(doc.title.as_deref(), Some("Returns"));
         assert_eq!(doc.sections.len(), 2);
-        assert!(doc.sections[0].text.contains("Keep the receipt & box."), "{:?}", doc.sections[0].text);
+        assert!(
+            doc.sections[0].text.contains("Keep the receipt & box."),
+            "{:?}",
+            doc.sections[0].text
+        );
         assert!(doc.sections[0].text.contains("Item | Days\nShoes | 30"));
-        assert_eq!(doc.sections[1].heading_path, vec!["Returns".to_owned(), "Refunds".to_owned()]);
+        assert_eq!(
+            doc.sections[1].heading_path,
+            vec!["Returns".to_owned(), "Refunds".to_owned()]
+        );
     }
 }

@@ -20,18 +20,23 @@ pub fn extract(bytes: &[u8], options: &ExtractOptions) -> Result<Extracted, Inge
             let title = Some(article.title.trim().to_owned()).filter(|t| !t.is_empty());
             Ok(Extracted {
                 title,
-                author: article.byline.map(|b| b.trim().to_owned()).filter(|b| !b.is_empty()),
+                author: article
+                    .byline
+                    .map(|b| b.trim().to_owned())
+                    .filter(|b| !b.is_empty()),
                 sections: paragraphs(&text),
                 ..Extracted::default()
             })
         }
         // Pages too short for Readability's scoring: fall back to all the body's text.
         Err(_) if !options.main_content => Ok(Extracted {
-            sections: paragraphs(&tidy(&dom_smoothie::Readability::new(html.as_str(), url, None)
-                .ok()
-                .and_then(|mut r| r.parse_with_policy(dom_smoothie::ParsePolicy::Raw).ok())
-                .map(|a| a.text_content.to_string())
-                .unwrap_or_default())),
+            sections: paragraphs(&tidy(
+                &dom_smoothie::Readability::new(html.as_str(), url, None)
+                    .ok()
+                    .and_then(|mut r| r.parse_with_policy(dom_smoothie::ParsePolicy::Raw).ok())
+                    .map(|a| a.text_content.to_string())
+                    .unwrap_or_default(),
+            )),
             ..Extracted::default()
         }),
         Err(e) => Err(IngestError::Corrupt(format!("no main content found ({e})"))),

@@ -19,7 +19,9 @@ pub use detect::{Format, detect};
 /// Why a file could not be read. Each message tells the owner what to do.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum IngestError {
-    #[error("This file type is not supported; upload PDF, DOCX, TXT, Markdown, HTML, VTT or SRT files.")]
+    #[error(
+        "This file type is not supported; upload PDF, DOCX, TXT, Markdown, HTML, VTT or SRT files."
+    )]
     UnsupportedFileType,
     #[error("The PDF is password-protected; upload a copy without a password.")]
     EncryptedPdf,
@@ -99,7 +101,11 @@ pub struct ExtractOptions {
 
 /// Recognises and extracts `bytes`. `file_name` only breaks ties between plain text and
 /// Markdown.
-pub fn extract(bytes: &[u8], file_name: Option<&str>, options: &ExtractOptions) -> Result<Extracted, IngestError> {
+pub fn extract(
+    bytes: &[u8],
+    file_name: Option<&str>,
+    options: &ExtractOptions,
+) -> Result<Extracted, IngestError> {
     let format = detect(bytes, file_name)?;
     let mut extracted = match format {
         Format::Pdf => pdf::extract(bytes)?,

@@ -33,7 +33,10 @@ fn candidates() -> Vec<PathBuf> {
     if let Some(p) = std::env::var_os("DOCENT_PDFIUM_PATH") {
         out.push(PathBuf::from(p));
     }
-    if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
         out.push(dir);
     }
     out.push(PathBuf::from("."));
@@ -112,10 +115,14 @@ pub fn extract(bytes: &[u8]) -> Result<Extracted, IngestError> {
 }
 
 fn extract_with(pdfium: &Pdfium, bytes: &[u8]) -> Result<Extracted, IngestError> {
-    let document = pdfium.load_pdf_from_byte_slice(bytes, None).map_err(|e| match e {
-        PdfiumError::PdfiumLibraryInternalError(PdfiumInternalError::PasswordError) => IngestError::EncryptedPdf,
-        other => IngestError::Corrupt(other.to_string()),
-    })?;
+    let document = pdfium
+        .load_pdf_from_byte_slice(bytes, None)
+        .map_err(|e| match e {
+            PdfiumError::PdfiumLibraryInternalError(PdfiumInternalError::PasswordError) => {
+                IngestError::EncryptedPdf
+            }
+            other => IngestError::Corrupt(other.to_string()),
+        })?;
     let metadata = document.metadata();
     let tag = |kind| {
         metadata

@@ -47,8 +47,13 @@ fn parse(text: &str) -> Vec<Cue> {
     let mut cues = Vec::new();
     let mut lines = text.lines().peekable();
     while let Some(line) = lines.next() {
-        let Some((start, end)) = line.split_once("-->") else { continue };
-        let (Some(start), Some(end)) = (timestamp(start), timestamp(end.split_whitespace().next().unwrap_or(""))) else {
+        let Some((start, end)) = line.split_once("-->") else {
+            continue;
+        };
+        let (Some(start), Some(end)) = (
+            timestamp(start),
+            timestamp(end.split_whitespace().next().unwrap_or("")),
+        ) else {
             continue;
         };
         let mut words = Vec::new();
@@ -72,7 +77,10 @@ fn timestamp(raw: &str) -> Option<u64> {
     let raw = raw.trim().replace(',', ".");
     let (clock, millis) = raw.split_once('.').unwrap_or((&raw, "0"));
     let millis: u64 = format!("{millis:0<3}")[..3].parse().ok()?;
-    let parts: Vec<u64> = clock.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    let parts: Vec<u64> = clock
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
     let seconds = match parts.as_slice() {
         [h, m, s] => h * 3600 + m * 60 + s,
         [m, s] => m * 60 + s,
@@ -106,9 +114,13 @@ mod tests {
         let doc = extract(vtt).expect("vtt");
         assert_eq!(doc.sections.len(), 2);
         assert_eq!(doc.sections[0].text, "Hello there");
-        assert_eq!((doc.sections[0].start_ms, doc.sections[0].end_ms), (Some(1000), Some(4500)));
+        assert_eq!(
+            (doc.sections[0].start_ms, doc.sections[0].end_ms),
+            (Some(1000), Some(4500))
+        );
         assert_eq!(doc.sections[1].start_ms, Some(90_000));
-        let srt = "1\n00:00:01,000 --> 00:00:02,000\nOne\n\n2\n00:00:02,500 --> 00:00:03,000\nTwo\n";
+        let srt =
+            "1\n00:00:01,000 --> 00:00:02,000\nOne\n\n2\n00:00:02,500 --> 00:00:03,000\nTwo\n";
         let doc = extract(srt).expect("srt");
         assert_eq!(doc.sections[0].text, "One Two");
         assert!(extract("WEBVTT\n\nnothing").is_err());

@@ -63,7 +63,11 @@ pub fn extract_markdown(text: &str) -> Extracted {
         let level = if in_fence { 0 } else { heading_level(trimmed) };
         if level > 0 {
             flush(&mut current, &stack, &mut sections);
-            let heading = trimmed[level..].trim().trim_end_matches('#').trim().to_owned();
+            let heading = trimmed[level..]
+                .trim()
+                .trim_end_matches('#')
+                .trim()
+                .to_owned();
             if title.is_none() && level == 1 {
                 title = Some(heading.clone());
             }
@@ -98,16 +102,33 @@ mod tests {
 
     #[test]
     fn markdown_sections_keep_their_heading_path() {
-        let doc = extract_markdown("# Guide\nIntro.\n## Install\nRun it.\n```\n# not a heading\n```\n## Use\nAsk.\n# Other\nEnd.");
+        let doc = extract_markdown(
+            "# Guide\nIntro.\n## Install\nRun it.\n```\n# not a heading\n```\n## Use\nAsk.\n# Other\nEnd.",
+        );
         assert_eq!(doc.title.as_deref(), Some("Guide"));
-        let paths: Vec<Vec<String>> = doc.sections.iter().map(|s| s.heading_path.clone()).collect();
-        assert_eq!(paths, vec![vec!["Guide".to_owned()], vec!["Guide".into(), "Install".into()], vec!["Guide".into(), "Use".into()], vec!["Other".into()]]);
+        let paths: Vec<Vec<String>> = doc
+            .sections
+            .iter()
+            .map(|s| s.heading_path.clone())
+            .collect();
+        assert_eq!(
+            paths,
+            vec![
+                vec!["Guide".to_owned()],
+                vec!["Guide".into(), "Install".into()],
+                vec!["Guide".into(), "Use".into()],
+                vec!["Other".into()]
+            ]
+        );
         assert!(doc.sections[1].text.contains("# not a heading"));
     }
 
     #[test]
     fn text_decodes_boms_and_line_endings() {
         assert_eq!(decode(b"\xef\xbb\xbfa\r\nb").expect("utf8"), "a\nb");
-        assert_eq!(decode(&[0xff, 0xfe, b'h', 0, b'i', 0]).expect("utf16"), "hi");
+        assert_eq!(
+            decode(&[0xff, 0xfe, b'h', 0, b'i', 0]).expect("utf16"),
+            "hi"
+        );
     }
 }

@@ -55,6 +55,12 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("Send the body as application/json.")]
     UnsupportedMediaType,
+    #[error(
+        "{0}: this file type is not supported; upload PDF, DOCX, TXT, Markdown, HTML, VTT or SRT files."
+    )]
+    UnsupportedFileType(String),
+    #[error("The upload could not be read: {0}")]
+    InvalidMultipart(String),
     #[error("This path does not accept that method.")]
     MethodNotAllowed,
     #[error("The database is not reachable.")]
@@ -88,6 +94,8 @@ impl ApiError {
         ("too_many_requests", 429),
         ("payload_too_large", 413),
         ("unsupported_media_type", 415),
+        ("unsupported_file_type", 415),
+        ("invalid_multipart", 400),
         ("method_not_allowed", 405),
         ("not_ready", 503),
         ("mail_failed", 503),
@@ -116,6 +124,8 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::UnsupportedFileType(_) => "unsupported_file_type",
+            ApiError::InvalidMultipart(_) => "invalid_multipart",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::NotReady => "not_ready",
             ApiError::MailFailed(_) => "mail_failed",

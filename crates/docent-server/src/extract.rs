@@ -57,6 +57,21 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiForm<T> {
     }
 }
 
+/// A multipart body (uploads); a body that is not multipart is `invalid_multipart`.
+#[derive(Debug)]
+pub struct ApiMultipart(pub axum::extract::Multipart);
+
+impl FromRequest<AppState> for ApiMultipart {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        axum::extract::Multipart::from_request(req, state)
+            .await
+            .map(ApiMultipart)
+            .map_err(|e| ApiError::InvalidMultipart(clean(&e.body_text())))
+    }
+}
+
 /// A query string; a bad one is `invalid_query`.
 #[derive(Debug)]
 pub struct ApiQuery<T>(pub T);

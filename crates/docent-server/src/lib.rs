@@ -7,6 +7,8 @@ pub mod auth;
 pub mod dashboard;
 pub mod error;
 pub mod extract;
+pub mod files;
+pub mod jobs;
 pub mod mail;
 pub mod ops;
 pub mod routes;
@@ -38,6 +40,9 @@ pub struct AppState {
     pub throttle: Arc<auth::throttle::Throttle>,
     pub metrics: PrometheusHandle,
     pub started: Instant,
+    pub files: Arc<files::Files>,
+    /// Wakes this process's idle workers when a job is queued.
+    pub jobs_waiting: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -52,13 +57,21 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     /// Wires the state; fails only on unusable mail settings.
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Result<AppState, String> {
+        docent_ingest::pdf::configure(
+            settings
+                .pdfium_path
+                .clone()
+                .or_else(|| Some(settings.data_dir.clone())),
+        );
         Ok(AppState {
             store,
             mailer: Arc::new(mail::Mailer::from_settings(&settings)?),
+            files: Arc::new(files::Files::local(settings.data_dir.join("files"))),
             settings: Arc::new(settings),
             throttle: Arc::default(),
             metrics: ops::metrics_handle(),
             started: Instant::now(),
+            jobs_waiting: Arc::default(),
         })
     }
 }

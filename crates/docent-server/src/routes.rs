@@ -122,6 +122,17 @@ pub fn routes() -> Vec<Route> {
         r(M::POST, "/api/chat-spaces/{id}/publish", Org, Api, "Publish (needs a completed document)", post(api::chat_spaces::publish)),
         r(M::POST, "/api/chat-spaces/{id}/unpublish", Org, Api, "Back to draft", post(api::chat_spaces::unpublish)),
         r(M::GET, "/api/chat-spaces/{id}/widget", Org, Api, "Embed code: script tag, iframe, share link", get(api::chat_spaces::widget)),
+        // ---- knowledge ----
+        r(M::GET, "/api/chat-spaces/{id}/documents", Org, Api, "Documents of a chat space with status and progress", get(api::documents::list)),
+        r(M::POST, "/api/chat-spaces/{id}/documents/upload", Org, Api, "Upload files (multipart: file…, citable)", upload(post(api::documents::upload)))
+            .body("multipart/form-data: file (one or more), citable (true|false)"),
+        r(M::GET, "/api/chat-spaces/{id}/search", Org, Api, "Full-text search over a chat space's knowledge (?q=&limit=)", get(api::documents::search)),
+        r(M::GET, "/api/documents/{document_id}", Org, Api, "Get a document", get(api::documents::get)),
+        r(M::PATCH, "/api/documents/{document_id}", Org, Api, "Change a document's title or citable flag", patch(api::documents::patch))
+            .body("{citable?, title?}"),
+        r(M::DELETE, "/api/documents/{document_id}", Org, Api, "Delete a document and its chunks", delete(api::documents::delete)),
+        r(M::POST, "/api/documents/{document_id}/reprocess", Org, Api, "Process a document again", post(api::documents::reprocess)),
+        r(M::GET, "/api/documents/{document_id}/chunks", Org, Api, "A document's chunks in order (?after=&limit=)", get(api::documents::chunks)),
         // ---- API keys ----
         r(M::GET, "/api/api-keys", Org, Api, "API keys (?chat_space_id=)", get(api::chat_spaces::list_keys)),
         r(M::POST, "/api/api-keys", Org, Api, "Create an API key; the secret is shown once", post(api::chat_spaces::create_key))
@@ -174,6 +185,12 @@ pub fn routes() -> Vec<Route> {
         r(M::GET, "/admin", PlatformAdmin, Page, "Platform administration", get(dashboard::admin::index)),
         r(M::POST, "/admin/organizations/{org_id}/plan", PlatformAdmin, Page, "Change a plan", post(dashboard::admin::set_plan)),
     ]
+}
+
+/// Upload routes read bodies larger than the JSON limit; the handler enforces the
+/// upload limit itself while the file streams in.
+fn upload(handler: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    handler.layer(axum::extract::DefaultBodyLimit::disable())
 }
 
 /// The router of every route (one `MethodRouter` a path).

@@ -37,11 +37,21 @@ impl KnowledgeStore for PostgresStore {
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
-        row.ok_or_else(|| StoreError::Corrupt(format!("chat space {} is not in organization {org}", doc.chat_space_id)))?
-            .into_domain()
+        row.ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "chat space {} is not in organization {org}",
+                doc.chat_space_id
+            ))
+        })?
+        .into_domain()
     }
 
-    async fn list_documents(&self, org: OrgId, chat_space: ChatSpaceId, page: Page<DocumentId>) -> Result<Vec<Document>> {
+    async fn list_documents(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        page: Page<DocumentId>,
+    ) -> Result<Vec<Document>> {
         let rows: Vec<DocumentRow> = sqlx::query_as(concat!(
             "SELECT ",
             document_columns!(),
@@ -58,16 +68,24 @@ impl KnowledgeStore for PostgresStore {
     }
 
     async fn find_document(&self, org: OrgId, id: DocumentId) -> Result<Option<Document>> {
-        let row: Option<DocumentRow> =
-            sqlx::query_as(concat!("SELECT ", document_columns!(), " FROM documents WHERE org_id = $1 AND id = $2"))
-                .bind(org.0)
-                .bind(id.0)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<DocumentRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            document_columns!(),
+            " FROM documents WHERE org_id = $1 AND id = $2"
+        ))
+        .bind(org.0)
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(DocumentRow::into_domain).transpose()
     }
 
-    async fn update_document(&self, org: OrgId, id: DocumentId, patch: DocumentPatch) -> Result<Option<Document>> {
+    async fn update_document(
+        &self,
+        org: OrgId,
+        id: DocumentId,
+        patch: DocumentPatch,
+    ) -> Result<Option<Document>> {
         let row: Option<DocumentRow> = sqlx::query_as(concat!(
             "UPDATE documents SET citable = COALESCE($3, citable), title = COALESCE($4, title), updated_at = $5 \
              WHERE org_id = $1 AND id = $2 RETURNING ",
@@ -84,16 +102,23 @@ impl KnowledgeStore for PostgresStore {
     }
 
     async fn delete_document(&self, org: OrgId, id: DocumentId) -> Result<Option<Document>> {
-        let row: Option<DocumentRow> =
-            sqlx::query_as(concat!("DELETE FROM documents WHERE org_id = $1 AND id = $2 RETURNING ", document_columns!()))
-                .bind(org.0)
-                .bind(id.0)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<DocumentRow> = sqlx::query_as(concat!(
+            "DELETE FROM documents WHERE org_id = $1 AND id = $2 RETURNING ",
+            document_columns!()
+        ))
+        .bind(org.0)
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(DocumentRow::into_domain).transpose()
     }
 
-    async fn count_documents(&self, org: OrgId, chat_space: ChatSpaceId, status: Option<DocumentStatus>) -> Result<u64> {
+    async fn count_documents(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        status: Option<DocumentStatus>,
+    ) -> Result<u64> {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM documents WHERE org_id = $1 AND chat_space_id = $2 AND ($3 IS NULL OR status = $3)",
         )
@@ -132,14 +157,21 @@ impl KnowledgeStore for PostgresStore {
         Ok(())
     }
 
-    async fn complete_document(&self, org: OrgId, id: DocumentId, facts: DocumentFacts, chunks: Vec<NewChunk>) -> Result<bool> {
+    async fn complete_document(
+        &self,
+        org: OrgId,
+        id: DocumentId,
+        facts: DocumentFacts,
+        chunks: Vec<NewChunk>,
+    ) -> Result<bool> {
         let now = Utc::now();
         let mut tx = self.pool.begin().await?;
-        let space: Option<uuid::Uuid> = sqlx::query_scalar("SELECT chat_space_id FROM documents WHERE org_id = $1 AND id = $2")
-            .bind(org.0)
-            .bind(id.0)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let space: Option<uuid::Uuid> =
+            sqlx::query_scalar("SELECT chat_space_id FROM documents WHERE org_id = $1 AND id = $2")
+                .bind(org.0)
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await?;
         let Some(space) = space else {
             return Ok(false);
         };
@@ -185,7 +217,13 @@ impl KnowledgeStore for PostgresStore {
         Ok(true)
     }
 
-    async fn list_chunks(&self, org: OrgId, document: DocumentId, after: Option<i32>, limit: u32) -> Result<Vec<Chunk>> {
+    async fn list_chunks(
+        &self,
+        org: OrgId,
+        document: DocumentId,
+        after: Option<i32>,
+        limit: u32,
+    ) -> Result<Vec<Chunk>> {
         let rows: Vec<ChunkRow> = sqlx::query_as(concat!(
             "SELECT ",
             chunk_columns!(),
@@ -201,7 +239,13 @@ impl KnowledgeStore for PostgresStore {
         all(rows, ChunkRow::into_domain)
     }
 
-    async fn search_chunks(&self, org: OrgId, chat_space: ChatSpaceId, terms: &[String], limit: u32) -> Result<Vec<ChunkHit>> {
+    async fn search_chunks(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        terms: &[String],
+        limit: u32,
+    ) -> Result<Vec<ChunkHit>> {
         if terms.is_empty() {
             return Ok(Vec::new());
         }
@@ -227,7 +271,13 @@ impl KnowledgeStore for PostgresStore {
 
 #[async_trait]
 impl JobQueue for PostgresStore {
-    async fn enqueue_job(&self, org: OrgId, chat_space: ChatSpaceId, document: DocumentId, job_type: &str) -> Result<Job> {
+    async fn enqueue_job(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        document: DocumentId,
+        job_type: &str,
+    ) -> Result<Job> {
         let now = Utc::now();
         let row: JobRow = sqlx::query_as(concat!(
             "INSERT INTO processing_jobs (id, org_id, chat_space_id, document_id, job_type, run_after, created_at) \
@@ -245,7 +295,12 @@ impl JobQueue for PostgresStore {
         row.into_domain()
     }
 
-    async fn claim_job(&self, worker: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Result<Option<Job>> {
+    async fn claim_job(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<Job>> {
         // SKIP LOCKED: concurrent workers pass over a row another is taking.
         let row: Option<JobRow> = sqlx::query_as(concat!(
             "UPDATE processing_jobs SET status = 'running', locked_by = $1, locked_until = $3, \
@@ -263,7 +318,13 @@ impl JobQueue for PostgresStore {
         row.map(JobRow::into_domain).transpose()
     }
 
-    async fn heartbeat_job(&self, id: JobId, worker: &str, lease_until: DateTime<Utc>, progress: i32) -> Result<bool> {
+    async fn heartbeat_job(
+        &self,
+        id: JobId,
+        worker: &str,
+        lease_until: DateTime<Utc>,
+        progress: i32,
+    ) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE processing_jobs SET locked_until = $3, progress = $4 \
              WHERE id = $1 AND locked_by = $2 AND status = 'running'",
@@ -277,11 +338,19 @@ impl JobQueue for PostgresStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn finish_job(&self, id: JobId, worker: &str, outcome: JobOutcome, now: DateTime<Utc>) -> Result<bool> {
+    async fn finish_job(
+        &self,
+        id: JobId,
+        worker: &str,
+        outcome: JobOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let (status, message, run_after) = match &outcome {
             JobOutcome::Completed => ("completed", None, None),
             JobOutcome::Failed(m) => ("failed", Some(m.as_str()), None),
-            JobOutcome::Retry { message, run_after } => ("pending", Some(message.as_str()), Some(*run_after)),
+            JobOutcome::Retry { message, run_after } => {
+                ("pending", Some(message.as_str()), Some(*run_after))
+            }
         };
         let done = sqlx::query(
             "UPDATE processing_jobs SET status = $3, error_message = $4, run_after = COALESCE($5, run_after), \

@@ -17,8 +17,16 @@ mod knowledge;
 
 /// Migrations in order; the SQLite backend has one of the same name for each.
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
-    (2, "knowledge", include_str!("../migrations/0002_knowledge.sql")),
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "knowledge",
+        include_str!("../migrations/0002_knowledge.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations across replicas starting together.

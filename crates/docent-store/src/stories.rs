@@ -898,116 +898,432 @@ fn chunk(i: i32, text: &str) -> NewChunk {
 
 pub async fn documents_are_counted_per_chat_space(store: &impl Store) {
     let (_, org_a, _, org_b) = two_orgs(store).await;
-    let space = store.create_chat_space(org_a.id, new_space("docs")).await.expect("create");
-    assert_eq!(store.count_documents(org_a.id, space.id, Some(DocumentStatus::Completed)).await.expect("count"), 0);
-    store.create_document(org_a.id, new_doc(space.id, DocumentStatus::Pending)).await.expect("doc");
-    store.create_document(org_a.id, new_doc(space.id, DocumentStatus::Completed)).await.expect("doc");
-    assert_eq!(store.count_documents(org_a.id, space.id, None).await.expect("count"), 2);
-    assert_eq!(store.count_documents(org_a.id, space.id, Some(DocumentStatus::Completed)).await.expect("count"), 1);
-    assert_eq!(store.count_documents(org_b.id, space.id, None).await.expect("count"), 0);
-    assert!(store.create_document(org_b.id, new_doc(space.id, DocumentStatus::Pending)).await.is_err(), "another org's chat space");
+    let space = store
+        .create_chat_space(org_a.id, new_space("docs"))
+        .await
+        .expect("create");
+    assert_eq!(
+        store
+            .count_documents(org_a.id, space.id, Some(DocumentStatus::Completed))
+            .await
+            .expect("count"),
+        0
+    );
+    store
+        .create_document(org_a.id, new_doc(space.id, DocumentStatus::Pending))
+        .await
+        .expect("doc");
+    store
+        .create_document(org_a.id, new_doc(space.id, DocumentStatus::Completed))
+        .await
+        .expect("doc");
+    assert_eq!(
+        store
+            .count_documents(org_a.id, space.id, None)
+            .await
+            .expect("count"),
+        2
+    );
+    assert_eq!(
+        store
+            .count_documents(org_a.id, space.id, Some(DocumentStatus::Completed))
+            .await
+            .expect("count"),
+        1
+    );
+    assert_eq!(
+        store
+            .count_documents(org_b.id, space.id, None)
+            .await
+            .expect("count"),
+        0
+    );
+    assert!(
+        store
+            .create_document(org_b.id, new_doc(space.id, DocumentStatus::Pending))
+            .await
+            .is_err(),
+        "another org's chat space"
+    );
 }
 
 pub async fn documents_keep_their_chunks_searchable(store: &impl Store) {
     let (_, org_a, _, org_b) = two_orgs(store).await;
-    let space = store.create_chat_space(org_a.id, new_space("know")).await.expect("create");
-    let doc = store.create_document(org_a.id, new_doc(space.id, DocumentStatus::Pending)).await.expect("doc");
+    let space = store
+        .create_chat_space(org_a.id, new_space("know"))
+        .await
+        .expect("create");
+    let doc = store
+        .create_document(org_a.id, new_doc(space.id, DocumentStatus::Pending))
+        .await
+        .expect("doc");
     assert_eq!(doc.status, DocumentStatus::Pending);
-    assert!(store.find_document(org_b.id, doc.id).await.expect("find").is_none());
-    assert!(store.update_document(org_b.id, doc.id, DocumentPatch { citable: Some(false), title: None }).await.expect("update").is_none());
-    assert!(store.delete_document(org_b.id, doc.id).await.expect("delete").is_none());
+    assert!(
+        store
+            .find_document(org_b.id, doc.id)
+            .await
+            .expect("find")
+            .is_none()
+    );
+    assert!(
+        store
+            .update_document(
+                org_b.id,
+                doc.id,
+                DocumentPatch {
+                    citable: Some(false),
+                    title: None
+                }
+            )
+            .await
+            .expect("update")
+            .is_none()
+    );
+    assert!(
+        store
+            .delete_document(org_b.id, doc.id)
+            .await
+            .expect("delete")
+            .is_none()
+    );
 
-    store.set_document_status(org_a.id, doc.id, DocumentStatus::Processing, 40, None).await.expect("progress");
-    let processing = store.find_document(org_a.id, doc.id).await.expect("find").expect("doc");
-    assert_eq!((processing.status, processing.progress), (DocumentStatus::Processing, 40));
+    store
+        .set_document_status(org_a.id, doc.id, DocumentStatus::Processing, 40, None)
+        .await
+        .expect("progress");
+    let processing = store
+        .find_document(org_a.id, doc.id)
+        .await
+        .expect("find")
+        .expect("doc");
+    assert_eq!(
+        (processing.status, processing.progress),
+        (DocumentStatus::Processing, 40)
+    );
     assert!(processing.processing_started_at.is_some());
 
-    let facts = DocumentFacts { title: Some("Returns policy".into()), author: Some("Ana".into()), doc_type: Some("markdown".into()), page_count: Some(2), word_count: Some(9) };
-    let chunks = vec![chunk(0, "Refunds are paid within five days."), chunk(1, "Shipping is free above fifty euros.")];
-    assert!(store.complete_document(org_a.id, doc.id, facts.clone(), chunks.clone()).await.expect("complete"));
+    let facts = DocumentFacts {
+        title: Some("Returns policy".into()),
+        author: Some("Ana".into()),
+        doc_type: Some("markdown".into()),
+        page_count: Some(2),
+        word_count: Some(9),
+    };
+    let chunks = vec![
+        chunk(0, "Refunds are paid within five days."),
+        chunk(1, "Shipping is free above fifty euros."),
+    ];
+    assert!(
+        store
+            .complete_document(org_a.id, doc.id, facts.clone(), chunks.clone())
+            .await
+            .expect("complete")
+    );
     // Processing twice (a retried job) replaces the chunks instead of adding to them.
-    assert!(store.complete_document(org_a.id, doc.id, facts, chunks).await.expect("again"));
-    let done = store.find_document(org_a.id, doc.id).await.expect("find").expect("doc");
-    assert_eq!((done.status, done.progress, done.chunk_count), (DocumentStatus::Completed, 100, 2));
-    assert_eq!((done.title.as_str(), done.doc_type.as_str(), done.page_count, done.word_count), ("Returns policy", "markdown", Some(2), Some(9)));
-    let listed = store.list_chunks(org_a.id, doc.id, None, 10).await.expect("chunks");
-    assert_eq!(listed.iter().map(|c| c.chunk_index).collect::<Vec<_>>(), vec![0, 1]);
+    assert!(
+        store
+            .complete_document(org_a.id, doc.id, facts, chunks)
+            .await
+            .expect("again")
+    );
+    let done = store
+        .find_document(org_a.id, doc.id)
+        .await
+        .expect("find")
+        .expect("doc");
+    assert_eq!(
+        (done.status, done.progress, done.chunk_count),
+        (DocumentStatus::Completed, 100, 2)
+    );
+    assert_eq!(
+        (
+            done.title.as_str(),
+            done.doc_type.as_str(),
+            done.page_count,
+            done.word_count
+        ),
+        ("Returns policy", "markdown", Some(2), Some(9))
+    );
+    let listed = store
+        .list_chunks(org_a.id, doc.id, None, 10)
+        .await
+        .expect("chunks");
+    assert_eq!(
+        listed.iter().map(|c| c.chunk_index).collect::<Vec<_>>(),
+        vec![0, 1]
+    );
     assert_eq!(listed[1].metadata, json!({"page": 2}));
-    assert_eq!(store.list_chunks(org_a.id, doc.id, Some(0), 10).await.expect("after").len(), 1);
-    assert!(store.list_chunks(org_b.id, doc.id, None, 10).await.expect("other org").is_empty());
+    assert_eq!(
+        store
+            .list_chunks(org_a.id, doc.id, Some(0), 10)
+            .await
+            .expect("after")
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .list_chunks(org_b.id, doc.id, None, 10)
+            .await
+            .expect("other org")
+            .is_empty()
+    );
 
-    let hits = store.search_chunks(org_a.id, space.id, &search_terms("refund policy?"), 5).await.expect("search");
+    let hits = store
+        .search_chunks(org_a.id, space.id, &search_terms("refund policy?"), 5)
+        .await
+        .expect("search");
     assert_eq!(hits.len(), 1, "stemming matches refund with Refunds");
     assert_eq!(hits[0].chunk.chunk_index, 0);
     assert_eq!(hits[0].document_title, "Returns policy");
     assert!(hits[0].score > 0.0);
-    let both = store.search_chunks(org_a.id, space.id, &search_terms("refunds shipping"), 5).await.expect("search");
+    let both = store
+        .search_chunks(org_a.id, space.id, &search_terms("refunds shipping"), 5)
+        .await
+        .expect("search");
     assert_eq!(both.len(), 2, "any term matches");
-    assert!(store.search_chunks(org_a.id, space.id, &[], 5).await.expect("empty").is_empty());
+    assert!(
+        store
+            .search_chunks(org_a.id, space.id, &[], 5)
+            .await
+            .expect("empty")
+            .is_empty()
+    );
 
     let renamed = store
-        .update_document(org_a.id, doc.id, DocumentPatch { citable: Some(false), title: Some("Policy".into()) })
+        .update_document(
+            org_a.id,
+            doc.id,
+            DocumentPatch {
+                citable: Some(false),
+                title: Some("Policy".into()),
+            },
+        )
         .await
         .expect("update")
         .expect("doc");
     assert!(!renamed.citable);
     assert_eq!(renamed.title, "Policy");
-    let deleted = store.delete_document(org_a.id, doc.id).await.expect("delete").expect("was there");
+    let deleted = store
+        .delete_document(org_a.id, doc.id)
+        .await
+        .expect("delete")
+        .expect("was there");
     assert_eq!(deleted.storage_key.as_deref(), Some("k"));
-    assert!(store.search_chunks(org_a.id, space.id, &search_terms("refunds"), 5).await.expect("search").is_empty(), "chunks go with their document");
+    assert!(
+        store
+            .search_chunks(org_a.id, space.id, &search_terms("refunds"), 5)
+            .await
+            .expect("search")
+            .is_empty(),
+        "chunks go with their document"
+    );
 }
 
 pub async fn search_stays_inside_the_chat_space(store: &impl Store) {
     let (_, org_a, _, org_b) = two_orgs(store).await;
-    let space_a = store.create_chat_space(org_a.id, new_space("sa")).await.expect("a");
-    let space_b = store.create_chat_space(org_b.id, new_space("sb")).await.expect("b");
+    let space_a = store
+        .create_chat_space(org_a.id, new_space("sa"))
+        .await
+        .expect("a");
+    let space_b = store
+        .create_chat_space(org_b.id, new_space("sb"))
+        .await
+        .expect("b");
     for (org, space) in [(org_a.id, space_a.id), (org_b.id, space_b.id)] {
-        let doc = store.create_document(org, new_doc(space, DocumentStatus::Pending)).await.expect("doc");
-        store.complete_document(org, doc.id, DocumentFacts::default(), vec![chunk(0, "The secret warranty lasts two years.")]).await.expect("complete");
+        let doc = store
+            .create_document(org, new_doc(space, DocumentStatus::Pending))
+            .await
+            .expect("doc");
+        store
+            .complete_document(
+                org,
+                doc.id,
+                DocumentFacts::default(),
+                vec![chunk(0, "The secret warranty lasts two years.")],
+            )
+            .await
+            .expect("complete");
     }
     let terms = search_terms("warranty");
-    assert_eq!(store.search_chunks(org_a.id, space_a.id, &terms, 5).await.expect("a").len(), 1);
-    assert!(store.search_chunks(org_a.id, space_b.id, &terms, 5).await.expect("cross").is_empty());
-    assert!(store.search_chunks(org_b.id, space_a.id, &terms, 5).await.expect("cross").is_empty());
+    assert_eq!(
+        store
+            .search_chunks(org_a.id, space_a.id, &terms, 5)
+            .await
+            .expect("a")
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .search_chunks(org_a.id, space_b.id, &terms, 5)
+            .await
+            .expect("cross")
+            .is_empty()
+    );
+    assert!(
+        store
+            .search_chunks(org_b.id, space_a.id, &terms, 5)
+            .await
+            .expect("cross")
+            .is_empty()
+    );
 }
 
 pub async fn jobs_are_claimed_once_and_retried(store: &impl Store) {
     let (_, org_a, _, _) = two_orgs(store).await;
-    let space = store.create_chat_space(org_a.id, new_space("jobs")).await.expect("create");
-    let doc = store.create_document(org_a.id, new_doc(space.id, DocumentStatus::Pending)).await.expect("doc");
-    let job = store.enqueue_job(org_a.id, space.id, doc.id, "ingest").await.expect("enqueue");
+    let space = store
+        .create_chat_space(org_a.id, new_space("jobs"))
+        .await
+        .expect("create");
+    let doc = store
+        .create_document(org_a.id, new_doc(space.id, DocumentStatus::Pending))
+        .await
+        .expect("doc");
+    let job = store
+        .enqueue_job(org_a.id, space.id, doc.id, "ingest")
+        .await
+        .expect("enqueue");
     let now = Utc::now();
     let lease = now + Duration::seconds(30);
-    let claimed = store.claim_job("w1", now, lease).await.expect("claim").expect("a job");
-    assert_eq!((claimed.id, claimed.attempts, claimed.locked_by.as_deref()), (job.id, 1, Some("w1")));
-    assert!(store.claim_job("w2", now, lease).await.expect("claim").is_none(), "leased to w1");
-    assert!(!store.heartbeat_job(job.id, "w2", lease, 50).await.expect("beat"), "w2 does not hold it");
-    assert!(store.heartbeat_job(job.id, "w1", lease, 50).await.expect("beat"));
+    let claimed = store
+        .claim_job("w1", now, lease)
+        .await
+        .expect("claim")
+        .expect("a job");
+    assert_eq!(
+        (claimed.id, claimed.attempts, claimed.locked_by.as_deref()),
+        (job.id, 1, Some("w1"))
+    );
+    assert!(
+        store
+            .claim_job("w2", now, lease)
+            .await
+            .expect("claim")
+            .is_none(),
+        "leased to w1"
+    );
+    assert!(
+        !store
+            .heartbeat_job(job.id, "w2", lease, 50)
+            .await
+            .expect("beat"),
+        "w2 does not hold it"
+    );
+    assert!(
+        store
+            .heartbeat_job(job.id, "w1", lease, 50)
+            .await
+            .expect("beat")
+    );
     let later = now + Duration::seconds(60);
-    assert!(store.finish_job(job.id, "w1", JobOutcome::Retry { message: "busy".into(), run_after: later }, now).await.expect("retry"));
-    assert!(store.claim_job("w1", now, lease).await.expect("claim").is_none(), "not due yet");
-    let again = store.claim_job("w2", later, later + Duration::seconds(30)).await.expect("claim").expect("due");
-    assert_eq!((again.attempts, again.error_message.as_deref()), (2, Some("busy")));
-    assert!(store.finish_job(job.id, "w2", JobOutcome::Completed, later).await.expect("done"));
-    assert!(!store.finish_job(job.id, "w2", JobOutcome::Completed, later).await.expect("twice"), "finished already");
+    assert!(
+        store
+            .finish_job(
+                job.id,
+                "w1",
+                JobOutcome::Retry {
+                    message: "busy".into(),
+                    run_after: later
+                },
+                now
+            )
+            .await
+            .expect("retry")
+    );
+    assert!(
+        store
+            .claim_job("w1", now, lease)
+            .await
+            .expect("claim")
+            .is_none(),
+        "not due yet"
+    );
+    let again = store
+        .claim_job("w2", later, later + Duration::seconds(30))
+        .await
+        .expect("claim")
+        .expect("due");
+    assert_eq!(
+        (again.attempts, again.error_message.as_deref()),
+        (2, Some("busy"))
+    );
+    assert!(
+        store
+            .finish_job(job.id, "w2", JobOutcome::Completed, later)
+            .await
+            .expect("done")
+    );
+    assert!(
+        !store
+            .finish_job(job.id, "w2", JobOutcome::Completed, later)
+            .await
+            .expect("twice"),
+        "finished already"
+    );
     let jobs = store.list_jobs(org_a.id, doc.id).await.expect("jobs");
-    assert_eq!((jobs[0].status.as_str(), jobs[0].progress), ("completed", 100));
-    assert!(store.claim_job("w3", later + Duration::days(1), later + Duration::days(2)).await.expect("claim").is_none());
+    assert_eq!(
+        (jobs[0].status.as_str(), jobs[0].progress),
+        ("completed", 100)
+    );
+    assert!(
+        store
+            .claim_job("w3", later + Duration::days(1), later + Duration::days(2))
+            .await
+            .expect("claim")
+            .is_none()
+    );
 }
 
 pub async fn expired_leases_pass_to_another_worker(store: &impl Store) {
     let (_, org_a, _, _) = two_orgs(store).await;
-    let space = store.create_chat_space(org_a.id, new_space("lease")).await.expect("create");
-    let doc = store.create_document(org_a.id, new_doc(space.id, DocumentStatus::Pending)).await.expect("doc");
-    let job = store.enqueue_job(org_a.id, space.id, doc.id, "ingest").await.expect("enqueue");
+    let space = store
+        .create_chat_space(org_a.id, new_space("lease"))
+        .await
+        .expect("create");
+    let doc = store
+        .create_document(org_a.id, new_doc(space.id, DocumentStatus::Pending))
+        .await
+        .expect("doc");
+    let job = store
+        .enqueue_job(org_a.id, space.id, doc.id, "ingest")
+        .await
+        .expect("enqueue");
     let now = Utc::now();
-    store.claim_job("crashed", now, now + Duration::seconds(10)).await.expect("claim").expect("job");
+    store
+        .claim_job("crashed", now, now + Duration::seconds(10))
+        .await
+        .expect("claim")
+        .expect("job");
     let after = now + Duration::seconds(11);
-    let taken = store.claim_job("survivor", after, after + Duration::seconds(10)).await.expect("claim").expect("lease ran out");
+    let taken = store
+        .claim_job("survivor", after, after + Duration::seconds(10))
+        .await
+        .expect("claim")
+        .expect("lease ran out");
     assert_eq!((taken.id, taken.attempts), (job.id, 2));
-    assert!(!store.finish_job(job.id, "crashed", JobOutcome::Completed, after).await.expect("late"), "the old worker lost it");
-    assert!(store.finish_job(job.id, "survivor", JobOutcome::Failed("broken file".into()), after).await.expect("fail"));
-    assert_eq!(store.list_jobs(org_a.id, doc.id).await.expect("jobs")[0].status, "failed");
+    assert!(
+        !store
+            .finish_job(job.id, "crashed", JobOutcome::Completed, after)
+            .await
+            .expect("late"),
+        "the old worker lost it"
+    );
+    assert!(
+        store
+            .finish_job(
+                job.id,
+                "survivor",
+                JobOutcome::Failed("broken file".into()),
+                after
+            )
+            .await
+            .expect("fail")
+    );
+    assert_eq!(
+        store.list_jobs(org_a.id, doc.id).await.expect("jobs")[0].status,
+        "failed"
+    );
 }
 
 pub async fn outbox_keeps_messages_newest_first(store: &impl Store) {

@@ -50,6 +50,8 @@ struct Global {
 enum Command {
     /// Run the HTTP server (migrations run first).
     Serve,
+    /// Run background workers only (document processing), without the HTTP server.
+    Worker,
     /// Apply database migrations and exit.
     Migrate,
     /// Manage accounts without the web interface.
@@ -140,7 +142,12 @@ fn run_cli() -> anyhow::Result<()> {
             .map(docent_core::settings::Secret::new),
         ..SettingsLayer::default()
     };
-    if let Command::Extract { path, main_content, json } = &cli.command {
+    if let Command::Extract {
+        path,
+        main_content,
+        json,
+    } = &cli.command
+    {
         return extract(path, *main_content, *json);
     }
     let settings = Settings::load(
@@ -161,7 +168,10 @@ fn run_cli() -> anyhow::Result<()> {
 fn extract(path: &std::path::Path, main_content: bool, json: bool) -> anyhow::Result<()> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let name = path.file_name().and_then(|n| n.to_str());
-    let options = docent_ingest::ExtractOptions { main_content, url: None };
+    let options = docent_ingest::ExtractOptions {
+        main_content,
+        url: None,
+    };
     let extracted = docent_ingest::extract(&bytes, name, &options)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let out = if json {
@@ -286,13 +296,48 @@ async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::
                 Ok(l) => l,
                 Err(e) => bail!("cannot listen on {listen}: {e} (choose another with --listen)"),
             };
+            let (stop_workers, stopping) = tokio::sync::watch::channel(false);
+            let workers =
+                docent_server::jobs::spawn_workers(&state, state.settings.workers, stopping);
             let app = build_app(state);
             tracing::info!(%listen, backend, ready_ms = started.elapsed().as_millis() as u64, "ready");
             println!("Docent is running at {public}  (database: {backend}; press Ctrl+C to stop)");
             serve(listener, app, shutdown_signal()).await?;
+            stop_workers.send(true).ok();
+            finish_workers(workers).await;
             tracing::info!("stopped");
             Ok(())
         }
+        Command::Worker => {
+            let store = open_store(&settings).await?;
+            let state = AppState::new(store, settings).map_err(anyhow::Error::msg)?;
+            let count = state.settings.workers.max(1);
+            let (stop_workers, stopping) = tokio::sync::watch::channel(false);
+            let workers = docent_server::jobs::spawn_workers(&state, count, stopping);
+            println!("Docent worker running {count} worker(s)  (press Ctrl+C to stop)");
+            shutdown_signal().await;
+            stop_workers.send(true).ok();
+            finish_workers(workers).await;
+            Ok(())
+        }
+    }
+}
+
+/// Waits for workers to finish the job at hand, for at most 30 seconds; an unfinished job's
+/// lease runs out and another worker takes it over.
+async fn finish_workers(workers: Vec<tokio::task::JoinHandle<()>>) {
+    let all = futures_join(workers);
+    if tokio::time::timeout(std::time::Duration::from_secs(30), all)
+        .await
+        .is_err()
+    {
+        tracing::warn!("workers still busy 30 s after shutdown began; their jobs will be retried");
+    }
+}
+
+async fn futures_join(workers: Vec<tokio::task::JoinHandle<()>>) {
+    for worker in workers {
+        worker.await.ok();
     }
 }
 

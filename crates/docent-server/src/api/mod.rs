@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod chat_spaces;
+pub mod documents;
 pub mod orgs;
 
 use axum::extract::FromRequestParts;

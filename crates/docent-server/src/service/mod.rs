@@ -4,4 +4,5 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod chat_spaces;
+pub mod documents;
 pub mod orgs;

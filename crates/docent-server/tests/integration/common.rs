@@ -61,6 +61,8 @@ impl TestApp {
         let mut settings = Settings {
             listen: addr,
             public_url: Some(format!("http://{addr}")),
+            data_dir: std::env::temp_dir()
+                .join(format!("docent-test-data-{}", uuid::Uuid::now_v7())),
             ..Settings::default()
         };
         tune(&mut settings);
@@ -184,6 +186,34 @@ impl Session {
         self.call(Method::GET, path).await
     }
 
+    /// Uploads files (name, bytes) as multipart to `path`.
+    pub async fn upload(
+        &self,
+        path: &str,
+        files: &[(&str, &[u8])],
+        citable: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let csrf = self.csrf().await;
+        let mut form = reqwest::multipart::Form::new();
+        for (name, bytes) in files {
+            form = form.part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()),
+            );
+        }
+        if let Some(citable) = citable {
+            form = form.text("citable", citable.to_owned());
+        }
+        let response = self
+            .request(Method::POST, path)
+            .header("x-csrf-token", csrf)
+            .multipart(form)
+            .send()
+            .await
+            .expect("send");
+        read(response).await
+    }
+
     /// Posts a dashboard form (with its csrf_token field) and returns status and HTML.
     pub async fn form(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
         let csrf = self.csrf().await;
@@ -222,6 +252,16 @@ pub fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("<no error code>")
 }
 
+/// Runs queued jobs until none is left; returns how many ran.
+pub async fn drain_jobs(app: &TestApp) -> usize {
+    let worker = docent_server::jobs::Worker::new(app.state.clone(), "test-worker");
+    let mut ran = 0;
+    while worker.run_once().await.expect("worker").is_some() {
+        ran += 1;
+    }
+    ran
+}
+
 /// Marks a chat space's knowledge as ready, as the ingestion pipeline will.
 pub async fn add_completed_document(app: &TestApp, org: &str, space: &str) {
     app.state
@@ -249,7 +289,11 @@ impl TestApp {
     /// `owner` invites `email` as `role`; that person signs up and accepts.
     pub async fn invite_and_join(&self, owner: &Session, email: &str, role: &str) -> Session {
         let (status, invite) = owner
-            .json(Method::POST, "/api/organization/invitations", json!({"email": email, "role": role}))
+            .json(
+                Method::POST,
+                "/api/organization/invitations",
+                json!({"email": email, "role": role}),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{invite}");
         let token = invite["accept_url"]
@@ -259,9 +303,70 @@ impl TestApp {
             .to_owned();
         let member = self.signup(email).await;
         let (status, body) = member
-            .json(Method::POST, "/api/invitations/accept", json!({"token": token}))
+            .json(
+                Method::POST,
+                "/api/invitations/accept",
+                json!({"token": token}),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         member
     }
+}
+
+/// A small valid PDF with one page of Helvetica text per entry of `pages`.
+pub fn tiny_pdf(pages: &[&str]) -> Vec<u8> {
+    let n = pages.len();
+    let mut objects: Vec<String> = Vec::new();
+    objects.push("<< /Type /Catalog /Pages 2 0 R >>".into());
+    let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
+    objects.push(format!(
+        "<< /Type /Pages /Kids [{}] /Count {n} >>",
+        kids.join(" ")
+    ));
+    objects.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into());
+    for (i, text) in pages.iter().enumerate() {
+        let content = format!(
+            "BT /F1 14 Tf 72 700 Td ({}) Tj ET",
+            text.replace('(', "\\(").replace(')', "\\)")
+        );
+        objects.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {} 0 R /Resources << /Font << /F1 3 0 R >> >> >>",
+            5 + 2 * i
+        ));
+        objects.push(format!(
+            "<< /Length {} >>\nstream\n{content}\nendstream",
+            content.len()
+        ));
+    }
+    let mut out = String::from("%PDF-1.4\n");
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.push_str(&format!("{} 0 obj\n{body}\nendobj\n", i + 1));
+    }
+    let xref = out.len();
+    out.push_str(&format!(
+        "xref\n0 {}\n0000000000 65535 f \n",
+        objects.len() + 1
+    ));
+    for offset in offsets {
+        out.push_str(&format!("{offset:010} 00000 n \n"));
+    }
+    out.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    ));
+    out.into_bytes()
+}
+
+/// Whether PDFium is installed here; CI sets `DOCENT_REQUIRE_PDFIUM` so that its absence
+/// fails instead of skipping.
+pub fn pdfium_available() -> bool {
+    let found = docent_ingest::pdf::available();
+    assert!(
+        found || std::env::var("DOCENT_REQUIRE_PDFIUM").is_err(),
+        "DOCENT_REQUIRE_PDFIUM is set but libpdfium.so was not found"
+    );
+    found
 }

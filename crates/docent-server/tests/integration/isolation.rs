@@ -61,7 +61,23 @@ async fn victim(app: &TestApp) -> Victim {
             json!({"email": "pending@example.com", "role": "viewer"}),
         )
         .await;
+    let (status, docs) = owner
+        .upload(
+            &format!("/api/chat-spaces/{space_id}/documents/upload"),
+            &[(
+                "victim.md",
+                b"# Victim handbook\n\nThe vault code is in the safe.",
+            )],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{docs}");
+    crate::common::drain_jobs(app).await;
     let ids = HashMap::from([
+        (
+            "document_id",
+            docs[0]["id"].as_str().expect("document").to_owned(),
+        ),
         ("id", space_id),
         ("key_id", key["id"].as_str().expect("key").to_owned()),
         (
@@ -84,6 +100,8 @@ async fn victim(app: &TestApp) -> Victim {
             "member@example.com".into(),
             "pending@example.com".into(),
             "victim@example.com".into(),
+            "vault code".into(),
+            "Victim handbook".into(),
         ],
     }
 }
@@ -111,10 +129,17 @@ fn fill(path: &str, ids: &HashMap<&'static str, String>) -> Option<String> {
 
 /// Ids that exist nowhere, one for each parameter.
 fn unknown_ids() -> HashMap<&'static str, String> {
-    ["id", "key_id", "user_id", "invitation_id", "org_id"]
-        .into_iter()
-        .map(|k| (k, uuid::Uuid::now_v7().to_string()))
-        .collect()
+    [
+        "id",
+        "key_id",
+        "user_id",
+        "invitation_id",
+        "org_id",
+        "document_id",
+    ]
+    .into_iter()
+    .map(|k| (k, uuid::Uuid::now_v7().to_string()))
+    .collect()
 }
 
 /// A body that passes validation for each route, so the answer is about the resource.
@@ -151,8 +176,20 @@ async fn send(
         };
         return session.form(path, fields).await;
     }
+    if template.ends_with("/upload") {
+        let (status, body) = session
+            .upload(path, &[("new.txt", b"new knowledge")], None)
+            .await;
+        return (status, body.to_string());
+    }
     let (status, body) = if *route_method == Method::GET {
-        session.call(Method::GET, path).await
+        // Required query parameters, so that the answer is about the resource.
+        let query = if template.ends_with("/search") {
+            "?q=vault"
+        } else {
+            ""
+        };
+        session.call(Method::GET, &format!("{path}{query}")).await
     } else {
         session
             .json(route_method.clone(), path, body_for(template))
@@ -264,6 +301,25 @@ async fn other_organizations_get_404_everywhere(app: TestApp) {
     assert_eq!(pending.as_array().expect("pending").len(), 1);
     let (_, org) = owner.get("/api/organization").await;
     assert_eq!(org["organization"]["plan"], "pro");
+    let (_, doc) = owner
+        .get(&format!("/api/documents/{}", victim.ids["document_id"]))
+        .await;
+    assert_eq!(
+        (doc["status"].as_str(), doc["citable"].as_bool()),
+        (Some("completed"), Some(true)),
+        "{doc}"
+    );
+    let (_, hits) = owner
+        .get(&format!(
+            "/api/chat-spaces/{}/search?q=vault",
+            victim.ids["id"]
+        ))
+        .await;
+    assert_eq!(
+        hits.as_array().map(Vec::len),
+        Some(1),
+        "the victim's knowledge is intact"
+    );
 }
 
 async fn viewers_cannot_write_anywhere(app: TestApp) {

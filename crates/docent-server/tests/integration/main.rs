@@ -9,6 +9,7 @@ mod browser;
 mod chat_spaces;
 mod fuzz;
 mod isolation;
+mod knowledge;
 mod mail;
 mod ops;
 mod orgs;

@@ -1,0 +1,42 @@
+//! Uploaded files, behind one small interface: a directory on local disk (the default).
+//! Keys are made by Docent (`{org}/{document}`), never by users.
+
+use std::path::PathBuf;
+
+#[derive(Debug)]
+pub struct Files {
+    root: PathBuf,
+}
+
+impl Files {
+    pub fn local(root: PathBuf) -> Files {
+        Files { root }
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        self.root.join(key)
+    }
+
+    /// Stores `bytes` under `key`, atomically (a crash leaves the old file or none).
+    pub async fn put(&self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let path = self.path(key);
+        if let Some(dir) = path.parent() {
+            tokio::fs::create_dir_all(dir).await?;
+        }
+        let temp = path.with_extension(format!("tmp-{}", uuid::Uuid::now_v7().simple()));
+        tokio::fs::write(&temp, bytes).await?;
+        tokio::fs::rename(&temp, &path).await
+    }
+
+    pub async fn get(&self, key: &str) -> std::io::Result<Vec<u8>> {
+        tokio::fs::read(self.path(key)).await
+    }
+
+    /// Removes a file; a missing one is not an error.
+    pub async fn delete(&self, key: &str) -> std::io::Result<()> {
+        match tokio::fs::remove_file(self.path(key)).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}

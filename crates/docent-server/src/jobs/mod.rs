@@ -1,0 +1,145 @@
+//! Background work (DESIGN §6): jobs are rows; workers claim them with a lease, heartbeat
+//! while they work, and a crashed worker's job is taken over when its lease runs out.
+//! [`Worker::run_once`] lets tests step the queue.
+
+mod ingest;
+
+pub use ingest::JOB_TYPE as INGEST_JOB;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use docent_core::*;
+use tokio::sync::watch;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// How long a claimed job stays with its worker without a heartbeat.
+pub const LEASE: Duration = Duration::from_secs(60);
+/// How often a working worker renews its lease.
+const HEARTBEAT: Duration = Duration::from_secs(15);
+/// Attempts before a job that keeps failing for passing reasons is given up.
+pub const MAX_ATTEMPTS: i32 = 3;
+/// How long an idle worker waits before looking for work again (a new job wakes it
+/// earlier in this process; other processes find it within this time).
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone)]
+pub struct Worker {
+    state: AppState,
+    name: String,
+}
+
+impl Worker {
+    pub fn new(state: AppState, name: impl Into<String>) -> Worker {
+        Worker {
+            state,
+            name: name.into(),
+        }
+    }
+
+    /// Claims and runs one due job; `None` when there was none.
+    pub async fn run_once(&self) -> Result<Option<Job>, ApiError> {
+        let now = Utc::now();
+        let lease = chrono::Duration::from_std(LEASE).unwrap_or_default();
+        let Some(job) = self
+            .state
+            .store
+            .claim_job(&self.name, now, now + lease)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let outcome = self.run_job(&job).await;
+        self.state
+            .store
+            .finish_job(job.id, &self.name, outcome, Utc::now())
+            .await?;
+        Ok(Some(job))
+    }
+
+    async fn run_job(&self, job: &Job) -> JobOutcome {
+        let beat = self.heartbeat(job.id);
+        let result = match job.job_type.as_str() {
+            ingest::JOB_TYPE => ingest::run(&self.state, job).await,
+            other => Err(ingest::JobError::Final(format!(
+                "unknown job type {other:?}"
+            ))),
+        };
+        beat.abort();
+        match result {
+            Ok(()) => JobOutcome::Completed,
+            Err(ingest::JobError::Final(message)) => JobOutcome::Failed(message),
+            Err(ingest::JobError::Passing(message)) if job.attempts < MAX_ATTEMPTS => {
+                let backoff = 10 * 2i64.pow(job.attempts.clamp(0, 10) as u32);
+                tracing::warn!(job = %job.id, attempt = job.attempts, %message, "job failed; will retry");
+                JobOutcome::Retry {
+                    message,
+                    run_after: Utc::now() + chrono::Duration::seconds(backoff),
+                }
+            }
+            Err(ingest::JobError::Passing(message)) => {
+                ingest::give_up(&self.state, job, &message).await;
+                JobOutcome::Failed(message)
+            }
+        }
+    }
+
+    /// Renews the lease every [`HEARTBEAT`] until aborted.
+    fn heartbeat(&self, job: JobId) -> tokio::task::JoinHandle<()> {
+        let state = self.state.clone();
+        let name = self.name.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(HEARTBEAT).await;
+                let lease = chrono::Duration::from_std(LEASE).unwrap_or_default();
+                match state
+                    .store
+                    .heartbeat_job(job, &name, Utc::now() + lease, 0)
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(%job, "lost the lease of a running job");
+                        return;
+                    }
+                    Err(e) => tracing::warn!(%job, error = %e, "heartbeat failed"),
+                }
+            }
+        })
+    }
+
+    /// Works until `shutdown` turns true, finishing the job at hand first.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        tracing::info!(worker = %self.name, "worker started");
+        while !*shutdown.borrow() {
+            match self.run_once().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => {}
+                Err(e) => tracing::error!(worker = %self.name, error = %e, "claiming a job failed"),
+            }
+            tokio::select! {
+                _ = self.state.jobs_waiting.notified() => {}
+                _ = tokio::time::sleep(IDLE_POLL) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        tracing::info!(worker = %self.name, "worker stopped");
+    }
+}
+
+/// Starts `count` workers named after this process; they stop when `shutdown` turns true.
+pub fn spawn_workers(
+    state: &AppState,
+    count: u32,
+    shutdown: watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "docent".into());
+    (0..count)
+        .map(|i| {
+            let worker = Worker::new(state.clone(), format!("{host}-{}-{i}", std::process::id()));
+            tokio::spawn(worker.run(shutdown.clone()))
+        })
+        .collect()
+}

@@ -1,0 +1,256 @@
+//! Knowledge sources of a chat space: upload, list, read, change, delete, reprocess,
+//! chunks and full-text search.
+
+use docent_core::validate;
+use docent_core::*;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::jobs;
+use crate::service::chat_spaces;
+
+/// One uploaded file.
+#[derive(Debug)]
+pub struct Upload {
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchDocument {
+    #[serde(default)]
+    pub citable: Option<bool>,
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// A file name safe to show and store: the last path segment, trimmed and bounded.
+fn clean_name(raw: &str) -> String {
+    let name = raw.rsplit(['/', '\\']).next().unwrap_or("").trim();
+    let name: String = name.chars().filter(|c| !c.is_control()).take(200).collect();
+    if name.is_empty() {
+        "upload".to_owned()
+    } else {
+        name
+    }
+}
+
+fn title_from(file_name: &str) -> String {
+    match file_name.rsplit_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem.to_owned(),
+        _ => file_name.to_owned(),
+    }
+}
+
+/// Stores the files, creates their documents and queues their processing. Every file is
+/// checked before any is stored, so one bad file refuses the whole upload.
+pub async fn upload(
+    state: &AppState,
+    caller: &Caller,
+    space: ChatSpaceId,
+    uploads: Vec<Upload>,
+    citable: bool,
+) -> Result<Vec<Document>, ApiError> {
+    caller.require(Role::Admin)?;
+    let space = chat_spaces::get(state, caller, space).await?;
+    if uploads.is_empty() {
+        return Err(ApiError::validation(
+            "file",
+            "Choose at least one file to upload.",
+        ));
+    }
+    let mut formats = Vec::with_capacity(uploads.len());
+    for upload in &uploads {
+        if upload.bytes.is_empty() {
+            return Err(ApiError::validation(
+                "file",
+                format!("{} is empty.", clean_name(&upload.file_name)),
+            ));
+        }
+        let format = docent_ingest::detect(&upload.bytes, Some(&upload.file_name))
+            .map_err(|_| ApiError::UnsupportedFileType(clean_name(&upload.file_name)))?;
+        formats.push(format);
+    }
+    let limit = caller.org.plan.limits().documents_per_chat_space;
+    let existing = state
+        .store
+        .count_documents(caller.org_id(), space.id, None)
+        .await?;
+    if !PlanLimits::allows(limit, existing + uploads.len() as u64 - 1) {
+        return Err(ApiError::PlanLimitReached {
+            what: "documents per chat space",
+            limit: limit.unwrap_or(0),
+            plan: caller.org.plan.as_str(),
+        });
+    }
+    let mut created = Vec::with_capacity(uploads.len());
+    for (upload, format) in uploads.into_iter().zip(formats) {
+        let file_name = clean_name(&upload.file_name);
+        let hash = Sha256::digest(&upload.bytes);
+        let content_hash: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+        let key = format!(
+            "{}/{}-{}",
+            caller.org_id(),
+            uuid::Uuid::now_v7().simple(),
+            &content_hash[..16]
+        );
+        state
+            .files
+            .put(&key, &upload.bytes)
+            .await
+            .map_err(|e| ApiError::Internal(format!("storing an upload: {e}")))?;
+        let doc = state
+            .store
+            .create_document(
+                caller.org_id(),
+                NewDocument {
+                    chat_space_id: space.id,
+                    doc_type: format.document_type().to_owned(),
+                    title: title_from(&file_name),
+                    file_size: Some(upload.bytes.len() as i64),
+                    file_name: Some(file_name),
+                    content_hash: Some(content_hash),
+                    storage_key: Some(key),
+                    source_url: None,
+                    citable,
+                    status: DocumentStatus::Pending,
+                },
+            )
+            .await?;
+        state
+            .store
+            .enqueue_job(caller.org_id(), space.id, doc.id, jobs::INGEST_JOB)
+            .await?;
+        created.push(doc);
+    }
+    state.jobs_waiting.notify_waiters();
+    Ok(created)
+}
+
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    space: ChatSpaceId,
+    page: Page<DocumentId>,
+) -> Result<Vec<Document>, ApiError> {
+    let space = chat_spaces::get(state, caller, space).await?;
+    Ok(state
+        .store
+        .list_documents(caller.org_id(), space.id, page)
+        .await?)
+}
+
+pub async fn get(state: &AppState, caller: &Caller, id: DocumentId) -> Result<Document, ApiError> {
+    state
+        .store
+        .find_document(caller.org_id(), id)
+        .await?
+        .filter(|d| caller.sees(d.chat_space_id))
+        .ok_or(ApiError::NotFound("document"))
+}
+
+pub async fn patch(
+    state: &AppState,
+    caller: &Caller,
+    id: DocumentId,
+    input: PatchDocument,
+) -> Result<Document, ApiError> {
+    caller.require(Role::Admin)?;
+    get(state, caller, id).await?;
+    let mut errors = ValidationErrors::new();
+    let title = input
+        .title
+        .as_deref()
+        .map(|t| validate::name(&mut errors, "title", t));
+    errors.into_result()?;
+    state
+        .store
+        .update_document(
+            caller.org_id(),
+            id,
+            DocumentPatch {
+                citable: input.citable,
+                title,
+            },
+        )
+        .await?
+        .ok_or(ApiError::NotFound("document"))
+}
+
+/// Deletes the document, its chunks and its stored file.
+pub async fn delete(
+    state: &AppState,
+    caller: &Caller,
+    id: DocumentId,
+) -> Result<Document, ApiError> {
+    caller.require(Role::Admin)?;
+    get(state, caller, id).await?;
+    let doc = state
+        .store
+        .delete_document(caller.org_id(), id)
+        .await?
+        .ok_or(ApiError::NotFound("document"))?;
+    if let Some(key) = &doc.storage_key
+        && let Err(e) = state.files.delete(key).await
+    {
+        tracing::warn!(document = %doc.id, error = %e, "deleting a stored file failed");
+    }
+    Ok(doc)
+}
+
+/// Processes the document again (after a failure, or with new chunk settings).
+pub async fn reprocess(
+    state: &AppState,
+    caller: &Caller,
+    id: DocumentId,
+) -> Result<Document, ApiError> {
+    caller.require(Role::Admin)?;
+    let doc = get(state, caller, id).await?;
+    state
+        .store
+        .set_document_status(caller.org_id(), id, DocumentStatus::Pending, 0, None)
+        .await?;
+    state
+        .store
+        .enqueue_job(caller.org_id(), doc.chat_space_id, id, jobs::INGEST_JOB)
+        .await?;
+    state.jobs_waiting.notify_waiters();
+    get(state, caller, id).await
+}
+
+pub async fn chunks(
+    state: &AppState,
+    caller: &Caller,
+    id: DocumentId,
+    after: Option<i32>,
+    limit: u32,
+) -> Result<Vec<Chunk>, ApiError> {
+    let doc = get(state, caller, id).await?;
+    Ok(state
+        .store
+        .list_chunks(caller.org_id(), doc.id, after, limit)
+        .await?)
+}
+
+/// Full-text search over a chat space's knowledge.
+pub async fn search(
+    state: &AppState,
+    caller: &Caller,
+    space: ChatSpaceId,
+    query: &str,
+    limit: u32,
+) -> Result<Vec<ChunkHit>, ApiError> {
+    let space = chat_spaces::get(state, caller, space).await?;
+    let terms = search_terms(query);
+    if terms.is_empty() {
+        return Err(ApiError::validation("q", "Type some words to search for."));
+    }
+    Ok(state
+        .store
+        .search_chunks(caller.org_id(), space.id, &terms, limit.clamp(1, 50))
+        .await?)
+}

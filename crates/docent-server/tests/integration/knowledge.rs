@@ -1,0 +1,305 @@
+//! Knowledge: uploads become documents, the worker turns them into searchable chunks.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::common::{Backend, TestApp, code, drain_jobs, pdfium_available, tiny_pdf};
+use crate::on_both_backends;
+
+on_both_backends!(
+    uploads_become_searchable_chunks,
+    documents_are_changed_reprocessed_and_deleted
+);
+
+async fn space(app: &TestApp) -> (crate::common::Session, String) {
+    let ana = app.signup("ana@example.com").await;
+    let (_, space) = ana
+        .json(Method::POST, "/api/chat-spaces", json!({"name": "Help"}))
+        .await;
+    (ana, space["id"].as_str().expect("id").to_owned())
+}
+
+const MARKDOWN: &[u8] = b"# Returns\n\nRefunds are paid within five days of receiving the parcel.\n\n## Shipping\n\nShipping is free above fifty euros.\n";
+const HTML: &[u8] = b"<!doctype html><html><head><title>Warranty</title></head><body><nav>Home | Shop | Cart</nav><article><h1>Warranty</h1><p>Every kettle carries a two-year warranty covering defects in materials and workmanship. Keep your receipt, because the warranty starts on the day of purchase and we will ask for it.</p><p>The warranty does not cover limescale damage, so descale the kettle every month in hard-water areas and follow the cleaning guide in the box.</p></article><footer>Copyright Acme</footer></body></html>";
+
+async fn uploads_become_searchable_chunks(app: TestApp) {
+    let (ana, id) = space(&app).await;
+    let (status, docs) = ana
+        .upload(
+            &format!("/api/chat-spaces/{id}/documents/upload"),
+            &[
+                ("returns.md", MARKDOWN),
+                ("warranty.html", HTML),
+                ("notes.txt", b"Opening hours: nine to five."),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{docs}");
+    let docs = docs.as_array().expect("docs").clone();
+    assert_eq!(docs.len(), 3);
+    assert!(
+        docs.iter()
+            .all(|d| d["status"] == "pending" && d["citable"] == true)
+    );
+    assert_eq!(docs[0]["type"], "markdown");
+    assert_eq!(docs[1]["type"], "html");
+
+    assert_eq!(drain_jobs(&app).await, 3);
+    let (_, list) = ana.get(&format!("/api/chat-spaces/{id}/documents")).await;
+    for doc in list["data"].as_array().expect("list") {
+        assert_eq!(
+            (doc["status"].as_str(), doc["progress"].as_i64()),
+            (Some("completed"), Some(100)),
+            "{doc}"
+        );
+        assert!(doc["chunk_count"].as_i64().expect("chunks") >= 1);
+        assert!(doc["word_count"].as_i64().expect("words") > 3);
+    }
+
+    let (status, hits) = ana
+        .get(&format!("/api/chat-spaces/{id}/search?q=refund%20policy"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{hits}");
+    assert_eq!(hits[0]["file_name"], "returns.md");
+    assert!(
+        hits[0]["content"]
+            .as_str()
+            .expect("content")
+            .contains("Refunds are paid")
+    );
+    assert_eq!(hits[0]["metadata"]["heading_path"], json!(["Returns"]));
+    let (_, hits) = ana
+        .get(&format!(
+            "/api/chat-spaces/{id}/search?q=warranty%20limescale"
+        ))
+        .await;
+    let text = hits[0]["content"].as_str().expect("content");
+    assert!(
+        text.contains("two-year warranty") && !text.contains("Home | Shop"),
+        "main content only: {text}"
+    );
+    let (status, answer) = ana
+        .get(&format!("/api/chat-spaces/{id}/search?q=%22%22%20***"))
+        .await;
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+    );
+
+    let md_id = docs[0]["id"].as_str().expect("id");
+    let (status, chunks) = ana.get(&format!("/api/documents/{md_id}/chunks")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(chunks["data"][0]["chunk_index"], 0);
+    assert!(chunks["data"][0]["token_count"].as_i64().expect("tokens") > 5);
+
+    if pdfium_available() {
+        let pdf = tiny_pdf(&[
+            "Opening hours are nine to five on weekdays.",
+            "The store is closed on public holidays.",
+        ]);
+        let (status, docs) = ana
+            .upload(
+                &format!("/api/chat-spaces/{id}/documents/upload"),
+                &[("hours.pdf", &pdf)],
+                Some("false"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{docs}");
+        assert_eq!(
+            (docs[0]["type"].as_str(), docs[0]["citable"].as_bool()),
+            (Some("pdf"), Some(false))
+        );
+        drain_jobs(&app).await;
+        let (_, doc) = ana
+            .get(&format!(
+                "/api/documents/{}",
+                docs[0]["id"].as_str().expect("id")
+            ))
+            .await;
+        assert_eq!(
+            (doc["status"].as_str(), doc["page_count"].as_i64()),
+            (Some("completed"), Some(2)),
+            "{doc}"
+        );
+        let (_, hits) = ana
+            .get(&format!("/api/chat-spaces/{id}/search?q=holidays"))
+            .await;
+        assert_eq!(hits[0]["metadata"]["page"], 2, "{hits}");
+        assert_eq!(hits[0]["citable"], false);
+    }
+}
+
+async fn documents_are_changed_reprocessed_and_deleted(app: TestApp) {
+    let (ana, id) = space(&app).await;
+    let (_, docs) = ana
+        .upload(
+            &format!("/api/chat-spaces/{id}/documents/upload"),
+            &[("returns.md", MARKDOWN)],
+            Some("true"),
+        )
+        .await;
+    let doc_id = docs[0]["id"].as_str().expect("id").to_owned();
+    drain_jobs(&app).await;
+    let (status, doc) = ana
+        .json(
+            Method::PATCH,
+            &format!("/api/documents/{doc_id}"),
+            json!({"citable": false, "title": "Returns policy"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{doc}");
+    assert_eq!(
+        (doc["citable"].as_bool(), doc["title"].as_str()),
+        (Some(false), Some("Returns policy"))
+    );
+    let (status, answer) = ana
+        .json(
+            Method::PATCH,
+            &format!("/api/documents/{doc_id}"),
+            json!({"title": ""}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+    );
+
+    let (status, again) = ana
+        .call(Method::POST, &format!("/api/documents/{doc_id}/reprocess"))
+        .await;
+    assert_eq!(
+        (status, again["status"].as_str()),
+        (StatusCode::ACCEPTED, Some("pending"))
+    );
+    assert_eq!(drain_jobs(&app).await, 1);
+    let (_, doc) = ana.get(&format!("/api/documents/{doc_id}")).await;
+    assert_eq!(doc["status"], "completed");
+    let (_, chunks) = ana.get(&format!("/api/documents/{doc_id}/chunks")).await;
+    let indexes: Vec<i64> = chunks["data"]
+        .as_array()
+        .expect("chunks")
+        .iter()
+        .map(|c| c["chunk_index"].as_i64().expect("i"))
+        .collect();
+    assert_eq!(
+        indexes,
+        (0..indexes.len() as i64).collect::<Vec<_>>(),
+        "no duplicates after reprocessing"
+    );
+
+    let (status, _) = ana
+        .call(Method::DELETE, &format!("/api/documents/{doc_id}"))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = ana.get(&format!("/api/documents/{doc_id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, hits) = ana
+        .get(&format!("/api/chat-spaces/{id}/search?q=refunds"))
+        .await;
+    assert_eq!(hits, json!([]), "chunks went with the document");
+}
+
+#[tokio::test]
+async fn bad_uploads_are_refused_clearly() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.max_upload_bytes = 1000)
+        .await
+        .expect("app");
+    let (ana, id) = space(&app).await;
+    let path = format!("/api/chat-spaces/{id}/documents/upload");
+    let (status, answer) = ana
+        .upload(
+            &path,
+            &[("photo.pdf", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR")],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_file_type"),
+        "{answer}"
+    );
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .expect("msg")
+            .contains("photo.pdf")
+    );
+    let (status, answer) = ana
+        .upload(
+            &path,
+            &[
+                ("good.txt", b"fine text"),
+                ("app.exe", b"MZ\x90\0\x03\0\0\0\x04\0"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_file_type")
+    );
+    let (_, list) = ana.get(&format!("/api/chat-spaces/{id}/documents")).await;
+    assert_eq!(
+        list["data"],
+        json!([]),
+        "one bad file refuses the whole upload"
+    );
+    let (status, answer) = ana.upload(&path, &[], Some("true")).await;
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+    );
+    let (status, answer) = ana.upload(&path, &[("big.txt", &[b'a'; 5000])], None).await;
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
+    let (status, answer) = ana.upload(&path, &[("empty.txt", b"")], None).await;
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+    );
+    let (status, answer) = ana.upload(&path, &[("a.txt", b"x")], Some("maybe")).await;
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+    );
+    let (status, answer) = ana.json(Method::POST, &path, json!({"file": "x"})).await;
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::BAD_REQUEST, "invalid_multipart"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn unreadable_files_fail_with_a_reason() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
+    let (ana, id) = space(&app).await;
+    let path = format!("/api/chat-spaces/{id}/documents/upload");
+    let mut uploads: Vec<(&str, Vec<u8>)> = vec![("blank.txt", b"   \n\n  ".to_vec())];
+    if pdfium_available() {
+        uploads.push((
+            "broken.pdf",
+            b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage".to_vec(),
+        ));
+    }
+    let files: Vec<(&str, &[u8])> = uploads.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+    let (status, docs) = ana.upload(&path, &files, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{docs}");
+    drain_jobs(&app).await;
+    for doc in docs.as_array().expect("docs") {
+        let (_, doc): (_, Value) = ana
+            .get(&format!(
+                "/api/documents/{}",
+                doc["id"].as_str().expect("id")
+            ))
+            .await;
+        assert_eq!(doc["status"], "failed", "{doc}");
+        assert!(
+            doc["error_message"].as_str().is_some_and(|m| m.len() > 10),
+            "{doc}"
+        );
+    }
+}
