@@ -42,3 +42,67 @@
     setTimeout(function () { flash.classList.add("flash-out"); }, 6000);
   });
 })();
+
+// Knowledge uploads: drag and drop onto the drop zone, and show the chosen file names.
+(function () {
+  "use strict";
+  var zone = document.querySelector("[data-dropzone]");
+  if (zone) {
+    var input = zone.querySelector("input[type=file]");
+    var names = zone.querySelector("[data-file-names]");
+    var show = function () {
+      var list = Array.prototype.map.call(input.files, function (f) { return f.name; });
+      names.textContent = list.length ? list.join(", ") : "";
+    };
+    input.addEventListener("change", show);
+    ["dragenter", "dragover"].forEach(function (type) {
+      zone.addEventListener(type, function (event) { event.preventDefault(); zone.classList.add("dragging"); });
+    });
+    ["dragleave", "drop"].forEach(function (type) {
+      zone.addEventListener(type, function () { zone.classList.remove("dragging"); });
+    });
+    zone.addEventListener("drop", function (event) {
+      event.preventDefault();
+      if (event.dataTransfer && event.dataTransfer.files.length) {
+        input.files = event.dataTransfer.files;
+        show();
+        zone.closest("form").requestSubmit();
+      }
+    });
+  }
+
+  // Live progress: while any document is pending or processing, refresh the rows.
+  var table = document.querySelector("table[data-poll]");
+  if (!table) { return; }
+  var active = function () { return table.querySelector("tr[data-status=pending], tr[data-status=processing]"); };
+  var tick = function () {
+    if (!active()) { return; }
+    fetch(table.getAttribute("data-poll"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) {
+        if (!body) { return; }
+        var finished = false;
+        body.data.forEach(function (doc) {
+          var row = table.querySelector('tr[data-document="' + doc.id + '"]');
+          if (!row) { return; }
+          var was = row.getAttribute("data-status");
+          if (was !== doc.status && (doc.status === "completed" || doc.status === "failed")) { finished = true; }
+          row.setAttribute("data-status", doc.status);
+          var badge = row.querySelector("[data-docent=document-status]");
+          badge.textContent = doc.status;
+          badge.className = "badge badge-" + doc.status;
+          var bar = row.querySelector("progress");
+          if (bar) { bar.value = doc.progress; bar.textContent = doc.progress + "%"; }
+          ["page_count", "word_count", "chunk_count"].forEach(function (field) {
+            var cell = row.querySelector('[data-field="' + field + '"]');
+            if (cell && doc[field] !== null && doc[field] !== undefined) { cell.textContent = doc[field]; }
+          });
+        });
+        // A finished document may carry an error or new counts: show the page as rendered.
+        if (finished && !active()) { window.location.reload(); return; }
+        setTimeout(tick, 1500);
+      })
+      .catch(function () { setTimeout(tick, 5000); });
+  };
+  setTimeout(tick, 1000);
+})();

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod admin;
 pub mod assets;
 pub mod chat_spaces;
+pub mod knowledge;
 pub mod members;
 
 use askama::Template;

@@ -401,3 +401,58 @@ async fn a_new_user_signs_up_creates_renames_and_manages_keys() {
     assert_eq!(overflow, json!(false), "no horizontal scrolling on a phone");
     browser.screenshot("07-phone").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn knowledge_uploads_show_live_progress_and_chunks() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
+    let (_stop, stopping) = tokio::sync::watch::channel(false);
+    let _workers = docent_server::jobs::spawn_workers(&app.state, 1, stopping);
+    let base = &app.base;
+
+    browser.goto(&format!("{base}/signup")).await;
+    browser.fill("#email", "kim@example.com").await;
+    browser.fill("#password", "correct horse battery").await;
+    browser.click("[data-docent=signup-submit]").await;
+    browser.wait_url(|u| u.ends_with("/app")).await;
+    browser.click("[data-docent=new-chat-space]").await;
+    browser.fill("#name", "Kettle help").await;
+    browser.click("[data-docent=create-chat-space]").await;
+    browser
+        .wait_url(|u| u.contains("/app/chat-spaces/") && !u.ends_with("/new"))
+        .await;
+    browser.click("[data-docent=knowledge-tab]").await;
+    browser.wait_url(|u| u.ends_with("/knowledge")).await;
+
+    let dir = std::env::temp_dir().join(format!("docent-upload-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("descaling.md");
+    std::fs::write(&file, "# Descaling\n\nDescale the kettle every month with white vinegar.\n\n## Warranty\n\nTwo years.\n").expect("write");
+    browser
+        .fill("[data-docent=file-input]", &file.display().to_string())
+        .await;
+    browser.click("[data-docent=upload]").await;
+    // The page follows processing by itself until the document is ready.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = browser.text("[data-docent=document-status]").await;
+        if status.eq_ignore_ascii_case("completed") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still {status}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    browser.screenshot("08-knowledge").await;
+    browser.click("[data-docent=document-row] a").await;
+    browser.wait_url(|u| u.contains("/app/documents/")).await;
+    assert!(
+        browser
+            .text("[data-docent=chunk]")
+            .await
+            .contains("white vinegar")
+    );
+    browser.screenshot("09-chunks").await;
+    std::fs::remove_dir_all(dir).ok();
+}

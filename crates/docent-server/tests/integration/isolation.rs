@@ -161,6 +161,12 @@ async fn send(
     path: &str,
     template: &str,
 ) -> (StatusCode, String) {
+    if template.ends_with("/upload") || (kind == Kind::Page && template.ends_with("/documents")) {
+        let (status, body) = session
+            .upload(path, &[("new.txt", b"new knowledge")], None)
+            .await;
+        return (status, body.to_string());
+    }
     if kind == Kind::Page && route_method == Method::POST {
         let fields: &[(&str, &str)] = match template {
             p if p.ends_with("/role") => &[("role", "viewer")],
@@ -172,15 +178,10 @@ async fn send(
                 ("email", "new@example.com"),
                 ("role", "viewer"),
                 ("confirm", "Victim"),
+                ("citable", "false"),
             ],
         };
         return session.form(path, fields).await;
-    }
-    if template.ends_with("/upload") {
-        let (status, body) = session
-            .upload(path, &[("new.txt", b"new knowledge")], None)
-            .await;
-        return (status, body.to_string());
     }
     let (status, body) = if *route_method == Method::GET {
         // Required query parameters, so that the answer is about the resource.
