@@ -88,6 +88,17 @@ pub struct Settings {
     /// Background workers (document processing) in this process; 0 runs none, for
     /// web-only replicas next to `docent worker` processes. `DOCENT_WORKERS`.
     pub workers: u32,
+    /// The `docent` binary workers run as a child process to read each file, with memory and
+    /// time limits; `docent serve` uses itself. Unset in-process extraction (tests).
+    /// `DOCENT_EXTRACTOR`.
+    pub extractor: Option<PathBuf>,
+    /// Memory limit of one extraction child process, in MiB. `DOCENT_EXTRACT_MEMORY_MB`.
+    pub extract_memory_mb: u32,
+    /// Time limit of one extraction, in seconds. `DOCENT_EXTRACT_TIMEOUT_SECS`.
+    pub extract_timeout_secs: u32,
+    /// How long a worker holds a job without a heartbeat before another may take it over,
+    /// in seconds. `DOCENT_JOB_LEASE_SECS`.
+    pub job_lease_secs: u32,
 }
 
 impl Default for Settings {
@@ -109,6 +120,10 @@ impl Default for Settings {
             max_upload_bytes: 50 * 1024 * 1024,
             pdfium_path: None,
             workers: 2,
+            extractor: None,
+            extract_memory_mb: 1024,
+            extract_timeout_secs: 120,
+            job_lease_secs: 60,
         }
     }
 }
@@ -134,6 +149,10 @@ pub struct SettingsLayer {
     pub max_upload_bytes: Option<usize>,
     pub pdfium_path: Option<PathBuf>,
     pub workers: Option<u32>,
+    pub extractor: Option<PathBuf>,
+    pub extract_memory_mb: Option<u32>,
+    pub extract_timeout_secs: Option<u32>,
+    pub job_lease_secs: Option<u32>,
 }
 
 /// A setting that could not be read.
@@ -212,9 +231,12 @@ impl Settings {
                 login_max_failures_per_ip,
                 trust_proxy,
                 max_upload_bytes,
-                workers
+                workers,
+                extract_memory_mb,
+                extract_timeout_secs,
+                job_lease_secs
             ],
-            [database_url, public_url, smtp_url, pdfium_path]
+            [database_url, public_url, smtp_url, pdfium_path, extractor]
         );
     }
 
@@ -237,9 +259,9 @@ impl Settings {
                 ));
             }
         }
-        if self.database_max_connections == 0 || self.session_days == 0 {
+        if self.database_max_connections == 0 || self.session_days == 0 || self.job_lease_secs < 2 {
             return Err(SettingsError::Invalid(
-                "database_max_connections and session_days must be at least 1".into(),
+                "database_max_connections and session_days must be at least 1, job_lease_secs at least 2".into(),
             ));
         }
         Ok(())
@@ -318,6 +340,10 @@ impl SettingsLayer {
             max_upload_bytes: parse(&env, "DOCENT_MAX_UPLOAD_BYTES")?,
             pdfium_path: text("DOCENT_PDFIUM_PATH").map(PathBuf::from),
             workers: parse(&env, "DOCENT_WORKERS")?,
+            extractor: text("DOCENT_EXTRACTOR").map(PathBuf::from),
+            extract_memory_mb: parse(&env, "DOCENT_EXTRACT_MEMORY_MB")?,
+            extract_timeout_secs: parse(&env, "DOCENT_EXTRACT_TIMEOUT_SECS")?,
+            job_lease_secs: parse(&env, "DOCENT_JOB_LEASE_SECS")?,
         })
     }
 }

@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use text_splitter::{ChunkConfig, MarkdownSplitter};
 use tiktoken_rs::CoreBPE;
 
@@ -19,7 +19,8 @@ fn tokenizer() -> &'static CoreBPE {
 }
 
 /// Where a chunk sits in its document.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ChunkMetadata {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<u32>,
@@ -31,7 +32,7 @@ pub struct ChunkMetadata {
     pub end_ms: Option<u64>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Chunk {
     pub index: u32,
     pub content: String,

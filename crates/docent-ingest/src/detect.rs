@@ -1,10 +1,10 @@
 //! Format detection by content (magic bytes and structure), not by file name.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::IngestError;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     Pdf,
@@ -49,6 +49,14 @@ pub fn detect(bytes: &[u8], file_name: Option<&str>) -> Result<Format, IngestErr
     let text = String::from_utf8_lossy(head);
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     let lower = trimmed.to_ascii_lowercase();
+    // XML that is not HTML (SVG images, feeds, entity bombs) is not knowledge.
+    if lower.starts_with("<?xml") && !lower.contains("<html")
+        || lower.starts_with("<svg")
+        || lower.starts_with("<!entity")
+        || lower.starts_with("<!doctype svg")
+    {
+        return Err(IngestError::UnsupportedFileType);
+    }
     if lower.starts_with("webvtt") {
         return Ok(Format::Vtt);
     }
@@ -169,5 +177,12 @@ mod tests {
             detect(b"MZ\x90\0\x03\0\0\0", Some("a.txt")),
             Err(IngestError::UnsupportedFileType)
         );
+        assert_eq!(
+            detect(b"<svg onload=alert(1)>", Some("a.txt")),
+            Err(IngestError::UnsupportedFileType)
+        );
+        let bomb =
+            b"<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">]><lolz>&lol;</lolz>";
+        assert_eq!(detect(bomb, None), Err(IngestError::UnsupportedFileType));
     }
 }

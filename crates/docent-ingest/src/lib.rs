@@ -11,7 +11,7 @@ pub mod pdf;
 mod subtitles;
 mod text;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use chunk::{Chunk, ChunkMetadata, Chunker};
 pub use detect::{Format, detect};
@@ -36,7 +36,8 @@ pub enum IngestError {
 }
 
 /// A piece of a document with its place in it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Section {
     pub text: String,
     /// 1-based page of PDFs.
@@ -53,7 +54,8 @@ pub struct Section {
 }
 
 /// What extraction found in a file.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Extracted {
     pub format: Option<Format>,
     pub title: Option<String>,

@@ -11,6 +11,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use docent_core::Settings;
 use docent_core::settings::{LogFormat, SettingsLayer};
+use docent_ingest::Chunker;
 use docent_server::{AppState, build_app, serve};
 use docent_store::Store;
 use docent_store_postgres::PostgresStore;
@@ -66,9 +67,16 @@ enum Command {
         /// For HTML: only the main content (no navigation, footers, ads, cookie banners).
         #[arg(long)]
         main_content: bool,
-        /// Print sections, metadata and chunks as JSON instead of the text.
+        /// Print sections, metadata and chunks as JSON instead of the text (errors too, as
+        /// `{"error": "…"}`).
         #[arg(long)]
         json: bool,
+        /// Chunk size in tokens, for --json.
+        #[arg(long, default_value_t = 1000)]
+        chunk_size: u32,
+        /// Chunk overlap in tokens, for --json.
+        #[arg(long, default_value_t = 200)]
+        chunk_overlap: u32,
     },
     /// Measure Docent against a baseline on this machine.
     Bench {
@@ -146,9 +154,16 @@ fn run_cli() -> anyhow::Result<()> {
         path,
         main_content,
         json,
+        chunk_size,
+        chunk_overlap,
     } = &cli.command
     {
-        return extract(path, *main_content, *json);
+        return extract(
+            path,
+            *main_content,
+            *json,
+            Chunker::new(*chunk_size, *chunk_overlap),
+        );
     }
     let settings = Settings::load(
         cli.global.config.as_deref(),
@@ -164,21 +179,32 @@ fn run_cli() -> anyhow::Result<()> {
     runtime.block_on(run(cli.command, settings, started))
 }
 
-/// `docent extract`: needs no settings, database or runtime.
-fn extract(path: &std::path::Path, main_content: bool, json: bool) -> anyhow::Result<()> {
+/// `docent extract`: needs no settings, database or runtime. With `--json` it is also the
+/// isolated extractor the workers run in a child process, so a file that crashes or
+/// exhausts the reader takes only this process down.
+fn extract(
+    path: &std::path::Path,
+    main_content: bool,
+    json: bool,
+    chunker: Chunker,
+) -> anyhow::Result<()> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let name = path.file_name().and_then(|n| n.to_str());
     let options = docent_ingest::ExtractOptions {
         main_content,
         url: None,
     };
-    let extracted = docent_ingest::extract(&bytes, name, &options)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let out = if json {
-        let chunks = docent_ingest::Chunker::new(1000, 200).chunk(&extracted);
-        serde_json::to_string_pretty(&serde_json::json!({"document": extracted, "chunks": chunks}))?
-    } else {
-        extracted.text()
+    let out = match (docent_ingest::extract(&bytes, name, &options), json) {
+        (Ok(extracted), true) => {
+            let chunks = chunker.chunk(&extracted);
+            serde_json::to_string(&serde_json::json!({"document": extracted, "chunks": chunks}))?
+        }
+        (Ok(extracted), false) => extracted.text(),
+        (Err(e), true) => {
+            println!("{}", serde_json::json!({"error": e.to_string()}));
+            std::process::exit(1);
+        }
+        (Err(e), false) => anyhow::bail!("{}: {e}", path.display()),
     };
     let mut stdout = std::io::stdout().lock();
     match writeln!(stdout, "{out}") {
@@ -287,6 +313,7 @@ async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::
             Ok(())
         }
         Command::Serve => {
+            let settings = with_isolated_extractor(settings);
             let listen = settings.listen;
             let store = open_store(&settings).await?;
             let backend = store.backend();
@@ -309,6 +336,7 @@ async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::
             Ok(())
         }
         Command::Worker => {
+            let settings = with_isolated_extractor(settings);
             let store = open_store(&settings).await?;
             let state = AppState::new(store, settings).map_err(anyhow::Error::msg)?;
             let count = state.settings.workers.max(1);
@@ -321,6 +349,15 @@ async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::
             Ok(())
         }
     }
+}
+
+/// Workers extract files in a child `docent extract` (this very binary) unless another
+/// extractor is configured.
+fn with_isolated_extractor(mut settings: Settings) -> Settings {
+    if settings.extractor.is_none() {
+        settings.extractor = std::env::current_exe().ok();
+    }
+    settings
 }
 
 /// Waits for workers to finish the job at hand, for at most 30 seconds; an unfinished job's

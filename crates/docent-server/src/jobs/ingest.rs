@@ -5,14 +5,12 @@ use std::time::Duration;
 
 use docent_core::config::{RetrievalConfig, read};
 use docent_core::*;
-use docent_ingest::{Chunker, ExtractOptions, IngestError};
+use docent_ingest::{Chunk as TextChunk, Chunker, ExtractOptions, Extracted, IngestError};
 
+use super::isolated;
 use crate::AppState;
 
 pub const JOB_TYPE: &str = "ingest";
-
-/// Longest extraction allowed for one file.
-const EXTRACT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Why a job did not complete.
 #[derive(Debug)]
@@ -54,39 +52,10 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
         .await?
         .map(|space| read(&space.retrieval_config))
         .unwrap_or_default();
-    let file_name = doc.file_name.clone();
-    let source_url = doc.source_url.clone();
-    let work = tokio::task::spawn_blocking(move || {
-        let options = ExtractOptions {
-            main_content: true,
-            url: source_url,
-        };
-        let extracted = docent_ingest::extract(&bytes, file_name.as_deref(), &options)?;
-        let chunks = Chunker::new(config.chunk_size, config.chunk_overlap).chunk(&extracted);
-        Ok::<_, IngestError>((extracted, chunks))
-    });
-    let (extracted, chunks) = match tokio::time::timeout(EXTRACT_TIMEOUT, work).await {
-        Ok(Ok(Ok(done))) => done,
-        Ok(Ok(Err(e))) => return fail(state, job, e.to_string()).await,
-        Ok(Err(_panic)) => {
-            return fail(
-                state,
-                job,
-                "The file could not be processed (the reader crashed on it).".into(),
-            )
-            .await;
-        }
-        Err(_) => {
-            return fail(
-                state,
-                job,
-                format!(
-                    "Processing took longer than {} s; split the file and try again.",
-                    EXTRACT_TIMEOUT.as_secs()
-                ),
-            )
-            .await;
-        }
+    let (extracted, chunks) = match extract(state, &doc, bytes, &config).await {
+        Ok(done) => done,
+        Err(JobError::Final(message)) => return fail(state, job, message).await,
+        Err(passing) => return Err(passing),
     };
     store
         .set_document_status(job.org_id, doc.id, DocumentStatus::Processing, 90, None)
@@ -112,6 +81,60 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
         .await?;
     tracing::info!(document = %doc.id, "document processed");
     Ok(())
+}
+
+/// Extracts and chunks in a child process when an extractor binary is configured (as
+/// `docent serve` does), else in this process off the async runtime.
+async fn extract(
+    state: &AppState,
+    doc: &Document,
+    bytes: Vec<u8>,
+    config: &RetrievalConfig,
+) -> Result<(Extracted, Vec<TextChunk>), JobError> {
+    let timeout = Duration::from_secs(u64::from(state.settings.extract_timeout_secs));
+    let file_name = doc.file_name.clone().unwrap_or_else(|| "upload".into());
+    if let Some(extractor) = &state.settings.extractor {
+        let limits = isolated::Limits {
+            memory_mb: state.settings.extract_memory_mb,
+            timeout,
+        };
+        return match isolated::extract(
+            extractor,
+            &bytes,
+            &file_name,
+            config.chunk_size,
+            config.chunk_overlap,
+            limits,
+        )
+        .await
+        {
+            isolated::Outcome::Done(extracted, chunks) => Ok((extracted, chunks)),
+            isolated::Outcome::Refused(message) => Err(JobError::Final(message)),
+            isolated::Outcome::Broken(message) => Err(JobError::Passing(message)),
+        };
+    }
+    let (size, overlap) = (config.chunk_size, config.chunk_overlap);
+    let source_url = doc.source_url.clone();
+    let work = tokio::task::spawn_blocking(move || {
+        let options = ExtractOptions {
+            main_content: true,
+            url: source_url,
+        };
+        let extracted = docent_ingest::extract(&bytes, Some(&file_name), &options)?;
+        let chunks = Chunker::new(size, overlap).chunk(&extracted);
+        Ok::<_, IngestError>((extracted, chunks))
+    });
+    match tokio::time::timeout(timeout, work).await {
+        Ok(Ok(Ok(done))) => Ok(done),
+        Ok(Ok(Err(e))) => Err(JobError::Final(e.to_string())),
+        Ok(Err(_panic)) => Err(JobError::Final(
+            "The file could not be processed (the reader crashed on it).".into(),
+        )),
+        Err(_) => Err(JobError::Final(format!(
+            "Processing took longer than {} s; split the file and try again.",
+            timeout.as_secs()
+        ))),
+    }
 }
 
 async fn fail(state: &AppState, job: &Job, message: String) -> Result<(), JobError> {

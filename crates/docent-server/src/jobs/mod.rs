@@ -3,6 +3,7 @@
 //! [`Worker::run_once`] lets tests step the queue.
 
 mod ingest;
+pub mod isolated;
 
 pub use ingest::JOB_TYPE as INGEST_JOB;
 
@@ -15,10 +16,6 @@ use tokio::sync::watch;
 use crate::AppState;
 use crate::error::ApiError;
 
-/// How long a claimed job stays with its worker without a heartbeat.
-pub const LEASE: Duration = Duration::from_secs(60);
-/// How often a working worker renews its lease.
-const HEARTBEAT: Duration = Duration::from_secs(15);
 /// Attempts before a job that keeps failing for passing reasons is given up.
 pub const MAX_ATTEMPTS: i32 = 3;
 /// How long an idle worker waits before looking for work again (a new job wakes it
@@ -39,10 +36,15 @@ impl Worker {
         }
     }
 
+    /// How long a claimed job stays with this worker without a heartbeat.
+    fn lease(&self) -> chrono::Duration {
+        chrono::Duration::seconds(i64::from(self.state.settings.job_lease_secs))
+    }
+
     /// Claims and runs one due job; `None` when there was none.
     pub async fn run_once(&self) -> Result<Option<Job>, ApiError> {
         let now = Utc::now();
-        let lease = chrono::Duration::from_std(LEASE).unwrap_or_default();
+        let lease = self.lease();
         let Some(job) = self
             .state
             .store
@@ -86,14 +88,15 @@ impl Worker {
         }
     }
 
-    /// Renews the lease every [`HEARTBEAT`] until aborted.
+    /// Renews the lease four times per lease period until aborted.
     fn heartbeat(&self, job: JobId) -> tokio::task::JoinHandle<()> {
         let state = self.state.clone();
         let name = self.name.clone();
+        let lease = self.lease();
+        let every = Duration::from_millis(u64::from(state.settings.job_lease_secs) * 250);
         tokio::spawn(async move {
             loop {
-                tokio::time::sleep(HEARTBEAT).await;
-                let lease = chrono::Duration::from_std(LEASE).unwrap_or_default();
+                tokio::time::sleep(every).await;
                 match state
                     .store
                     .heartbeat_job(job, &name, Utc::now() + lease, 0)

@@ -1,0 +1,102 @@
+//! Extraction in a child process (`docent extract --json` under limits), as the workers run
+//! it: good files come back, bad ones are refused with a reason, and a file that makes the
+//! reader crash or exceed its memory never takes the caller down.
+
+use std::path::Path;
+use std::time::Duration;
+
+use docent_server::jobs::isolated::{Limits, Outcome, extract};
+
+const BIN: &str = env!("CARGO_BIN_EXE_docent");
+const LIMITS: Limits = Limits {
+    memory_mb: 1024,
+    timeout: Duration::from_secs(30),
+};
+
+#[tokio::test]
+async fn good_files_come_back_with_chunks() {
+    let text = b"# Returns\n\nRefunds are paid within five days.\n";
+    match extract(Path::new(BIN), text, "returns.md", 200, 20, LIMITS).await {
+        Outcome::Done(doc, chunks) => {
+            assert_eq!(doc.title.as_deref(), Some("Returns"));
+            assert_eq!(chunks.len(), 1);
+            assert_eq!(chunks[0].metadata.heading_path, vec!["Returns".to_owned()]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn unsupported_files_are_refused_with_a_reason() {
+    match extract(
+        Path::new(BIN),
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",
+        "photo.png",
+        200,
+        20,
+        LIMITS,
+    )
+    .await
+    {
+        Outcome::Refused(message) => assert!(message.contains("not supported"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_reader_over_its_memory_limit_is_stopped_not_the_caller() {
+    // 8 MiB of address space is far too little for the reader to even start.
+    let tight = Limits {
+        memory_mb: 8,
+        timeout: Duration::from_secs(30),
+    };
+    match extract(Path::new(BIN), b"plain words", "a.txt", 200, 20, tight).await {
+        Outcome::Refused(message) => {
+            assert!(message.contains("could not be processed"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Every malformed, encrypted, empty or fuzzed PDF of the shared corpus ends with chunks or
+/// a clear refusal, within the limits. Skipped when the corpus or PDFium is absent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_pdfs_end_cleanly() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/pdfs/malformed");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!("skipped: no corpus at {}", dir.display());
+        return;
+    };
+    if !docent_ingest::pdf::available() {
+        assert!(
+            std::env::var("DOCENT_REQUIRE_PDFIUM").is_err(),
+            "DOCENT_REQUIRE_PDFIUM is set but PDFium is missing"
+        );
+        eprintln!("skipped: PDFium not available");
+        return;
+    }
+    let limits = Limits {
+        memory_mb: 1024,
+        timeout: Duration::from_secs(30),
+    };
+    let mut seen = 0;
+    for entry in entries {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "pdf") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).expect("read");
+        let name = path.file_name().and_then(|n| n.to_str()).expect("name");
+        match extract(Path::new(BIN), &bytes, name, 1000, 200, limits).await {
+            Outcome::Done(_, chunks) => {
+                assert!(!chunks.is_empty(), "{name}: completed without chunks")
+            }
+            Outcome::Refused(message) => {
+                assert!(message.len() > 20, "{name}: unclear refusal {message:?}")
+            }
+            Outcome::Broken(message) => panic!("{name}: {message}"),
+        }
+        seen += 1;
+    }
+    assert!(seen >= 20, "only {seen} files");
+}
