@@ -179,3 +179,301 @@ pub fn startup(runs: usize, scratch: &Path) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// What one pipeline did over the corpus.
+struct IngestRun {
+    name: String,
+    files: usize,
+    failed: usize,
+    pages: u64,
+    text_bytes: u64,
+    seconds: f64,
+}
+
+impl IngestRun {
+    fn pages_per_s(&self) -> f64 {
+        self.pages as f64 / self.seconds
+    }
+
+    fn mb_per_s(&self) -> f64 {
+        self.text_bytes as f64 / 1e6 / self.seconds
+    }
+}
+
+/// `docent bench ingest DIR`: extract + chunk + full-text index every PDF of `dir` with
+/// Docent's real pipeline (isolated `docent extract` children, `workers` at a time, chunks
+/// into a scratch SQLite store), then the Python baseline users would otherwise write and
+/// serial `pdftotext`, in the same run.
+pub async fn ingest(
+    dir: &Path,
+    workers: usize,
+    python: &str,
+    baseline: &Path,
+    scratch: &Path,
+) -> anyhow::Result<()> {
+    use docent_core::*;
+    use docent_server::jobs::isolated::{self, Limits, Outcome};
+    use docent_store::{KnowledgeStore, Store};
+
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("pdf")))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("no PDF files in {}", dir.display());
+    }
+    let exe = std::env::current_exe().context("finding this executable")?;
+    std::fs::create_dir_all(scratch)?;
+    let store = docent_store_sqlite::SqliteStore::open_dir(scratch, 4).await?;
+    store.migrate().await?;
+    let (_, org) = store
+        .signup(
+            NewUser {
+                email: "bench@example.com".into(),
+                name: "bench".into(),
+                password_hash: None,
+                is_platform_admin: None,
+            },
+            NewOrganization {
+                name: "bench".into(),
+                slug: "bench".into(),
+                plan: Plan::Enterprise,
+            },
+        )
+        .await?;
+    let space = store
+        .create_chat_space(
+            org.id,
+            NewChatSpace {
+                name: "bench".into(),
+                description: String::new(),
+                endpoint_slug: "bench".into(),
+                widget_config: serde_json::json!({}),
+                ai_config: serde_json::json!({}),
+                retrieval_config: serde_json::json!({}),
+                allowed_origins: vec![],
+            },
+        )
+        .await?;
+    let store = std::sync::Arc::new(store);
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(files.clone()));
+    let progress = std::sync::Arc::new(std::sync::Mutex::new(crate::progress::Progress::new(
+        "docent",
+        files.len(),
+    )));
+    let limits = Limits {
+        memory_mb: 1024,
+        timeout: Duration::from_secs(60),
+    };
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..workers.max(1) {
+        let (queue, store, progress, exe) =
+            (queue.clone(), store.clone(), progress.clone(), exe.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut pages, mut bytes, mut failed) = (0u64, 0u64, 0usize);
+            loop {
+                let Some(path) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop() else {
+                    break;
+                };
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("file.pdf")
+                    .to_owned();
+                let data = tokio::fs::read(&path).await.unwrap_or_default();
+                match isolated::extract(&exe, &data, &name, limits).await {
+                    Outcome::Done(doc) => {
+                        let (doc, chunks) = tokio::task::spawn_blocking(move || {
+                            let chunks = docent_ingest::Chunker::new(1000, 200).chunk(&doc);
+                            (doc, chunks)
+                        })
+                        .await
+                        .unwrap_or_default();
+                        pages += u64::from(doc.page_count.unwrap_or(0));
+                        bytes += doc
+                            .sections
+                            .iter()
+                            .map(|s| s.text.len() as u64)
+                            .sum::<u64>();
+                        let new = NewDocument {
+                            chat_space_id: space.id,
+                            doc_type: "pdf".into(),
+                            title: name.clone(),
+                            file_name: Some(name.clone()),
+                            file_size: Some(data.len() as i64),
+                            content_hash: None,
+                            storage_key: None,
+                            source_url: None,
+                            citable: true,
+                            status: DocumentStatus::Processing,
+                        };
+                        let chunks = chunks
+                            .into_iter()
+                            .map(|c| NewChunk {
+                                chunk_index: c.index as i32,
+                                token_count: c.token_count as i32,
+                                content: c.content,
+                                metadata: serde_json::json!({}),
+                            })
+                            .collect();
+                        match store.create_document(org.id, new).await {
+                            Ok(d) => {
+                                let _ = store
+                                    .complete_document(
+                                        org.id,
+                                        d.id,
+                                        DocumentFacts::default(),
+                                        chunks,
+                                    )
+                                    .await;
+                            }
+                            Err(_) => failed += 1,
+                        }
+                    }
+                    _ => failed += 1,
+                }
+                progress
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .tick(&name);
+            }
+            (pages, bytes, failed)
+        }));
+    }
+    let (mut pages, mut text_bytes, mut failed) = (0, 0, 0);
+    for task in tasks {
+        let (p, b, f) = task.await?;
+        pages += p;
+        text_bytes += b;
+        failed += f;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    if let Ok(progress) = std::sync::Arc::try_unwrap(progress) {
+        progress
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .finish();
+    }
+    let docent = IngestRun {
+        name: format!("Docent (PDFium, {workers} workers, + chunk + FTS index)"),
+        files: files.len(),
+        failed,
+        pages,
+        text_bytes,
+        seconds,
+    };
+
+    let mut rows = vec![docent];
+    match pdftotext_serial(&files, pages) {
+        Ok(run) => rows.push(run),
+        Err(e) => eprintln!("pdftotext skipped: {e:#}"),
+    }
+    match python_baseline(python, baseline, dir) {
+        Ok(run) => rows.push(run),
+        Err(e) => eprintln!("Python baseline skipped: {e:#}"),
+    }
+    let base = rows
+        .iter()
+        .find(|r| r.name.starts_with("Python"))
+        .map(IngestRun::pages_per_s);
+    println!(
+        "\ningest benchmark over {} ({} PDFs), one run each, same machine, same run\n",
+        dir.display(),
+        files.len()
+    );
+    println!(
+        "| pipeline | files (failed) | pages | text MB | seconds | pages/s | MB/s | vs Python baseline |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for row in &rows {
+        let ratio = base.map_or_else(
+            || "–".to_owned(),
+            |b| format!("{:.1}×", row.pages_per_s() / b),
+        );
+        println!(
+            "| {} | {} ({}) | {} | {:.2} | {:.2} | {:.0} | {:.2} | {ratio} |",
+            row.name,
+            row.files,
+            row.failed,
+            row.pages,
+            row.text_bytes as f64 / 1e6,
+            row.seconds,
+            row.pages_per_s(),
+            row.mb_per_s()
+        );
+    }
+    Ok(())
+}
+
+/// `pdftotext` on each file in turn (poppler-utils); pages are Docent's count of the same files.
+fn pdftotext_serial(files: &[std::path::PathBuf], pages: u64) -> anyhow::Result<IngestRun> {
+    let started = Instant::now();
+    let (mut bytes, mut failed) = (0u64, 0usize);
+    let mut progress = crate::progress::Progress::new("pdftotext", files.len());
+    for file in files {
+        let out = Command::new("pdftotext")
+            .args(["-enc", "UTF-8"])
+            .arg(file)
+            .arg("-")
+            .output()
+            .context("running pdftotext")?;
+        if out.status.success() {
+            bytes += out.stdout.len() as u64;
+        } else {
+            failed += 1;
+        }
+        progress.tick(
+            &file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+    }
+    progress.finish();
+    Ok(IngestRun {
+        name: "pdftotext, serial (extract only)".into(),
+        files: files.len(),
+        failed,
+        pages,
+        text_bytes: bytes,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// `baseline_ingest.py DIR --json`: pypdf + LangChain's splitter, one process.
+fn python_baseline(python: &str, script: &Path, dir: &Path) -> anyhow::Result<IngestRun> {
+    if !script.exists() {
+        bail!("{} not found (pass --baseline)", script.display());
+    }
+    eprintln!("running the Python baseline ({})…", script.display());
+    let out = Command::new(python)
+        .arg(script)
+        .arg(dir)
+        .arg("--json")
+        .output()
+        .context("running python")?;
+    if !out.status.success() {
+        bail!(
+            "it failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let summary: serde_json::Value = serde_json::from_str(text.lines().last().unwrap_or("{}"))
+        .context("reading its JSON summary")?;
+    let number = |k: &str| summary[k].as_f64().unwrap_or(0.0);
+    Ok(IngestRun {
+        name: "Python baseline (pypdf + LangChain splitter)".into(),
+        files: number("files") as usize,
+        failed: number("failed") as usize,
+        pages: number("pages") as u64,
+        text_bytes: (number("text_MB") * 1e6) as u64,
+        seconds: number("median_seconds"),
+    })
+}

@@ -1,6 +1,7 @@
 //! `docent`: one binary for the server, its migrations and headless administration.
 
 mod bench;
+mod progress;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -71,10 +72,10 @@ enum Command {
         /// `{"error": "…"}`).
         #[arg(long)]
         json: bool,
-        /// Chunk size in tokens, for --json.
-        #[arg(long, default_value_t = 1000)]
-        chunk_size: u32,
-        /// Chunk overlap in tokens, for --json.
+        /// With --json, also cut the text into chunks of this many tokens.
+        #[arg(long)]
+        chunk_size: Option<u32>,
+        /// Chunk overlap in tokens, with --chunk-size.
         #[arg(long, default_value_t = 200)]
         chunk_overlap: u32,
     },
@@ -113,6 +114,20 @@ enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// Extract + chunk + full-text index every PDF of DIR, against pdftotext and a Python
+    /// baseline in the same run.
+    Ingest {
+        dir: PathBuf,
+        /// Parallel extraction workers (default: the number of cores).
+        #[arg(long)]
+        workers: Option<usize>,
+        /// The Python with pypdf and langchain-text-splitters for the baseline.
+        #[arg(long, default_value = "python3")]
+        python: String,
+        /// The baseline script.
+        #[arg(long, default_value = "../shared/bench/baseline_ingest.py")]
+        baseline: PathBuf,
+    },
     /// Time from process start to a ready server, and idle memory, vs. python3 -m http.server.
     Startup {
         /// How many starts to measure.
@@ -162,7 +177,7 @@ fn run_cli() -> anyhow::Result<()> {
             path,
             *main_content,
             *json,
-            Chunker::new(*chunk_size, *chunk_overlap),
+            chunk_size.map(|size| Chunker::new(size, *chunk_overlap)),
         );
     }
     let settings = Settings::load(
@@ -186,7 +201,7 @@ fn extract(
     path: &std::path::Path,
     main_content: bool,
     json: bool,
-    chunker: Chunker,
+    chunker: Option<Chunker>,
 ) -> anyhow::Result<()> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let name = path.file_name().and_then(|n| n.to_str());
@@ -196,7 +211,7 @@ fn extract(
     };
     let out = match (docent_ingest::extract(&bytes, name, &options), json) {
         (Ok(extracted), true) => {
-            let chunks = chunker.chunk(&extracted);
+            let chunks = chunker.map(|c| c.chunk(&extracted));
             serde_json::to_string(&serde_json::json!({"document": extracted, "chunks": chunks}))?
         }
         (Ok(extracted), false) => extracted.text(),
@@ -267,6 +282,23 @@ async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::
             Ok(())
         }
         Command::Extract { .. } => Ok(()),
+        Command::Bench {
+            command:
+                BenchCommand::Ingest {
+                    dir,
+                    workers,
+                    python,
+                    baseline,
+                },
+        } => {
+            let workers = workers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+            let scratch =
+                std::env::temp_dir().join(format!("docent-bench-ingest-{}", std::process::id()));
+            let result = bench::ingest(&dir, workers, &python, &baseline, &scratch).await;
+            std::fs::remove_dir_all(&scratch).ok();
+            result
+        }
         Command::Bench {
             command: BenchCommand::Startup { runs },
         } => tokio::task::spawn_blocking(move || {

@@ -16,11 +16,11 @@ const LIMITS: Limits = Limits {
 #[tokio::test]
 async fn good_files_come_back_with_chunks() {
     let text = b"# Returns\n\nRefunds are paid within five days.\n";
-    match extract(Path::new(BIN), text, "returns.md", 200, 20, LIMITS).await {
-        Outcome::Done(doc, chunks) => {
+    match extract(Path::new(BIN), text, "returns.md", LIMITS).await {
+        Outcome::Done(doc) => {
             assert_eq!(doc.title.as_deref(), Some("Returns"));
-            assert_eq!(chunks.len(), 1);
-            assert_eq!(chunks[0].metadata.heading_path, vec!["Returns".to_owned()]);
+            assert_eq!(doc.sections[0].heading_path, vec!["Returns".to_owned()]);
+            assert!(doc.sections[0].text.contains("Refunds are paid"));
         }
         other => panic!("{other:?}"),
     }
@@ -50,7 +50,7 @@ async fn a_reader_over_its_memory_limit_is_stopped_not_the_caller() {
         memory_mb: 8,
         timeout: Duration::from_secs(30),
     };
-    match extract(Path::new(BIN), b"plain words", "a.txt", 200, 20, tight).await {
+    match extract(Path::new(BIN), b"plain words", "a.txt", tight).await {
         Outcome::Refused(message) => {
             assert!(message.contains("could not be processed"), "{message}")
         }

@@ -93,27 +93,25 @@ async fn extract(
 ) -> Result<(Extracted, Vec<TextChunk>), JobError> {
     let timeout = Duration::from_secs(u64::from(state.settings.extract_timeout_secs));
     let file_name = doc.file_name.clone().unwrap_or_else(|| "upload".into());
+    let (size, overlap) = (config.chunk_size, config.chunk_overlap);
     if let Some(extractor) = &state.settings.extractor {
         let limits = isolated::Limits {
             memory_mb: state.settings.extract_memory_mb,
             timeout,
         };
-        return match isolated::extract(
-            extractor,
-            &bytes,
-            &file_name,
-            config.chunk_size,
-            config.chunk_overlap,
-            limits,
-        )
-        .await
-        {
-            isolated::Outcome::Done(extracted, chunks) => Ok((extracted, chunks)),
-            isolated::Outcome::Refused(message) => Err(JobError::Final(message)),
-            isolated::Outcome::Broken(message) => Err(JobError::Passing(message)),
+        let extracted = match isolated::extract(extractor, &bytes, &file_name, limits).await {
+            isolated::Outcome::Done(extracted) => extracted,
+            isolated::Outcome::Refused(message) => return Err(JobError::Final(message)),
+            isolated::Outcome::Broken(message) => return Err(JobError::Passing(message)),
         };
+        let chunked = tokio::task::spawn_blocking(move || {
+            let chunks = Chunker::new(size, overlap).chunk(&extracted);
+            (extracted, chunks)
+        });
+        return chunked
+            .await
+            .map_err(|e| JobError::Passing(format!("chunking: {e}")));
     }
-    let (size, overlap) = (config.chunk_size, config.chunk_overlap);
     let source_url = doc.source_url.clone();
     let work = tokio::task::spawn_blocking(move || {
         let options = ExtractOptions {

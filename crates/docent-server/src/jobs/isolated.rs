@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use docent_ingest::{Chunk, Extracted};
+use docent_ingest::Extracted;
 use serde::Deserialize;
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
@@ -14,19 +14,15 @@ use tokio::process::Command;
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 enum Answer {
-    Done {
-        document: Extracted,
-        chunks: Vec<Chunk>,
-    },
-    Failed {
-        error: String,
-    },
+    Done { document: Extracted },
+    Failed { error: String },
 }
 
 /// What the child said, or why it said nothing useful.
 #[derive(Debug)]
 pub enum Outcome {
-    Done(Extracted, Vec<Chunk>),
+    /// The text; chunking happens in the caller, whose tokenizer is already loaded.
+    Done(Extracted),
     /// The file is the problem; the message is for the owner.
     Refused(String),
     /// The child could not be started or its output not read (worth a retry).
@@ -42,26 +38,10 @@ pub struct Limits {
 
 /// Runs `extractor extract FILE --json` on `bytes`, saved under `file_name` in a private
 /// temporary directory (the name breaks ties between text and Markdown).
-pub async fn extract(
-    extractor: &Path,
-    bytes: &[u8],
-    file_name: &str,
-    chunk_size: u32,
-    chunk_overlap: u32,
-    limits: Limits,
-) -> Outcome {
+pub async fn extract(extractor: &Path, bytes: &[u8], file_name: &str, limits: Limits) -> Outcome {
     let dir =
         std::env::temp_dir().join(format!("docent-extract-{}", uuid::Uuid::now_v7().simple()));
-    let result = run(
-        extractor,
-        &dir,
-        bytes,
-        file_name,
-        chunk_size,
-        chunk_overlap,
-        limits,
-    )
-    .await;
+    let result = run(extractor, &dir, bytes, file_name, limits).await;
     if let Err(e) = tokio::fs::remove_dir_all(&dir).await {
         tracing::warn!(dir = %dir.display(), error = %e, "removing an extraction directory failed");
     }
@@ -73,8 +53,6 @@ async fn run(
     dir: &Path,
     bytes: &[u8],
     file_name: &str,
-    chunk_size: u32,
-    chunk_overlap: u32,
     limits: Limits,
 ) -> Outcome {
     if let Err(e) = tokio::fs::create_dir_all(dir).await {
@@ -108,10 +86,6 @@ async fn run(
         .arg("extract")
         .arg(&path)
         .arg("--json")
-        .arg("--chunk-size")
-        .arg(chunk_size.to_string())
-        .arg("--chunk-overlap")
-        .arg(chunk_overlap.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -145,7 +119,7 @@ async fn run(
         }
     };
     match serde_json::from_slice::<Answer>(&out) {
-        Ok(Answer::Done { document, chunks }) => Outcome::Done(document, chunks),
+        Ok(Answer::Done { document }) => Outcome::Done(document),
         Ok(Answer::Failed { error }) => Outcome::Refused(error),
         Err(_) => {
             let stderr = String::from_utf8_lossy(&err);
