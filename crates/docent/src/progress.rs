@@ -31,11 +31,10 @@ impl Progress {
 
     fn draw(&self, note: &str) {
         const WIDTH: usize = 28;
-        let filled = if self.total == 0 {
-            WIDTH
-        } else {
-            self.done * WIDTH / self.total
-        };
+        let filled = (self.done * WIDTH)
+            .checked_div(self.total)
+            .unwrap_or(WIDTH)
+            .min(WIDTH);
         let bar: String = "█".repeat(filled) + &"░".repeat(WIDTH - filled);
         let note: String = note.chars().take(40).collect();
         let mut err = std::io::stderr().lock();
