@@ -32,8 +32,6 @@ async fn unsupported_files_are_refused_with_a_reason() {
         Path::new(BIN),
         b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",
         "photo.png",
-        200,
-        20,
         LIMITS,
     )
     .await
@@ -87,9 +85,9 @@ async fn malformed_pdfs_end_cleanly() {
         }
         let bytes = std::fs::read(&path).expect("read");
         let name = path.file_name().and_then(|n| n.to_str()).expect("name");
-        match extract(Path::new(BIN), &bytes, name, 1000, 200, limits).await {
-            Outcome::Done(_, chunks) => {
-                assert!(!chunks.is_empty(), "{name}: completed without chunks")
+        match extract(Path::new(BIN), &bytes, name, limits).await {
+            Outcome::Done(doc) => {
+                assert!(!doc.sections.is_empty(), "{name}: completed without text")
             }
             Outcome::Refused(message) => {
                 assert!(message.len() > 20, "{name}: unclear refusal {message:?}")
