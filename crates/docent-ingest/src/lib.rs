@@ -1,11 +1,13 @@
 //! Knowledge intake: recognise a file by its content, extract its text with structure
 //! (pages, headings, timestamps) and cut it into token-counted chunks.
 //!
-//! Everything here is synchronous and CPU-bound; callers run it off the async runtime.
+//! Extraction and chunking are synchronous and CPU-bound (callers run them off the async
+//! runtime); [`fetch`] reaches the web, guarded against server-side request forgery.
 
 mod chunk;
 mod detect;
 mod docx;
+pub mod fetch;
 mod html;
 pub mod pdf;
 mod subtitles;

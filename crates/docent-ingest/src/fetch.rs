@@ -1,0 +1,428 @@
+//! Fetching web pages without becoming a proxy into the server's network (SSRF).
+//!
+//! Every address a URL leads to is checked: IP literals when the URL is read, host names
+//! when they are resolved (by the resolver the HTTP client connects with, so a name cannot
+//! resolve safely once and dangerously later), and every redirect hop. Loopback, private,
+//! link-local (including cloud metadata), carrier-grade NAT, multicast and reserved
+//! addresses are refused unless `allow_private` is set (tests, intranets).
+
+use std::error::Error as StdError;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Once};
+use std::time::Duration;
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use url::{Host, Url};
+
+/// Why a fetch did not happen or did not work. Each message tells the owner what to do.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum FetchError {
+    #[error("\"{0}\" is not a valid web address; use one like https://www.example.com/page.")]
+    InvalidUrl(String),
+    #[error("{0} is not allowed: Docent only fetches public http(s) addresses.")]
+    NotAllowed(String),
+    #[error("{0} could not be reached: {1}")]
+    Unreachable(String, String),
+    #[error("{0} answered with HTTP status {1}.")]
+    Status(String, u16),
+    #[error("{0} is larger than {1} MB.")]
+    TooLarge(String, usize),
+}
+
+/// What may be fetched and how.
+#[derive(Clone, Debug)]
+pub struct FetchPolicy {
+    /// Allow loopback and private addresses (tests and intranets only).
+    pub allow_private: bool,
+    /// Hosts (names or IPs, lower-case, no port) allowed even when private.
+    pub allowed_hosts: Vec<String>,
+    pub max_bytes: usize,
+    pub timeout: Duration,
+    pub max_redirects: usize,
+    pub user_agent: String,
+}
+
+impl Default for FetchPolicy {
+    fn default() -> Self {
+        FetchPolicy {
+            allow_private: false,
+            allowed_hosts: Vec::new(),
+            max_bytes: 20 * 1024 * 1024,
+            timeout: Duration::from_secs(20),
+            max_redirects: 5,
+            user_agent: concat!(
+                "DocentBot/",
+                env!("CARGO_PKG_VERSION"),
+                " (+https://github.com/docent-chat/docent)"
+            )
+            .to_owned(),
+        }
+    }
+}
+
+/// Whether `ip` is a public unicast address.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public_v4(v4);
+            }
+            let s = v6.segments();
+            // ::a.b.c.d (IPv4-compatible) and 64:ff9b::/96 (NAT64) carry an IPv4 address.
+            if s[..6] == [0; 6] || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return is_public_v4(Ipv4Addr::new(
+                    (s[6] >> 8) as u8,
+                    s[6] as u8,
+                    (s[7] >> 8) as u8,
+                    s[7] as u8,
+                ));
+            }
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00 // unique local fc00::/7 (AWS metadata fd00:ec2::254)
+                || (s[0] & 0xffc0) == 0xfe80 // link-local fe80::/10
+                || (s[0] & 0xffc0) == 0xfec0 // site-local fec0::/10
+                || s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+        }
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let o = ip.octets();
+    !(ip.is_private()
+        || ip.is_loopback()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || ip.is_documentation()
+        || o[0] == 0
+        || (o[0] == 100 && (64..128).contains(&o[1])) // carrier-grade NAT, Alibaba metadata
+        || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF protocol assignments, Oracle metadata
+        || (o[0] == 198 && (18..20).contains(&o[1])) // benchmarking
+        || o[0] >= 240) // reserved
+}
+
+/// Reads a URL and refuses what can be refused without DNS: other schemes, credentials,
+/// and non-public IP literals (in every spelling: decimal, octal, hex, IPv4-mapped…, which
+/// the WHATWG parser normalises).
+pub fn check_url(raw: &str, policy: &FetchPolicy) -> Result<Url, FetchError> {
+    let raw = raw.trim();
+    let url =
+        Url::parse(raw).map_err(|_| FetchError::InvalidUrl(raw.chars().take(200).collect()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(FetchError::NotAllowed(format!(
+            "The {} scheme",
+            url.scheme()
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(FetchError::NotAllowed(
+            "A web address with a user name or password".into(),
+        ));
+    }
+    let allow_private =
+        policy.allow_private || url.host_str().is_some_and(|h| policy.allows_host(h));
+    match url.host() {
+        None => return Err(FetchError::InvalidUrl(raw.chars().take(200).collect())),
+        Some(Host::Ipv4(ip)) if !allow_private && !is_public(IpAddr::V4(ip)) => {
+            return Err(FetchError::NotAllowed(format!("The address {ip}")));
+        }
+        Some(Host::Ipv6(ip)) if !allow_private && !is_public(IpAddr::V6(ip)) => {
+            return Err(FetchError::NotAllowed(format!("The address [{ip}]")));
+        }
+        Some(Host::Domain(domain))
+            if !allow_private && (domain == "localhost" || domain.ends_with(".localhost")) =>
+        {
+            return Err(FetchError::NotAllowed(format!("The host {domain}")));
+        }
+        _ => {}
+    }
+    Ok(url)
+}
+
+impl FetchPolicy {
+    /// Whether `host` is on the allowlist.
+    pub fn allows_host(&self, host: &str) -> bool {
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
+        self.allowed_hosts.iter().any(|h| *h == host)
+    }
+}
+
+/// Resolves `url`'s host now and refuses it when any address is not public.
+pub async fn check_resolved(url: &Url, policy: &FetchPolicy) -> Result<(), FetchError> {
+    let Some(Host::Domain(domain)) = url.host() else {
+        return Ok(());
+    };
+    let allow_private = policy.allow_private || policy.allows_host(domain);
+    let port = url.port_or_known_default().unwrap_or(80);
+    let addrs = resolve(domain, port, allow_private)
+        .await
+        .map_err(|e| match e {
+            Refusal::Blocked(what) => FetchError::NotAllowed(what),
+            Refusal::Failed(why) => FetchError::Unreachable(domain.to_owned(), why),
+        })?;
+    if addrs.is_empty() {
+        return Err(FetchError::Unreachable(
+            domain.to_owned(),
+            "the name has no address".into(),
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug)]
+enum Refusal {
+    Blocked(String),
+    Failed(String),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Blocked(what) => write!(f, "{what} is not allowed"),
+            Refusal::Failed(why) => f.write_str(why),
+        }
+    }
+}
+
+impl StdError for Refusal {}
+
+async fn resolve(host: &str, port: u16, allow_private: bool) -> Result<Vec<SocketAddr>, Refusal> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| Refusal::Failed(format!("the name does not resolve ({e})")))?
+        .collect();
+    if !allow_private && let Some(bad) = addrs.iter().find(|a| !is_public(a.ip())) {
+        return Err(Refusal::Blocked(format!(
+            "The host {host}, which points to {}",
+            bad.ip()
+        )));
+    }
+    Ok(addrs)
+}
+
+/// The resolver the HTTP client connects with: only public addresses.
+#[derive(Debug)]
+struct GuardedResolver {
+    policy: FetchPolicy,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let allow_private = self.policy.allow_private || self.policy.allows_host(name.as_str());
+        Box::pin(async move {
+            let addrs = resolve(name.as_str(), 0, allow_private).await?;
+            let addrs: Addrs = Box::new(addrs.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// A fetched document.
+#[derive(Clone, Debug)]
+pub struct Fetched {
+    /// Where the content came from after redirects.
+    pub url: Url,
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// An HTTP client that only reaches what [`FetchPolicy`] allows.
+#[derive(Clone, Debug)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    policy: FetchPolicy,
+}
+
+fn install_crypto() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Another part of the program may have installed one already; either will do.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+impl Fetcher {
+    pub fn new(policy: FetchPolicy) -> Result<Fetcher, FetchError> {
+        install_crypto();
+        let hop_policy = policy.clone();
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= hop_policy.max_redirects {
+                return attempt.error(Refusal::Failed("too many redirects".into()));
+            }
+            match check_url(attempt.url().as_str(), &hop_policy) {
+                Ok(_) => attempt.follow(),
+                Err(FetchError::NotAllowed(what)) => {
+                    attempt.error(Refusal::Blocked(format!("A redirect to {what}")))
+                }
+                Err(e) => attempt.error(Refusal::Failed(e.to_string())),
+            }
+        });
+        let client = reqwest::Client::builder()
+            .user_agent(policy.user_agent.clone())
+            .timeout(policy.timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .redirect(redirects)
+            .dns_resolver(Arc::new(GuardedResolver {
+                policy: policy.clone(),
+            }))
+            .no_proxy()
+            .build()
+            .map_err(|e| FetchError::Unreachable("the web".into(), e.to_string()))?;
+        Ok(Fetcher { client, policy })
+    }
+
+    pub fn policy(&self) -> &FetchPolicy {
+        &self.policy
+    }
+
+    /// GETs `raw`, refusing anything the policy does not allow, up to `max_bytes`.
+    pub async fn get(&self, raw: &str) -> Result<Fetched, FetchError> {
+        let url = check_url(raw, &self.policy)?;
+        let shown = url.as_str().to_owned();
+        let mut response = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| classify(&shown, &e))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(FetchError::Status(shown, status.as_u16()));
+        }
+        let final_url = response.url().clone();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let limit = self.policy.max_bytes;
+        if response
+            .content_length()
+            .is_some_and(|n| n as usize > limit)
+        {
+            return Err(FetchError::TooLarge(shown, limit / 1_000_000));
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| classify(&shown, &e))? {
+            if bytes.len() + chunk.len() > limit {
+                return Err(FetchError::TooLarge(shown, limit / 1_000_000));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Fetched {
+            url: final_url,
+            content_type,
+            bytes,
+        })
+    }
+}
+
+/// Turns a client error into a refusal when the guard caused it.
+fn classify(url: &str, error: &reqwest::Error) -> FetchError {
+    let mut source: Option<&(dyn StdError + 'static)> = Some(error);
+    while let Some(e) = source {
+        if let Some(refusal) = e.downcast_ref::<Refusal>() {
+            return match refusal {
+                Refusal::Blocked(what) => FetchError::NotAllowed(what.clone()),
+                Refusal::Failed(why) => FetchError::Unreachable(url.to_owned(), why.clone()),
+            };
+        }
+        source = e.source();
+    }
+    let why = if error.is_timeout() {
+        "it took too long to answer".to_owned()
+    } else {
+        error.to_string()
+    };
+    FetchError::Unreachable(url.to_owned(), why)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_and_odd_addresses_are_refused_without_dns() {
+        for raw in [
+            "http://127.0.0.1/",
+            "http://2130706433/",
+            "http://0x7f.1/",
+            "http://0177.1/",
+            "http://127.1/",
+            "http://[::1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[64:ff9b::a9fe:a9fe]/",
+            "http://[::7f00:1]/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[fd00:ec2::254]/",
+            "http://100.100.100.200/",
+            "http://192.0.0.192/",
+            "http://10.0.0.1/",
+            "http://0/",
+            "http://localhost/",
+            "http://LOCALHOST:80/",
+            "http://①②⑦。⓪。⓪。①/",
+            "http://127｡0｡0｡1/",
+            "file:///etc/passwd",
+            "gopher://127.0.0.1/",
+            "ftp://example.com/",
+            "javascript:alert(1)",
+            "http://user:pass@example.com/",
+            "http:\\\\127.0.0.1/",
+        ] {
+            let result = check_url(raw, &FetchPolicy::default());
+            assert!(
+                matches!(
+                    result,
+                    Err(FetchError::NotAllowed(_)) | Err(FetchError::InvalidUrl(_))
+                ),
+                "{raw} gave {result:?}"
+            );
+        }
+        assert!(check_url("https://www.example.com/page?q=1", &FetchPolicy::default()).is_ok());
+        let open = FetchPolicy {
+            allow_private: true,
+            ..FetchPolicy::default()
+        };
+        assert!(
+            check_url("http://127.0.0.1:8080/", &open).is_ok(),
+            "tests and intranets may allow it"
+        );
+        let listed = FetchPolicy {
+            allowed_hosts: vec!["10.1.2.3".into()],
+            ..FetchPolicy::default()
+        };
+        assert!(check_url("http://10.1.2.3/wiki", &listed).is_ok());
+        assert!(check_url("http://10.1.2.4/wiki", &listed).is_err());
+    }
+
+    #[test]
+    fn public_addresses_pass() {
+        for ip in [
+            "93.184.215.14",
+            "2606:2800:21f:cb07:6820:80da:af6b:8b2c",
+            "8.8.8.8",
+        ] {
+            assert!(is_public(ip.parse().expect("ip")), "{ip}");
+        }
+        for ip in [
+            "172.16.0.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "198.18.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+            "fe80::1",
+            "fc00::1",
+        ] {
+            assert!(!is_public(ip.parse().expect("ip")), "{ip}");
+        }
+    }
+}
