@@ -150,7 +150,7 @@ impl FetchPolicy {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_ascii_lowercase();
-        self.allowed_hosts.iter().any(|h| *h == host)
+        self.allowed_hosts.contains(&host)
     }
 }
 
