@@ -87,6 +87,15 @@ pub struct NewDocument {
     pub status: DocumentStatus,
 }
 
+/// The stored bytes of a document.
+#[derive(Clone, Debug)]
+pub struct StoredFile {
+    pub storage_key: String,
+    pub file_size: i64,
+    pub content_hash: String,
+    pub source_url: Option<String>,
+}
+
 /// A change to a document; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default)]
 pub struct DocumentPatch {

@@ -99,6 +99,12 @@ pub struct Settings {
     /// How long a worker holds a job without a heartbeat before another may take it over,
     /// in seconds. `DOCENT_JOB_LEASE_SECS`.
     pub job_lease_secs: u32,
+    /// Let URL sources reach loopback and private addresses (tests, intranets). Off, only
+    /// public addresses are fetched. `DOCENT_FETCH_ALLOW_PRIVATE`.
+    pub fetch_allow_private: bool,
+    /// Hosts URL sources may reach even though they are private, e.g. an intranet wiki.
+    /// `DOCENT_FETCH_ALLOWED_HOSTS` (comma-separated).
+    pub fetch_allowed_hosts: Vec<String>,
 }
 
 impl Default for Settings {
@@ -124,6 +130,8 @@ impl Default for Settings {
             extract_memory_mb: 1024,
             extract_timeout_secs: 120,
             job_lease_secs: 60,
+            fetch_allow_private: false,
+            fetch_allowed_hosts: Vec::new(),
         }
     }
 }
@@ -153,6 +161,8 @@ pub struct SettingsLayer {
     pub extract_memory_mb: Option<u32>,
     pub extract_timeout_secs: Option<u32>,
     pub job_lease_secs: Option<u32>,
+    pub fetch_allow_private: Option<bool>,
+    pub fetch_allowed_hosts: Option<Vec<String>>,
 }
 
 /// A setting that could not be read.
@@ -234,7 +244,9 @@ impl Settings {
                 workers,
                 extract_memory_mb,
                 extract_timeout_secs,
-                job_lease_secs
+                job_lease_secs,
+                fetch_allow_private,
+                fetch_allowed_hosts
             ],
             [database_url, public_url, smtp_url, pdfium_path, extractor]
         );
@@ -344,6 +356,13 @@ impl SettingsLayer {
             extract_memory_mb: parse(&env, "DOCENT_EXTRACT_MEMORY_MB")?,
             extract_timeout_secs: parse(&env, "DOCENT_EXTRACT_TIMEOUT_SECS")?,
             job_lease_secs: parse(&env, "DOCENT_JOB_LEASE_SECS")?,
+            fetch_allow_private: parse(&env, "DOCENT_FETCH_ALLOW_PRIVATE")?,
+            fetch_allowed_hosts: text("DOCENT_FETCH_ALLOWED_HOSTS").map(|v| {
+                v.split(',')
+                    .map(|h| h.trim().to_ascii_lowercase())
+                    .filter(|h| !h.is_empty())
+                    .collect()
+            }),
         })
     }
 }

@@ -61,6 +61,8 @@ pub enum ApiError {
     UnsupportedFileType(String),
     #[error("The upload could not be read: {0}")]
     InvalidMultipart(String),
+    #[error("{0}")]
+    UrlNotAllowed(String),
     #[error("This path does not accept that method.")]
     MethodNotAllowed,
     #[error("The database is not reachable.")]
@@ -96,6 +98,7 @@ impl ApiError {
         ("unsupported_media_type", 415),
         ("unsupported_file_type", 415),
         ("invalid_multipart", 400),
+        ("url_not_allowed", 422),
         ("method_not_allowed", 405),
         ("not_ready", 503),
         ("mail_failed", 503),
@@ -126,6 +129,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::UnsupportedFileType(_) => "unsupported_file_type",
             ApiError::InvalidMultipart(_) => "invalid_multipart",
+            ApiError::UrlNotAllowed(_) => "url_not_allowed",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::NotReady => "not_ready",
             ApiError::MailFailed(_) => "mail_failed",

@@ -43,6 +43,8 @@ pub struct AppState {
     pub files: Arc<files::Files>,
     /// Wakes this process's idle workers when a job is queued.
     pub jobs_waiting: Arc<tokio::sync::Notify>,
+    /// The guarded HTTP client for URL sources.
+    pub fetcher: Arc<docent_ingest::fetch::Fetcher>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -57,6 +59,14 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     /// Wires the state; fails only on unusable mail settings.
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Result<AppState, String> {
+        let policy = docent_ingest::fetch::FetchPolicy {
+            allow_private: settings.fetch_allow_private,
+            allowed_hosts: settings.fetch_allowed_hosts.clone(),
+            max_bytes: settings.max_upload_bytes,
+            ..docent_ingest::fetch::FetchPolicy::default()
+        };
+        let fetcher =
+            Arc::new(docent_ingest::fetch::Fetcher::new(policy).map_err(|e| e.to_string())?);
         docent_ingest::pdf::configure(
             settings
                 .pdfium_path
@@ -72,6 +82,7 @@ impl AppState {
             metrics: ops::metrics_handle(),
             started: Instant::now(),
             jobs_waiting: Arc::default(),
+            fetcher,
         })
     }
 }

@@ -126,6 +126,8 @@ pub fn routes() -> Vec<Route> {
         r(M::GET, "/api/chat-spaces/{id}/documents", Org, Api, "Documents of a chat space with status and progress", get(api::documents::list)),
         r(M::POST, "/api/chat-spaces/{id}/documents/upload", Org, Api, "Upload files (multipart: file…, citable)", upload(post(api::documents::upload)))
             .body("multipart/form-data: file (one or more), citable (true|false)"),
+        r(M::POST, "/api/chat-spaces/{id}/documents/url", Org, Api, "Add a web page; it is fetched and processed in the background", post(api::documents::add_url))
+            .body("{url, citable?}"),
         r(M::GET, "/api/chat-spaces/{id}/search", Org, Api, "Full-text search over a chat space's knowledge (?q=&limit=)", get(api::documents::search)),
         r(M::GET, "/api/documents/{document_id}", Org, Api, "Get a document", get(api::documents::get)),
         r(M::PATCH, "/api/documents/{document_id}", Org, Api, "Change a document's title or citable flag", patch(api::documents::patch))
@@ -174,6 +176,7 @@ pub fn routes() -> Vec<Route> {
         r(M::POST, "/app/chat-spaces/{id}/api-keys/{key_id}/revoke", Org, Page, "Revoke an API key", post(dashboard::chat_spaces::revoke_key)),
         r(M::GET, "/app/chat-spaces/{id}/knowledge", Org, Page, "A chat space's knowledge", get(dashboard::knowledge::index)),
         r(M::POST, "/app/chat-spaces/{id}/documents", Org, Page, "Upload files", upload(post(dashboard::knowledge::upload))),
+        r(M::POST, "/app/chat-spaces/{id}/urls", Org, Page, "Add a web page", post(dashboard::knowledge::add_url)),
         r(M::GET, "/app/documents/{document_id}", Org, Page, "A document and its chunks", get(dashboard::knowledge::show)),
         r(M::POST, "/app/documents/{document_id}/citable", Org, Page, "Citable or learn-only", post(dashboard::knowledge::set_citable)),
         r(M::POST, "/app/documents/{document_id}/reprocess", Org, Page, "Process a document again", post(dashboard::knowledge::reprocess)),

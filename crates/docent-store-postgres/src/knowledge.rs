@@ -130,6 +130,23 @@ impl KnowledgeStore for PostgresStore {
         Ok(n.unsigned_abs())
     }
 
+    async fn set_document_file(&self, org: OrgId, id: DocumentId, file: StoredFile) -> Result<()> {
+        sqlx::query(
+            "UPDATE documents SET storage_key = $3, file_size = $4, content_hash = $5, \
+             source_url = COALESCE($6, source_url), updated_at = $7 WHERE org_id = $1 AND id = $2",
+        )
+        .bind(org.0)
+        .bind(id.0)
+        .bind(&file.storage_key)
+        .bind(file.file_size)
+        .bind(&file.content_hash)
+        .bind(&file.source_url)
+        .bind(Utc::now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn set_document_status(
         &self,
         org: OrgId,

@@ -34,6 +34,9 @@ pub trait KnowledgeStore: Send + Sync {
         chat_space: ChatSpaceId,
         status: Option<DocumentStatus>,
     ) -> Result<u64>;
+    /// Records the stored file of a document fetched from the web, and where it came from
+    /// after redirects.
+    async fn set_document_file(&self, org: OrgId, id: DocumentId, file: StoredFile) -> Result<()>;
     /// Records progress (and an error message for failures).
     async fn set_document_status(
         &self,

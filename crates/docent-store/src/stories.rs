@@ -988,6 +988,56 @@ pub async fn documents_keep_their_chunks_searchable(store: &impl Store) {
     );
 
     store
+        .set_document_file(
+            org_b.id,
+            doc.id,
+            StoredFile {
+                storage_key: "evil".into(),
+                file_size: 1,
+                content_hash: "x".into(),
+                source_url: None,
+            },
+        )
+        .await
+        .expect("other org");
+    assert_eq!(
+        store
+            .find_document(org_a.id, doc.id)
+            .await
+            .expect("find")
+            .expect("doc")
+            .storage_key
+            .as_deref(),
+        Some("k"),
+        "another org changes nothing"
+    );
+    store
+        .set_document_file(
+            org_a.id,
+            doc.id,
+            StoredFile {
+                storage_key: "k2".into(),
+                file_size: 99,
+                content_hash: "h2".into(),
+                source_url: Some("https://example.com/faq".into()),
+            },
+        )
+        .await
+        .expect("file");
+    let stored = store
+        .find_document(org_a.id, doc.id)
+        .await
+        .expect("find")
+        .expect("doc");
+    assert_eq!(
+        (
+            stored.storage_key.as_deref(),
+            stored.file_size,
+            stored.source_url.as_deref()
+        ),
+        (Some("k2"), Some(99), Some("https://example.com/faq"))
+    );
+    store
         .set_document_status(org_a.id, doc.id, DocumentStatus::Processing, 40, None)
         .await
         .expect("progress");
@@ -1109,7 +1159,7 @@ pub async fn documents_keep_their_chunks_searchable(store: &impl Store) {
         .await
         .expect("delete")
         .expect("was there");
-    assert_eq!(deleted.storage_key.as_deref(), Some("k"));
+    assert_eq!(deleted.storage_key.as_deref(), Some("k2"));
     assert!(
         store
             .search_chunks(org_a.id, space.id, &search_terms("refunds"), 5)

@@ -11,7 +11,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiMultipart, ApiQuery, IdPath};
-use crate::service::documents::{self, PatchDocument, Upload};
+use crate::service::documents::{self, AddUrl, PatchDocument, Upload};
 
 /// Reads the files (fields named `file`) and the optional `citable` field of an upload,
 /// refusing any file over the configured size while it streams in.
@@ -64,6 +64,18 @@ pub async fn upload(
     Ok((
         StatusCode::CREATED,
         Json(documents::upload(&state, &caller, id, uploads, citable).await?),
+    ))
+}
+
+pub async fn add_url(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<ChatSpaceId>,
+    ApiJson(input): ApiJson<AddUrl>,
+) -> Result<(StatusCode, Json<Document>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(documents::add_url(&state, &caller, id, input).await?),
     ))
 }
 

@@ -28,6 +28,8 @@ struct KnowledgePage {
     errors: ValidationErrors,
     accept: &'static str,
     max_upload_mb: usize,
+    /// The address typed into the web page form, kept when it is refused.
+    url: String,
 }
 
 impl KnowledgePage {
@@ -71,6 +73,7 @@ async fn knowledge_page(
         errors,
         accept: ACCEPT,
         max_upload_mb: state.settings.max_upload_bytes / (1024 * 1024),
+        url: String::new(),
     })
 }
 
@@ -109,6 +112,43 @@ pub async fn upload(
                 other => field_errors(other)?,
             };
             let page = knowledge_page(&state, &caller, &ctx, id, errors).await?;
+            Ok(ctx.render_status(status, &page))
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UrlForm {
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    citable: Option<String>,
+}
+
+pub async fn add_url(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: PageCtx,
+    IdPath(id): IdPath<ChatSpaceId>,
+    ApiForm(form): ApiForm<UrlForm>,
+) -> Result<Response, PageError> {
+    let input = documents::AddUrl {
+        url: form.url.clone(),
+        citable: form.citable.is_some(),
+    };
+    match documents::add_url(&state, &caller, id, input).await {
+        Ok(_) => Ok(redirect_with(
+            &format!("/app/chat-spaces/{id}/knowledge"),
+            "url_added",
+        )),
+        Err(e) => {
+            let status = e.status();
+            let errors = match e {
+                ApiError::UrlNotAllowed(_) => ValidationErrors::single("url", e.message()),
+                other => field_errors(other)?,
+            };
+            let mut page = knowledge_page(&state, &caller, &ctx, id, errors).await?;
+            page.url = form.url;
             Ok(ctx.render_status(status, &page))
         }
     }

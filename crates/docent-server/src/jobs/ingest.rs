@@ -11,6 +11,8 @@ use super::isolated;
 use crate::AppState;
 
 pub const JOB_TYPE: &str = "ingest";
+/// Fetch a web page, store it, then ingest it.
+pub const FETCH_JOB_TYPE: &str = "fetch";
 
 /// Why a job did not complete.
 #[derive(Debug)]
@@ -63,7 +65,11 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
     let facts = DocumentFacts {
         title: extracted.title.clone(),
         author: extracted.author.clone(),
-        doc_type: extracted.format.map(|f| f.document_type().to_owned()),
+        // A web page stays a `url` source whatever format it turned out to be.
+        doc_type: extracted
+            .format
+            .filter(|_| doc.doc_type != "url")
+            .map(|f| f.document_type().to_owned()),
         page_count: extracted.page_count.map(|p| p as i32),
         word_count: Some(extracted.word_count() as i64),
     };
@@ -81,6 +87,58 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
         .await?;
     tracing::info!(document = %doc.id, "document processed");
     Ok(())
+}
+
+/// Fetches the document's URL (through the guarded client), stores what came back and
+/// processes it like an upload.
+pub async fn fetch_and_run(state: &AppState, job: &Job) -> Result<(), JobError> {
+    use docent_ingest::fetch::FetchError;
+    use sha2::{Digest, Sha256};
+    let store = &state.store;
+    let Some(doc) = store.find_document(job.org_id, job.document_id).await? else {
+        return Ok(());
+    };
+    let url = doc
+        .source_url
+        .clone()
+        .ok_or_else(|| JobError::Final("the document has no address".into()))?;
+    store
+        .set_document_status(job.org_id, doc.id, DocumentStatus::Processing, 5, None)
+        .await?;
+    let fetched = match state.fetcher.get(&url).await {
+        Ok(fetched) => fetched,
+        // The server may be back later; everything else is about the address itself.
+        Err(e @ FetchError::Unreachable(..)) => return Err(JobError::Passing(e.to_string())),
+        Err(FetchError::Status(shown, code)) if code >= 500 || code == 429 => {
+            return Err(JobError::Passing(
+                FetchError::Status(shown, code).to_string(),
+            ));
+        }
+        Err(e) => return fail(state, job, e.to_string()).await,
+    };
+    let hash: String = Sha256::digest(&fetched.bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let key = format!(
+        "{}/{}-{}",
+        job.org_id,
+        uuid::Uuid::now_v7().simple(),
+        &hash[..16]
+    );
+    state
+        .files
+        .put(&key, &fetched.bytes)
+        .await
+        .map_err(|e| JobError::Passing(format!("storing the page: {e}")))?;
+    let file = StoredFile {
+        storage_key: key,
+        file_size: fetched.bytes.len() as i64,
+        content_hash: hash,
+        source_url: Some(fetched.url.to_string()),
+    };
+    store.set_document_file(job.org_id, doc.id, file).await?;
+    run(state, job).await
 }
 
 /// Extracts and chunks in a child process when an extractor binary is configured (as

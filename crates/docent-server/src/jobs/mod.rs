@@ -5,7 +5,7 @@
 mod ingest;
 pub mod isolated;
 
-pub use ingest::JOB_TYPE as INGEST_JOB;
+pub use ingest::{FETCH_JOB_TYPE as FETCH_JOB, JOB_TYPE as INGEST_JOB};
 
 use std::time::Duration;
 
@@ -65,6 +65,7 @@ impl Worker {
         let beat = self.heartbeat(job.id);
         let result = match job.job_type.as_str() {
             ingest::JOB_TYPE => ingest::run(&self.state, job).await,
+            ingest::FETCH_JOB_TYPE => ingest::fetch_and_run(&self.state, job).await,
             other => Err(ingest::JobError::Final(format!(
                 "unknown job type {other:?}"
             ))),

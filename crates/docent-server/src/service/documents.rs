@@ -131,6 +131,74 @@ pub async fn upload(
     Ok(created)
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddUrl {
+    pub url: String,
+    #[serde(default = "yes")]
+    pub citable: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Adds a web page as a source: the address is checked now (scheme, credentials, and every
+/// address it resolves to), then a worker fetches and processes it.
+pub async fn add_url(
+    state: &AppState,
+    caller: &Caller,
+    space: ChatSpaceId,
+    input: AddUrl,
+) -> Result<Document, ApiError> {
+    use docent_ingest::fetch::{FetchError, check_resolved, check_url};
+    caller.require(Role::Admin)?;
+    let space = chat_spaces::get(state, caller, space).await?;
+    let policy = state.fetcher.policy();
+    let refuse = |e: FetchError| match e {
+        FetchError::InvalidUrl(_) => ApiError::validation("url", e.to_string()),
+        other => ApiError::UrlNotAllowed(other.to_string()),
+    };
+    let url = check_url(&input.url, policy).map_err(refuse)?;
+    check_resolved(&url, policy).await.map_err(refuse)?;
+    let limit = caller.org.plan.limits().documents_per_chat_space;
+    let existing = state
+        .store
+        .count_documents(caller.org_id(), space.id, None)
+        .await?;
+    if !PlanLimits::allows(limit, existing) {
+        return Err(ApiError::PlanLimitReached {
+            what: "documents per chat space",
+            limit: limit.unwrap_or(0),
+            plan: caller.org.plan.as_str(),
+        });
+    }
+    let doc = state
+        .store
+        .create_document(
+            caller.org_id(),
+            NewDocument {
+                chat_space_id: space.id,
+                doc_type: "url".into(),
+                title: String::new(),
+                file_name: None,
+                file_size: None,
+                content_hash: None,
+                storage_key: None,
+                source_url: Some(url.to_string()),
+                citable: input.citable,
+                status: DocumentStatus::Pending,
+            },
+        )
+        .await?;
+    state
+        .store
+        .enqueue_job(caller.org_id(), space.id, doc.id, jobs::FETCH_JOB)
+        .await?;
+    state.jobs_waiting.notify_waiters();
+    Ok(doc)
+}
+
 pub async fn list(
     state: &AppState,
     caller: &Caller,

@@ -150,6 +150,7 @@ fn body_for(path: &str) -> Value {
         "/api/chat-spaces/{id}" => json!({"name": "hijacked"}),
         "/api/chat-spaces" | "/api/api-keys" | "/api/organizations" => json!({"name": "new"}),
         "/api/organization/invitations" => json!({"email": "new@example.com", "role": "viewer"}),
+        "/api/chat-spaces/{id}/documents/url" => json!({"url": "https://www.example.com/"}),
         _ => json!({}),
     }
 }

@@ -303,3 +303,145 @@ async fn unreadable_files_fail_with_a_reason() {
         );
     }
 }
+
+/// A small website on loopback: a page, a redirect to cloud metadata, a missing page.
+async fn website() -> String {
+    use axum::response::{Html, Redirect};
+    use axum::routing::get;
+    let app = axum::Router::new()
+        .route("/faq", get(|| async { Html("<!doctype html><html><head><title>Store FAQ</title></head><body><nav>Home | Cart</nav><main><h1>Store FAQ</h1><p>Our store opens at nine in the morning and closes at six in the evening, Monday to Saturday. Parcels ordered before noon leave the warehouse on the same day.</p><p>Gift cards never expire and can be used online or in the store.</p></main><footer>© Store</footer></body></html>") }))
+        .route("/to-metadata", get(|| async { Redirect::temporary("http://169.254.169.254/latest/meta-data/") }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn web_pages_are_fetched_and_learned() {
+    let site = website().await;
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.fetch_allowed_hosts = vec!["127.0.0.1".into()]
+    })
+    .await
+    .expect("app");
+    let (ana, id) = space(&app).await;
+    let path = format!("/api/chat-spaces/{id}/documents/url");
+    let (status, doc) = ana
+        .json(Method::POST, &path, json!({"url": format!("{site}/faq")}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{doc}");
+    assert_eq!(
+        (doc["type"].as_str(), doc["status"].as_str()),
+        (Some("url"), Some("pending"))
+    );
+    let (_, metadata) = ana
+        .json(
+            Method::POST,
+            &path,
+            json!({"url": format!("{site}/to-metadata"), "citable": false}),
+        )
+        .await;
+    let (_, missing) = ana
+        .json(
+            Method::POST,
+            &path,
+            json!({"url": format!("{site}/missing")}),
+        )
+        .await;
+    drain_jobs(&app).await;
+
+    let (_, done) = ana
+        .get(&format!(
+            "/api/documents/{}",
+            doc["id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(
+        (
+            done["status"].as_str(),
+            done["title"].as_str(),
+            done["type"].as_str()
+        ),
+        (Some("completed"), Some("Store FAQ"), Some("url")),
+        "{done}"
+    );
+    let (_, hits) = ana
+        .get(&format!(
+            "/api/chat-spaces/{id}/search?q=gift%20cards%20expire"
+        ))
+        .await;
+    assert_eq!(hits[0]["source_url"], format!("{site}/faq"));
+    assert!(
+        !hits[0]["content"]
+            .as_str()
+            .expect("text")
+            .contains("Home | Cart"),
+        "main content only"
+    );
+
+    let (_, refused) = ana
+        .get(&format!(
+            "/api/documents/{}",
+            metadata["id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(refused["status"], "failed", "{refused}");
+    assert!(
+        refused["error_message"]
+            .as_str()
+            .expect("message")
+            .contains("not allowed"),
+        "{refused}"
+    );
+    let (_, gone) = ana
+        .get(&format!(
+            "/api/documents/{}",
+            missing["id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(gone["status"], "failed");
+    assert!(
+        gone["error_message"]
+            .as_str()
+            .expect("message")
+            .contains("404"),
+        "{gone}"
+    );
+}
+
+#[tokio::test]
+async fn private_addresses_are_refused_up_front() {
+    let site = website().await;
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
+    let (ana, id) = space(&app).await;
+    let path = format!("/api/chat-spaces/{id}/documents/url");
+    for url in [
+        format!("{site}/faq"),
+        "http://localhost:8080/".into(),
+        "http://[::1]/".into(),
+        "http://169.254.169.254/".into(),
+        "http://2130706433/".into(),
+        "ftp://example.com/file".into(),
+        "file:///etc/passwd".into(),
+    ] {
+        let (status, answer) = ana.json(Method::POST, &path, json!({"url": url})).await;
+        assert_eq!(
+            (status, code(&answer)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "url_not_allowed"),
+            "{url}: {answer}"
+        );
+    }
+    let (status, answer) = ana
+        .json(Method::POST, &path, json!({"url": "not a web address"}))
+        .await;
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+        "{answer}"
+    );
+    let (_, list) = ana.get(&format!("/api/chat-spaces/{id}/documents")).await;
+    assert_eq!(list["data"], json!([]), "nothing was created");
+}
