@@ -46,6 +46,8 @@ impl DocumentStatus {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Document {
     pub id: DocumentId,
+    /// The site a crawled page belongs to.
+    pub parent_id: Option<DocumentId>,
     pub org_id: OrgId,
     pub chat_space_id: ChatSpaceId,
     /// `pdf`, `docx`, `text`, `markdown`, `html`, `url`, `site`, `subtitle` or `product`.
@@ -76,6 +78,7 @@ pub struct Document {
 #[derive(Clone, Debug)]
 pub struct NewDocument {
     pub chat_space_id: ChatSpaceId,
+    pub parent_id: Option<DocumentId>,
     pub doc_type: String,
     pub title: String,
     pub file_name: Option<String>,
@@ -159,6 +162,8 @@ pub struct Job {
     pub locked_by: Option<String>,
     pub locked_until: Option<DateTime<Utc>>,
     pub error_message: Option<String>,
+    /// Options of the job (a crawl's limits).
+    pub payload: Option<serde_json::Value>,
 }
 
 /// How a claimed job ended.

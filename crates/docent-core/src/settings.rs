@@ -105,6 +105,9 @@ pub struct Settings {
     /// Hosts URL sources may reach even though they are private, e.g. an intranet wiki.
     /// `DOCENT_FETCH_ALLOWED_HOSTS` (comma-separated).
     pub fetch_allowed_hosts: Vec<String>,
+    /// Pause between two requests of a site crawl, in milliseconds (robots.txt's
+    /// Crawl-delay wins when longer). `DOCENT_CRAWL_DELAY_MS`.
+    pub crawl_delay_ms: u32,
 }
 
 impl Default for Settings {
@@ -132,6 +135,7 @@ impl Default for Settings {
             job_lease_secs: 60,
             fetch_allow_private: false,
             fetch_allowed_hosts: Vec::new(),
+            crawl_delay_ms: 500,
         }
     }
 }
@@ -163,6 +167,7 @@ pub struct SettingsLayer {
     pub job_lease_secs: Option<u32>,
     pub fetch_allow_private: Option<bool>,
     pub fetch_allowed_hosts: Option<Vec<String>>,
+    pub crawl_delay_ms: Option<u32>,
 }
 
 /// A setting that could not be read.
@@ -246,7 +251,8 @@ impl Settings {
                 extract_timeout_secs,
                 job_lease_secs,
                 fetch_allow_private,
-                fetch_allowed_hosts
+                fetch_allowed_hosts,
+                crawl_delay_ms
             ],
             [database_url, public_url, smtp_url, pdfium_path, extractor]
         );
@@ -357,6 +363,7 @@ impl SettingsLayer {
             extract_timeout_secs: parse(&env, "DOCENT_EXTRACT_TIMEOUT_SECS")?,
             job_lease_secs: parse(&env, "DOCENT_JOB_LEASE_SECS")?,
             fetch_allow_private: parse(&env, "DOCENT_FETCH_ALLOW_PRIVATE")?,
+            crawl_delay_ms: parse(&env, "DOCENT_CRAWL_DELAY_MS")?,
             fetch_allowed_hosts: text("DOCENT_FETCH_ALLOWED_HOSTS").map(|v| {
                 v.split(',')
                     .map(|h| h.trim().to_ascii_lowercase())

@@ -240,7 +240,9 @@ pub struct Fetcher {
     policy: FetchPolicy,
 }
 
-fn install_crypto() {
+/// Installs the TLS crypto provider (ring) for every HTTP client of the process; safe to
+/// call many times.
+pub fn init_tls() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // Another part of the program may have installed one already; either will do.
@@ -250,7 +252,7 @@ fn install_crypto() {
 
 impl Fetcher {
     pub fn new(policy: FetchPolicy) -> Result<Fetcher, FetchError> {
-        install_crypto();
+        init_tls();
         let hop_policy = policy.clone();
         let redirects = reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= hop_policy.max_redirects {

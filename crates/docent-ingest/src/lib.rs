@@ -5,6 +5,7 @@
 //! runtime); [`fetch`] reaches the web, guarded against server-side request forgery.
 
 mod chunk;
+pub mod crawl;
 mod detect;
 mod docx;
 pub mod fetch;

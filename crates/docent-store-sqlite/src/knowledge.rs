@@ -17,8 +17,8 @@ impl KnowledgeStore for SqliteStore {
         // The chat space must belong to `org`: the SELECT yields no row otherwise.
         let row: Option<DocumentRow> = sqlx::query_as(concat!(
             "INSERT INTO documents (id, org_id, chat_space_id, type, title, file_name, file_size, \
-             content_hash, storage_key, source_url, citable, status, created_at, updated_at) \
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13 \
+             content_hash, storage_key, source_url, citable, status, created_at, updated_at, parent_id) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14 \
              FROM chat_spaces WHERE org_id = ?2 AND id = ?3 RETURNING ",
             document_columns!()
         ))
@@ -35,6 +35,7 @@ impl KnowledgeStore for SqliteStore {
         .bind(doc.citable)
         .bind(doc.status.as_str())
         .bind(now)
+        .bind(doc.parent_id.map(|p| p.0))
         .fetch_optional(&self.pool)
         .await?;
         row.ok_or_else(|| {
@@ -298,11 +299,12 @@ impl JobQueue for SqliteStore {
         chat_space: ChatSpaceId,
         document: DocumentId,
         job_type: &str,
+        payload: Option<serde_json::Value>,
     ) -> Result<Job> {
         let now = Utc::now();
         let row: JobRow = sqlx::query_as(concat!(
-            "INSERT INTO processing_jobs (id, org_id, chat_space_id, document_id, job_type, run_after, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING ",
+            "INSERT INTO processing_jobs (id, org_id, chat_space_id, document_id, job_type, run_after, created_at, payload) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) RETURNING ",
             job_columns!()
         ))
         .bind(JobId::generate().0)
@@ -311,6 +313,7 @@ impl JobQueue for SqliteStore {
         .bind(document.0)
         .bind(job_type)
         .bind(now)
+        .bind(payload.map(Json))
         .fetch_one(&self.pool)
         .await?;
         row.into_domain()

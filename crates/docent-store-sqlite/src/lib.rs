@@ -29,6 +29,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "knowledge",
         include_str!("../migrations/0002_knowledge.sql"),
     ),
+    (3, "sites", include_str!("../migrations/0003_sites.sql")),
 ];
 
 #[derive(Clone, Debug)]

@@ -82,6 +82,7 @@ pub trait JobQueue: Send + Sync {
         chat_space: ChatSpaceId,
         document: DocumentId,
         job_type: &str,
+        payload: Option<serde_json::Value>,
     ) -> Result<Job>;
     /// Takes the next job that is due (or whose lease ran out) for `worker` until
     /// `lease_until`. Two workers never get the same job.

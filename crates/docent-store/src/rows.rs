@@ -296,6 +296,7 @@ macro_rules! outbox_columns {
 #[derive(Debug, sqlx::FromRow)]
 pub struct DocumentRow {
     pub id: Uuid,
+    pub parent_id: Option<Uuid>,
     pub org_id: Uuid,
     pub chat_space_id: Uuid,
     #[sqlx(rename = "type")]
@@ -324,6 +325,7 @@ impl DocumentRow {
     pub fn into_domain(self) -> Result<Document> {
         Ok(Document {
             id: DocumentId(self.id),
+            parent_id: self.parent_id.map(DocumentId),
             org_id: OrgId(self.org_id),
             chat_space_id: ChatSpaceId(self.chat_space_id),
             status: parse("document status", &self.status, DocumentStatus::parse)?,
@@ -410,6 +412,7 @@ pub struct JobRow {
     pub locked_by: Option<String>,
     pub locked_until: Option<DateTime<Utc>>,
     pub error_message: Option<String>,
+    pub payload: Option<Json<serde_json::Value>>,
 }
 
 impl JobRow {
@@ -427,6 +430,7 @@ impl JobRow {
             locked_by: self.locked_by,
             locked_until: self.locked_until,
             error_message: self.error_message,
+            payload: self.payload.map(|p| p.0),
         })
     }
 }
@@ -434,7 +438,7 @@ impl JobRow {
 #[macro_export]
 macro_rules! document_columns {
     () => {
-        "id, org_id, chat_space_id, type, source_url, file_name, file_size, content_hash, \
+        "id, parent_id, org_id, chat_space_id, type, source_url, file_name, file_size, content_hash, \
          storage_key, citable, status, progress, error_message, title, author, page_count, \
          word_count, chunk_count, processing_started_at, processing_completed_at, created_at, \
          updated_at"
@@ -450,6 +454,6 @@ macro_rules! chunk_columns {
 macro_rules! job_columns {
     () => {
         "id, org_id, chat_space_id, document_id, job_type, status, progress, attempts, \
-         run_after, locked_by, locked_until, error_message"
+         run_after, locked_by, locked_until, error_message, payload"
     };
 }

@@ -875,6 +875,7 @@ pub async fn deleting_an_organization_removes_its_data(store: &impl Store) {
 fn new_doc(space: ChatSpaceId, status: DocumentStatus) -> NewDocument {
     NewDocument {
         chat_space_id: space,
+        parent_id: None,
         doc_type: "text".into(),
         title: String::new(),
         file_name: Some("a.txt".into()),
@@ -1231,7 +1232,7 @@ pub async fn jobs_are_claimed_once_and_retried(store: &impl Store) {
         .await
         .expect("doc");
     let job = store
-        .enqueue_job(org_a.id, space.id, doc.id, "ingest")
+        .enqueue_job(org_a.id, space.id, doc.id, "ingest", None)
         .await
         .expect("enqueue");
     let now = Utc::now();
@@ -1336,7 +1337,7 @@ pub async fn expired_leases_pass_to_another_worker(store: &impl Store) {
         .await
         .expect("doc");
     let job = store
-        .enqueue_job(org_a.id, space.id, doc.id, "ingest")
+        .enqueue_job(org_a.id, space.id, doc.id, "ingest", None)
         .await
         .expect("enqueue");
     let now = Utc::now();

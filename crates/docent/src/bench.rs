@@ -300,6 +300,7 @@ pub async fn ingest(
                             .sum::<u64>();
                         let new = NewDocument {
                             chat_space_id: space.id,
+                            parent_id: None,
                             doc_type: "pdf".into(),
                             title: name.clone(),
                             file_name: Some(name.clone()),

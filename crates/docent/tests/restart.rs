@@ -82,6 +82,7 @@ async fn a_killed_server_finishes_the_job_after_restart_without_duplicates() {
         .local_addr()
         .expect("addr")
         .port();
+    docent_ingest::fetch::init_tls();
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .build()

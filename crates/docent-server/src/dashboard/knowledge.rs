@@ -123,6 +123,11 @@ pub struct UrlForm {
     url: String,
     #[serde(default)]
     citable: Option<String>,
+    /// "on" crawls the whole site from the address.
+    #[serde(default)]
+    crawl: Option<String>,
+    #[serde(default)]
+    max_pages: String,
 }
 
 pub async fn add_url(
@@ -132,9 +137,15 @@ pub async fn add_url(
     IdPath(id): IdPath<ChatSpaceId>,
     ApiForm(form): ApiForm<UrlForm>,
 ) -> Result<Response, PageError> {
+    let max_pages = form.max_pages.trim().parse::<u32>().ok();
+    let crawl = form.crawl.is_some().then(|| documents::CrawlInput {
+        max_pages,
+        ..documents::CrawlInput::default()
+    });
     let input = documents::AddUrl {
         url: form.url.clone(),
         citable: form.citable.is_some(),
+        crawl,
     };
     match documents::add_url(&state, &caller, id, input).await {
         Ok(_) => Ok(redirect_with(

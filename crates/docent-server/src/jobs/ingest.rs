@@ -193,7 +193,7 @@ async fn extract(
     }
 }
 
-async fn fail(state: &AppState, job: &Job, message: String) -> Result<(), JobError> {
+pub(super) async fn fail(state: &AppState, job: &Job, message: String) -> Result<(), JobError> {
     state
         .store
         .set_document_status(

@@ -2,9 +2,11 @@
 //! while they work, and a crashed worker's job is taken over when its lease runs out.
 //! [`Worker::run_once`] lets tests step the queue.
 
+mod crawl;
 mod ingest;
 pub mod isolated;
 
+pub use crawl::JOB_TYPE as CRAWL_JOB;
 pub use ingest::{FETCH_JOB_TYPE as FETCH_JOB, JOB_TYPE as INGEST_JOB};
 
 use std::time::Duration;
@@ -66,6 +68,7 @@ impl Worker {
         let result = match job.job_type.as_str() {
             ingest::JOB_TYPE => ingest::run(&self.state, job).await,
             ingest::FETCH_JOB_TYPE => ingest::fetch_and_run(&self.state, job).await,
+            crawl::JOB_TYPE => crawl::run(&self.state, job).await,
             other => Err(ingest::JobError::Final(format!(
                 "unknown job type {other:?}"
             ))),

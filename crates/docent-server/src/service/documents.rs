@@ -109,6 +109,7 @@ pub async fn upload(
                 caller.org_id(),
                 NewDocument {
                     chat_space_id: space.id,
+                    parent_id: None,
                     doc_type: format.document_type().to_owned(),
                     title: title_from(&file_name),
                     file_size: Some(upload.bytes.len() as i64),
@@ -123,7 +124,7 @@ pub async fn upload(
             .await?;
         state
             .store
-            .enqueue_job(caller.org_id(), space.id, doc.id, jobs::INGEST_JOB)
+            .enqueue_job(caller.org_id(), space.id, doc.id, jobs::INGEST_JOB, None)
             .await?;
         created.push(doc);
     }
@@ -137,7 +138,29 @@ pub struct AddUrl {
     pub url: String,
     #[serde(default = "yes")]
     pub citable: bool,
+    /// Crawl the whole site from this address instead of fetching one page.
+    #[serde(default)]
+    pub crawl: Option<CrawlInput>,
 }
+
+/// Limits of a site crawl.
+#[derive(Clone, Debug, Default, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrawlInput {
+    #[serde(default)]
+    pub max_pages: Option<u32>,
+    #[serde(default)]
+    pub max_depth: Option<u32>,
+    /// Only pages whose path contains one of these.
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Never pages whose path contains one of these.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+/// Most pages one crawl may add.
+pub const MAX_CRAWL_PAGES: u32 = 500;
 
 fn yes() -> bool {
     true
@@ -173,13 +196,46 @@ pub async fn add_url(
             plan: caller.org.plan.as_str(),
         });
     }
+    let crawl = match &input.crawl {
+        None => None,
+        Some(c) => {
+            let mut errors = ValidationErrors::new();
+            if c.max_pages.is_some_and(|n| n == 0 || n > MAX_CRAWL_PAGES) {
+                errors.add(
+                    "crawl.max_pages",
+                    format!("Use 1 to {MAX_CRAWL_PAGES} pages."),
+                );
+            }
+            if c.max_depth.is_some_and(|d| d > 10) {
+                errors.add("crawl.max_depth", "Use a depth from 0 to 10.");
+            }
+            if c.include.len() + c.exclude.len() > 50
+                || c.include
+                    .iter()
+                    .chain(&c.exclude)
+                    .any(|p| p.is_empty() || p.len() > 200)
+            {
+                errors.add(
+                    "crawl",
+                    "Use at most 50 include and exclude patterns of 1 to 200 characters.",
+                );
+            }
+            errors.into_result()?;
+            Some(serde_json::to_value(c).unwrap_or_default())
+        }
+    };
     let doc = state
         .store
         .create_document(
             caller.org_id(),
             NewDocument {
                 chat_space_id: space.id,
-                doc_type: "url".into(),
+                parent_id: None,
+                doc_type: if crawl.is_some() {
+                    "site".into()
+                } else {
+                    "url".into()
+                },
                 title: String::new(),
                 file_name: None,
                 file_size: None,
@@ -193,7 +249,17 @@ pub async fn add_url(
         .await?;
     state
         .store
-        .enqueue_job(caller.org_id(), space.id, doc.id, jobs::FETCH_JOB)
+        .enqueue_job(
+            caller.org_id(),
+            space.id,
+            doc.id,
+            if crawl.is_some() {
+                jobs::CRAWL_JOB
+            } else {
+                jobs::FETCH_JOB
+            },
+            crawl,
+        )
         .await?;
     state.jobs_waiting.notify_waiters();
     Ok(doc)
@@ -270,7 +336,8 @@ pub async fn delete(
     Ok(doc)
 }
 
-/// Processes the document again (after a failure, or with new chunk settings).
+/// Processes the document again (after a failure, or with new chunk settings); web pages
+/// are fetched again.
 pub async fn reprocess(
     state: &AppState,
     caller: &Caller,
@@ -282,9 +349,18 @@ pub async fn reprocess(
         .store
         .set_document_status(caller.org_id(), id, DocumentStatus::Pending, 0, None)
         .await?;
+    // Web pages are fetched again and sites crawled again, with the options they had.
+    let (job, payload) = match doc.doc_type.as_str() {
+        "url" => (jobs::FETCH_JOB, None),
+        "site" => {
+            let last = state.store.list_jobs(caller.org_id(), id).await?;
+            (jobs::CRAWL_JOB, last.into_iter().find_map(|j| j.payload))
+        }
+        _ => (jobs::INGEST_JOB, None),
+    };
     state
         .store
-        .enqueue_job(caller.org_id(), doc.chat_space_id, id, jobs::INGEST_JOB)
+        .enqueue_job(caller.org_id(), doc.chat_space_id, id, job, payload)
         .await?;
     state.jobs_waiting.notify_waiters();
     get(state, caller, id).await

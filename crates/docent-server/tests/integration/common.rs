@@ -109,6 +109,7 @@ pub struct Session {
 
 impl Session {
     fn new(base: &str, bearer: Option<String>) -> Session {
+        docent_ingest::fetch::init_tls();
         let jar = Arc::new(Jar::default());
         let client = reqwest::Client::builder()
             .cookie_provider(jar.clone())
@@ -270,6 +271,7 @@ pub async fn add_completed_document(app: &TestApp, org: &str, space: &str) {
             org.parse().expect("org id"),
             docent_core::NewDocument {
                 chat_space_id: space.parse().expect("chat space id"),
+                parent_id: None,
                 doc_type: "text".into(),
                 title: "Handbook".into(),
                 file_name: Some("handbook.txt".into()),

@@ -445,3 +445,215 @@ async fn private_addresses_are_refused_up_front() {
     let (_, list) = ana.get(&format!("/api/chat-spaces/{id}/documents")).await;
     assert_eq!(list["data"], json!([]), "nothing was created");
 }
+
+/// A site of linked pages with robots.txt; `with_sitemap` adds a sitemap listing an
+/// unlinked page.
+async fn linked_site(with_sitemap: bool) -> String {
+    use axum::response::Html;
+    use axum::routing::get;
+    fn page(title: &str, text: &str, links: &[&str]) -> Html<String> {
+        let links: String = links
+            .iter()
+            .map(|l| format!("<a href=\"{l}\">{l}</a> "))
+            .collect();
+        Html(format!(
+            "<html><head><title>{title}</title></head><body><nav>{links}</nav><article><h1>{title}</h1><p>{text} This paragraph is long enough for the reader to keep it as the main content of the page.</p></article></body></html>"
+        ))
+    }
+    let mut app = axum::Router::new()
+        .route(
+            "/robots.txt",
+            get(|| async { "User-agent: *\nDisallow: /private\n" }),
+        )
+        .route(
+            "/",
+            get(|| async {
+                page(
+                    "Home",
+                    "Welcome to the kettle shop.",
+                    &["/a", "/b", "/private/secret", "https://elsewhere.example/"],
+                )
+            }),
+        )
+        .route(
+            "/a",
+            get(|| async {
+                page(
+                    "Alpha",
+                    "Alpha kettles boil water in ninety seconds.",
+                    &["/b", "/c"],
+                )
+            }),
+        )
+        .route(
+            "/b",
+            get(|| async { page("Beta", "Beta kettles have a keep-warm setting.", &["/"]) }),
+        )
+        .route(
+            "/c",
+            get(|| async { page("Gamma", "Gamma kettles are made of copper.", &[]) }),
+        )
+        .route(
+            "/private/secret",
+            get(|| async { page("Secret", "The staff wifi password is swordfish.", &[]) }),
+        )
+        .route(
+            "/unlinked",
+            get(|| async {
+                page(
+                    "Unlinked",
+                    "Descaling tablets are sold at the counter.",
+                    &[],
+                )
+            }),
+        );
+    if with_sitemap {
+        app = app.route(
+            "/sitemap.xml",
+            get(|| async { "<urlset><url><loc>SITE/unlinked</loc></url></urlset>" }),
+        );
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let base = format!("http://{addr}");
+    let app = app.layer(axum::middleware::map_response({
+        let base = base.clone();
+        move |response: axum::response::Response| {
+            let base = base.clone();
+            async move {
+                // The sitemap names absolute addresses; fill in this server's.
+                let (parts, body) = response.into_parts();
+                let bytes = axum::body::to_bytes(body, 1 << 20)
+                    .await
+                    .unwrap_or_default();
+                let text = String::from_utf8_lossy(&bytes).replace("SITE", &base);
+                axum::response::Response::from_parts(parts, axum::body::Body::from(text))
+            }
+        }
+    }));
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    base
+}
+
+async fn crawl_app() -> TestApp {
+    TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.fetch_allowed_hosts = vec!["127.0.0.1".into()];
+        s.crawl_delay_ms = 0;
+    })
+    .await
+    .expect("app")
+}
+
+#[tokio::test]
+async fn sites_are_crawled_within_robots_depth_and_page_limits() {
+    let site = linked_site(false).await;
+    let app = crawl_app().await;
+    let (ana, id) = space(&app).await;
+    let (status, doc) = ana
+        .json(
+            Method::POST,
+            &format!("/api/chat-spaces/{id}/documents/url"),
+            json!({"url": format!("{site}/"), "crawl": {"max_depth": 1, "max_pages": 10}}),
+        )
+        .await;
+    assert_eq!(
+        (status, doc["type"].as_str()),
+        (StatusCode::CREATED, Some("site")),
+        "{doc}"
+    );
+    drain_jobs(&app).await;
+    let (_, site_doc) = ana
+        .get(&format!(
+            "/api/documents/{}",
+            doc["id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(
+        (site_doc["status"].as_str(), site_doc["page_count"].as_i64()),
+        (Some("completed"), Some(3)),
+        "home, a and b: {site_doc}"
+    );
+    let (_, list) = ana.get(&format!("/api/chat-spaces/{id}/documents")).await;
+    let pages: Vec<&Value> = list["data"]
+        .as_array()
+        .expect("docs")
+        .iter()
+        .filter(|d| d["type"] == "url")
+        .collect();
+    assert_eq!(pages.len(), 3);
+    assert!(
+        pages
+            .iter()
+            .all(|p| p["status"] == "completed" && p["parent_id"] == doc["id"]),
+        "{list}"
+    );
+    let (_, hits) = ana
+        .get(&format!("/api/chat-spaces/{id}/search?q=ninety%20seconds"))
+        .await;
+    assert_eq!(hits[0]["source_url"], format!("{site}/a"));
+    let (_, hits) = ana
+        .get(&format!("/api/chat-spaces/{id}/search?q=swordfish"))
+        .await;
+    assert_eq!(hits, json!([]), "robots.txt kept /private out");
+    let (_, hits) = ana
+        .get(&format!("/api/chat-spaces/{id}/search?q=copper"))
+        .await;
+    assert_eq!(hits, json!([]), "/c is deeper than max_depth");
+
+    // Deleting the site deletes its pages.
+    let (status, _) = ana
+        .call(
+            Method::DELETE,
+            &format!("/api/documents/{}", doc["id"].as_str().expect("id")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, list) = ana.get(&format!("/api/chat-spaces/{id}/documents")).await;
+    assert_eq!(list["data"], json!([]));
+}
+
+#[tokio::test]
+async fn sitemaps_add_unlinked_pages_and_limits_hold() {
+    let site = linked_site(true).await;
+    let app = crawl_app().await;
+    let (ana, id) = space(&app).await;
+    let path = format!("/api/chat-spaces/{id}/documents/url");
+    let (status, answer) = ana
+        .json(
+            Method::POST,
+            &path,
+            json!({"url": format!("{site}/"), "crawl": {"max_pages": 0}}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+    );
+    let (_, doc) = ana
+        .json(
+            Method::POST,
+            &path,
+            json!({"url": format!("{site}/"), "crawl": {"max_pages": 2}}),
+        )
+        .await;
+    drain_jobs(&app).await;
+    let (_, site_doc) = ana
+        .get(&format!(
+            "/api/documents/{}",
+            doc["id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(site_doc["page_count"], 2, "{site_doc}");
+    let (_, hits) = ana
+        .get(&format!(
+            "/api/chat-spaces/{id}/search?q=descaling%20tablets"
+        ))
+        .await;
+    assert_eq!(
+        hits[0]["source_url"],
+        format!("{site}/unlinked"),
+        "the sitemap's page comes right after the start"
+    );
+}

@@ -1,0 +1,177 @@
+//! The `crawl` job: walk a site (sitemap, links, robots.txt) through the guarded fetcher;
+//! each page becomes a `url` document under the site's document and is ingested by its own
+//! job. The site document tracks the crawl's progress.
+
+use docent_core::*;
+use docent_ingest::crawl::{CrawlOptions, crawl};
+use docent_ingest::fetch::FetchError;
+use sha2::{Digest, Sha256};
+
+use super::ingest::{JobError, fail};
+use crate::AppState;
+use crate::service::documents::CrawlInput;
+
+pub const JOB_TYPE: &str = "crawl";
+
+pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
+    let store = &state.store;
+    let Some(site) = store.find_document(job.org_id, job.document_id).await? else {
+        return Ok(());
+    };
+    let start = site
+        .source_url
+        .clone()
+        .ok_or_else(|| JobError::Final("the site has no address".into()))?;
+    let start = url::Url::parse(&start)
+        .map_err(|e| JobError::Final(format!("the site's address is invalid: {e}")))?;
+    let input: CrawlInput = job
+        .payload
+        .clone()
+        .and_then(|p| serde_json::from_value(p).ok())
+        .unwrap_or_default();
+    let org = store
+        .find_organization(job.org_id)
+        .await?
+        .ok_or_else(|| JobError::Final("the organization is gone".into()))?;
+    // The plan's document limit bounds the crawl too.
+    let existing = store
+        .count_documents(job.org_id, job.chat_space_id, None)
+        .await?;
+    let room = org
+        .plan
+        .limits()
+        .documents_per_chat_space
+        .map_or(u64::MAX, |max| max.saturating_sub(existing)) as usize;
+    let defaults = CrawlOptions::default();
+    let options = CrawlOptions {
+        max_pages: (input.max_pages.map_or(defaults.max_pages, |n| n as usize)).min(room),
+        max_depth: input.max_depth.map_or(defaults.max_depth, |d| d as usize),
+        include: input.include,
+        exclude: input.exclude,
+        delay: std::time::Duration::from_millis(state.settings.crawl_delay_ms.into()),
+    };
+    if options.max_pages == 0 {
+        return fail(
+            state,
+            job,
+            format!(
+                "The {} plan's document limit is reached; remove some documents or upgrade.",
+                org.plan.as_str()
+            ),
+        )
+        .await;
+    }
+    store
+        .set_document_status(job.org_id, site.id, DocumentStatus::Processing, 1, None)
+        .await?;
+    let max_pages = options.max_pages;
+    let report = crawl(&state.fetcher, &start, &options, |page, count| {
+        let state = state.clone();
+        let site = site.clone();
+        let job = job.clone();
+        async move {
+            if let Err(e) = add_page(&state, &job, &site, page.fetched).await {
+                tracing::warn!(site = %site.id, error = %e, "storing a crawled page failed");
+            }
+            let progress = (count * 95 / max_pages.max(1)).clamp(1, 95) as i32;
+            let _ = state
+                .store
+                .set_document_status(
+                    job.org_id,
+                    site.id,
+                    DocumentStatus::Processing,
+                    progress,
+                    None,
+                )
+                .await;
+        }
+    })
+    .await;
+    let report = match report {
+        Ok(report) => report,
+        Err(e @ FetchError::NotAllowed(_)) => return fail(state, job, e.to_string()).await,
+        Err(e) => return Err(JobError::Passing(e.to_string())),
+    };
+    if report.pages == 0 {
+        let why = report
+            .failed
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "robots.txt or the filters excluded every page".into());
+        return fail(
+            state,
+            job,
+            format!("No page of the site could be added: {why}"),
+        )
+        .await;
+    }
+    let host = start.host_str().unwrap_or("site").to_owned();
+    let facts = DocumentFacts {
+        title: Some(format!("{host} ({} pages)", report.pages)),
+        page_count: Some(report.pages as i32),
+        ..DocumentFacts::default()
+    };
+    store
+        .complete_document(job.org_id, site.id, facts, Vec::new())
+        .await?;
+    state.jobs_waiting.notify_waiters();
+    tracing::info!(site = %site.id, pages = report.pages, skipped = report.skipped_by_robots, duplicates = report.duplicates, "crawl finished");
+    Ok(())
+}
+
+/// Stores one page and queues its processing.
+async fn add_page(
+    state: &AppState,
+    job: &Job,
+    site: &Document,
+    fetched: docent_ingest::fetch::Fetched,
+) -> Result<(), String> {
+    let hash: String = Sha256::digest(&fetched.bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let key = format!(
+        "{}/{}-{}",
+        job.org_id,
+        uuid::Uuid::now_v7().simple(),
+        &hash[..16]
+    );
+    state
+        .files
+        .put(&key, &fetched.bytes)
+        .await
+        .map_err(|e| e.to_string())?;
+    let doc = state
+        .store
+        .create_document(
+            job.org_id,
+            NewDocument {
+                chat_space_id: job.chat_space_id,
+                parent_id: Some(site.id),
+                doc_type: "url".into(),
+                title: String::new(),
+                file_name: None,
+                file_size: Some(fetched.bytes.len() as i64),
+                content_hash: Some(hash),
+                storage_key: Some(key),
+                source_url: Some(fetched.url.to_string()),
+                citable: site.citable,
+                status: DocumentStatus::Pending,
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    state
+        .store
+        .enqueue_job(
+            job.org_id,
+            job.chat_space_id,
+            doc.id,
+            super::INGEST_JOB,
+            None,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    state.jobs_waiting.notify_waiters();
+    Ok(())
+}
