@@ -1,6 +1,7 @@
 //! `docent`: one binary for the server, its migrations and headless administration.
 
 mod bench;
+mod ingest;
 mod progress;
 
 use std::io::Write;
@@ -78,6 +79,17 @@ enum Command {
         /// Chunk overlap in tokens, with --chunk-size.
         #[arg(long, default_value_t = 200)]
         chunk_overlap: u32,
+    },
+    /// Add local files (or whole directories) to a chat space and process them here.
+    Ingest {
+        /// The chat space's public slug.
+        #[arg(long)]
+        chat_space: String,
+        /// Learn-only instead of citable.
+        #[arg(long)]
+        learn_only: bool,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
     },
     /// Measure Docent against a baseline on this machine.
     Bench {
@@ -186,7 +198,17 @@ fn run_cli() -> anyhow::Result<()> {
         flags,
     )
     .context("reading the settings")?;
-    init_logging(settings.log_format);
+    // Servers log what they do; one-off commands only what goes wrong, so their own
+    // output (progress bars, tables) stays readable.
+    let quiet = !matches!(cli.command, Command::Serve | Command::Worker);
+    init_logging(
+        settings.log_format,
+        if quiet {
+            "warn"
+        } else {
+            "info,sqlx=warn,tower_http=info"
+        },
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -229,10 +251,10 @@ fn extract(
     }
 }
 
-fn init_logging(format: LogFormat) {
+fn init_logging(format: LogFormat, default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DOCENT_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -309,6 +331,16 @@ async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::
         })
         .await
         .context("the benchmark thread")?,
+        Command::Ingest {
+            chat_space,
+            learn_only,
+            paths,
+        } => {
+            let settings = with_isolated_extractor(settings);
+            let store = open_store(&settings).await?;
+            let state = AppState::new(store, settings).map_err(anyhow::Error::msg)?;
+            ingest::run(&state, &chat_space, &paths, !learn_only).await
+        }
         Command::Migrate => {
             open_store(&settings).await?;
             eprintln!("migrations are up to date");
