@@ -68,3 +68,11 @@ fn paragraphs(text: &str) -> Vec<Section> {
         ..Section::default()
     }]
 }
+
+/// All the text of an HTML document, for comparisons (no main-content selection).
+pub fn all_text(html: &str) -> String {
+    dom_query::Document::from(html)
+        .select("body")
+        .text()
+        .to_string()
+}

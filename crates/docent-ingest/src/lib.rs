@@ -10,6 +10,7 @@ mod detect;
 mod docx;
 pub mod fetch;
 mod html;
+pub use html::all_text as html_text;
 pub mod pdf;
 mod subtitles;
 mod text;

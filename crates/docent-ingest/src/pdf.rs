@@ -135,7 +135,12 @@ fn extract_with(pdfium: &Pdfium, bytes: &[u8]) -> Result<Extracted, IngestError>
     let pages = document.pages();
     let page_count = u32::from(pages.len());
     let mut sections = Vec::with_capacity(usize::from(pages.len()));
-    for (index, page) in pages.iter().enumerate() {
+    for (index, mut page) in pages.iter().enumerate() {
+        // Form fields and annotations hold text too (filled-in forms, certificates):
+        // flattening draws them into the page so the text layer has them.
+        if !page.annotations().is_empty() {
+            let _ = page.flatten();
+        }
         let text = match page.text() {
             Ok(text) => text.all(),
             Err(_) => continue,

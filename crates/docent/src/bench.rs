@@ -478,3 +478,143 @@ fn python_baseline(python: &str, script: &Path, dir: &Path) -> anyhow::Result<In
         seconds: number("median_seconds"),
     })
 }
+
+/// Words of a text for comparison. Plain: split on white space. Normalised: NFKC first
+/// (ligatures such as "ﬃ" become "ffi"), and each character of scripts written without
+/// spaces (Chinese, Japanese, Thai…) counts as a word of its own.
+fn words(text: &str, normalised: bool) -> Vec<String> {
+    use unicode_normalization::UnicodeNormalization;
+    if !normalised {
+        return text.split_whitespace().map(str::to_owned).collect();
+    }
+    let unspaced = |c: char| matches!(c as u32, 0x0E00..=0x0E7F | 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF);
+    let mut out = Vec::new();
+    let mut word = String::new();
+    for c in text.nfkc() {
+        if c.is_whitespace() || unspaced(c) {
+            if !word.is_empty() {
+                out.push(std::mem::take(&mut word));
+            }
+            if unspaced(c) {
+                out.push(c.to_string());
+            }
+        } else {
+            word.push(c);
+        }
+    }
+    if !word.is_empty() {
+        out.push(word);
+    }
+    out
+}
+
+/// Token F1 of two texts: their words as multisets.
+fn token_f1(a: &str, b: &str, normalised: bool) -> f64 {
+    use std::collections::HashMap;
+    fn count(words: Vec<String>) -> HashMap<String, usize> {
+        let mut m: HashMap<String, usize> = HashMap::new();
+        for w in words {
+            *m.entry(w).or_default() += 1;
+        }
+        m
+    }
+    let (ca, cb) = (count(words(a, normalised)), count(words(b, normalised)));
+    let (na, nb): (usize, usize) = (ca.values().sum(), cb.values().sum());
+    let common: usize = ca
+        .iter()
+        .map(|(w, n)| (*n).min(cb.get(w.as_str()).copied().unwrap_or(0)))
+        .sum();
+    if common == 0 || na == 0 || nb == 0 {
+        return 0.0;
+    }
+    let (p, r) = (common as f64 / na as f64, common as f64 / nb as f64);
+    2.0 * p * r / (p + r)
+}
+
+/// `docent bench extract-quality DIR`: token F1 of Docent's extraction against reference
+/// text, for the two corpus layouts: `X.pdf` beside `X.pdf.pdftotext.txt` (poppler's
+/// output), or folders with `source.html` and `expected.html` (Readability's test pages,
+/// compared with `--main-content`). Lists every file below 0.9.
+pub fn extract_quality(dir: &Path) -> anyhow::Result<()> {
+    let mut cases: Vec<(String, Vec<u8>, String, bool)> = Vec::new();
+    let mut entries: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for path in entries {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if path.is_dir() {
+            let (source, expected) = (path.join("source.html"), path.join("expected.html"));
+            if let (Ok(bytes), Ok(expected)) =
+                (std::fs::read(&source), std::fs::read_to_string(&expected))
+            {
+                cases.push((name, bytes, docent_ingest::html_text(&expected), true));
+            }
+        } else if name.ends_with(".pdf") {
+            let reference = path.with_file_name(format!("{name}.pdftotext.txt"));
+            if let (Ok(bytes), Ok(expected)) =
+                (std::fs::read(&path), std::fs::read_to_string(&reference))
+            {
+                cases.push((name, bytes, expected, false));
+            }
+        }
+    }
+    if cases.is_empty() {
+        bail!("no reference pairs in {}", dir.display());
+    }
+    let mut progress = crate::progress::Progress::new("extract", cases.len());
+    // (plain F1, normalised F1, name, error)
+    let mut scores: Vec<(f64, f64, String, String)> = Vec::new();
+    for (name, bytes, expected, html) in &cases {
+        let options = docent_ingest::ExtractOptions {
+            main_content: *html,
+            url: None,
+        };
+        let file_name = if *html { "source.html" } else { name.as_str() };
+        let (plain, normalised, note) =
+            match docent_ingest::extract(bytes, Some(file_name), &options) {
+                Ok(doc) => {
+                    let text = doc.text();
+                    (
+                        token_f1(&text, expected, false),
+                        token_f1(&text, expected, true),
+                        String::new(),
+                    )
+                }
+                Err(e) => (0.0, 0.0, e.to_string()),
+            };
+        scores.push((plain, normalised, name.clone(), note));
+        progress.tick(name);
+    }
+    progress.finish();
+    for (label, pick) in [
+        ("white-space words", 0usize),
+        ("NFKC, unspaced scripts by character", 1),
+    ] {
+        let mut values: Vec<f64> = scores
+            .iter()
+            .map(|s| if pick == 0 { s.0 } else { s.1 })
+            .collect();
+        values.sort_by(f64::total_cmp);
+        let median = values[values.len() / 2];
+        let at_least = |t: f64| values.iter().filter(|v| **v >= t).count();
+        println!(
+            "{} ({label}): {} files, median token F1 {median:.3}, ≥ 0.9: {} ({:.0} %), ≥ 0.95: {}",
+            dir.display(),
+            values.len(),
+            at_least(0.9),
+            100.0 * at_least(0.9) as f64 / values.len() as f64,
+            at_least(0.95)
+        );
+    }
+    scores.sort_by(|a, b| a.1.total_cmp(&b.1));
+    println!("below 0.9 (normalised, then plain):");
+    for (plain, normalised, name, note) in scores.iter().filter(|s| s.1 < 0.9) {
+        println!("  {normalised:.3}  {plain:.3}  {name}  {note}");
+    }
+    Ok(())
+}

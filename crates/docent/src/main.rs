@@ -126,6 +126,9 @@ enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// Token F1 of extraction against reference texts (PDFs with pdftotext references, or
+    /// Readability's source/expected pages); lists files below 0.9.
+    ExtractQuality { dir: PathBuf },
     /// Extract + chunk + full-text index every PDF of DIR, against pdftotext and a Python
     /// baseline in the same run.
     Ingest {
@@ -321,6 +324,11 @@ async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::
             std::fs::remove_dir_all(&scratch).ok();
             result
         }
+        Command::Bench {
+            command: BenchCommand::ExtractQuality { dir },
+        } => tokio::task::spawn_blocking(move || bench::extract_quality(&dir))
+            .await
+            .context("the benchmark thread")?,
         Command::Bench {
             command: BenchCommand::Startup { runs },
         } => tokio::task::spawn_blocking(move || {
