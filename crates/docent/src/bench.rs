@@ -212,7 +212,7 @@ pub async fn ingest(
     scratch: &Path,
 ) -> anyhow::Result<()> {
     use docent_core::*;
-    use docent_server::jobs::isolated::{self, Limits, Outcome};
+    use docent_server::jobs::isolated::{Extractor, Limits, Outcome};
     use docent_store::{KnowledgeStore, Store};
 
     let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
@@ -273,6 +273,8 @@ pub async fn ingest(
         let (queue, store, progress, exe) =
             (queue.clone(), store.clone(), progress.clone(), exe.clone());
         tasks.push(tokio::spawn(async move {
+            // One extraction child per task, serving every file the task takes.
+            let extractor = Extractor::new(exe, limits);
             let (mut pages, mut bytes, mut failed) = (0u64, 0u64, 0usize);
             loop {
                 let Some(path) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop() else {
@@ -284,7 +286,7 @@ pub async fn ingest(
                     .unwrap_or("file.pdf")
                     .to_owned();
                 let data = tokio::fs::read(&path).await.unwrap_or_default();
-                match isolated::extract(&exe, &data, &name, limits).await {
+                match extractor.extract(&data, &name).await {
                     Outcome::Done(doc) => {
                         let (doc, chunks) = tokio::task::spawn_blocking(move || {
                             let chunks = docent_ingest::Chunker::new(1000, 200).chunk(&doc);

@@ -65,7 +65,12 @@ enum Command {
     /// Print the text Docent extracts from a file (PDF pages separated by form feeds).
     Extract {
         /// The file to read.
-        path: PathBuf,
+        #[arg(required_unless_present = "serve")]
+        path: Option<PathBuf>,
+        /// Serve many files: read `{"path", "file_name"}` lines on standard input and answer
+        /// each with one JSON line (how workers run the extractor in a child process).
+        #[arg(long, conflicts_with_all = ["json", "main_content"])]
+        serve: bool,
         /// For HTML: only the main content (no navigation, footers, ads, cookie banners).
         #[arg(long)]
         main_content: bool,
@@ -186,8 +191,15 @@ fn run_cli() -> anyhow::Result<()> {
         json,
         chunk_size,
         chunk_overlap,
+        serve,
     } = &cli.command
     {
+        if *serve {
+            return serve_extract();
+        }
+        let Some(path) = path else {
+            anyhow::bail!("name a file to extract")
+        };
         return extract(
             path,
             *main_content,
@@ -252,6 +264,39 @@ fn extract(
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
     }
+}
+
+/// `docent extract --serve`: one request line in, one answer line out, until standard input
+/// closes. Workers keep one such child per worker.
+fn serve_extract() -> anyhow::Result<()> {
+    #[derive(serde::Deserialize)]
+    struct Request {
+        path: PathBuf,
+        file_name: String,
+    }
+    let options = docent_ingest::ExtractOptions {
+        main_content: true,
+        url: None,
+    };
+    let mut stdout = std::io::stdout().lock();
+    for line in std::io::stdin().lines() {
+        let line = line.context("reading a request")?;
+        let answer = match serde_json::from_str::<Request>(&line) {
+            Err(e) => serde_json::json!({"error": format!("bad request: {e}")}),
+            Ok(request) => match std::fs::read(&request.path) {
+                Err(e) => serde_json::json!({"error": format!("reading the file: {e}")}),
+                Ok(bytes) => {
+                    match docent_ingest::extract(&bytes, Some(&request.file_name), &options) {
+                        Ok(document) => serde_json::json!({"document": document}),
+                        Err(e) => serde_json::json!({"error": e.to_string()}),
+                    }
+                }
+            },
+        };
+        writeln!(stdout, "{answer}").context("answering")?;
+        stdout.flush().context("answering")?;
+    }
+    Ok(())
 }
 
 fn init_logging(format: LogFormat, default_filter: &str) {

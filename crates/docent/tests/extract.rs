@@ -5,7 +5,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use docent_server::jobs::isolated::{Limits, Outcome, extract};
+use docent_server::jobs::isolated::{Extractor, Limits, Outcome};
+
+async fn extract(bin: &Path, bytes: &[u8], name: &str, limits: Limits) -> Outcome {
+    Extractor::new(bin, limits).extract(bytes, name).await
+}
 
 const BIN: &str = env!("CARGO_BIN_EXE_docent");
 const LIMITS: Limits = Limits {
@@ -56,6 +60,22 @@ async fn a_reader_over_its_memory_limit_is_stopped_not_the_caller() {
     }
 }
 
+#[tokio::test]
+async fn one_child_serves_many_files_and_survives_bad_ones() {
+    let extractor = Extractor::new(BIN, LIMITS);
+    for i in 0..5 {
+        let text = format!("Note number {i} about the return policy.");
+        match extractor.extract(text.as_bytes(), "note.txt").await {
+            Outcome::Done(doc) => assert!(doc.sections[0].text.contains(&format!("number {i}"))),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            extractor.extract(b"\x89PNG\r\n\x1a\n\0\0", "x.png").await,
+            Outcome::Refused(_)
+        ));
+    }
+}
+
 /// Every malformed, encrypted, empty or fuzzed PDF of the shared corpus ends with chunks or
 /// a clear refusal, within the limits. Skipped when the corpus or PDFium is absent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,6 +97,8 @@ async fn malformed_pdfs_end_cleanly() {
         memory_mb: 1024,
         timeout: Duration::from_secs(30),
     };
+    // One child for the whole corpus, as a worker would use it.
+    let extractor = Extractor::new(BIN, limits);
     let mut seen = 0;
     for entry in entries {
         let path = entry.expect("entry").path();
@@ -85,7 +107,7 @@ async fn malformed_pdfs_end_cleanly() {
         }
         let bytes = std::fs::read(&path).expect("read");
         let name = path.file_name().and_then(|n| n.to_str()).expect("name");
-        match extract(Path::new(BIN), &bytes, name, limits).await {
+        match extractor.extract(&bytes, name).await {
             Outcome::Done(doc) => {
                 assert!(!doc.sections.is_empty(), "{name}: completed without text")
             }

@@ -29,7 +29,11 @@ impl From<docent_store::StoreError> for JobError {
     }
 }
 
-pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
+pub async fn run(
+    state: &AppState,
+    job: &Job,
+    extractor: Option<&isolated::Extractor>,
+) -> Result<(), JobError> {
     let store = &state.store;
     let Some(doc) = store.find_document(job.org_id, job.document_id).await? else {
         return Ok(()); // deleted meanwhile: nothing to do
@@ -54,7 +58,7 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
         .await?
         .map(|space| read(&space.retrieval_config))
         .unwrap_or_default();
-    let (extracted, chunks) = match extract(state, &doc, bytes, &config).await {
+    let (extracted, chunks) = match extract(state, extractor, &doc, bytes, &config).await {
         Ok(done) => done,
         Err(JobError::Final(message)) => return fail(state, job, message).await,
         Err(passing) => return Err(passing),
@@ -91,7 +95,11 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
 
 /// Fetches the document's URL (through the guarded client), stores what came back and
 /// processes it like an upload.
-pub async fn fetch_and_run(state: &AppState, job: &Job) -> Result<(), JobError> {
+pub async fn fetch_and_run(
+    state: &AppState,
+    job: &Job,
+    extractor: Option<&isolated::Extractor>,
+) -> Result<(), JobError> {
     use docent_ingest::fetch::FetchError;
     use sha2::{Digest, Sha256};
     let store = &state.store;
@@ -138,13 +146,14 @@ pub async fn fetch_and_run(state: &AppState, job: &Job) -> Result<(), JobError> 
         source_url: Some(fetched.url.to_string()),
     };
     store.set_document_file(job.org_id, doc.id, file).await?;
-    run(state, job).await
+    run(state, job, extractor).await
 }
 
-/// Extracts and chunks in a child process when an extractor binary is configured (as
-/// `docent serve` does), else in this process off the async runtime.
+/// Extracts in the worker's child process when it has one (as under `docent serve`), else
+/// in this process off the async runtime; chunks here either way.
 async fn extract(
     state: &AppState,
+    extractor: Option<&isolated::Extractor>,
     doc: &Document,
     bytes: Vec<u8>,
     config: &RetrievalConfig,
@@ -152,12 +161,8 @@ async fn extract(
     let timeout = Duration::from_secs(u64::from(state.settings.extract_timeout_secs));
     let file_name = doc.file_name.clone().unwrap_or_else(|| "upload".into());
     let (size, overlap) = (config.chunk_size, config.chunk_overlap);
-    if let Some(extractor) = &state.settings.extractor {
-        let limits = isolated::Limits {
-            memory_mb: state.settings.extract_memory_mb,
-            timeout,
-        };
-        let extracted = match isolated::extract(extractor, &bytes, &file_name, limits).await {
+    if let Some(extractor) = extractor {
+        let extracted = match extractor.extract(&bytes, &file_name).await {
             isolated::Outcome::Done(extracted) => extracted,
             isolated::Outcome::Refused(message) => return Err(JobError::Final(message)),
             isolated::Outcome::Broken(message) => return Err(JobError::Passing(message)),

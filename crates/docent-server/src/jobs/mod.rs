@@ -9,6 +9,7 @@ pub mod isolated;
 pub use crawl::JOB_TYPE as CRAWL_JOB;
 pub use ingest::{FETCH_JOB_TYPE as FETCH_JOB, JOB_TYPE as INGEST_JOB};
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -28,13 +29,23 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 pub struct Worker {
     state: AppState,
     name: String,
+    /// This worker's extraction child, when files are read out of process.
+    extractor: Option<Arc<isolated::Extractor>>,
 }
 
 impl Worker {
     pub fn new(state: AppState, name: impl Into<String>) -> Worker {
+        let extractor = state.settings.extractor.as_ref().map(|bin| {
+            let limits = isolated::Limits {
+                memory_mb: state.settings.extract_memory_mb,
+                timeout: Duration::from_secs(u64::from(state.settings.extract_timeout_secs)),
+            };
+            Arc::new(isolated::Extractor::new(bin, limits))
+        });
         Worker {
             state,
             name: name.into(),
+            extractor,
         }
     }
 
@@ -66,8 +77,10 @@ impl Worker {
     async fn run_job(&self, job: &Job) -> JobOutcome {
         let beat = self.heartbeat(job.id);
         let result = match job.job_type.as_str() {
-            ingest::JOB_TYPE => ingest::run(&self.state, job).await,
-            ingest::FETCH_JOB_TYPE => ingest::fetch_and_run(&self.state, job).await,
+            ingest::JOB_TYPE => ingest::run(&self.state, job, self.extractor.as_deref()).await,
+            ingest::FETCH_JOB_TYPE => {
+                ingest::fetch_and_run(&self.state, job, self.extractor.as_deref()).await
+            }
             crawl::JOB_TYPE => crawl::run(&self.state, job).await,
             other => Err(ingest::JobError::Final(format!(
                 "unknown job type {other:?}"
