@@ -40,3 +40,34 @@ impl Files {
         }
     }
 }
+
+/// Where new bytes went, and what identifies them.
+#[derive(Debug)]
+pub struct Stored {
+    pub key: String,
+    /// SHA-256, hex.
+    pub content_hash: String,
+    pub size: i64,
+}
+
+impl Files {
+    /// Stores bytes of organization `org` under a new key that carries their hash.
+    pub async fn store(&self, org: docent_core::OrgId, bytes: &[u8]) -> std::io::Result<Stored> {
+        use sha2::{Digest, Sha256};
+        let content_hash: String = Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let key = format!(
+            "{org}/{}-{}",
+            uuid::Uuid::now_v7().simple(),
+            &content_hash[..16]
+        );
+        self.put(&key, bytes).await?;
+        Ok(Stored {
+            key,
+            content_hash,
+            size: bytes.len() as i64,
+        })
+    }
+}

@@ -5,7 +5,6 @@
 use docent_core::*;
 use docent_ingest::crawl::{CrawlOptions, crawl};
 use docent_ingest::fetch::FetchError;
-use sha2::{Digest, Sha256};
 
 use super::ingest::{JobError, fail};
 use crate::AppState;
@@ -126,19 +125,9 @@ async fn add_page(
     site: &Document,
     fetched: docent_ingest::fetch::Fetched,
 ) -> Result<(), String> {
-    let hash: String = Sha256::digest(&fetched.bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let key = format!(
-        "{}/{}-{}",
-        job.org_id,
-        uuid::Uuid::now_v7().simple(),
-        &hash[..16]
-    );
-    state
+    let stored = state
         .files
-        .put(&key, &fetched.bytes)
+        .store(job.org_id, &fetched.bytes)
         .await
         .map_err(|e| e.to_string())?;
     let doc = state
@@ -151,9 +140,9 @@ async fn add_page(
                 doc_type: "url".into(),
                 title: String::new(),
                 file_name: None,
-                file_size: Some(fetched.bytes.len() as i64),
-                content_hash: Some(hash),
-                storage_key: Some(key),
+                file_size: Some(stored.size),
+                content_hash: Some(stored.content_hash),
+                storage_key: Some(stored.key),
                 source_url: Some(fetched.url.to_string()),
                 citable: site.citable,
                 status: DocumentStatus::Pending,

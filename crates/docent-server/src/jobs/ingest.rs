@@ -101,7 +101,6 @@ pub async fn fetch_and_run(
     extractor: Option<&isolated::Extractor>,
 ) -> Result<(), JobError> {
     use docent_ingest::fetch::FetchError;
-    use sha2::{Digest, Sha256};
     let store = &state.store;
     let Some(doc) = store.find_document(job.org_id, job.document_id).await? else {
         return Ok(());
@@ -124,25 +123,15 @@ pub async fn fetch_and_run(
         }
         Err(e) => return fail(state, job, e.to_string()).await,
     };
-    let hash: String = Sha256::digest(&fetched.bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let key = format!(
-        "{}/{}-{}",
-        job.org_id,
-        uuid::Uuid::now_v7().simple(),
-        &hash[..16]
-    );
-    state
+    let stored = state
         .files
-        .put(&key, &fetched.bytes)
+        .store(job.org_id, &fetched.bytes)
         .await
         .map_err(|e| JobError::Passing(format!("storing the page: {e}")))?;
     let file = StoredFile {
-        storage_key: key,
-        file_size: fetched.bytes.len() as i64,
-        content_hash: hash,
+        storage_key: stored.key,
+        file_size: stored.size,
+        content_hash: stored.content_hash,
         source_url: Some(fetched.url.to_string()),
     };
     store.set_document_file(job.org_id, doc.id, file).await?;

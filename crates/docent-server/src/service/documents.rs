@@ -4,7 +4,6 @@
 use docent_core::validate;
 use docent_core::*;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -90,17 +89,9 @@ pub async fn upload(
     let mut created = Vec::with_capacity(uploads.len());
     for (upload, format) in uploads.into_iter().zip(formats) {
         let file_name = clean_name(&upload.file_name);
-        let hash = Sha256::digest(&upload.bytes);
-        let content_hash: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-        let key = format!(
-            "{}/{}-{}",
-            caller.org_id(),
-            uuid::Uuid::now_v7().simple(),
-            &content_hash[..16]
-        );
-        state
+        let stored = state
             .files
-            .put(&key, &upload.bytes)
+            .store(caller.org_id(), &upload.bytes)
             .await
             .map_err(|e| ApiError::Internal(format!("storing an upload: {e}")))?;
         let doc = state
@@ -112,10 +103,10 @@ pub async fn upload(
                     parent_id: None,
                     doc_type: format.document_type().to_owned(),
                     title: title_from(&file_name),
-                    file_size: Some(upload.bytes.len() as i64),
+                    file_size: Some(stored.size),
                     file_name: Some(file_name),
-                    content_hash: Some(content_hash),
-                    storage_key: Some(key),
+                    content_hash: Some(stored.content_hash),
+                    storage_key: Some(stored.key),
                     source_url: None,
                     citable,
                     status: DocumentStatus::Pending,
