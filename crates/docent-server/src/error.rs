@@ -63,6 +63,8 @@ pub enum ApiError {
     InvalidMultipart(String),
     #[error("{0}")]
     UrlNotAllowed(String),
+    #[error("{0} Check the address, or that this server can reach it.")]
+    UrlUnreachable(String),
     #[error("This path does not accept that method.")]
     MethodNotAllowed,
     #[error("The database is not reachable.")]
@@ -99,6 +101,7 @@ impl ApiError {
         ("unsupported_file_type", 415),
         ("invalid_multipart", 400),
         ("url_not_allowed", 422),
+        ("url_unreachable", 422),
         ("method_not_allowed", 405),
         ("not_ready", 503),
         ("mail_failed", 503),
@@ -130,6 +133,7 @@ impl ApiError {
             ApiError::UnsupportedFileType(_) => "unsupported_file_type",
             ApiError::InvalidMultipart(_) => "invalid_multipart",
             ApiError::UrlNotAllowed(_) => "url_not_allowed",
+            ApiError::UrlUnreachable(_) => "url_unreachable",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::NotReady => "not_ready",
             ApiError::MailFailed(_) => "mail_failed",

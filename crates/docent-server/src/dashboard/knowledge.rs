@@ -155,7 +155,9 @@ pub async fn add_url(
         Err(e) => {
             let status = e.status();
             let errors = match e {
-                ApiError::UrlNotAllowed(_) => ValidationErrors::single("url", e.message()),
+                ApiError::UrlNotAllowed(_) | ApiError::UrlUnreachable(_) => {
+                    ValidationErrors::single("url", e.message())
+                }
                 other => field_errors(other)?,
             };
             let mut page = knowledge_page(&state, &caller, &ctx, id, errors).await?;

@@ -45,6 +45,29 @@ fn title_from(file_name: &str) -> String {
     }
 }
 
+/// Refuses adding `adding` documents beyond the plan's limit per chat space.
+async fn ensure_room(
+    state: &AppState,
+    caller: &Caller,
+    space: ChatSpaceId,
+    adding: u64,
+) -> Result<(), ApiError> {
+    let limit = caller.org.plan.limits().documents_per_chat_space;
+    let existing = state
+        .store
+        .count_documents(caller.org_id(), space, None)
+        .await?;
+    if PlanLimits::allows(limit, existing + adding.saturating_sub(1)) {
+        Ok(())
+    } else {
+        Err(ApiError::PlanLimitReached {
+            what: "documents per chat space",
+            limit: limit.unwrap_or(0),
+            plan: caller.org.plan.as_str(),
+        })
+    }
+}
+
 /// Stores the files, creates their documents and queues their processing. Every file is
 /// checked before any is stored, so one bad file refuses the whole upload.
 pub async fn upload(
@@ -74,18 +97,7 @@ pub async fn upload(
             .map_err(|_| ApiError::UnsupportedFileType(clean_name(&upload.file_name)))?;
         formats.push(format);
     }
-    let limit = caller.org.plan.limits().documents_per_chat_space;
-    let existing = state
-        .store
-        .count_documents(caller.org_id(), space.id, None)
-        .await?;
-    if !PlanLimits::allows(limit, existing + uploads.len() as u64 - 1) {
-        return Err(ApiError::PlanLimitReached {
-            what: "documents per chat space",
-            limit: limit.unwrap_or(0),
-            plan: caller.org.plan.as_str(),
-        });
-    }
+    ensure_room(state, caller, space.id, uploads.len() as u64).await?;
     let mut created = Vec::with_capacity(uploads.len());
     for (upload, format) in uploads.into_iter().zip(formats) {
         let file_name = clean_name(&upload.file_name);
@@ -171,22 +183,12 @@ pub async fn add_url(
     let policy = state.fetcher.policy();
     let refuse = |e: FetchError| match e {
         FetchError::InvalidUrl(_) => ApiError::validation("url", e.to_string()),
+        FetchError::Unreachable(..) => ApiError::UrlUnreachable(e.to_string()),
         other => ApiError::UrlNotAllowed(other.to_string()),
     };
     let url = check_url(&input.url, policy).map_err(refuse)?;
+    ensure_room(state, caller, space.id, 1).await?;
     check_resolved(&url, policy).await.map_err(refuse)?;
-    let limit = caller.org.plan.limits().documents_per_chat_space;
-    let existing = state
-        .store
-        .count_documents(caller.org_id(), space.id, None)
-        .await?;
-    if !PlanLimits::allows(limit, existing) {
-        return Err(ApiError::PlanLimitReached {
-            what: "documents per chat space",
-            limit: limit.unwrap_or(0),
-            plan: caller.org.plan.as_str(),
-        });
-    }
     let crawl = match &input.crawl {
         None => None,
         Some(c) => {

@@ -657,3 +657,32 @@ async fn sitemaps_add_unlinked_pages_and_limits_hold() {
         "the sitemap's page comes right after the start"
     );
 }
+
+#[tokio::test]
+async fn plans_cap_documents_per_chat_space() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
+    let (ana, id) = space(&app).await;
+    let path = format!("/api/chat-spaces/{id}/documents/upload");
+    let texts: Vec<String> = (0..21).map(|i| format!("Fact number {i}.")).collect();
+    let files: Vec<(&str, &[u8])> = texts.iter().map(|t| ("fact.txt", t.as_bytes())).collect();
+    let (status, answer) = ana.upload(&path, &files, None).await;
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::PAYMENT_REQUIRED, "plan_limit_reached"),
+        "21 is over the free plan's 20"
+    );
+    let (status, _) = ana.upload(&path, &files[..20], None).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, answer) = ana
+        .json(
+            Method::POST,
+            &format!("/api/chat-spaces/{id}/documents/url"),
+            json!({"url": "https://www.example.com/"}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::PAYMENT_REQUIRED, "plan_limit_reached"),
+        "{answer}"
+    );
+}
