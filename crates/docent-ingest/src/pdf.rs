@@ -103,8 +103,12 @@ pub fn available() -> bool {
     engine().is_ok()
 }
 
+/// Reads a PDF with PDFium, or with the pure-Rust fallback when PDFium is not installed.
 pub fn extract(bytes: &[u8]) -> Result<Extracted, IngestError> {
-    let engine = engine()?;
+    let engine = match engine() {
+        Ok(engine) => engine,
+        Err(_) => return extract_fallback(bytes),
+    };
     let (reply, result) = sync_channel(1);
     engine
         .send((bytes.to_vec(), reply))
@@ -169,4 +173,123 @@ fn extract_with(pdfium: &Pdfium, bytes: &[u8]) -> Result<Extracted, IngestError>
         sections,
         ..Extracted::default()
     })
+}
+
+/// Pure-Rust reading for machines without PDFium: pdf-extract, then lopdf's own text for
+/// pages pdf-extract reads as empty. Lower quality than PDFium (spaces go missing in some
+/// fonts), and both libraries panic on some real files: panics are caught here, and the
+/// child process this runs in bounds memory and time.
+fn extract_fallback(bytes: &[u8]) -> Result<Extracted, IngestError> {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    let doc = catch_unwind(AssertUnwindSafe(|| pdf_extract::Document::load_mem(bytes)))
+        .map_err(|_| IngestError::Corrupt("the PDF reader gave up on this file".into()))?
+        .map_err(|e| IngestError::Corrupt(e.to_string()))?;
+    if doc.is_encrypted() {
+        return Err(IngestError::EncryptedPdf);
+    }
+    let page_count = doc.get_pages().len() as u32;
+    if page_count == 0 {
+        return Err(IngestError::Corrupt("the PDF has no pages".into()));
+    }
+    let mut pages: Vec<String> = catch_unwind(AssertUnwindSafe(|| {
+        pdf_extract::extract_text_from_mem_by_pages(bytes)
+    }))
+    .ok()
+    .and_then(Result::ok)
+    .unwrap_or_default();
+    pages.resize(page_count as usize, String::new());
+    for (index, text) in pages.iter_mut().enumerate() {
+        if text.trim().is_empty() {
+            let number = index as u32 + 1;
+            *text = catch_unwind(AssertUnwindSafe(|| doc.extract_text(&[number])))
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default();
+        }
+    }
+    let sections: Vec<Section> = pages
+        .into_iter()
+        .enumerate()
+        .filter(|(_, text)| !text.trim().is_empty())
+        .map(|(index, text)| Section {
+            text: text.trim_end().to_owned(),
+            page: Some(index as u32 + 1),
+            ..Section::default()
+        })
+        .collect();
+    if sections.is_empty() {
+        return Err(IngestError::NoText);
+    }
+    Ok(Extracted {
+        page_count: Some(page_count),
+        sections,
+        ..Extracted::default()
+    })
+}
+
+/// A small valid PDF with one page of Helvetica text per entry of `pages`, for tests and
+/// examples.
+pub fn sample(pages: &[&str]) -> Vec<u8> {
+    let n = pages.len();
+    let mut objects: Vec<String> = vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".into(),
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {n} >>",
+            (0..n)
+                .map(|i| format!("{} 0 R", 4 + 2 * i))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into(),
+    ];
+    for (i, text) in pages.iter().enumerate() {
+        let content = format!(
+            "BT /F1 14 Tf 72 700 Td ({}) Tj ET",
+            text.replace('(', "\\(").replace(')', "\\)")
+        );
+        objects.push(format!("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {} 0 R /Resources << /Font << /F1 3 0 R >> >> >>", 5 + 2 * i));
+        objects.push(format!(
+            "<< /Length {} >>\nstream\n{content}\nendstream",
+            content.len()
+        ));
+    }
+    let mut out = String::from("%PDF-1.4\n");
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.push_str(&format!("{} 0 obj\n{body}\nendobj\n", i + 1));
+    }
+    let xref = out.len();
+    out.push_str(&format!(
+        "xref\n0 {}\n0000000000 65535 f \n",
+        objects.len() + 1
+    ));
+    for offset in offsets {
+        out.push_str(&format!("{offset:010} 00000 n \n"));
+    }
+    out.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    ));
+    out.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_fallback_reads_pages_in_order() {
+        let pdf = super::sample(&[
+            "Opening hours are nine to five.",
+            "Closed on public holidays.",
+        ]);
+        let doc = super::extract_fallback(&pdf).expect("fallback");
+        assert_eq!(doc.page_count, Some(2));
+        assert!(
+            doc.sections[0].text.contains("nine to five"),
+            "{:?}",
+            doc.sections
+        );
+        assert_eq!(doc.sections[1].page, Some(2));
+        assert!(super::extract_fallback(b"%PDF-1.4 garbage").is_err());
+    }
 }

@@ -93,7 +93,9 @@ async fn uploads_become_searchable_chunks(app: TestApp) {
     assert_eq!(chunks["data"][0]["chunk_index"], 0);
     assert!(chunks["data"][0]["token_count"].as_i64().expect("tokens") > 5);
 
-    if pdfium_available() {
+    // PDFium when installed (CI requires it), else the pure-Rust fallback: both read this.
+    pdfium_available();
+    {
         let pdf = tiny_pdf(&[
             "Opening hours are nine to five on weekdays.",
             "The store is closed on public holidays.",
@@ -279,7 +281,8 @@ async fn unreadable_files_fail_with_a_reason() {
     let (ana, id) = space(&app).await;
     let path = format!("/api/chat-spaces/{id}/documents/upload");
     let mut uploads: Vec<(&str, Vec<u8>)> = vec![("blank.txt", b"   \n\n  ".to_vec())];
-    if pdfium_available() {
+    pdfium_available();
+    {
         uploads.push((
             "broken.pdf",
             b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage".to_vec(),
