@@ -71,38 +71,32 @@
     });
   }
 
-  // Live progress: while any document is pending or processing, refresh the rows.
-  var table = document.querySelector("table[data-poll]");
-  if (!table) { return; }
+  // Live progress: while any document is pending or processing, follow the server's
+  // event stream and update the rows; when all are done, show the page as rendered.
+  var table = document.querySelector("table[data-events]");
+  if (!table || !window.EventSource) { return; }
   var active = function () { return table.querySelector("tr[data-status=pending], tr[data-status=processing]"); };
-  var tick = function () {
-    if (!active()) { return; }
-    fetch(table.getAttribute("data-poll"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (body) {
-        if (!body) { return; }
-        var finished = false;
-        body.data.forEach(function (doc) {
-          var row = table.querySelector('tr[data-document="' + doc.id + '"]');
-          if (!row) { return; }
-          var was = row.getAttribute("data-status");
-          if (was !== doc.status && (doc.status === "completed" || doc.status === "failed")) { finished = true; }
-          row.setAttribute("data-status", doc.status);
-          var badge = row.querySelector("[data-docent=document-status]");
-          badge.textContent = doc.status;
-          badge.className = "badge badge-" + doc.status;
-          var bar = row.querySelector("progress");
-          if (bar) { bar.value = doc.progress; bar.textContent = doc.progress + "%"; }
-          ["page_count", "word_count", "chunk_count"].forEach(function (field) {
-            var cell = row.querySelector('[data-field="' + field + '"]');
-            if (cell && doc[field] !== null && doc[field] !== undefined) { cell.textContent = doc[field]; }
-          });
-        });
-        // A finished document may carry an error or new counts: show the page as rendered.
-        if (finished && !active()) { window.location.reload(); return; }
-        setTimeout(tick, 1500);
-      })
-      .catch(function () { setTimeout(tick, 5000); });
-  };
-  setTimeout(tick, 1000);
+  if (!active()) { return; }
+  var source = new EventSource(table.getAttribute("data-events"));
+  source.addEventListener("documents", function (event) {
+    JSON.parse(event.data).forEach(function (doc) {
+      var row = table.querySelector('tr[data-document="' + doc.id + '"]');
+      if (!row) { return; }
+      row.setAttribute("data-status", doc.status);
+      var badge = row.querySelector("[data-docent=document-status]");
+      badge.textContent = doc.status;
+      badge.className = "badge badge-" + doc.status;
+      var bar = row.querySelector("progress");
+      if (bar) { bar.value = doc.progress; bar.textContent = doc.progress + "%"; }
+      ["page_count", "word_count", "chunk_count"].forEach(function (field) {
+        var cell = row.querySelector('[data-field="' + field + '"]');
+        if (cell && doc[field] !== null && doc[field] !== undefined) { cell.textContent = doc[field]; }
+      });
+    });
+  });
+  source.addEventListener("done", function () {
+    source.close();
+    // New documents (a crawl's pages) or errors appear with the page as rendered.
+    window.location.reload();
+  });
 })();

@@ -124,6 +124,7 @@ pub fn routes() -> Vec<Route> {
         r(M::GET, "/api/chat-spaces/{id}/widget", Org, Api, "Embed code: script tag, iframe, share link", get(api::chat_spaces::widget)),
         // ---- knowledge ----
         r(M::GET, "/api/chat-spaces/{id}/documents", Org, Api, "Documents of a chat space with status and progress", get(api::documents::list)),
+        r(M::GET, "/api/chat-spaces/{id}/documents/events", Org, Api, "Server-sent events of document progress while any is processing", get(api::documents::events)),
         r(M::POST, "/api/chat-spaces/{id}/documents/upload", Org, Api, "Upload files (multipart: file…, citable)", upload(post(api::documents::upload)))
             .body("multipart/form-data: file (one or more), citable (true|false)"),
         r(M::POST, "/api/chat-spaces/{id}/documents/url", Org, Api, "Add a web page; it is fetched and processed in the background", post(api::documents::add_url))

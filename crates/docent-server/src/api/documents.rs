@@ -127,6 +127,84 @@ pub async fn reprocess(
     ))
 }
 
+/// Server-sent events of a chat space's documents while any is being processed: a
+/// `documents` event with the documents that changed (all of them first), every second,
+/// then `done` once none is pending or processing. Read from the database, so it works the
+/// same whichever replica or worker process does the work.
+pub async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<ChatSpaceId>,
+) -> Result<
+    axum::response::sse::Sse<
+        impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    >,
+    ApiError,
+> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use std::collections::HashMap;
+    documents::list(&state, &caller, id, Page::first(1)).await?;
+    /// Longest a stream stays open; the page opens a new one if work is still going on.
+    const MAX_TICKS: u32 = 600;
+    struct Follow {
+        state: AppState,
+        caller: Caller,
+        id: ChatSpaceId,
+        seen: HashMap<DocumentId, (DocumentStatus, i32, i32)>,
+        ticks: u32,
+        finished: bool,
+    }
+    let start = Follow {
+        state,
+        caller,
+        id,
+        seen: HashMap::new(),
+        ticks: 0,
+        finished: false,
+    };
+    let stream = futures_util::stream::unfold(start, |mut f| async move {
+        if f.finished {
+            return None;
+        }
+        if f.ticks > 0 {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+        f.ticks += 1;
+        // An error (the chat space was deleted meanwhile) ends the stream.
+        let docs = documents::list(
+            &f.state,
+            &f.caller,
+            f.id,
+            Page::first(Page::<DocumentId>::MAX_LIMIT),
+        )
+        .await
+        .ok()?;
+        let changed: Vec<&Document> = docs
+            .iter()
+            .filter(|d| f.seen.get(&d.id) != Some(&(d.status, d.progress, d.chunk_count)))
+            .collect();
+        let event = Event::default()
+            .event("documents")
+            .json_data(&changed)
+            .unwrap_or_default();
+        for d in &docs {
+            f.seen.insert(d.id, (d.status, d.progress, d.chunk_count));
+        }
+        f.finished = !docs.iter().any(|d| d.status.is_active()) || f.ticks >= MAX_TICKS;
+        Some((Ok(event), f))
+    });
+    // After the last change, a final `done` closes the stream.
+    let stream = futures_util::StreamExt::chain(
+        stream,
+        futures_util::stream::once(async {
+            Ok(axum::response::sse::Event::default()
+                .event("done")
+                .data("{}"))
+        }),
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChunkQuery {

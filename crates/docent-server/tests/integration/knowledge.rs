@@ -689,3 +689,50 @@ async fn plans_cap_documents_per_chat_space() {
         "{answer}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_streams_as_server_sent_events_until_done() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
+    let (ana, id) = space(&app).await;
+    ana.upload(
+        &format!("/api/chat-spaces/{id}/documents/upload"),
+        &[("returns.md", MARKDOWN)],
+        None,
+    )
+    .await;
+    let worker_app = app.state.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        let worker = docent_server::jobs::Worker::new(worker_app, "sse-worker");
+        while worker.run_once().await.expect("worker").is_some() {}
+    });
+    let response = ana
+        .request(
+            Method::GET,
+            &format!("/api/chat-spaces/{id}/documents/events"),
+        )
+        .send()
+        .await
+        .expect("events");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/event-stream")
+    );
+    let body = tokio::time::timeout(std::time::Duration::from_secs(30), response.text())
+        .await
+        .expect("the stream ends")
+        .expect("body");
+    assert!(body.contains("event: documents"), "{body}");
+    assert!(
+        body.contains("\"status\":\"pending\""),
+        "the first event has the pending document: {body}"
+    );
+    assert!(
+        body.contains("\"status\":\"completed\""),
+        "a later one has it completed: {body}"
+    );
+    assert!(body.trim_end().ends_with("event: done\ndata: {}"), "{body}");
+}
