@@ -257,6 +257,74 @@ impl KnowledgeStore for PostgresStore {
         all(rows, ChunkRow::into_domain)
     }
 
+    async fn set_chunk_embeddings(
+        &self,
+        org: OrgId,
+        document: DocumentId,
+        embeddings: Vec<(i32, Vec<f32>)>,
+    ) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let mut updated = 0;
+        for (index, vector) in &embeddings {
+            // pgvector reads its text form, '[1,2,3]'.
+            let text = format!(
+                "[{}]",
+                vector
+                    .iter()
+                    .map(f32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            let done = sqlx::query("UPDATE document_chunks SET embedding = $4::vector WHERE org_id = $1 AND document_id = $2 AND chunk_index = $3")
+                .bind(org.0)
+                .bind(document.0)
+                .bind(index)
+                .bind(text)
+                .execute(&mut *tx)
+                .await?;
+            updated += done.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    async fn vector_search(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        query: &[f32],
+        limit: u32,
+    ) -> Result<Vec<ChunkHit>> {
+        if query.iter().all(|x| *x == 0.0) {
+            return Ok(Vec::new());
+        }
+        let text = format!(
+            "[{}]",
+            query
+                .iter()
+                .map(f32::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let rows: Vec<ChunkHitRow> = sqlx::query_as(
+            "SELECT c.id, c.document_id, c.chunk_index, c.content, c.token_count, c.metadata, \
+             d.title AS document_title, d.file_name, d.source_url, d.citable, \
+             (1 - (c.embedding <=> $3::vector))::float8 AS score \
+             FROM document_chunks c JOIN documents d ON d.id = c.document_id \
+             WHERE c.org_id = $1 AND c.chat_space_id = $2 AND c.embedding IS NOT NULL \
+             AND vector_dims(c.embedding) = $5 \
+             ORDER BY c.embedding <=> $3::vector LIMIT $4",
+        )
+        .bind(org.0)
+        .bind(chat_space.0)
+        .bind(text)
+        .bind(i64::from(limit))
+        .bind(query.len() as i32)
+        .fetch_all(&self.pool)
+        .await?;
+        all(rows, ChunkHitRow::into_domain)
+    }
+
     async fn search_chunks(
         &self,
         org: OrgId,

@@ -257,6 +257,90 @@ impl KnowledgeStore for SqliteStore {
         all(rows, ChunkRow::into_domain)
     }
 
+    async fn set_chunk_embeddings(
+        &self,
+        org: OrgId,
+        document: DocumentId,
+        embeddings: Vec<(i32, Vec<f32>)>,
+    ) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let mut updated = 0;
+        for (index, vector) in &embeddings {
+            let bytes: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
+            let done = sqlx::query("UPDATE document_chunks SET embedding = ?4 WHERE org_id = ?1 AND document_id = ?2 AND chunk_index = ?3")
+                .bind(org.0)
+                .bind(document.0)
+                .bind(index)
+                .bind(bytes)
+                .execute(&mut *tx)
+                .await?;
+            updated += done.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    async fn vector_search(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        query: &[f32],
+        limit: u32,
+    ) -> Result<Vec<ChunkHit>> {
+        // A scan in Rust: SQLite has no vector index here (an in-process index is the plan
+        // for large chat spaces).
+        let rows: Vec<(uuid::Uuid, Vec<u8>)> = sqlx::query_as(
+            "SELECT id, embedding FROM document_chunks WHERE org_id = ?1 AND chat_space_id = ?2 AND embedding IS NOT NULL",
+        )
+        .bind(org.0)
+        .bind(chat_space.0)
+        .fetch_all(&self.pool)
+        .await?;
+        let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        let query_norm = norm(query);
+        if query_norm == 0.0 {
+            return Ok(Vec::new());
+        }
+        let mut scored: Vec<(f64, uuid::Uuid)> = rows
+            .into_iter()
+            .filter(|(_, bytes)| bytes.len() == query.len() * 4)
+            .map(|(id, bytes)| {
+                let vector: Vec<f32> = bytes
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect();
+                let dot: f32 = vector.iter().zip(query).map(|(a, b)| a * b).sum();
+                let denominator = norm(&vector) * query_norm;
+                (
+                    if denominator == 0.0 {
+                        0.0
+                    } else {
+                        f64::from(dot / denominator)
+                    },
+                    id,
+                )
+            })
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        scored.truncate(limit as usize);
+        let mut hits = Vec::with_capacity(scored.len());
+        for (score, id) in scored {
+            let row: Option<ChunkHitRow> = sqlx::query_as(
+                "SELECT c.id, c.document_id, c.chunk_index, c.content, c.token_count, c.metadata, \
+                 d.title AS document_title, d.file_name, d.source_url, d.citable, ?2 AS score \
+                 FROM document_chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?1",
+            )
+            .bind(id)
+            .bind(score)
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = row {
+                hits.push(row.into_domain()?);
+            }
+        }
+        Ok(hits)
+    }
+
     async fn search_chunks(
         &self,
         org: OrgId,

@@ -63,6 +63,23 @@ pub trait KnowledgeStore: Send + Sync {
         after: Option<i32>,
         limit: u32,
     ) -> Result<Vec<Chunk>>;
+    /// Stores the embeddings of a document's chunks, by chunk index; chunks it does not name
+    /// keep theirs. Returns how many chunks were updated.
+    async fn set_chunk_embeddings(
+        &self,
+        org: OrgId,
+        document: DocumentId,
+        embeddings: Vec<(i32, Vec<f32>)>,
+    ) -> Result<u64>;
+    /// The `limit` chunks of a chat space nearest to `query` by cosine similarity (score
+    /// 1 = same direction), among chunks with an embedding of the same dimension.
+    async fn vector_search(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        query: &[f32],
+        limit: u32,
+    ) -> Result<Vec<ChunkHit>>;
     /// Full-text search over a chat space's chunks, best first. `terms` come from
     /// [`search_terms`] and match any of them.
     async fn search_chunks(

@@ -33,6 +33,7 @@ macro_rules! conformance_tests {
             search_stays_inside_the_chat_space,
             jobs_are_claimed_once_and_retried,
             expired_leases_pass_to_another_worker,
+            nearest_chunks_are_found_by_embedding,
         );
     };
     (@each $fresh:expr; $($story:ident),* $(,)?) => {$(
@@ -1392,4 +1393,95 @@ pub async fn outbox_keeps_messages_newest_first(store: &impl Store) {
         vec!["second", "first"]
     );
     assert_eq!(store.list_outbox(1).await.expect("list").len(), 1);
+}
+
+pub async fn nearest_chunks_are_found_by_embedding(store: &impl Store) {
+    let (_, org_a, _, org_b) = two_orgs(store).await;
+    let space = store
+        .create_chat_space(org_a.id, new_space("vec"))
+        .await
+        .expect("create");
+    let doc = store
+        .create_document(org_a.id, new_doc(space.id, DocumentStatus::Pending))
+        .await
+        .expect("doc");
+    let chunks = vec![
+        chunk(0, "about kettles"),
+        chunk(1, "about teapots"),
+        chunk(2, "about cups"),
+    ];
+    store
+        .complete_document(org_a.id, doc.id, DocumentFacts::default(), chunks)
+        .await
+        .expect("complete");
+    assert!(
+        store
+            .vector_search(org_a.id, space.id, &[1.0, 0.0, 0.0], 3)
+            .await
+            .expect("none yet")
+            .is_empty()
+    );
+    let updated = store
+        .set_chunk_embeddings(
+            org_a.id,
+            doc.id,
+            vec![
+                (0, vec![1.0, 0.0, 0.0]),
+                (1, vec![0.7, 0.7, 0.0]),
+                (2, vec![0.0, 0.0, 1.0]),
+            ],
+        )
+        .await
+        .expect("embed");
+    assert_eq!(updated, 3);
+    assert_eq!(
+        store
+            .set_chunk_embeddings(org_b.id, doc.id, vec![(0, vec![0.0, 1.0, 0.0])])
+            .await
+            .expect("other org"),
+        0
+    );
+    let hits = store
+        .vector_search(org_a.id, space.id, &[0.9, 0.1, 0.0], 2)
+        .await
+        .expect("search");
+    assert_eq!(
+        hits.iter().map(|h| h.chunk.chunk_index).collect::<Vec<_>>(),
+        vec![0, 1]
+    );
+    assert!(
+        hits[0].score > hits[1].score && hits[0].score > 0.9 && hits[0].score <= 1.0001,
+        "{hits:?}"
+    );
+    assert!(
+        store
+            .vector_search(org_a.id, space.id, &[1.0, 0.0], 2)
+            .await
+            .expect("other dimension")
+            .is_empty()
+    );
+    assert!(
+        store
+            .vector_search(org_b.id, space.id, &[1.0, 0.0, 0.0], 2)
+            .await
+            .expect("other org")
+            .is_empty()
+    );
+    // Processing the document again replaces its chunks, and their embeddings with them.
+    store
+        .complete_document(
+            org_a.id,
+            doc.id,
+            DocumentFacts::default(),
+            vec![chunk(0, "new text")],
+        )
+        .await
+        .expect("again");
+    assert!(
+        store
+            .vector_search(org_a.id, space.id, &[1.0, 0.0, 0.0], 3)
+            .await
+            .expect("stale")
+            .is_empty()
+    );
 }
