@@ -108,6 +108,14 @@ pub struct Settings {
     /// Pause between two requests of a site crawl, in milliseconds (robots.txt's
     /// Crawl-delay wins when longer). `DOCENT_CRAWL_DELAY_MS`.
     pub crawl_delay_ms: u32,
+    /// Embedding model of an OpenAI-compatible provider, e.g. `openai/text-embedding-3-small`;
+    /// unset, knowledge is searched by full text only. `DOCENT_EMBEDDING_MODEL`.
+    pub embedding_model: Option<String>,
+    /// The provider's base URL (OpenRouter by default; OpenAI, Ollama and vLLM work by URL).
+    /// `DOCENT_EMBEDDING_BASE_URL`.
+    pub embedding_base_url: String,
+    /// `DOCENT_EMBEDDING_API_KEY` (or `OPENROUTER_API_KEY`).
+    pub embedding_api_key: Option<Secret>,
 }
 
 impl Default for Settings {
@@ -136,6 +144,9 @@ impl Default for Settings {
             fetch_allow_private: false,
             fetch_allowed_hosts: Vec::new(),
             crawl_delay_ms: 500,
+            embedding_model: None,
+            embedding_base_url: "https://openrouter.ai/api/v1".to_owned(),
+            embedding_api_key: None,
         }
     }
 }
@@ -168,6 +179,9 @@ pub struct SettingsLayer {
     pub fetch_allow_private: Option<bool>,
     pub fetch_allowed_hosts: Option<Vec<String>>,
     pub crawl_delay_ms: Option<u32>,
+    pub embedding_model: Option<String>,
+    pub embedding_base_url: Option<String>,
+    pub embedding_api_key: Option<Secret>,
 }
 
 /// A setting that could not be read.
@@ -252,9 +266,18 @@ impl Settings {
                 job_lease_secs,
                 fetch_allow_private,
                 fetch_allowed_hosts,
-                crawl_delay_ms
+                crawl_delay_ms,
+                embedding_base_url
             ],
-            [database_url, public_url, smtp_url, pdfium_path, extractor]
+            [
+                database_url,
+                public_url,
+                smtp_url,
+                pdfium_path,
+                extractor,
+                embedding_model,
+                embedding_api_key
+            ]
         );
     }
 
@@ -364,6 +387,11 @@ impl SettingsLayer {
             job_lease_secs: parse(&env, "DOCENT_JOB_LEASE_SECS")?,
             fetch_allow_private: parse(&env, "DOCENT_FETCH_ALLOW_PRIVATE")?,
             crawl_delay_ms: parse(&env, "DOCENT_CRAWL_DELAY_MS")?,
+            embedding_model: text("DOCENT_EMBEDDING_MODEL"),
+            embedding_base_url: text("DOCENT_EMBEDDING_BASE_URL"),
+            embedding_api_key: text("DOCENT_EMBEDDING_API_KEY")
+                .or_else(|| text("OPENROUTER_API_KEY"))
+                .map(Secret),
             fetch_allowed_hosts: text("DOCENT_FETCH_ALLOWED_HOSTS").map(|v| {
                 v.split(',')
                     .map(|h| h.trim().to_ascii_lowercase())

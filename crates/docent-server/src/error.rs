@@ -69,6 +69,8 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("The database is not reachable.")]
     NotReady,
+    #[error("The model provider could not answer: {0}")]
+    ModelUnavailable(String),
     #[error("The email could not be sent right now; try again in a few minutes.")]
     MailFailed(String),
     #[error("Something went wrong on our side; it has been logged.")]
@@ -104,6 +106,7 @@ impl ApiError {
         ("url_unreachable", 422),
         ("method_not_allowed", 405),
         ("not_ready", 503),
+        ("model_unavailable", 503),
         ("mail_failed", 503),
         ("internal", 500),
     ];
@@ -136,6 +139,7 @@ impl ApiError {
             ApiError::UrlUnreachable(_) => "url_unreachable",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::NotReady => "not_ready",
+            ApiError::ModelUnavailable(_) => "model_unavailable",
             ApiError::MailFailed(_) => "mail_failed",
             ApiError::Internal(_) => "internal",
         }

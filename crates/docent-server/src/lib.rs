@@ -45,12 +45,15 @@ pub struct AppState {
     pub jobs_waiting: Arc<tokio::sync::Notify>,
     /// The guarded HTTP client for URL sources.
     pub fetcher: Arc<docent_ingest::fetch::Fetcher>,
+    /// Turns chunks and questions into vectors, when a provider is configured.
+    pub embedder: Option<Arc<dyn docent_ai::Embedder>>,
 }
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
             .field("backend", &self.store.backend())
+            .field("embedder", &self.embedder)
             .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
@@ -67,6 +70,22 @@ impl AppState {
         };
         let fetcher =
             Arc::new(docent_ingest::fetch::Fetcher::new(policy).map_err(|e| e.to_string())?);
+        let embedder: Option<Arc<dyn docent_ai::Embedder>> = match &settings.embedding_model {
+            None => None,
+            Some(model) => {
+                let mut config = docent_ai::EmbedderConfig::new(
+                    settings.embedding_base_url.clone(),
+                    model.clone(),
+                );
+                config.api_key = settings
+                    .embedding_api_key
+                    .as_ref()
+                    .map(|k| k.expose().to_owned());
+                Some(Arc::new(
+                    docent_ai::OpenAiEmbedder::new(config).map_err(|e| e.to_string())?,
+                ))
+            }
+        };
         docent_ingest::pdf::configure(
             settings
                 .pdfium_path
@@ -83,6 +102,7 @@ impl AppState {
             started: Instant::now(),
             jobs_waiting: Arc::default(),
             fetcher,
+            embedder,
         })
     }
 }

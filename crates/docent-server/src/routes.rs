@@ -129,7 +129,7 @@ pub fn routes() -> Vec<Route> {
             .body("multipart/form-data: file (one or more), citable (true|false)"),
         r(M::POST, "/api/chat-spaces/{id}/documents/url", Org, Api, "Add a web page; it is fetched and processed in the background", post(api::documents::add_url))
             .body("{url, citable?}"),
-        r(M::GET, "/api/chat-spaces/{id}/search", Org, Api, "Full-text search over a chat space's knowledge (?q=&limit=)", get(api::documents::search)),
+        r(M::GET, "/api/chat-spaces/{id}/search", Org, Api, "Search a chat space's knowledge (?q=&limit=&mode=fulltext|vector)", get(api::documents::search)),
         r(M::GET, "/api/documents/{document_id}", Org, Api, "Get a document", get(api::documents::get)),
         r(M::PATCH, "/api/documents/{document_id}", Org, Api, "Change a document's title or citable flag", patch(api::documents::patch))
             .body("{citable?, title?}"),

@@ -233,6 +233,9 @@ pub struct SearchQuery {
     pub q: String,
     #[serde(default)]
     pub limit: Option<u32>,
+    /// `fulltext` (default) or `vector`.
+    #[serde(default)]
+    pub mode: documents::SearchMode,
 }
 
 pub async fn search(
@@ -242,6 +245,14 @@ pub async fn search(
     ApiQuery(query): ApiQuery<SearchQuery>,
 ) -> Result<Json<Vec<ChunkHit>>, ApiError> {
     Ok(Json(
-        documents::search(&state, &caller, id, &query.q, query.limit.unwrap_or(5)).await?,
+        documents::search(
+            &state,
+            &caller,
+            id,
+            &query.q,
+            query.mode,
+            query.limit.unwrap_or(5),
+        )
+        .await?,
     ))
 }

@@ -89,6 +89,18 @@ pub async fn run(
     store
         .complete_document(job.org_id, doc.id, facts, chunks)
         .await?;
+    if state.embedder.is_some() {
+        store
+            .enqueue_job(
+                job.org_id,
+                job.chat_space_id,
+                doc.id,
+                super::EMBED_JOB,
+                None,
+            )
+            .await?;
+        state.jobs_waiting.notify_waiters();
+    }
     tracing::info!(document = %doc.id, "document processed");
     Ok(())
 }

@@ -3,10 +3,12 @@
 //! [`Worker::run_once`] lets tests step the queue.
 
 mod crawl;
+mod embed;
 mod ingest;
 pub mod isolated;
 
 pub use crawl::JOB_TYPE as CRAWL_JOB;
+pub use embed::JOB_TYPE as EMBED_JOB;
 pub use ingest::{FETCH_JOB_TYPE as FETCH_JOB, JOB_TYPE as INGEST_JOB};
 
 use std::sync::Arc;
@@ -82,6 +84,7 @@ impl Worker {
                 ingest::fetch_and_run(&self.state, job, self.extractor.as_deref()).await
             }
             crawl::JOB_TYPE => crawl::run(&self.state, job).await,
+            embed::JOB_TYPE => embed::run(&self.state, job).await,
             other => Err(ingest::JobError::Final(format!(
                 "unknown job type {other:?}"
             ))),

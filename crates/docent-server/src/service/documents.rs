@@ -373,12 +373,24 @@ pub async fn chunks(
         .await?)
 }
 
-/// Full-text search over a chat space's knowledge.
+/// How to search a chat space's knowledge.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchMode {
+    /// Words and their stems (works without any model).
+    #[default]
+    Fulltext,
+    /// Nearest chunks by meaning (needs an embedding provider).
+    Vector,
+}
+
+/// Searches a chat space's knowledge, best first.
 pub async fn search(
     state: &AppState,
     caller: &Caller,
     space: ChatSpaceId,
     query: &str,
+    mode: SearchMode,
     limit: u32,
 ) -> Result<Vec<ChunkHit>, ApiError> {
     let space = chat_spaces::get(state, caller, space).await?;
@@ -386,8 +398,28 @@ pub async fn search(
     if terms.is_empty() {
         return Err(ApiError::validation("q", "Type some words to search for."));
     }
-    Ok(state
-        .store
-        .search_chunks(caller.org_id(), space.id, &terms, limit.clamp(1, 50))
-        .await?)
+    let limit = limit.clamp(1, 50);
+    match mode {
+        SearchMode::Fulltext => Ok(state
+            .store
+            .search_chunks(caller.org_id(), space.id, &terms, limit)
+            .await?),
+        SearchMode::Vector => {
+            let embedder = state.embedder.as_ref().ok_or_else(|| {
+                ApiError::validation(
+                    "mode",
+                    "Vector search needs an embedding provider: set DOCENT_EMBEDDING_MODEL.",
+                )
+            })?;
+            let vectors = embedder
+                .embed(&[query.to_owned()])
+                .await
+                .map_err(|e| ApiError::ModelUnavailable(e.to_string()))?;
+            let vector = vectors.into_iter().next().unwrap_or_default();
+            Ok(state
+                .store
+                .vector_search(caller.org_id(), space.id, &vector, limit)
+                .await?)
+        }
+    }
 }

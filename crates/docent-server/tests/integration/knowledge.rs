@@ -736,3 +736,112 @@ async fn progress_streams_as_server_sent_events_until_done() {
     );
     assert!(body.trim_end().ends_with("event: done\ndata: {}"), "{body}");
 }
+
+/// An OpenAI-compatible embeddings provider whose vectors count topic words, so nearness
+/// is predictable.
+async fn embedding_provider() -> String {
+    use axum::Json;
+    use axum::routing::post;
+    async fn embed(Json(body): Json<Value>) -> Json<Value> {
+        let topics = [
+            ["refund", "money"],
+            ["parcel", "deliver"],
+            ["kettle", "boil"],
+        ];
+        let data: Vec<Value> = body["input"]
+            .as_array()
+            .map(|inputs| {
+                inputs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, text)| {
+                        let text = text.as_str().unwrap_or("").to_lowercase();
+                        let mut vector: Vec<f32> = topics
+                            .iter()
+                            .map(|words| words.iter().map(|w| text.matches(w).count() as f32).sum())
+                            .collect();
+                        vector.push(0.1);
+                        json!({"index": i, "embedding": vector})
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Json(json!({"data": data}))
+    }
+    let app = axum::Router::new().route("/v1/embeddings", post(embed));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    format!("http://{addr}/v1")
+}
+
+#[tokio::test]
+async fn chunks_are_embedded_after_they_are_searchable_and_found_by_meaning() {
+    let provider = embedding_provider().await;
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.embedding_model = Some("test-embedder".into());
+        s.embedding_base_url = provider.clone();
+    })
+    .await
+    .expect("app");
+    let (ana, id) = space(&app).await;
+    let files: [(&str, &[u8]); 2] = [
+        (
+            "refunds.txt",
+            b"Refunds: we give your money back within five days.",
+        ),
+        (
+            "shipping.txt",
+            b"Shipping: every parcel is delivered within two days.",
+        ),
+    ];
+    ana.upload(
+        &format!("/api/chat-spaces/{id}/documents/upload"),
+        &files,
+        None,
+    )
+    .await;
+    assert_eq!(
+        drain_jobs(&app).await,
+        4,
+        "two ingest jobs, then two embed jobs"
+    );
+    let (status, hits) = ana
+        .get(&format!(
+            "/api/chat-spaces/{id}/search?q=I%20want%20my%20money&mode=vector"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{hits}");
+    assert_eq!(hits[0]["file_name"], "refunds.txt", "{hits}");
+    let (_, hits) = ana
+        .get(&format!(
+            "/api/chat-spaces/{id}/search?q=where%20is%20the%20parcel&mode=vector"
+        ))
+        .await;
+    assert_eq!(hits[0]["file_name"], "shipping.txt", "{hits}");
+    assert!(hits[0]["score"].as_f64().expect("score") > 0.9);
+}
+
+#[tokio::test]
+async fn vector_search_needs_a_provider() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
+    let (ana, id) = space(&app).await;
+    let (status, answer) = ana
+        .get(&format!("/api/chat-spaces/{id}/search?q=money&mode=vector"))
+        .await;
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+    );
+    let (status, answer) = ana
+        .get(&format!(
+            "/api/chat-spaces/{id}/search?q=money&mode=psychic"
+        ))
+        .await;
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::BAD_REQUEST, "invalid_query")
+    );
+}
