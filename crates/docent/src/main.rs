@@ -351,6 +351,7 @@ async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::
             eprintln!("settings are valid");
             Ok(())
         }
+        // Handled in `run_cli` before any settings are read: extraction needs none.
         Command::Extract { .. } => Ok(()),
         Command::Bench {
             command:
@@ -480,18 +481,16 @@ fn with_isolated_extractor(mut settings: Settings) -> Settings {
 /// Waits for workers to finish the job at hand, for at most 30 seconds; an unfinished job's
 /// lease runs out and another worker takes it over.
 async fn finish_workers(workers: Vec<tokio::task::JoinHandle<()>>) {
-    let all = futures_join(workers);
+    let all = async {
+        for worker in workers {
+            worker.await.ok();
+        }
+    };
     if tokio::time::timeout(std::time::Duration::from_secs(30), all)
         .await
         .is_err()
     {
         tracing::warn!("workers still busy 30 s after shutdown began; their jobs will be retried");
-    }
-}
-
-async fn futures_join(workers: Vec<tokio::task::JoinHandle<()>>) {
-    for worker in workers {
-        worker.await.ok();
     }
 }
 

@@ -76,7 +76,7 @@ pub async fn signup_page(ctx: PageCtx) -> Response {
     let page = SignupPage {
         shell: Shell {
             nav: "signup",
-            ..ctx.shell_clone()
+            ..ctx.shell.clone()
         },
         title: "Create your account",
         errors: ValidationErrors::new(),
@@ -119,7 +119,7 @@ pub async fn signup(
         Err(e) => {
             let status = e.status();
             let page = SignupPage {
-                shell: ctx.shell_clone(),
+                shell: ctx.shell.clone(),
                 title: "Create your account",
                 errors: field_errors(e)?,
                 email: form.email,
@@ -133,7 +133,7 @@ pub async fn signup(
 
 pub async fn login_page(ctx: PageCtx) -> Response {
     let page = LoginPage {
-        shell: ctx.shell_clone(),
+        shell: ctx.shell.clone(),
         title: "Log in",
         errors: ValidationErrors::new(),
         email: String::new(),
@@ -167,7 +167,7 @@ pub async fn login(
         Err(e) => {
             let status = e.status();
             let page = LoginPage {
-                shell: ctx.shell_clone(),
+                shell: ctx.shell.clone(),
                 title: "Log in",
                 errors: field_errors(e)?,
                 email: form.email,
@@ -193,7 +193,7 @@ pub async fn logout(
 
 pub async fn forgot_page(ctx: PageCtx) -> Response {
     let page = ForgotPage {
-        shell: ctx.shell_clone(),
+        shell: ctx.shell.clone(),
         title: "Reset your password",
         errors: ValidationErrors::new(),
         email: String::new(),
@@ -217,7 +217,7 @@ pub async fn forgot(
         Err(e) => {
             let status = e.status();
             let page = ForgotPage {
-                shell: ctx.shell_clone(),
+                shell: ctx.shell.clone(),
                 title: "Reset your password",
                 errors: field_errors(e)?,
                 email: form.email,
@@ -235,7 +235,7 @@ pub struct TokenQuery {
 
 pub async fn reset_page(ctx: PageCtx, ApiQuery(query): ApiQuery<TokenQuery>) -> Response {
     let page = ResetPage {
-        shell: ctx.shell_clone(),
+        shell: ctx.shell.clone(),
         title: "Choose a new password",
         errors: ValidationErrors::new(),
         token: query.token,
@@ -261,27 +261,12 @@ pub async fn reset(
         Err(e) => {
             let status = e.status();
             let page = ResetPage {
-                shell: ctx.shell_clone(),
+                shell: ctx.shell.clone(),
                 title: "Choose a new password",
                 errors: field_errors(e)?,
                 token: form.token,
             };
             Ok(ctx.render_status(status, &page))
-        }
-    }
-}
-
-impl PageCtx {
-    /// A copy of the frame for a template (the context keeps its flash bookkeeping).
-    pub fn shell_clone(&self) -> Shell {
-        Shell {
-            user: self.shell.user.clone(),
-            org: self.shell.org.clone(),
-            role: self.shell.role,
-            orgs: self.shell.orgs.clone(),
-            csrf: self.shell.csrf.clone(),
-            flash: self.shell.flash,
-            nav: self.shell.nav,
         }
     }
 }

@@ -31,7 +31,7 @@ pub async fn index(
     let page = AdminPage {
         shell: Shell {
             nav: "admin",
-            ..ctx.shell_clone()
+            ..ctx.shell.clone()
         },
         title: "Platform administration",
         organizations: state

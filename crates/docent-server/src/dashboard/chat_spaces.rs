@@ -59,7 +59,7 @@ pub async fn index(
     let page = SpacesPage {
         shell: Shell {
             nav: "spaces",
-            ..ctx.shell_clone()
+            ..ctx.shell.clone()
         },
         title: "Chat spaces",
         spaces,
@@ -83,7 +83,7 @@ pub async fn new_page(caller: Caller, ctx: PageCtx) -> Result<Response, PageErro
     let page = NewSpacePage {
         shell: Shell {
             nav: "spaces",
-            ..ctx.shell_clone()
+            ..ctx.shell.clone()
         },
         title: "New chat space",
         errors: ValidationErrors::new(),
@@ -122,7 +122,7 @@ pub async fn create(
             let page = NewSpacePage {
                 shell: Shell {
                     nav: "spaces",
-                    ..ctx.shell_clone()
+                    ..ctx.shell.clone()
                 },
                 title: "New chat space",
                 errors: field_errors(e)?,
@@ -262,7 +262,7 @@ async fn space_page(
     Ok(SpacePage {
         shell: Shell {
             nav: "spaces",
-            ..ctx.shell_clone()
+            ..ctx.shell.clone()
         },
         title: space.name.clone(),
         form: form.unwrap_or_else(|| SettingsForm::from_space(&space)),

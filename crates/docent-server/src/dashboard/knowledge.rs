@@ -65,7 +65,7 @@ async fn knowledge_page(
     Ok(KnowledgePage {
         shell: Shell {
             nav: "spaces",
-            ..ctx.shell_clone()
+            ..ctx.shell.clone()
         },
         title: format!("Knowledge · {}", space.name),
         space,
@@ -268,7 +268,7 @@ pub async fn show(
     let page = DocumentPage {
         shell: Shell {
             nav: "spaces",
-            ..ctx.shell_clone()
+            ..ctx.shell.clone()
         },
         title: document.title.clone(),
         space,

@@ -50,7 +50,7 @@ async fn members_page(
     Ok(MembersPage {
         shell: Shell {
             nav: "members",
-            ..ctx.shell_clone()
+            ..ctx.shell.clone()
         },
         title: "Members",
         members: orgs::members(state, caller).await?,
@@ -201,7 +201,7 @@ pub async fn invite_page(
 ) -> Result<Response, PageError> {
     let (invitation, org) = orgs::find_invitation(&state, &query.token).await?;
     let page = InvitePage {
-        shell: ctx.shell_clone(),
+        shell: ctx.shell.clone(),
         title: "Invitation",
         token: query.token,
         org_name: org.name,
@@ -249,7 +249,7 @@ pub async fn organization(
     let page = OrganizationPage {
         shell: Shell {
             nav: "organization",
-            ..ctx.shell_clone()
+            ..ctx.shell.clone()
         },
         title: "Organization",
         usage: orgs::usage(&state, &caller).await?,
@@ -276,7 +276,7 @@ pub async fn delete_organization(
         let page = OrganizationPage {
             shell: Shell {
                 nav: "organization",
-                ..ctx.shell_clone()
+                ..ctx.shell.clone()
             },
             title: "Organization",
             usage: orgs::usage(&state, &caller).await?,
@@ -302,7 +302,7 @@ struct NewOrgPage {
 
 pub async fn new_org_page(_current: CurrentUser, ctx: PageCtx) -> Response {
     let page = NewOrgPage {
-        shell: ctx.shell_clone(),
+        shell: ctx.shell.clone(),
         title: "New organization",
         errors: ValidationErrors::new(),
         name: String::new(),
@@ -335,7 +335,7 @@ pub async fn create_org(
         Err(e) => {
             let status = e.status();
             let page = NewOrgPage {
-                shell: ctx.shell_clone(),
+                shell: ctx.shell.clone(),
                 title: "New organization",
                 errors: field_errors(e)?,
                 name: form.name,

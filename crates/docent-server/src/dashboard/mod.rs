@@ -65,7 +65,7 @@ pub fn redirect_with(to: &str, flash: &str) -> Response {
 }
 
 /// What every page's frame shows: who is logged in, where, the CSRF token, a flash.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Shell {
     pub user: Option<User>,
     pub org: Option<Organization>,
