@@ -102,6 +102,17 @@ impl KnowledgeStore for SqliteStore {
         row.map(DocumentRow::into_domain).transpose()
     }
 
+    async fn child_storage_keys(&self, org: OrgId, parent: DocumentId) -> Result<Vec<String>> {
+        let keys: Vec<String> = sqlx::query_scalar(
+            "SELECT storage_key FROM documents WHERE org_id = ?1 AND parent_id = ?2 AND storage_key IS NOT NULL",
+        )
+        .bind(org.0)
+        .bind(parent.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(keys)
+    }
+
     async fn delete_document(&self, org: OrgId, id: DocumentId) -> Result<Option<Document>> {
         let row: Option<DocumentRow> = sqlx::query_as(concat!(
             "DELETE FROM documents WHERE org_id = ?1 AND id = ?2 RETURNING ",

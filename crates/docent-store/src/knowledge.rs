@@ -25,6 +25,9 @@ pub trait KnowledgeStore: Send + Sync {
         id: DocumentId,
         patch: DocumentPatch,
     ) -> Result<Option<Document>>;
+    /// Storage keys of the documents under `parent` (a crawled site's pages), so their files
+    /// can be removed with it.
+    async fn child_storage_keys(&self, org: OrgId, parent: DocumentId) -> Result<Vec<String>>;
     /// Deletes the document with its chunks and jobs; returns what was deleted.
     async fn delete_document(&self, org: OrgId, id: DocumentId) -> Result<Option<Document>>;
     /// Documents of a chat space, only those with `status` when it is set.

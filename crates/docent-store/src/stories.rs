@@ -34,6 +34,7 @@ macro_rules! conformance_tests {
             jobs_are_claimed_once_and_retried,
             expired_leases_pass_to_another_worker,
             nearest_chunks_are_found_by_embedding,
+            site_pages_go_with_their_site,
         );
     };
     (@each $fresh:expr; $($story:ident),* $(,)?) => {$(
@@ -1483,5 +1484,51 @@ pub async fn nearest_chunks_are_found_by_embedding(store: &impl Store) {
             .await
             .expect("stale")
             .is_empty()
+    );
+}
+
+pub async fn site_pages_go_with_their_site(store: &impl Store) {
+    let (_, org_a, _, org_b) = two_orgs(store).await;
+    let space = store
+        .create_chat_space(org_a.id, new_space("site"))
+        .await
+        .expect("create");
+    let site = store
+        .create_document(org_a.id, new_doc(space.id, DocumentStatus::Completed))
+        .await
+        .expect("site");
+    for key in ["page-1", "page-2"] {
+        let page = NewDocument {
+            parent_id: Some(site.id),
+            storage_key: Some(key.into()),
+            ..new_doc(space.id, DocumentStatus::Pending)
+        };
+        store.create_document(org_a.id, page).await.expect("page");
+    }
+    let mut keys = store
+        .child_storage_keys(org_a.id, site.id)
+        .await
+        .expect("keys");
+    keys.sort();
+    assert_eq!(keys, vec!["page-1".to_owned(), "page-2".to_owned()]);
+    assert!(
+        store
+            .child_storage_keys(org_b.id, site.id)
+            .await
+            .expect("other org")
+            .is_empty()
+    );
+    store
+        .delete_document(org_a.id, site.id)
+        .await
+        .expect("delete")
+        .expect("was there");
+    assert_eq!(
+        store
+            .count_documents(org_a.id, space.id, None)
+            .await
+            .expect("count"),
+        0,
+        "pages go with their site"
     );
 }

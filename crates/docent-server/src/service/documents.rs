@@ -308,7 +308,7 @@ pub async fn patch(
         .ok_or(ApiError::NotFound("document"))
 }
 
-/// Deletes the document, its chunks and its stored file.
+/// Deletes the document, its chunks and its stored file (a site: its pages and theirs).
 pub async fn delete(
     state: &AppState,
     caller: &Caller,
@@ -316,15 +316,17 @@ pub async fn delete(
 ) -> Result<Document, ApiError> {
     caller.require(Role::Admin)?;
     get(state, caller, id).await?;
+    let mut keys = state.store.child_storage_keys(caller.org_id(), id).await?;
     let doc = state
         .store
         .delete_document(caller.org_id(), id)
         .await?
         .ok_or(ApiError::NotFound("document"))?;
-    if let Some(key) = &doc.storage_key
-        && let Err(e) = state.files.delete(key).await
-    {
-        tracing::warn!(document = %doc.id, error = %e, "deleting a stored file failed");
+    keys.extend(doc.storage_key.clone());
+    for key in keys {
+        if let Err(e) = state.files.delete(&key).await {
+            tracing::warn!(document = %doc.id, error = %e, "deleting a stored file failed");
+        }
     }
     Ok(doc)
 }
