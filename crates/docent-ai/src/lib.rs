@@ -2,10 +2,16 @@
 //! [`OpenAiEmbedder`] speaks the OpenAI-compatible `/embeddings` protocol that OpenRouter,
 //! OpenAI, Ollama and vLLM share: batched, retried with backoff on 429 and 5xx.
 
+#[cfg(feature = "local")]
+mod local;
+
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Deserialize;
+
+#[cfg(feature = "local")]
+pub use local::LocalEmbedder;
 
 /// Why a model call failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

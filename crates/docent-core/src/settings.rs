@@ -116,6 +116,10 @@ pub struct Settings {
     pub embedding_base_url: String,
     /// `DOCENT_EMBEDDING_API_KEY` (or `OPENROUTER_API_KEY`).
     pub embedding_api_key: Option<Secret>,
+    /// A directory with all-MiniLM-L6-v2 (`config.json`, `model.safetensors`,
+    /// `tokenizer.json`) to embed in process instead of calling a provider; needs a build
+    /// with the `local-embeddings` feature. `DOCENT_EMBEDDING_MODEL_DIR`.
+    pub embedding_model_dir: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -147,6 +151,7 @@ impl Default for Settings {
             embedding_model: None,
             embedding_base_url: "https://openrouter.ai/api/v1".to_owned(),
             embedding_api_key: None,
+            embedding_model_dir: None,
         }
     }
 }
@@ -182,6 +187,7 @@ pub struct SettingsLayer {
     pub embedding_model: Option<String>,
     pub embedding_base_url: Option<String>,
     pub embedding_api_key: Option<Secret>,
+    pub embedding_model_dir: Option<PathBuf>,
 }
 
 /// A setting that could not be read.
@@ -388,6 +394,7 @@ impl SettingsLayer {
             fetch_allow_private: parse(&env, "DOCENT_FETCH_ALLOW_PRIVATE")?,
             crawl_delay_ms: parse(&env, "DOCENT_CRAWL_DELAY_MS")?,
             embedding_model: text("DOCENT_EMBEDDING_MODEL"),
+            embedding_model_dir: text("DOCENT_EMBEDDING_MODEL_DIR").map(PathBuf::from),
             embedding_base_url: text("DOCENT_EMBEDDING_BASE_URL"),
             embedding_api_key: text("DOCENT_EMBEDDING_API_KEY")
                 .or_else(|| text("OPENROUTER_API_KEY"))

@@ -70,22 +70,24 @@ impl AppState {
         };
         let fetcher =
             Arc::new(docent_ingest::fetch::Fetcher::new(policy).map_err(|e| e.to_string())?);
-        let embedder: Option<Arc<dyn docent_ai::Embedder>> = match &settings.embedding_model {
-            None => None,
-            Some(model) => {
-                let mut config = docent_ai::EmbedderConfig::new(
-                    settings.embedding_base_url.clone(),
-                    model.clone(),
-                );
-                config.api_key = settings
-                    .embedding_api_key
-                    .as_ref()
-                    .map(|k| k.expose().to_owned());
-                Some(Arc::new(
-                    docent_ai::OpenAiEmbedder::new(config).map_err(|e| e.to_string())?,
-                ))
-            }
-        };
+        let embedder: Option<Arc<dyn docent_ai::Embedder>> =
+            match (&settings.embedding_model_dir, &settings.embedding_model) {
+                (Some(dir), _) => Some(local_embedder(dir)?),
+                (None, None) => None,
+                (None, Some(model)) => {
+                    let mut config = docent_ai::EmbedderConfig::new(
+                        settings.embedding_base_url.clone(),
+                        model.clone(),
+                    );
+                    config.api_key = settings
+                        .embedding_api_key
+                        .as_ref()
+                        .map(|k| k.expose().to_owned());
+                    Some(Arc::new(
+                        docent_ai::OpenAiEmbedder::new(config).map_err(|e| e.to_string())?,
+                    ))
+                }
+            };
         docent_ingest::pdf::configure(
             settings
                 .pdfium_path
@@ -105,6 +107,23 @@ impl AppState {
             embedder,
         })
     }
+}
+
+/// The in-process embedder, when this build has it.
+#[cfg(feature = "local-embeddings")]
+fn local_embedder(dir: &std::path::Path) -> Result<Arc<dyn docent_ai::Embedder>, String> {
+    Ok(Arc::new(
+        docent_ai::LocalEmbedder::load(dir).map_err(|e| e.to_string())?,
+    ))
+}
+
+#[cfg(not(feature = "local-embeddings"))]
+fn local_embedder(dir: &std::path::Path) -> Result<Arc<dyn docent_ai::Embedder>, String> {
+    Err(format!(
+        "DOCENT_EMBEDDING_MODEL_DIR is set ({}) but this docent was built without local embeddings; \
+         build it with `--features local-embeddings`, or use a provider (DOCENT_EMBEDDING_MODEL)",
+        dir.display()
+    ))
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -845,3 +845,47 @@ async fn vector_search_needs_a_provider() {
         (StatusCode::BAD_REQUEST, "invalid_query")
     );
 }
+
+/// The same flow with all-MiniLM-L6-v2 in process (built with `local-embeddings`; the
+/// weights come from `DOCENT_EMBEDDING_MODEL_DIR`).
+#[cfg(feature = "local-embeddings")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_model_finds_chunks_by_meaning() {
+    let Ok(dir) = std::env::var("DOCENT_EMBEDDING_MODEL_DIR") else {
+        assert!(
+            std::env::var("DOCENT_REQUIRE_LOCAL_MODEL").is_err(),
+            "DOCENT_REQUIRE_LOCAL_MODEL is set but DOCENT_EMBEDDING_MODEL_DIR is not"
+        );
+        return;
+    };
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.embedding_model_dir = Some(dir.into())
+    })
+    .await
+    .expect("app");
+    let (ana, id) = space(&app).await;
+    let files: [(&str, &[u8]); 2] = [
+        (
+            "refunds.txt",
+            b"Refunds are paid within five days after we receive the returned item.",
+        ),
+        (
+            "kettles.txt",
+            b"The kettle boils a litre of water in ninety seconds.",
+        ),
+    ];
+    ana.upload(
+        &format!("/api/chat-spaces/{id}/documents/upload"),
+        &files,
+        None,
+    )
+    .await;
+    assert_eq!(drain_jobs(&app).await, 4);
+    let (status, hits) = ana
+        .get(&format!(
+            "/api/chat-spaces/{id}/search?q=how%20do%20I%20get%20my%20money%20back&mode=vector"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{hits}");
+    assert_eq!(hits[0]["file_name"], "refunds.txt", "{hits}");
+}
