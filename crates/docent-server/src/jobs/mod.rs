@@ -137,10 +137,21 @@ impl Worker {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(worker = %self.name, "worker started");
         while !*shutdown.borrow() {
-            match self.run_once().await {
-                Ok(Some(_)) => continue,
-                Ok(None) => {}
-                Err(e) => tracing::error!(worker = %self.name, error = %e, "claiming a job failed"),
+            // A bug that panics in a job must not stop the worker: the job's lease runs
+            // out and it is retried, and this worker goes on with the next one.
+            let attempt = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
+                self.run_once(),
+            ))
+            .await;
+            match attempt {
+                Ok(Ok(Some(_))) => continue,
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(worker = %self.name, error = %e, "claiming a job failed")
+                }
+                Err(_) => {
+                    tracing::error!(worker = %self.name, "a job panicked; its lease will run out and it will be retried")
+                }
             }
             tokio::select! {
                 _ = self.state.jobs_waiting.notified() => {}
