@@ -331,3 +331,18 @@ pub fn pdfium_available() -> bool {
     );
     found
 }
+
+/// A listener on a free loopback port and its base URL, for the small servers tests run
+/// (a website, a model provider).
+pub async fn loopback() -> (tokio::net::TcpListener, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    (listener, base)
+}
+
+/// Serves `app` on `listener` until the test ends.
+pub fn serve_in_background(listener: tokio::net::TcpListener, app: axum::Router) {
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+}

@@ -314,12 +314,9 @@ async fn website() -> String {
     let app = axum::Router::new()
         .route("/faq", get(|| async { Html("<!doctype html><html><head><title>Store FAQ</title></head><body><nav>Home | Cart</nav><main><h1>Store FAQ</h1><p>Our store opens at nine in the morning and closes at six in the evening, Monday to Saturday. Parcels ordered before noon leave the warehouse on the same day.</p><p>Gift cards never expire and can be used online or in the store.</p></main><footer>© Store</footer></body></html>") }))
         .route("/to-metadata", get(|| async { Redirect::temporary("http://169.254.169.254/latest/meta-data/") }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
-    format!("http://{addr}")
+    let (listener, base) = crate::common::loopback().await;
+    crate::common::serve_in_background(listener, app);
+    format!("{base}")
 }
 
 #[tokio::test]
@@ -516,11 +513,7 @@ async fn linked_site(with_sitemap: bool) -> String {
             get(|| async { "<urlset><url><loc>SITE/unlinked</loc></url></urlset>" }),
         );
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let base = format!("http://{addr}");
+    let (listener, base) = crate::common::loopback().await;
     let app = app.layer(axum::middleware::map_response({
         let base = base.clone();
         move |response: axum::response::Response| {
@@ -536,7 +529,7 @@ async fn linked_site(with_sitemap: bool) -> String {
             }
         }
     }));
-    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    crate::common::serve_in_background(listener, app);
     base
 }
 
@@ -769,12 +762,9 @@ async fn embedding_provider() -> String {
         Json(json!({"data": data}))
     }
     let app = axum::Router::new().route("/v1/embeddings", post(embed));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
-    format!("http://{addr}/v1")
+    let (listener, base) = crate::common::loopback().await;
+    crate::common::serve_in_background(listener, app);
+    format!("{base}/v1")
 }
 
 #[tokio::test]
