@@ -316,7 +316,7 @@ async fn website() -> String {
         .route("/to-metadata", get(|| async { Redirect::temporary("http://169.254.169.254/latest/meta-data/") }));
     let (listener, base) = crate::common::loopback().await;
     crate::common::serve_in_background(listener, app);
-    format!("{base}")
+    base
 }
 
 #[tokio::test]
