@@ -120,6 +120,18 @@ pub struct Settings {
     /// `tokenizer.json`) to embed in process instead of calling a provider; needs a build
     /// with the `local-embeddings` feature. `DOCENT_EMBEDDING_MODEL_DIR`.
     pub embedding_model_dir: Option<PathBuf>,
+    /// Keep uploaded files in this S3-compatible bucket instead of the data directory (needed
+    /// when several replicas share PostgreSQL). `DOCENT_S3_BUCKET`; credentials and region
+    /// also come from the usual `AWS_*` variables.
+    pub s3_bucket: Option<String>,
+    /// For MinIO, Cloudflare R2 and other non-AWS providers. `DOCENT_S3_ENDPOINT`.
+    pub s3_endpoint: Option<String>,
+    /// `DOCENT_S3_REGION`.
+    pub s3_region: String,
+    /// `DOCENT_S3_ACCESS_KEY_ID`.
+    pub s3_access_key_id: Option<String>,
+    /// `DOCENT_S3_SECRET_ACCESS_KEY`.
+    pub s3_secret_access_key: Option<Secret>,
 }
 
 impl Default for Settings {
@@ -152,6 +164,11 @@ impl Default for Settings {
             embedding_base_url: "https://openrouter.ai/api/v1".to_owned(),
             embedding_api_key: None,
             embedding_model_dir: None,
+            s3_bucket: None,
+            s3_endpoint: None,
+            s3_region: "us-east-1".to_owned(),
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
         }
     }
 }
@@ -188,6 +205,11 @@ pub struct SettingsLayer {
     pub embedding_base_url: Option<String>,
     pub embedding_api_key: Option<Secret>,
     pub embedding_model_dir: Option<PathBuf>,
+    pub s3_bucket: Option<String>,
+    pub s3_endpoint: Option<String>,
+    pub s3_region: Option<String>,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<Secret>,
 }
 
 /// A setting that could not be read.
@@ -273,7 +295,8 @@ impl Settings {
                 fetch_allow_private,
                 fetch_allowed_hosts,
                 crawl_delay_ms,
-                embedding_base_url
+                embedding_base_url,
+                s3_region
             ],
             [
                 database_url,
@@ -395,6 +418,11 @@ impl SettingsLayer {
             crawl_delay_ms: parse(&env, "DOCENT_CRAWL_DELAY_MS")?,
             embedding_model: text("DOCENT_EMBEDDING_MODEL"),
             embedding_model_dir: text("DOCENT_EMBEDDING_MODEL_DIR").map(PathBuf::from),
+            s3_bucket: text("DOCENT_S3_BUCKET"),
+            s3_endpoint: text("DOCENT_S3_ENDPOINT"),
+            s3_region: text("DOCENT_S3_REGION"),
+            s3_access_key_id: text("DOCENT_S3_ACCESS_KEY_ID"),
+            s3_secret_access_key: text("DOCENT_S3_SECRET_ACCESS_KEY").map(Secret),
             embedding_base_url: text("DOCENT_EMBEDDING_BASE_URL"),
             embedding_api_key: text("DOCENT_EMBEDDING_API_KEY")
                 .or_else(|| text("OPENROUTER_API_KEY"))

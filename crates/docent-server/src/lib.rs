@@ -97,7 +97,19 @@ impl AppState {
         Ok(AppState {
             store,
             mailer: Arc::new(mail::Mailer::from_settings(&settings)?),
-            files: Arc::new(files::Files::local(settings.data_dir.join("files"))),
+            files: Arc::new(match &settings.s3_bucket {
+                None => files::Files::local(settings.data_dir.join("files")),
+                Some(bucket) => files::Files::bucket(&files::BucketConfig {
+                    bucket: bucket.clone(),
+                    endpoint: settings.s3_endpoint.clone(),
+                    region: settings.s3_region.clone(),
+                    access_key_id: settings.s3_access_key_id.clone(),
+                    secret_access_key: settings
+                        .s3_secret_access_key
+                        .as_ref()
+                        .map(|s| s.expose().to_owned()),
+                })?,
+            }),
             settings: Arc::new(settings),
             throttle: Arc::default(),
             metrics: ops::metrics_handle(),

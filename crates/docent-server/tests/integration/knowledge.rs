@@ -879,3 +879,116 @@ async fn the_local_model_finds_chunks_by_meaning() {
     assert_eq!(status, StatusCode::OK, "{hits}");
     assert_eq!(hits[0]["file_name"], "refunds.txt", "{hits}");
 }
+
+/// An S3-compatible object store in memory, path-style (`/{bucket}/{key}`), enough of the
+/// protocol for PUT, GET and DELETE.
+async fn object_store() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>>,
+) {
+    use axum::body::Bytes;
+    use axum::extract::{Path, State};
+    use axum::http::HeaderMap;
+    use axum::response::IntoResponse;
+    use axum::routing::put;
+    type Objects = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>>;
+    let objects: Objects = Default::default();
+    async fn store(
+        State(objects): State<Objects>,
+        Path((_, key)): Path<(String, String)>,
+        body: Bytes,
+    ) -> impl IntoResponse {
+        objects.lock().expect("lock").insert(key, body.to_vec());
+        ([("etag", "\"e1\"")], "")
+    }
+    async fn fetch(
+        State(objects): State<Objects>,
+        Path((_, key)): Path<(String, String)>,
+    ) -> axum::response::Response {
+        match objects.lock().expect("lock").get(&key) {
+            Some(bytes) => {
+                let mut headers = HeaderMap::new();
+                headers.insert("etag", "\"e1\"".parse().expect("header"));
+                headers.insert(
+                    "last-modified",
+                    "Sat, 21 Nov 2026 00:00:00 GMT".parse().expect("header"),
+                );
+                (headers, bytes.clone()).into_response()
+            }
+            None => (
+                StatusCode::NOT_FOUND,
+                "<Error><Code>NoSuchKey</Code><Message>missing</Message></Error>",
+            )
+                .into_response(),
+        }
+    }
+    async fn remove(
+        State(objects): State<Objects>,
+        Path((_, key)): Path<(String, String)>,
+    ) -> StatusCode {
+        objects.lock().expect("lock").remove(&key);
+        StatusCode::NO_CONTENT
+    }
+    /// `POST /{bucket}?delete` (DeleteObjects): `<Key>` elements in, `<Deleted>` out.
+    async fn remove_many(State(objects): State<Objects>, body: String) -> String {
+        let mut deleted = String::new();
+        for key in body
+            .split("<Key>")
+            .skip(1)
+            .filter_map(|rest| rest.split("</Key>").next())
+        {
+            objects.lock().expect("lock").remove(key);
+            deleted.push_str(&format!("<Deleted><Key>{key}</Key></Deleted>"));
+        }
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><DeleteResult>{deleted}</DeleteResult>")
+    }
+    let app = axum::Router::new()
+        .route("/{bucket}", axum::routing::post(remove_many))
+        .route("/{bucket}/{*key}", put(store).get(fetch).delete(remove))
+        .with_state(objects.clone());
+    let (listener, base) = crate::common::loopback().await;
+    crate::common::serve_in_background(listener, app);
+    (base, objects)
+}
+
+#[tokio::test]
+async fn files_can_live_in_an_s3_compatible_bucket() {
+    let (endpoint, objects) = object_store().await;
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.s3_bucket = Some("docent".into());
+        s.s3_endpoint = Some(endpoint.clone());
+        s.s3_access_key_id = Some("test".into());
+        s.s3_secret_access_key = Some(docent_core::settings::Secret::new("test"));
+    })
+    .await
+    .expect("app");
+    let (ana, id) = space(&app).await;
+    let (status, docs) = ana
+        .upload(
+            &format!("/api/chat-spaces/{id}/documents/upload"),
+            &[("returns.md", MARKDOWN)],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{docs}");
+    assert_eq!(
+        objects.lock().expect("lock").len(),
+        1,
+        "the upload went to the bucket"
+    );
+    assert_eq!(drain_jobs(&app).await, 1);
+    let doc_id = docs[0]["id"].as_str().expect("id");
+    let (_, doc) = ana.get(&format!("/api/documents/{doc_id}")).await;
+    assert_eq!(
+        doc["status"], "completed",
+        "the worker read it back from the bucket: {doc}"
+    );
+    let (status, _) = ana
+        .call(Method::DELETE, &format!("/api/documents/{doc_id}"))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(
+        objects.lock().expect("lock").is_empty(),
+        "deleting the document deleted its object"
+    );
+}
