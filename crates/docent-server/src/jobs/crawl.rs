@@ -6,7 +6,7 @@ use docent_core::*;
 use docent_ingest::crawl::{CrawlOptions, crawl};
 use docent_ingest::fetch::FetchError;
 
-use super::ingest::{JobError, fail};
+use super::ingest::JobError;
 use crate::AppState;
 use crate::service::documents::CrawlInput;
 
@@ -50,15 +50,10 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
         delay: std::time::Duration::from_millis(state.settings.crawl_delay_ms.into()),
     };
     if options.max_pages == 0 {
-        return fail(
-            state,
-            job,
-            format!(
-                "The {} plan's document limit is reached; remove some documents or upgrade.",
-                org.plan.as_str()
-            ),
-        )
-        .await;
+        return Err(JobError::Final(format!(
+            "The {} plan's document limit is reached; remove some documents or upgrade.",
+            org.plan.as_str()
+        )));
     }
     store
         .set_document_status(job.org_id, site.id, DocumentStatus::Processing, 1, None)
@@ -88,7 +83,7 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
     .await;
     let report = match report {
         Ok(report) => report,
-        Err(e @ FetchError::NotAllowed(_)) => return fail(state, job, e.to_string()).await,
+        Err(e @ FetchError::NotAllowed(_)) => return Err(JobError::Final(e.to_string())),
         Err(e) => return Err(JobError::Passing(e.to_string())),
     };
     if report.pages == 0 {
@@ -97,12 +92,9 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
             .first()
             .cloned()
             .unwrap_or_else(|| "robots.txt or the filters excluded every page".into());
-        return fail(
-            state,
-            job,
-            format!("No page of the site could be added: {why}"),
-        )
-        .await;
+        return Err(JobError::Final(format!(
+            "No page of the site could be added: {why}"
+        )));
     }
     let host = start.host_str().unwrap_or("site").to_owned();
     let facts = DocumentFacts {

@@ -58,11 +58,7 @@ pub async fn run(
         .await?
         .map(|space| read(&space.retrieval_config))
         .unwrap_or_default();
-    let (extracted, chunks) = match extract(state, extractor, &doc, bytes, &config).await {
-        Ok(done) => done,
-        Err(JobError::Final(message)) => return fail(state, job, message).await,
-        Err(passing) => return Err(passing),
-    };
+    let (extracted, chunks) = extract(state, extractor, &doc, bytes, &config).await?;
     store
         .set_document_status(job.org_id, doc.id, DocumentStatus::Processing, 90, None)
         .await?;
@@ -133,7 +129,7 @@ pub async fn fetch_and_run(
                 FetchError::Status(shown, code).to_string(),
             ));
         }
-        Err(e) => return fail(state, job, e.to_string()).await,
+        Err(e) => return Err(JobError::Final(e.to_string())),
     };
     let stored = state
         .files
@@ -199,26 +195,8 @@ async fn extract(
     }
 }
 
-pub(super) async fn fail(state: &AppState, job: &Job, message: String) -> Result<(), JobError> {
-    state
-        .store
-        .set_document_status(
-            job.org_id,
-            job.document_id,
-            DocumentStatus::Failed,
-            0,
-            Some(&message),
-        )
-        .await?;
-    Err(JobError::Final(message))
-}
-
-/// Marks the document failed after the last attempt of a passing failure.
-pub async fn give_up(state: &AppState, job: &Job, message: &str) {
-    let shown = format!(
-        "Processing failed after {} attempts: {message}",
-        job.attempts
-    );
+/// Marks the job's document failed with `message` (what the owner reads).
+pub async fn mark_failed(state: &AppState, job: &Job, message: &str) {
     if let Err(e) = state
         .store
         .set_document_status(
@@ -226,7 +204,7 @@ pub async fn give_up(state: &AppState, job: &Job, message: &str) {
             job.document_id,
             DocumentStatus::Failed,
             0,
-            Some(&shown),
+            Some(message),
         )
         .await
     {

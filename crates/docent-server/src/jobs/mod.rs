@@ -92,7 +92,11 @@ impl Worker {
         beat.abort();
         match result {
             Ok(()) => JobOutcome::Completed,
-            Err(ingest::JobError::Final(message)) => JobOutcome::Failed(message),
+            // Every final failure reaches the document, whichever step raised it.
+            Err(ingest::JobError::Final(message)) => {
+                ingest::mark_failed(&self.state, job, &message).await;
+                JobOutcome::Failed(message)
+            }
             Err(ingest::JobError::Passing(message)) if job.attempts < MAX_ATTEMPTS => {
                 let backoff = 10 * 2i64.pow(job.attempts.clamp(0, 10) as u32);
                 tracing::warn!(job = %job.id, attempt = job.attempts, %message, "job failed; will retry");
@@ -102,7 +106,15 @@ impl Worker {
                 }
             }
             Err(ingest::JobError::Passing(message)) => {
-                ingest::give_up(&self.state, job, &message).await;
+                ingest::mark_failed(
+                    &self.state,
+                    job,
+                    &format!(
+                        "Processing failed after {} attempts: {message}",
+                        job.attempts
+                    ),
+                )
+                .await;
                 JobOutcome::Failed(message)
             }
         }
