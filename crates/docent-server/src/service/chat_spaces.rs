@@ -223,7 +223,6 @@ pub async fn create(
             std::iter::repeat_with(|| format!("{base}-{}", crate::auth::token::generate(3)))
                 .take(3),
         );
-    let mut last = ApiError::SlugTaken;
     for slug in candidates {
         match state
             .store
@@ -233,11 +232,11 @@ pub async fn create(
             Ok(space) => return Ok(space),
             Err(docent_store::StoreError::Conflict {
                 field: "endpoint_slug",
-            }) => last = ApiError::SlugTaken,
+            }) => continue,
             Err(e) => return Err(e.into()),
         }
     }
-    Err(last)
+    Err(ApiError::SlugTaken)
 }
 
 pub async fn patch(
