@@ -227,6 +227,34 @@ impl Browser {
         }
     }
 
+    /// Waits up to 10 s until the element `css` shows `needle` (the next page has loaded).
+    async fn wait_text(&self, css: &str, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let found = self
+                .cmd(
+                    reqwest::Method::POST,
+                    "/element",
+                    Some(json!({"using": "css selector", "value": css})),
+                )
+                .await;
+            if let Some(id) = found[ELEMENT].as_str() {
+                let text = self
+                    .cmd(reqwest::Method::GET, &format!("/element/{id}/text"), None)
+                    .await;
+                if text.as_str().is_some_and(|t| t.contains(needle)) {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} never showed {needle:?} on {}",
+                self.url().await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     async fn accept_alert(&self) {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
@@ -350,8 +378,9 @@ async fn a_new_user_signs_up_creates_renames_and_manages_keys() {
     // Rename it.
     browser.fill("#name", "Acme Help Desk").await;
     browser.click("[data-docent=save-chat-space]").await;
-    browser.wait_url(|u| u == space_url).await;
-    assert!(browser.text(".flash").await.contains("Changes saved"));
+    // The form posts to the page's own address: wait for the new page's flash.
+    browser.wait_text(".flash", "Changes saved").await;
+    assert_eq!(browser.url().await, space_url);
     assert_eq!(
         browser.text("[data-docent=chat-space-name]").await,
         "Acme Help Desk"
