@@ -2,6 +2,7 @@
 //! [`OpenAiEmbedder`] speaks the OpenAI-compatible `/embeddings` protocol that OpenRouter,
 //! OpenAI, Ollama and vLLM share: batched, retried with backoff on 429 and 5xx.
 
+mod chat;
 #[cfg(feature = "local")]
 mod local;
 
@@ -10,6 +11,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Deserialize;
 
+pub use chat::{
+    ChatConfig, ChatEvent, ChatMessage, ChatModel, ChatRequest, ChatStream, OpenAiChat, Role, Usage,
+};
 #[cfg(feature = "local")]
 pub use local::LocalEmbedder;
 
@@ -17,13 +21,13 @@ pub use local::LocalEmbedder;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AiError {
     /// The provider could not be reached or kept failing; worth trying later.
-    #[error("the embedding provider is unavailable: {0}")]
+    #[error("the model provider is unavailable: {0}")]
     Unavailable(String),
     /// The provider refused the request (bad key, unknown model, input too long…).
-    #[error("the embedding provider refused the request ({status}): {message}")]
+    #[error("the model provider refused the request ({status}): {message}")]
     Rejected { status: u16, message: String },
     /// The provider answered something that is not a valid answer.
-    #[error("the embedding provider answered something unexpected: {0}")]
+    #[error("the model provider answered something unexpected: {0}")]
     Malformed(String),
 }
 
@@ -104,7 +108,7 @@ struct EmbeddingItem {
 }
 
 /// The provider's own explanation in an error body, when it gives one.
-fn error_message(body: &str) -> String {
+pub(crate) fn error_message(body: &str) -> String {
     serde_json::from_str::<serde_json::Value>(body)
         .ok()
         .and_then(|v| {
