@@ -1,6 +1,7 @@
 //! [`Settings`]: every knob of a Docent instance, with working defaults, read from defaults →
 //! an optional `docent.toml` → `DOCENT_*` environment variables → command-line flags.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -132,6 +133,35 @@ pub struct Settings {
     pub s3_access_key_id: Option<String>,
     /// `DOCENT_S3_SECRET_ACCESS_KEY`.
     pub s3_secret_access_key: Option<Secret>,
+    /// Base URL of an OpenAI-compatible chat provider, e.g. `http://localhost:11434/v1` for
+    /// Ollama. `DOCENT_LLM_BASE_URL`; with only a key set, OpenRouter is used. With neither,
+    /// answers are extractive (best sentences of the knowledge, cited).
+    pub llm_base_url: Option<String>,
+    /// `DOCENT_LLM_API_KEY` (or `OPENROUTER_API_KEY`).
+    pub llm_api_key: Option<Secret>,
+    /// How long a model may take to start answering, and to go quiet mid-answer.
+    /// `DOCENT_LLM_TIMEOUT_SECS`.
+    pub llm_timeout_secs: u32,
+    /// Prices per million tokens by model, for the cost of each answer (`[llm_prices]` in
+    /// docent.toml). Models not listed cost 0.
+    pub llm_prices: BTreeMap<String, ModelPrice>,
+}
+
+/// What a model costs, in US dollars per million tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelPrice {
+    pub input_per_million: f64,
+    pub output_per_million: f64,
+}
+
+impl ModelPrice {
+    /// The cost of a call in micro-USD.
+    pub fn cost_micro_usd(&self, tokens_in: u32, tokens_out: u32) -> i64 {
+        (f64::from(tokens_in) * self.input_per_million
+            + f64::from(tokens_out) * self.output_per_million)
+            .round() as i64
+    }
 }
 
 impl Default for Settings {
@@ -169,8 +199,34 @@ impl Default for Settings {
             s3_region: "us-east-1".to_owned(),
             s3_access_key_id: None,
             s3_secret_access_key: None,
+            llm_base_url: None,
+            llm_api_key: None,
+            llm_timeout_secs: 60,
+            llm_prices: default_prices(),
         }
     }
+}
+
+/// A few well-known models, so costs show without configuration; docent.toml overrides.
+fn default_prices() -> BTreeMap<String, ModelPrice> {
+    [
+        ("openai/gpt-4o-mini", 0.15, 0.60),
+        ("openai/gpt-4o", 2.50, 10.0),
+        ("openai/gpt-4.1-mini", 0.40, 1.60),
+        ("anthropic/claude-3.5-haiku", 0.80, 4.0),
+        ("google/gemini-2.0-flash-001", 0.10, 0.40),
+    ]
+    .into_iter()
+    .map(|(model, input, output)| {
+        (
+            model.to_owned(),
+            ModelPrice {
+                input_per_million: input,
+                output_per_million: output,
+            },
+        )
+    })
+    .collect()
 }
 
 /// One layer of settings: a `docent.toml`, the environment or the command line.
@@ -210,6 +266,10 @@ pub struct SettingsLayer {
     pub s3_region: Option<String>,
     pub s3_access_key_id: Option<String>,
     pub s3_secret_access_key: Option<Secret>,
+    pub llm_base_url: Option<String>,
+    pub llm_api_key: Option<Secret>,
+    pub llm_timeout_secs: Option<u32>,
+    pub llm_prices: Option<BTreeMap<String, ModelPrice>>,
 }
 
 /// A setting that could not be read.
@@ -233,9 +293,11 @@ pub enum SettingsError {
 }
 
 macro_rules! apply_layer {
+    // The layer is taken apart without `..`: a field left out of the lists does not compile.
     ($settings:expr, $layer:expr, [$($field:ident),*], [$($opt:ident),*]) => {{
-        $(if let Some(v) = $layer.$field { $settings.$field = v; })*
-        $(if $layer.$opt.is_some() { $settings.$opt = $layer.$opt; })*
+        let SettingsLayer { $($field,)* $($opt,)* } = $layer;
+        $(if let Some(v) = $field { $settings.$field = v; })*
+        $(if $opt.is_some() { $settings.$opt = $opt; })*
     }};
 }
 
@@ -296,7 +358,9 @@ impl Settings {
                 fetch_allowed_hosts,
                 crawl_delay_ms,
                 embedding_base_url,
-                s3_region
+                s3_region,
+                llm_timeout_secs,
+                llm_prices
             ],
             [
                 database_url,
@@ -305,7 +369,14 @@ impl Settings {
                 pdfium_path,
                 extractor,
                 embedding_model,
-                embedding_api_key
+                embedding_api_key,
+                embedding_model_dir,
+                s3_bucket,
+                s3_endpoint,
+                s3_access_key_id,
+                s3_secret_access_key,
+                llm_base_url,
+                llm_api_key
             ]
         );
     }
@@ -350,6 +421,18 @@ impl Settings {
         self.public_url
             .as_deref()
             .is_some_and(|u| u.starts_with("https://"))
+    }
+
+    /// The chat provider's base URL and key, when one is configured.
+    pub fn llm_endpoint(&self) -> Option<(String, Option<&Secret>)> {
+        match (&self.llm_base_url, &self.llm_api_key) {
+            (None, None) => None,
+            (url, key) => Some((
+                url.clone()
+                    .unwrap_or_else(|| "https://openrouter.ai/api/v1".to_owned()),
+                key.as_ref(),
+            )),
+        }
     }
 
     /// Whether the configured database is PostgreSQL.
@@ -424,6 +507,12 @@ impl SettingsLayer {
             s3_access_key_id: text("DOCENT_S3_ACCESS_KEY_ID"),
             s3_secret_access_key: text("DOCENT_S3_SECRET_ACCESS_KEY").map(Secret),
             embedding_base_url: text("DOCENT_EMBEDDING_BASE_URL"),
+            llm_base_url: text("DOCENT_LLM_BASE_URL"),
+            llm_api_key: text("DOCENT_LLM_API_KEY")
+                .or_else(|| text("OPENROUTER_API_KEY"))
+                .map(Secret),
+            llm_timeout_secs: parse(&env, "DOCENT_LLM_TIMEOUT_SECS")?,
+            llm_prices: None,
             embedding_api_key: text("DOCENT_EMBEDDING_API_KEY")
                 .or_else(|| text("OPENROUTER_API_KEY"))
                 .map(Secret),
@@ -468,6 +557,40 @@ mod tests {
         .expect("valid");
         assert_eq!(s.listen.to_string(), "127.0.0.1:7000");
         assert_eq!(s.session_days, 3);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn every_kind_of_setting_reaches_the_settings() {
+        let dir = std::env::temp_dir().join(format!("docent-llm-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("docent.toml");
+        std::fs::write(
+            &file,
+            "[llm_prices.\"acme/small\"]\ninput_per_million = 1.0\noutput_per_million = 2.0\n",
+        )
+        .expect("write");
+        let s = Settings::load(
+            Some(&file),
+            env(&[
+                ("DOCENT_EMBEDDING_MODEL_DIR", "/models/minilm"),
+                ("DOCENT_S3_BUCKET", "files"),
+                ("OPENROUTER_API_KEY", "sk-or"),
+            ]),
+            SettingsLayer::default(),
+        )
+        .expect("valid");
+        assert_eq!(s.embedding_model_dir, Some(PathBuf::from("/models/minilm")));
+        assert_eq!(s.s3_bucket.as_deref(), Some("files"));
+        let (url, key) = s.llm_endpoint().expect("a key configures the LLM");
+        assert_eq!(url, "https://openrouter.ai/api/v1");
+        assert_eq!(key.map(Secret::expose), Some("sk-or"));
+        assert_eq!(s.llm_prices["acme/small"].cost_micro_usd(1000, 500), 2000);
+        assert!(
+            !s.llm_prices.contains_key("openai/gpt-4o-mini"),
+            "the file's table replaces the defaults"
+        );
+        assert!(Settings::default().llm_endpoint().is_none());
         std::fs::remove_dir_all(dir).ok();
     }
 
