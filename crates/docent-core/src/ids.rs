@@ -64,4 +64,10 @@ typed_id!(
     ChunkId,
     /// A unit of background work.
     JobId,
+    /// A visitor's (or tester's) exchange with a chat space.
+    ConversationId,
+    /// One turn of a conversation.
+    MessageId,
+    /// A question the knowledge could not answer.
+    KnowledgeGapId,
 );

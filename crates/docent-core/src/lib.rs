@@ -2,6 +2,7 @@
 //! limits, validated configuration documents and [`Settings`]. Nothing here does I/O, so every
 //! other crate can depend on it and tests can use it without a database.
 
+pub mod answers;
 pub mod config;
 pub mod ids;
 pub mod knowledge;
@@ -10,6 +11,7 @@ pub mod plans;
 pub mod settings;
 pub mod validate;
 
+pub use answers::*;
 pub use ids::*;
 pub use knowledge::*;
 pub use model::*;

@@ -13,6 +13,7 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+mod answers;
 mod knowledge;
 
 /// Migrations in order; the SQLite backend has one of the same name for each.
@@ -28,6 +29,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0002_knowledge.sql"),
     ),
     (3, "sites", include_str!("../migrations/0003_sites.sql")),
+    (4, "answers", include_str!("../migrations/0004_answers.sql")),
 ];
 
 /// Key of the advisory lock that serialises migrations across replicas starting together.

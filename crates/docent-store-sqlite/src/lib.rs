@@ -15,6 +15,7 @@ use sqlx::types::Json;
 use sqlx::{SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
+mod answers;
 mod knowledge;
 
 /// Migrations in order; the PostgreSQL backend has one of the same name for each.
@@ -30,6 +31,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0002_knowledge.sql"),
     ),
     (3, "sites", include_str!("../migrations/0003_sites.sql")),
+    (4, "answers", include_str!("../migrations/0004_answers.sql")),
 ];
 
 #[derive(Clone, Debug)]

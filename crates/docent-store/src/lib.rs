@@ -9,12 +9,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use docent_core::*;
 
+mod answers;
 mod error;
 mod knowledge;
 pub mod rows;
 #[cfg(feature = "testing")]
 pub mod stories;
 
+pub use answers::AnswerStore;
 pub use error::StoreError;
 pub use knowledge::{JobQueue, KnowledgeStore};
 
@@ -30,7 +32,7 @@ pub struct PoolStats {
 /// Everything Docent keeps: accounts, organizations and chat spaces here, knowledge and
 /// background jobs in the supertraits.
 #[async_trait]
-pub trait Store: KnowledgeStore + JobQueue + Send + Sync + 'static {
+pub trait Store: KnowledgeStore + JobQueue + AnswerStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Whether the database answers.

@@ -247,6 +247,139 @@ pub fn all<R, T>(rows: Vec<R>, f: impl Fn(R) -> Result<T>) -> Result<Vec<T>> {
     rows.into_iter().map(f).collect()
 }
 
+#[derive(Debug, sqlx::FromRow)]
+pub struct ConversationRow {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub chat_space_id: Uuid,
+    pub visitor_id: Option<String>,
+    pub end_user_email: Option<String>,
+    pub end_user_name: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub referrer: Option<String>,
+    pub locale: Option<String>,
+    pub channel: String,
+    pub status: String,
+    pub assigned_agent_id: Option<Uuid>,
+    pub message_count: i64,
+    pub last_activity_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl ConversationRow {
+    pub fn into_domain(self) -> Result<Conversation> {
+        Ok(Conversation {
+            id: ConversationId(self.id),
+            org_id: OrgId(self.org_id),
+            chat_space_id: ChatSpaceId(self.chat_space_id),
+            visitor_id: self.visitor_id,
+            end_user_email: self.end_user_email,
+            end_user_name: self.end_user_name,
+            ip: self.ip,
+            user_agent: self.user_agent,
+            referrer: self.referrer,
+            locale: self.locale,
+            channel: parse("channel", &self.channel, Channel::parse)?,
+            status: self.status,
+            assigned_agent_id: self.assigned_agent_id.map(UserId),
+            message_count: self.message_count,
+            last_activity_at: self.last_activity_at,
+            created_at: self.created_at,
+            closed_at: self.closed_at,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct MessageRow {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub chat_space_id: Uuid,
+    pub conversation_id: Uuid,
+    pub role: String,
+    pub content: String,
+    pub model: Option<String>,
+    pub tokens_in: i64,
+    pub tokens_out: i64,
+    pub cost_micro_usd: i64,
+    pub processing_time_ms: i64,
+    pub context_chunks: Json<Vec<ContextChunk>>,
+    pub citations: Json<Vec<Citation>>,
+    pub answer_kind: Option<String>,
+    pub feedback: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl MessageRow {
+    pub fn into_domain(self) -> Result<Message> {
+        Ok(Message {
+            id: MessageId(self.id),
+            org_id: OrgId(self.org_id),
+            chat_space_id: ChatSpaceId(self.chat_space_id),
+            conversation_id: ConversationId(self.conversation_id),
+            role: parse("message role", &self.role, MessageRole::parse)?,
+            content: self.content,
+            model: self.model,
+            tokens_in: self.tokens_in,
+            tokens_out: self.tokens_out,
+            cost_micro_usd: self.cost_micro_usd,
+            processing_time_ms: self.processing_time_ms,
+            context_chunks: self.context_chunks.0,
+            citations: self.citations.0,
+            answer_kind: self
+                .answer_kind
+                .map(|k| parse("answer kind", &k, AnswerKind::parse))
+                .transpose()?,
+            feedback: self.feedback,
+            created_at: self.created_at,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct KnowledgeGapRow {
+    pub id: Uuid,
+    pub chat_space_id: Uuid,
+    pub conversation_id: Option<Uuid>,
+    pub question: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl KnowledgeGapRow {
+    pub fn into_domain(self) -> Result<KnowledgeGap> {
+        Ok(KnowledgeGap {
+            id: KnowledgeGapId(self.id),
+            chat_space_id: ChatSpaceId(self.chat_space_id),
+            conversation_id: self.conversation_id.map(ConversationId),
+            question: self.question,
+            created_at: self.created_at,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct UsageDayRow {
+    pub date: chrono::NaiveDate,
+    pub messages: i64,
+    pub conversations: i64,
+    pub tokens: i64,
+    pub cost: i64,
+}
+
+impl UsageDayRow {
+    pub fn into_domain(self) -> Result<UsageDay> {
+        Ok(UsageDay {
+            date: self.date,
+            messages: self.messages,
+            conversations: self.conversations,
+            tokens: self.tokens,
+            cost: self.cost,
+        })
+    }
+}
+
 /// The shared column lists, as macros so that backends build static SQL with `concat!`.
 #[macro_export]
 macro_rules! user_columns {
@@ -278,6 +411,22 @@ macro_rules! chat_space_columns {
         "id, org_id, name, description, status, endpoint_slug, widget_config, ai_config, \
          retrieval_config, allowed_origins, answer_mode, webhook_url, message_count, \
          last_message_at, created_at, updated_at, published_at"
+    };
+}
+#[macro_export]
+macro_rules! conversation_columns {
+    () => {
+        "id, org_id, chat_space_id, visitor_id, end_user_email, end_user_name, ip, user_agent, \
+         referrer, locale, channel, status, assigned_agent_id, message_count, last_activity_at, \
+         created_at, closed_at"
+    };
+}
+#[macro_export]
+macro_rules! message_columns {
+    () => {
+        "id, org_id, chat_space_id, conversation_id, role, content, model, tokens_in, tokens_out, \
+         cost_micro_usd, processing_time_ms, context_chunks, citations, answer_kind, feedback, \
+         created_at"
     };
 }
 #[macro_export]

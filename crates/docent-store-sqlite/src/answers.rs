@@ -1,0 +1,275 @@
+//! Conversations, messages, usage and knowledge gaps on SQLite. The twin is
+//! `docent-store-postgres/src/answers.rs`.
+
+use async_trait::async_trait;
+use chrono::{NaiveDate, Utc};
+use docent_core::*;
+use docent_store::rows::*;
+use docent_store::*;
+use sqlx::types::Json;
+
+use crate::SqliteStore;
+
+#[async_trait]
+impl AnswerStore for SqliteStore {
+    async fn create_conversation(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        channel: Channel,
+        c: NewConversation,
+    ) -> Result<Option<Conversation>> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        // The chat space must belong to `org`: the SELECT yields no row otherwise.
+        let row: Option<ConversationRow> = sqlx::query_as(concat!(
+            "INSERT INTO conversations (id, org_id, chat_space_id, visitor_id, ip, user_agent, referrer, \
+             locale, channel, last_activity_at, created_at) \
+             SELECT ?1, org_id, id, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10 FROM chat_spaces WHERE org_id = ?2 AND id = ?3 \
+             RETURNING ",
+            conversation_columns!()
+        ))
+        .bind(ConversationId::generate().0)
+        .bind(org.0)
+        .bind(chat_space.0)
+        .bind(c.visitor_id)
+        .bind(c.ip)
+        .bind(c.user_agent)
+        .bind(c.referrer)
+        .bind(c.locale)
+        .bind(channel.as_str())
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "INSERT INTO usage_daily (org_id, chat_space_id, date, conversations) VALUES (?1, ?2, ?3, 1) \
+             ON CONFLICT (chat_space_id, date) DO UPDATE SET conversations = usage_daily.conversations + 1",
+        )
+        .bind(org.0)
+        .bind(chat_space.0)
+        .bind(now.date_naive())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        row.into_domain().map(Some)
+    }
+
+    async fn find_conversation(
+        &self,
+        org: OrgId,
+        id: ConversationId,
+    ) -> Result<Option<Conversation>> {
+        let row: Option<ConversationRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            conversation_columns!(),
+            " FROM conversations WHERE org_id = ?1 AND id = ?2"
+        ))
+        .bind(org.0)
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(ConversationRow::into_domain).transpose()
+    }
+
+    async fn list_conversations(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        page: Page<ConversationId>,
+    ) -> Result<Vec<Conversation>> {
+        let rows: Vec<ConversationRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            conversation_columns!(),
+            " FROM conversations WHERE org_id = ?1 AND chat_space_id = ?2 AND (?3 IS NULL OR id < ?3) \
+             ORDER BY id DESC LIMIT ?4"
+        ))
+        .bind(org.0)
+        .bind(chat_space.0)
+        .bind(page.cursor.map(|c| c.0))
+        .bind(i64::from(page.limit))
+        .fetch_all(&self.pool)
+        .await?;
+        all(rows, ConversationRow::into_domain)
+    }
+
+    async fn add_message(&self, org: OrgId, m: NewMessage) -> Result<Option<Message>> {
+        let now = Utc::now();
+        let visitor = i64::from(m.role == MessageRole::User);
+        let tokens = m.tokens_in + m.tokens_out;
+        let cost = m.cost_micro_usd;
+        let mut tx = self.pool.begin().await?;
+        let row: Option<MessageRow> = sqlx::query_as(concat!(
+            "INSERT INTO messages (id, org_id, chat_space_id, conversation_id, role, content, model, \
+             tokens_in, tokens_out, cost_micro_usd, processing_time_ms, context_chunks, citations, \
+             answer_kind, created_at) \
+             SELECT ?1, org_id, chat_space_id, id, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14 \
+             FROM conversations WHERE org_id = ?2 AND id = ?3 RETURNING ",
+            message_columns!()
+        ))
+        .bind(MessageId::generate().0)
+        .bind(org.0)
+        .bind(m.conversation_id.0)
+        .bind(m.role.as_str())
+        .bind(m.content)
+        .bind(m.model)
+        .bind(m.tokens_in)
+        .bind(m.tokens_out)
+        .bind(m.cost_micro_usd)
+        .bind(m.processing_time_ms)
+        .bind(Json(m.context_chunks))
+        .bind(Json(m.citations))
+        .bind(m.answer_kind.map(AnswerKind::as_str))
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "UPDATE conversations SET message_count = message_count + 1, last_activity_at = ?2 WHERE id = ?1",
+        )
+        .bind(row.conversation_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE chat_spaces SET message_count = message_count + ?2, last_message_at = ?3 WHERE id = ?1",
+        )
+        .bind(row.chat_space_id)
+        .bind(visitor)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO usage_daily (org_id, chat_space_id, date, messages, tokens, cost) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+             ON CONFLICT (chat_space_id, date) DO UPDATE SET messages = usage_daily.messages + ?4, \
+             tokens = usage_daily.tokens + ?5, cost = usage_daily.cost + ?6",
+        )
+        .bind(org.0)
+        .bind(row.chat_space_id)
+        .bind(now.date_naive())
+        .bind(visitor)
+        .bind(tokens)
+        .bind(cost)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        row.into_domain().map(Some)
+    }
+
+    async fn list_messages(
+        &self,
+        org: OrgId,
+        conversation: ConversationId,
+        after: Option<MessageId>,
+        limit: u32,
+    ) -> Result<Vec<Message>> {
+        let rows: Vec<MessageRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM messages WHERE org_id = ?1 AND conversation_id = ?2 AND (?3 IS NULL OR id > ?3) \
+             ORDER BY id LIMIT ?4"
+        ))
+        .bind(org.0)
+        .bind(conversation.0)
+        .bind(after.map(|a| a.0))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        all(rows, MessageRow::into_domain)
+    }
+
+    async fn recent_messages(
+        &self,
+        org: OrgId,
+        conversation: ConversationId,
+        limit: u32,
+    ) -> Result<Vec<Message>> {
+        let rows: Vec<MessageRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM messages WHERE org_id = ?1 AND conversation_id = ?2 ORDER BY id DESC LIMIT ?3"
+        ))
+        .bind(org.0)
+        .bind(conversation.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut messages = all(rows, MessageRow::into_domain)?;
+        messages.reverse();
+        Ok(messages)
+    }
+
+    async fn count_messages_since(&self, org: OrgId, since: NaiveDate) -> Result<u64> {
+        let (count,): (i64,) = sqlx::query_as(
+            "SELECT COALESCE(SUM(messages), 0) FROM usage_daily WHERE org_id = ?1 AND date >= ?2",
+        )
+        .bind(org.0)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count.max(0) as u64)
+    }
+
+    async fn usage_days(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        since: NaiveDate,
+    ) -> Result<Vec<UsageDay>> {
+        let rows: Vec<UsageDayRow> = sqlx::query_as(
+            "SELECT date, messages, conversations, tokens, cost FROM usage_daily \
+             WHERE org_id = ?1 AND chat_space_id = ?2 AND date >= ?3 ORDER BY date",
+        )
+        .bind(org.0)
+        .bind(chat_space.0)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        all(rows, UsageDayRow::into_domain)
+    }
+
+    async fn record_knowledge_gap(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        conversation: Option<ConversationId>,
+        question: &str,
+    ) -> Result<Option<KnowledgeGap>> {
+        let row: Option<KnowledgeGapRow> = sqlx::query_as(
+            "INSERT INTO knowledge_gaps (id, org_id, chat_space_id, conversation_id, question, created_at) \
+             SELECT ?1, org_id, id, ?4, ?5, ?6 FROM chat_spaces WHERE org_id = ?2 AND id = ?3 \
+             RETURNING id, chat_space_id, conversation_id, question, created_at",
+        )
+        .bind(KnowledgeGapId::generate().0)
+        .bind(org.0)
+        .bind(chat_space.0)
+        .bind(conversation.map(|c| c.0))
+        .bind(question)
+        .bind(Utc::now())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(KnowledgeGapRow::into_domain).transpose()
+    }
+
+    async fn list_knowledge_gaps(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        limit: u32,
+    ) -> Result<Vec<KnowledgeGap>> {
+        let rows: Vec<KnowledgeGapRow> = sqlx::query_as(
+            "SELECT id, chat_space_id, conversation_id, question, created_at FROM knowledge_gaps \
+             WHERE org_id = ?1 AND chat_space_id = ?2 ORDER BY id DESC LIMIT ?3",
+        )
+        .bind(org.0)
+        .bind(chat_space.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        all(rows, KnowledgeGapRow::into_domain)
+    }
+}

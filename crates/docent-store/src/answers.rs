@@ -1,0 +1,72 @@
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use docent_core::*;
+
+use crate::Result;
+
+/// Conversations, messages, usage counters and knowledge gaps.
+#[async_trait]
+pub trait AnswerStore: Send + Sync {
+    /// `None`: no such chat space in `org`.
+    async fn create_conversation(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        channel: Channel,
+        conversation: NewConversation,
+    ) -> Result<Option<Conversation>>;
+    async fn find_conversation(
+        &self,
+        org: OrgId,
+        id: ConversationId,
+    ) -> Result<Option<Conversation>>;
+    /// Most recently active first.
+    async fn list_conversations(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        page: Page<ConversationId>,
+    ) -> Result<Vec<Conversation>>;
+    /// Adds a message to a conversation of `org`, and in the same transaction counts it on
+    /// the conversation, the chat space and the day's usage (a visitor message counts
+    /// towards quotas; tokens and cost are added as given). `None`: no such conversation.
+    async fn add_message(&self, org: OrgId, message: NewMessage) -> Result<Option<Message>>;
+    /// Messages in the order they were written, after `after`.
+    async fn list_messages(
+        &self,
+        org: OrgId,
+        conversation: ConversationId,
+        after: Option<MessageId>,
+        limit: u32,
+    ) -> Result<Vec<Message>>;
+    /// The last `limit` messages, oldest first.
+    async fn recent_messages(
+        &self,
+        org: OrgId,
+        conversation: ConversationId,
+        limit: u32,
+    ) -> Result<Vec<Message>>;
+    /// Visitor messages of the whole organization from `since` on (for monthly quotas).
+    async fn count_messages_since(&self, org: OrgId, since: NaiveDate) -> Result<u64>;
+    /// A chat space's usage by day from `since` on, oldest first.
+    async fn usage_days(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        since: NaiveDate,
+    ) -> Result<Vec<UsageDay>>;
+    async fn record_knowledge_gap(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        conversation: Option<ConversationId>,
+        question: &str,
+    ) -> Result<Option<KnowledgeGap>>;
+    /// Newest first.
+    async fn list_knowledge_gaps(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        limit: u32,
+    ) -> Result<Vec<KnowledgeGap>>;
+}
