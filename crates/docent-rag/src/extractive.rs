@@ -1,0 +1,167 @@
+//! Extractive answers, for chat spaces with no model configured: the sentences of citable
+//! context that best match the question, quoted with their `[n]` markers (DESIGN §5).
+//! Private blocks are never quoted.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::prompt::Block;
+use crate::retrieve::query_terms;
+
+/// How many sentences an extractive answer quotes at most.
+const MAX_SENTENCES: usize = 3;
+
+/// A word reduced to a crude stem (its first six letters), so "refunds" meets "refund".
+fn stem(word: &str) -> String {
+    word.chars().flat_map(char::to_lowercase).take(6).collect()
+}
+
+fn stems(text: &str) -> HashSet<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(stem)
+        .collect()
+}
+
+/// Splits text into sentences (ends of sentences, or line breaks between paragraphs and
+/// list items).
+fn sentences(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    for (i, &(at, c)) in chars.iter().enumerate() {
+        let next = chars.get(i + 1).map(|&(_, n)| n);
+        let end = match c {
+            '.' | '!' | '?' | '。' => next.is_none_or(char::is_whitespace),
+            '\n' => true,
+            _ => false,
+        };
+        if end {
+            let sentence = text[start..at + c.len_utf8()].trim();
+            if sentence.chars().filter(|c| c.is_alphanumeric()).count() >= 3 {
+                out.push(sentence);
+            }
+            start = at + c.len_utf8();
+        }
+    }
+    let rest = text[start..].trim();
+    if rest.chars().filter(|c| c.is_alphanumeric()).count() >= 3 {
+        out.push(rest);
+    }
+    out
+}
+
+/// The answer, or `None` when no citable sentence shares a word with the question.
+pub fn answer(question: &str, blocks: &[Block<'_>]) -> Option<String> {
+    let terms: HashSet<String> = query_terms(question).iter().map(|t| stem(t)).collect();
+    let mut candidates: Vec<(u32, &str, HashSet<String>)> = Vec::new();
+    for block in blocks {
+        let Some(number) = block.number else { continue };
+        for sentence in sentences(&block.retrieved.hit.chunk.content) {
+            candidates.push((number, sentence, stems(sentence)));
+        }
+    }
+    // Rarer words weigh more (inverse document frequency over the candidate sentences).
+    let mut frequency: HashMap<&str, usize> = HashMap::new();
+    for (_, _, words) in &candidates {
+        for term in &terms {
+            if words.contains(term) {
+                *frequency.entry(term.as_str()).or_default() += 1;
+            }
+        }
+    }
+    let total = candidates.len() as f64;
+    let mut scored: Vec<(f64, usize)> = candidates
+        .iter()
+        .enumerate()
+        .map(|(i, (_, sentence, words))| {
+            let score: f64 = terms
+                .iter()
+                .filter(|t| words.contains(*t))
+                .map(|t| (1.0 + total / frequency[t.as_str()] as f64).ln())
+                .sum();
+            // Prefer sentences of a readable length.
+            let length = sentence.chars().count() as f64;
+            (score / (1.0 + (length / 400.0)), i)
+        })
+        .filter(|(score, _)| *score > 0.0)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut picked: Vec<usize> = Vec::new();
+    for (_, i) in scored {
+        let sentence = candidates[i].1;
+        if picked.iter().any(|&p| candidates[p].1 == sentence) {
+            continue;
+        }
+        picked.push(i);
+        if picked.len() == MAX_SENTENCES {
+            break;
+        }
+    }
+    if picked.is_empty() {
+        return None;
+    }
+    // Quoted in the order of the knowledge, so the answer reads as it was written.
+    picked.sort_unstable();
+    Some(
+        picked
+            .iter()
+            .map(|&i| format!("{} [{}]", candidates[i].1, candidates[i].0))
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prompt::blocks;
+    use crate::retrieve::Retrieved;
+    use docent_core::{Chunk, ChunkHit, ChunkId, DocumentId};
+
+    fn retrieved(content: &str, citable: bool) -> Retrieved {
+        Retrieved {
+            hit: ChunkHit {
+                chunk: Chunk {
+                    id: ChunkId::generate(),
+                    document_id: DocumentId::generate(),
+                    chunk_index: 0,
+                    content: content.into(),
+                    token_count: 40,
+                    metadata: serde_json::json!({}),
+                },
+                document_title: "Policies".into(),
+                file_name: None,
+                source_url: None,
+                citable,
+                score: 1.0,
+            },
+            score: 1.0,
+            text_rank: Some(1),
+            similarity: None,
+        }
+    }
+
+    #[test]
+    fn quotes_the_matching_sentences_of_citable_blocks_only() {
+        let hits = vec![
+            retrieved(
+                "Our shop opened in 1999. Refunds are paid within 30 days of a return. \
+                 We love customers.",
+                true,
+            ),
+            retrieved("Refunds secretly cost us 12% in fees.", false),
+        ];
+        let blocks = blocks(&hits, 1000);
+        let text = answer("How long do refunds take?", &blocks).expect("an answer");
+        assert_eq!(text, "Refunds are paid within 30 days of a return. [1]");
+        assert!(answer("quantum chromodynamics", &blocks).is_none());
+    }
+
+    #[test]
+    fn sentences_split_at_ends_and_lines() {
+        assert_eq!(
+            sentences("One is here. Two: 3.5 kg!\n- three items\nok"),
+            ["One is here.", "Two: 3.5 kg!", "- three items"]
+        );
+    }
+}

@@ -1,0 +1,389 @@
+//! Hybrid retrieval: full-text and vector candidates fused by reciprocal rank, a similarity
+//! threshold on the vector side, optional MMR diversity, then the top K (DESIGN §5).
+
+use std::collections::{HashMap, HashSet};
+
+use docent_ai::Embedder;
+use docent_core::config::RetrievalConfig;
+use docent_core::{ChatSpaceId, ChunkHit, ChunkId, OrgId, search_terms};
+use docent_store::Store;
+use serde::Serialize;
+
+use crate::RagError;
+
+/// The constant of reciprocal rank fusion: a hit at rank r adds 1 / (K + r).
+const RRF_K: f64 = 60.0;
+/// How much MMR favours relevance over novelty.
+const MMR_LAMBDA: f64 = 0.7;
+
+/// How a chunk was found and how well it ranked.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Retrieved {
+    #[serde(flatten)]
+    pub hit: ChunkHit,
+    /// The fused score (higher is better).
+    pub score: f64,
+    /// 1-based rank among full-text candidates.
+    pub text_rank: Option<u32>,
+    /// Cosine similarity to the question, when it was a vector candidate.
+    pub similarity: Option<f64>,
+}
+
+/// Which searches to run (the evaluation compares them; the product uses `Hybrid`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Hybrid,
+    FullText,
+    Vector,
+}
+
+/// Finds the chunks of a chat space that best answer `question`.
+pub async fn retrieve(
+    store: &dyn Store,
+    embedder: Option<&dyn Embedder>,
+    org: OrgId,
+    chat_space: ChatSpaceId,
+    question: &str,
+    config: &RetrievalConfig,
+    mode: Mode,
+) -> Result<Vec<Retrieved>, RagError> {
+    let top_k = config.top_k.clamp(1, 50);
+    let pool = (top_k * 4).max(20);
+    let text_hits = if mode == Mode::Vector {
+        Vec::new()
+    } else {
+        let terms = query_terms(question);
+        store
+            .search_chunks(org, chat_space, &terms, pool)
+            .await
+            .map_err(RagError::Store)?
+    };
+    let vector_hits = match (embedder, mode) {
+        (Some(embedder), Mode::Hybrid | Mode::Vector) => {
+            let vector = embedder
+                .embed(&[question.to_owned()])
+                .await
+                .map_err(RagError::Model)?
+                .pop()
+                .unwrap_or_default();
+            let hits = store
+                .vector_search(org, chat_space, &vector, pool)
+                .await
+                .map_err(RagError::Store)?;
+            hits.into_iter()
+                .filter(|h| h.score >= config.similarity_threshold)
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    let fused = fuse(text_hits, vector_hits);
+    Ok(if config.rerank_results {
+        mmr(fused, top_k as usize)
+    } else {
+        fused.into_iter().take(top_k as usize).collect()
+    })
+}
+
+/// The question's words for full-text search, without English stop words (they match
+/// nearly every chunk and only slow the search), unless nothing else is left.
+pub fn query_terms(question: &str) -> Vec<String> {
+    let terms = search_terms(question);
+    let content: Vec<String> = terms
+        .iter()
+        .filter(|t| !STOP_WORDS.contains(&t.as_str()))
+        .cloned()
+        .collect();
+    if content.is_empty() { terms } else { content }
+}
+
+/// Reciprocal rank fusion of the two candidate lists, best first.
+pub fn fuse(text_hits: Vec<ChunkHit>, vector_hits: Vec<ChunkHit>) -> Vec<Retrieved> {
+    let mut by_id: HashMap<ChunkId, Retrieved> = HashMap::new();
+    for (rank, hit) in text_hits.into_iter().enumerate() {
+        let rank = rank as u32 + 1;
+        by_id.insert(
+            hit.chunk.id,
+            Retrieved {
+                score: 1.0 / (RRF_K + f64::from(rank)),
+                text_rank: Some(rank),
+                similarity: None,
+                hit,
+            },
+        );
+    }
+    for (rank, hit) in vector_hits.into_iter().enumerate() {
+        let add = 1.0 / (RRF_K + rank as f64 + 1.0);
+        let similarity = hit.score;
+        by_id
+            .entry(hit.chunk.id)
+            .and_modify(|r| {
+                r.score += add;
+                r.similarity = Some(similarity);
+            })
+            .or_insert(Retrieved {
+                score: add,
+                text_rank: None,
+                similarity: Some(similarity),
+                hit,
+            });
+    }
+    let mut fused: Vec<Retrieved> = by_id.into_values().collect();
+    // Ties (equal fused scores) break by chunk id, so results are deterministic.
+    fused.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.hit.chunk.id.0.cmp(&b.hit.chunk.id.0))
+    });
+    fused
+}
+
+/// Maximal marginal relevance: picks `k` chunks that are relevant but unlike those already
+/// picked (likeness = word-set overlap, so no vectors are needed).
+pub fn mmr(candidates: Vec<Retrieved>, k: usize) -> Vec<Retrieved> {
+    let Some(best) = candidates.first().map(|c| c.score) else {
+        return candidates;
+    };
+    let words: Vec<HashSet<String>> = candidates
+        .iter()
+        .map(|c| word_set(&c.hit.chunk.content))
+        .collect();
+    let mut left: Vec<usize> = (0..candidates.len()).collect();
+    let mut picked: Vec<usize> = Vec::new();
+    while picked.len() < k && !left.is_empty() {
+        let (position, _) = left
+            .iter()
+            .enumerate()
+            .map(|(position, &i)| {
+                let relevance = candidates[i].score / best;
+                let likeness = picked
+                    .iter()
+                    .map(|&p| jaccard(&words[i], &words[p]))
+                    .fold(0.0, f64::max);
+                (
+                    position,
+                    MMR_LAMBDA * relevance - (1.0 - MMR_LAMBDA) * likeness,
+                )
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+            .unwrap_or((0, 0.0));
+        picked.push(left.remove(position));
+    }
+    let mut slots: Vec<Option<Retrieved>> = candidates.into_iter().map(Some).collect();
+    picked.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
+fn word_set(text: &str) -> HashSet<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() > 2)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+fn jaccard(a: &HashSet<String>, b: &HashSet<String>) -> f64 {
+    let union = a.union(b).count();
+    if union == 0 {
+        0.0
+    } else {
+        a.intersection(b).count() as f64 / union as f64
+    }
+}
+
+/// Common English words that carry no topic.
+const STOP_WORDS: &[&str] = &[
+    "a",
+    "about",
+    "above",
+    "after",
+    "again",
+    "against",
+    "all",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "as",
+    "at",
+    "be",
+    "because",
+    "been",
+    "before",
+    "being",
+    "below",
+    "between",
+    "both",
+    "but",
+    "by",
+    "can",
+    "could",
+    "did",
+    "do",
+    "does",
+    "doing",
+    "down",
+    "during",
+    "each",
+    "few",
+    "for",
+    "from",
+    "further",
+    "had",
+    "has",
+    "have",
+    "having",
+    "he",
+    "her",
+    "here",
+    "hers",
+    "herself",
+    "him",
+    "himself",
+    "his",
+    "how",
+    "i",
+    "if",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "itself",
+    "me",
+    "more",
+    "most",
+    "my",
+    "myself",
+    "no",
+    "nor",
+    "not",
+    "of",
+    "off",
+    "on",
+    "once",
+    "only",
+    "or",
+    "other",
+    "our",
+    "ours",
+    "ourselves",
+    "out",
+    "over",
+    "own",
+    "same",
+    "she",
+    "should",
+    "so",
+    "some",
+    "such",
+    "than",
+    "that",
+    "the",
+    "their",
+    "theirs",
+    "them",
+    "themselves",
+    "then",
+    "there",
+    "these",
+    "they",
+    "this",
+    "those",
+    "through",
+    "to",
+    "too",
+    "under",
+    "until",
+    "up",
+    "very",
+    "was",
+    "we",
+    "were",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "why",
+    "will",
+    "with",
+    "would",
+    "you",
+    "your",
+    "yours",
+    "yourself",
+    "yourselves",
+    "s",
+    "t",
+    "don",
+    "according",
+    "mentioned",
+    "described",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use docent_core::{Chunk, DocumentId};
+
+    fn hit(id: u128, content: &str) -> ChunkHit {
+        ChunkHit {
+            chunk: Chunk {
+                id: ChunkId(uuid_from(id)),
+                document_id: DocumentId(uuid_from(1)),
+                chunk_index: 0,
+                content: content.into(),
+                token_count: 10,
+                metadata: serde_json::json!({}),
+            },
+            document_title: "t".into(),
+            file_name: None,
+            source_url: None,
+            citable: true,
+            score: 0.5,
+        }
+    }
+
+    fn uuid_from(n: u128) -> uuid::Uuid {
+        uuid::Uuid::from_u128(n)
+    }
+
+    #[test]
+    fn fusion_rewards_chunks_both_searches_found() {
+        let fused = fuse(
+            vec![hit(1, "a"), hit(2, "b"), hit(3, "c")],
+            vec![hit(3, "c"), hit(4, "d")],
+        );
+        let ids: Vec<u128> = fused.iter().map(|r| r.hit.chunk.id.0.as_u128()).collect();
+        assert_eq!(ids, [3, 1, 2, 4], "2 and 4 tie (rank 2 each) and break by id");
+        assert_eq!(fused[0].text_rank, Some(3));
+        assert_eq!(fused[0].similarity, Some(0.5));
+    }
+
+    #[test]
+    fn mmr_skips_near_duplicates() {
+        let fused = fuse(
+            vec![
+                hit(1, "refund policy thirty days receipt"),
+                hit(2, "refund policy thirty days receipt"),
+                hit(3, "shipping takes five days"),
+            ],
+            vec![],
+        );
+        let ids: Vec<u128> = mmr(fused, 2)
+            .iter()
+            .map(|r| r.hit.chunk.id.0.as_u128())
+            .collect();
+        assert_eq!(ids, [1, 3]);
+    }
+
+    #[test]
+    fn stop_words_go_unless_nothing_else_is_left() {
+        assert_eq!(
+            query_terms("What is the refund policy?"),
+            ["refund", "policy"]
+        );
+        assert_eq!(query_terms("Who are you?"), ["who", "are", "you"]);
+    }
+}
