@@ -178,7 +178,7 @@ impl Guard {
         }
         if all {
             // What follows the last word (punctuation, spaces), unless a word is still open.
-            if !self.in_gap || self.text[self.settled..].trim().len() > 0 {
+            if !self.in_gap || !self.text[self.settled..].trim().is_empty() {
                 out.push_str(&self.text[self.settled..]);
             }
             self.settled = self.text.len();

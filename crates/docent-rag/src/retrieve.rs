@@ -356,7 +356,11 @@ mod tests {
             vec![hit(3, "c"), hit(4, "d")],
         );
         let ids: Vec<u128> = fused.iter().map(|r| r.hit.chunk.id.0.as_u128()).collect();
-        assert_eq!(ids, [3, 1, 2, 4], "2 and 4 tie (rank 2 each) and break by id");
+        assert_eq!(
+            ids,
+            [3, 1, 2, 4],
+            "2 and 4 tie (rank 2 each) and break by id"
+        );
         assert_eq!(fused[0].text_rank, Some(3));
         assert_eq!(fused[0].similarity, Some(0.5));
     }
