@@ -47,6 +47,8 @@ pub struct AppState {
     pub fetcher: Arc<docent_ingest::fetch::Fetcher>,
     /// Turns chunks and questions into vectors, when a provider is configured.
     pub embedder: Option<Arc<dyn docent_ai::Embedder>>,
+    /// Answers questions (every transport goes through it).
+    pub answers: docent_rag::AnswerService,
 }
 
 impl std::fmt::Debug for AppState {
@@ -94,7 +96,27 @@ impl AppState {
                 .clone()
                 .or_else(|| Some(settings.data_dir.clone())),
         );
+        let model: Option<Arc<dyn docent_ai::ChatModel>> = match settings.llm_endpoint() {
+            None => None,
+            Some((base_url, key)) => {
+                let mut config = docent_ai::ChatConfig::new(base_url);
+                config.api_key = key.map(|k| k.expose().to_owned());
+                let timeout = Duration::from_secs(u64::from(settings.llm_timeout_secs.max(1)));
+                config.first_byte_timeout = timeout;
+                config.idle_timeout = timeout;
+                Some(Arc::new(
+                    docent_ai::OpenAiChat::new(config).map_err(|e| e.to_string())?,
+                ))
+            }
+        };
+        let answers = docent_rag::AnswerService::new(
+            store.clone(),
+            embedder.clone(),
+            model,
+            settings.llm_prices.clone(),
+        );
         Ok(AppState {
+            answers,
             store,
             mailer: Arc::new(mail::Mailer::from_settings(&settings)?),
             files: Arc::new(match &settings.s3_bucket {

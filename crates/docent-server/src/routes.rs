@@ -136,6 +136,12 @@ pub fn routes() -> Vec<Route> {
         r(M::DELETE, "/api/documents/{document_id}", Org, Api, "Delete a document and its chunks", delete(api::documents::delete)),
         r(M::POST, "/api/documents/{document_id}/reprocess", Org, Api, "Process a document again", post(api::documents::reprocess)),
         r(M::GET, "/api/documents/{document_id}/chunks", Org, Api, "A document's chunks in order (?after=&limit=)", get(api::documents::chunks)),
+        // ---- answers ----
+        r(M::POST, "/api/chat-spaces/{id}/chat", Org, Api, "Ask a question (playground / API): JSON answer, or SSE events start, delta, done, error with Accept: text/event-stream", post(api::answers::chat))
+            .body("{message, conversation_id?}"),
+        r(M::GET, "/api/chat-spaces/{id}/conversations", Org, Api, "Conversations, most recent first (?limit=&cursor=)", get(api::answers::conversations)),
+        r(M::GET, "/api/conversations/{conversation_id}/messages", Org, Api, "A conversation's messages in order (?after=&limit=)", get(api::answers::messages)),
+        r(M::GET, "/api/chat-spaces/{id}/knowledge-gaps", Org, Api, "Questions the knowledge could not answer, newest first (?limit=)", get(api::answers::knowledge_gaps)),
         // ---- API keys ----
         r(M::GET, "/api/api-keys", Org, Api, "API keys (?chat_space_id=)", get(api::chat_spaces::list_keys)),
         r(M::POST, "/api/api-keys", Org, Api, "Create an API key; the secret is shown once", post(api::chat_spaces::create_key))

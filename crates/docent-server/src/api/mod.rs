@@ -2,6 +2,7 @@
 //! the answer.
 
 pub mod admin;
+pub mod answers;
 pub mod auth;
 pub mod chat_spaces;
 pub mod documents;

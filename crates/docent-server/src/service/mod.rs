@@ -2,6 +2,7 @@
 //! these functions, so all transports enforce the same rules.
 
 pub mod accounts;
+pub mod answers;
 pub mod api_keys;
 pub mod chat_spaces;
 pub mod documents;

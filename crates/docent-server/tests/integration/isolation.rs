@@ -73,7 +73,22 @@ async fn victim(app: &TestApp) -> Victim {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{docs}");
     crate::common::drain_jobs(app).await;
+    let (status, answer) = owner
+        .json(
+            Method::POST,
+            &format!("/api/chat-spaces/{space_id}/chat"),
+            json!({"message": "Where is the vault code?"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
     let ids = HashMap::from([
+        (
+            "conversation_id",
+            answer["conversation_id"]
+                .as_str()
+                .expect("conversation")
+                .to_owned(),
+        ),
         (
             "document_id",
             docs[0]["id"].as_str().expect("document").to_owned(),
@@ -136,6 +151,7 @@ fn unknown_ids() -> HashMap<&'static str, String> {
         "invitation_id",
         "org_id",
         "document_id",
+        "conversation_id",
     ]
     .into_iter()
     .map(|k| (k, uuid::Uuid::now_v7().to_string()))
@@ -151,6 +167,7 @@ fn body_for(path: &str) -> Value {
         "/api/chat-spaces" | "/api/api-keys" | "/api/organizations" => json!({"name": "new"}),
         "/api/organization/invitations" => json!({"email": "new@example.com", "role": "viewer"}),
         "/api/chat-spaces/{id}/documents/url" => json!({"url": "https://www.example.com/"}),
+        "/api/chat-spaces/{id}/chat" => json!({"message": "What is the vault code?"}),
         _ => json!({}),
     }
 }

@@ -5,6 +5,7 @@
 mod common;
 
 mod accounts;
+mod answers;
 mod browser;
 mod chat_spaces;
 mod fuzz;
