@@ -19,6 +19,8 @@ use crate::{AiError, Embedder};
 const BATCH: usize = 32;
 /// Longest input in tokens (the model was trained on 256).
 const MAX_TOKENS: usize = 256;
+/// Words per window of a long text (about 200 of the model's tokens).
+const WINDOW_WORDS: usize = 150;
 
 struct Model {
     bert: BertModel,
@@ -115,9 +117,38 @@ impl Embedder for LocalEmbedder {
         let model = self.model.clone();
         let texts = texts.to_vec();
         tokio::task::spawn_blocking(move || {
-            let mut out = Vec::with_capacity(texts.len());
-            for batch in texts.chunks(BATCH) {
-                out.extend(LocalEmbedder::embed_batch(&model, batch)?);
+            // The model reads 256 tokens at most: a longer text is embedded in windows of
+            // words, and its vector is the normalised mean of theirs, so its end counts too.
+            let mut pieces: Vec<String> = Vec::new();
+            let mut owner: Vec<usize> = Vec::new();
+            for (i, text) in texts.iter().enumerate() {
+                let words: Vec<&str> = text.split_whitespace().collect();
+                if words.len() <= WINDOW_WORDS {
+                    pieces.push(text.clone());
+                    owner.push(i);
+                } else {
+                    for window in words.chunks(WINDOW_WORDS) {
+                        pieces.push(window.join(" "));
+                        owner.push(i);
+                    }
+                }
+            }
+            let mut vectors = Vec::with_capacity(pieces.len());
+            for batch in pieces.chunks(BATCH) {
+                vectors.extend(LocalEmbedder::embed_batch(&model, batch)?);
+            }
+            let dimension = vectors.first().map_or(0, Vec::len);
+            let mut out = vec![vec![0.0f32; dimension]; texts.len()];
+            for (vector, &i) in vectors.iter().zip(&owner) {
+                for (sum, x) in out[i].iter_mut().zip(vector) {
+                    *sum += x;
+                }
+            }
+            for vector in &mut out {
+                let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt();
+                if norm > 0.0 {
+                    vector.iter_mut().for_each(|x| *x /= norm);
+                }
             }
             Ok(out)
         })

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::RagError;
 
-/// The constant of reciprocal rank fusion: a hit at rank r adds 1 / (K + r).
+/// The constant of reciprocal-rank scores: the hit at position p scores 1 / (K + p).
 const RRF_K: f64 = 60.0;
 /// How much MMR favours relevance over novelty.
 const MMR_LAMBDA: f64 = 0.7;
@@ -96,45 +96,47 @@ pub fn query_terms(question: &str) -> Vec<String> {
     if content.is_empty() { terms } else { content }
 }
 
-/// Reciprocal rank fusion of the two candidate lists, best first.
+/// Merges the two candidate lists, best first: full-text candidates in their order (a chunk
+/// the vector search also found carries its similarity), then chunks only the vector
+/// search found, in its order, so that questions sharing no word with the knowledge still
+/// find it. Each gets the reciprocal-rank score of its place, `1 / (60 + position)`.
+///
+/// Rank fusion that lets the vector order move full-text results (RRF with the vector list
+/// weighted 1, 0.5, 0.3 or 0.1) lowered gold_char_recall on the Chroma evaluation with
+/// all-MiniLM-L6-v2 in every case (0.951–0.961 against 0.983), so full text leads.
 pub fn fuse(text_hits: Vec<ChunkHit>, vector_hits: Vec<ChunkHit>) -> Vec<Retrieved> {
-    let mut by_id: HashMap<ChunkId, Retrieved> = HashMap::new();
+    let similarity: HashMap<ChunkId, f64> =
+        vector_hits.iter().map(|h| (h.chunk.id, h.score)).collect();
+    let mut seen_ids: HashSet<ChunkId> = HashSet::new();
+    let mut merged: Vec<Retrieved> = Vec::new();
     for (rank, hit) in text_hits.into_iter().enumerate() {
-        let rank = rank as u32 + 1;
-        by_id.insert(
-            hit.chunk.id,
-            Retrieved {
-                score: 1.0 / (RRF_K + f64::from(rank)),
-                text_rank: Some(rank),
-                similarity: None,
-                hit,
-            },
-        );
-    }
-    for (rank, hit) in vector_hits.into_iter().enumerate() {
-        let add = 1.0 / (RRF_K + rank as f64 + 1.0);
-        let similarity = hit.score;
-        by_id
-            .entry(hit.chunk.id)
-            .and_modify(|r| {
-                r.score += add;
-                r.similarity = Some(similarity);
-            })
-            .or_insert(Retrieved {
-                score: add,
-                text_rank: None,
-                similarity: Some(similarity),
+        if seen_ids.insert(hit.chunk.id) {
+            merged.push(Retrieved {
+                score: 0.0,
+                text_rank: Some(rank as u32 + 1),
+                similarity: similarity.get(&hit.chunk.id).copied(),
                 hit,
             });
+        }
     }
-    let mut fused: Vec<Retrieved> = by_id.into_values().collect();
-    // Ties (equal fused scores) break by chunk id, so results are deterministic.
-    fused.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then(a.hit.chunk.id.0.cmp(&b.hit.chunk.id.0))
-    });
-    fused
+    for hit in vector_hits {
+        if seen_ids.insert(hit.chunk.id) {
+            merged.push(Retrieved {
+                score: 0.0,
+                text_rank: None,
+                similarity: Some(hit.score),
+                hit,
+            });
+        }
+    }
+    // The same text twice (a page repeated across documents, boilerplate) would only
+    // spend the context budget again: the best-placed copy stays.
+    let mut seen_texts = HashSet::new();
+    merged.retain(|r| seen_texts.insert(r.hit.chunk.content.trim().to_owned()));
+    for (position, r) in merged.iter_mut().enumerate() {
+        r.score = 1.0 / (RRF_K + position as f64 + 1.0);
+    }
+    merged
 }
 
 /// Maximal marginal relevance: picks `k` chunks that are relevant but unlike those already
@@ -350,19 +352,27 @@ mod tests {
     }
 
     #[test]
-    fn fusion_rewards_chunks_both_searches_found() {
+    fn full_text_leads_and_vectors_fill_in() {
         let fused = fuse(
             vec![hit(1, "a"), hit(2, "b"), hit(3, "c")],
             vec![hit(3, "c"), hit(4, "d")],
         );
         let ids: Vec<u128> = fused.iter().map(|r| r.hit.chunk.id.0.as_u128()).collect();
-        assert_eq!(
-            ids,
-            [3, 1, 2, 4],
-            "2 and 4 tie (rank 2 each) and break by id"
+        assert_eq!(ids, [1, 2, 3, 4]);
+        assert_eq!(fused[2].text_rank, Some(3));
+        assert_eq!(fused[2].similarity, Some(0.5), "found by both");
+        assert_eq!(fused[3].text_rank, None);
+        assert!(fused.windows(2).all(|w| w[0].score > w[1].score));
+    }
+
+    #[test]
+    fn identical_texts_are_kept_once() {
+        let fused = fuse(
+            vec![hit(1, "same words"), hit(2, "other"), hit(3, "same words ")],
+            vec![],
         );
-        assert_eq!(fused[0].text_rank, Some(3));
-        assert_eq!(fused[0].similarity, Some(0.5));
+        let ids: Vec<u128> = fused.iter().map(|r| r.hit.chunk.id.0.as_u128()).collect();
+        assert_eq!(ids, [1, 2]);
     }
 
     #[test]
@@ -370,7 +380,7 @@ mod tests {
         let fused = fuse(
             vec![
                 hit(1, "refund policy thirty days receipt"),
-                hit(2, "refund policy thirty days receipt"),
+                hit(2, "refund policy thirty days receipt needed"),
                 hit(3, "shipping takes five days"),
             ],
             vec![],

@@ -317,22 +317,31 @@ impl KnowledgeStore for PostgresStore {
                 .collect::<Vec<_>>()
                 .join(",")
         );
-        let rows: Vec<ChunkHitRow> = sqlx::query_as(
+        // The sizes with an HNSW index (migration 0005) are searched through it: the query
+        // names the index's expression and condition. Other sizes are scanned exactly.
+        let dimension = query.len();
+        let column = if [384, 768, 1024, 1536].contains(&dimension) {
+            format!("c.embedding::vector({dimension})")
+        } else {
+            "c.embedding".to_owned()
+        };
+        let sql = format!(
             "SELECT c.id, c.document_id, c.chunk_index, c.content, c.token_count, c.metadata, \
              d.title AS document_title, d.file_name, d.source_url, d.citable, \
-             (1 - (c.embedding <=> $3::vector))::float8 AS score \
+             (1 - ({column} <=> $3::vector))::float8 AS score \
              FROM document_chunks c JOIN documents d ON d.id = c.document_id \
              WHERE c.org_id = $1 AND c.chat_space_id = $2 AND c.embedding IS NOT NULL \
              AND vector_dims(c.embedding) = $5 \
-             ORDER BY c.embedding <=> $3::vector LIMIT $4",
-        )
-        .bind(org.0)
-        .bind(chat_space.0)
-        .bind(text)
-        .bind(i64::from(limit))
-        .bind(query.len() as i32)
-        .fetch_all(&self.pool)
-        .await?;
+             ORDER BY {column} <=> $3::vector LIMIT $4"
+        );
+        let rows: Vec<ChunkHitRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(org.0)
+            .bind(chat_space.0)
+            .bind(text)
+            .bind(i64::from(limit))
+            .bind(query.len() as i32)
+            .fetch_all(&self.pool)
+            .await?;
         all(rows, ChunkHitRow::into_domain)
     }
 

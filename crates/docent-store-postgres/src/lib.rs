@@ -30,6 +30,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (3, "sites", include_str!("../migrations/0003_sites.sql")),
     (4, "answers", include_str!("../migrations/0004_answers.sql")),
+    (
+        5,
+        "vector_index",
+        include_str!("../migrations/0005_vector_index.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations across replicas starting together.

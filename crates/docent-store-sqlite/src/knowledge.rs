@@ -8,6 +8,8 @@ use docent_store::rows::*;
 use docent_store::*;
 use sqlx::types::Json;
 
+use std::collections::HashMap;
+
 use crate::SqliteStore;
 
 #[async_trait]
@@ -298,54 +300,38 @@ impl KnowledgeStore for SqliteStore {
         query: &[f32],
         limit: u32,
     ) -> Result<Vec<ChunkHit>> {
-        // A scan in Rust: SQLite has no vector index here (an in-process index is the plan
-        // for large chat spaces).
-        let rows: Vec<(uuid::Uuid, Vec<u8>)> = sqlx::query_as(
-            "SELECT id, embedding FROM document_chunks WHERE org_id = ?1 AND chat_space_id = ?2 AND embedding IS NOT NULL",
-        )
-        .bind(org.0)
-        .bind(chat_space.0)
-        .fetch_all(&self.pool)
-        .await?;
-        let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
-        let query_norm = norm(query);
-        if query_norm == 0.0 {
+        let nearest = self
+            .vectors
+            .search(&self.pool, org.0, chat_space.0, query, limit as usize)
+            .await?;
+        if nearest.is_empty() {
             return Ok(Vec::new());
         }
-        let mut scored: Vec<(f64, uuid::Uuid)> = rows
+        // One query for the rows of all hits, in the order of their scores.
+        let placeholders = (0..nearest.len())
+            .map(|i| format!("?{}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT c.id, c.document_id, c.chunk_index, c.content, c.token_count, c.metadata, \
+             d.title AS document_title, d.file_name, d.source_url, d.citable, 0.0 AS score \
+             FROM document_chunks c JOIN documents d ON d.id = c.document_id \
+             WHERE c.org_id = ?1 AND c.id IN ({placeholders})"
+        );
+        let mut select = sqlx::query_as::<_, ChunkHitRow>(sqlx::AssertSqlSafe(sql)).bind(org.0);
+        for (id, _) in &nearest {
+            select = select.bind(*id);
+        }
+        let mut rows: HashMap<uuid::Uuid, ChunkHitRow> = select
+            .fetch_all(&self.pool)
+            .await?
             .into_iter()
-            .filter(|(_, bytes)| bytes.len() == query.len() * 4)
-            .map(|(id, bytes)| {
-                let vector: Vec<f32> = bytes
-                    .chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    .collect();
-                let dot: f32 = vector.iter().zip(query).map(|(a, b)| a * b).sum();
-                let denominator = norm(&vector) * query_norm;
-                (
-                    if denominator == 0.0 {
-                        0.0
-                    } else {
-                        f64::from(dot / denominator)
-                    },
-                    id,
-                )
-            })
+            .map(|row| (row.chunk.id, row))
             .collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-        scored.truncate(limit as usize);
-        let mut hits = Vec::with_capacity(scored.len());
-        for (score, id) in scored {
-            let row: Option<ChunkHitRow> = sqlx::query_as(
-                "SELECT c.id, c.document_id, c.chunk_index, c.content, c.token_count, c.metadata, \
-                 d.title AS document_title, d.file_name, d.source_url, d.citable, ?2 AS score \
-                 FROM document_chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?1",
-            )
-            .bind(id)
-            .bind(score)
-            .fetch_optional(&self.pool)
-            .await?;
-            if let Some(row) = row {
+        let mut hits = Vec::with_capacity(nearest.len());
+        for (id, score) in nearest {
+            if let Some(mut row) = rows.remove(&id) {
+                row.score = score;
                 hits.push(row.into_domain()?);
             }
         }

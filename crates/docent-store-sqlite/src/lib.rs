@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 mod answers;
 mod knowledge;
+mod vectors;
 
 /// Migrations in order; the PostgreSQL backend has one of the same name for each.
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -32,11 +33,17 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (3, "sites", include_str!("../migrations/0003_sites.sql")),
     (4, "answers", include_str!("../migrations/0004_answers.sql")),
+    (
+        5,
+        "vector_index",
+        include_str!("../migrations/0005_vector_index.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    vectors: std::sync::Arc<vectors::VectorIndex>,
 }
 
 impl SqliteStore {
@@ -64,7 +71,10 @@ impl SqliteStore {
             .min_connections(1)
             .connect_with(options)
             .await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            vectors: Default::default(),
+        })
     }
 
     /// Applies the migrations not yet applied; returns how many ran.

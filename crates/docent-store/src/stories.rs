@@ -1488,6 +1488,29 @@ pub async fn nearest_chunks_are_found_by_embedding(store: &impl Store) {
             .expect("stale")
             .is_empty()
     );
+    store
+        .set_chunk_embeddings(org_a.id, doc.id, vec![(0, vec![1.0, 0.0, 0.0])])
+        .await
+        .expect("embed again");
+    assert_eq!(
+        store
+            .vector_search(org_a.id, space.id, &[1.0, 0.0, 0.0], 3)
+            .await
+            .expect("found")
+            .len(),
+        1
+    );
+    store
+        .delete_document(org_a.id, doc.id)
+        .await
+        .expect("delete");
+    assert!(
+        store
+            .vector_search(org_a.id, space.id, &[1.0, 0.0, 0.0], 3)
+            .await
+            .expect("deleted")
+            .is_empty()
+    );
 }
 
 pub async fn site_pages_go_with_their_site(store: &impl Store) {

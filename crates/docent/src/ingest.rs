@@ -130,12 +130,12 @@ pub async fn run(
         progress.tick(doc.file_name.as_deref().unwrap_or(""));
     }
     progress.finish();
-    println!(
+    eprintln!(
         "{completed} document(s) ready in chat space {slug}, {} failed",
         failed.len()
     );
     for line in &failed {
-        println!("  failed: {line}");
+        eprintln!("  failed: {line}");
     }
     if completed == 0 {
         bail!("nothing could be ingested");

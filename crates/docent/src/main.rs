@@ -1,6 +1,8 @@
 //! `docent`: one binary for the server, its migrations and headless administration.
 
+mod ask;
 mod bench;
+mod eval;
 mod ingest;
 mod progress;
 
@@ -96,6 +98,21 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Answer a question from a chat space's knowledge, in the terminal.
+    Ask {
+        /// The chat space's public slug.
+        #[arg(long)]
+        chat_space: String,
+        /// Also print the retrieved chunks with their scores.
+        #[arg(long)]
+        sources: bool,
+        question: String,
+    },
+    /// Measure retrieval quality on a public question set.
+    Eval {
+        #[command(subcommand)]
+        command: EvalCommand,
+    },
     /// Measure Docent against a baseline on this machine.
     Bench {
         #[command(subcommand)]
@@ -127,6 +144,68 @@ enum UserCommand {
         #[arg(long)]
         password: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum EvalCommand {
+    /// Chroma's chunking evaluation (questions_df.csv with gold character spans, corpora/*.md):
+    /// recall@k, MRR and gold_char_recall.
+    Chroma {
+        dir: PathBuf,
+        #[command(flatten)]
+        options: EvalArgs,
+    },
+    /// Docugami's SEC 10-Q set (docs/*.pdf, qna_data.csv with source-document patterns):
+    /// recall@k and MRR.
+    Docugami {
+        dir: PathBuf,
+        #[command(flatten)]
+        options: EvalArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+struct EvalArgs {
+    /// Chunks retrieved per question.
+    #[arg(long, default_value_t = 5)]
+    k: u32,
+    /// Tokens of retrieved chunks that count towards gold_char_recall.
+    #[arg(long, default_value_t = 2000)]
+    budget_tokens: u32,
+    /// Chunk size in tokens (default: a new chat space's).
+    #[arg(long)]
+    chunk_size: Option<u32>,
+    /// Chunk overlap in tokens (default: a new chat space's).
+    #[arg(long)]
+    chunk_overlap: Option<u32>,
+    /// fulltext, vector or hybrid (default: hybrid with an embedder, else fulltext).
+    #[arg(long, value_parser = ["fulltext", "vector", "hybrid"])]
+    mode: Option<String>,
+    /// One JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Print the questions whose gold text was not all retrieved (chroma).
+    #[arg(long)]
+    show_misses: bool,
+}
+
+impl EvalArgs {
+    fn options(self) -> eval::Options {
+        let defaults = docent_core::config::RetrievalConfig::default();
+        eval::Options {
+            k: self.k.max(1),
+            budget_tokens: self.budget_tokens,
+            chunk_size: self.chunk_size.unwrap_or(defaults.chunk_size),
+            chunk_overlap: self.chunk_overlap.unwrap_or(defaults.chunk_overlap),
+            mode: self.mode.as_deref().map(|m| match m {
+                "vector" => docent_rag::Mode::Vector,
+                "hybrid" => docent_rag::Mode::Hybrid,
+                _ => docent_rag::Mode::FullText,
+            }),
+            json: self.json,
+            show_misses: self.show_misses,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -394,6 +473,24 @@ async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::
             let store = open_store(&settings).await?;
             let state = AppState::new(store, settings).map_err(anyhow::Error::msg)?;
             ingest::run(&state, &chat_space, &paths, !learn_only).await
+        }
+        Command::Eval {
+            command: EvalCommand::Chroma { dir, options },
+        } => eval::chroma(&settings, &dir, options.options()).await,
+        Command::Eval {
+            command: EvalCommand::Docugami { dir, options },
+        } => {
+            let settings = with_isolated_extractor(settings);
+            eval::docugami(&settings, &dir, options.options()).await
+        }
+        Command::Ask {
+            chat_space,
+            sources,
+            question,
+        } => {
+            let store = open_store(&settings).await?;
+            let state = AppState::new(store, settings).map_err(anyhow::Error::msg)?;
+            ask::run(&state, &chat_space, &question, sources).await
         }
         Command::Migrate => {
             open_store(&settings).await?;

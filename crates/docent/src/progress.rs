@@ -9,15 +9,18 @@ pub struct Progress {
     total: usize,
     done: usize,
     started: Instant,
+    /// When the bar was last drawn: at most ten redraws a second.
+    drawn: Option<Instant>,
 }
 
 impl Progress {
     pub fn new(label: impl Into<String>, total: usize) -> Progress {
-        let progress = Progress {
+        let mut progress = Progress {
             label: label.into(),
             total,
             done: 0,
             started: Instant::now(),
+            drawn: None,
         };
         progress.draw("");
         progress
@@ -29,7 +32,11 @@ impl Progress {
         self.draw(note);
     }
 
-    fn draw(&self, note: &str) {
+    fn draw(&mut self, note: &str) {
+        if self.done < self.total && self.drawn.is_some_and(|at| at.elapsed().as_millis() < 100) {
+            return;
+        }
+        self.drawn = Some(Instant::now());
         const WIDTH: usize = 28;
         let filled = (self.done * WIDTH)
             .checked_div(self.total)
