@@ -22,6 +22,24 @@ fn stems(text: &str) -> HashSet<String> {
         .collect()
 }
 
+/// Sentences of a chunk; a Markdown heading is not quoted alone but leads the sentence that
+/// follows it ("Warranty — Two years."), so a question about the heading finds its text.
+fn quotable(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut heading: Option<String> = None;
+    for sentence in sentences(text) {
+        if sentence.starts_with('#') {
+            heading = Some(sentence.trim_start_matches('#').trim().to_owned());
+            continue;
+        }
+        match heading.take() {
+            Some(h) if !h.is_empty() => out.push(format!("{h} — {sentence}")),
+            _ => out.push(sentence.to_owned()),
+        }
+    }
+    out
+}
+
 /// Splits text into sentences (ends of sentences, or line breaks between paragraphs and
 /// list items).
 fn sentences(text: &str) -> Vec<&str> {
@@ -53,11 +71,12 @@ fn sentences(text: &str) -> Vec<&str> {
 /// The answer, or `None` when no citable sentence shares a word with the question.
 pub fn answer(question: &str, blocks: &[Block<'_>]) -> Option<String> {
     let terms: HashSet<String> = query_terms(question).iter().map(|t| stem(t)).collect();
-    let mut candidates: Vec<(u32, &str, HashSet<String>)> = Vec::new();
+    let mut candidates: Vec<(u32, String, HashSet<String>)> = Vec::new();
     for block in blocks {
         let Some(number) = block.number else { continue };
-        for sentence in sentences(&block.retrieved.hit.chunk.content) {
-            candidates.push((number, sentence, stems(sentence)));
+        for sentence in quotable(&block.retrieved.hit.chunk.content) {
+            let words = stems(&sentence);
+            candidates.push((number, sentence, words));
         }
     }
     // Rarer words weigh more (inverse document frequency over the candidate sentences).
@@ -88,8 +107,8 @@ pub fn answer(question: &str, blocks: &[Block<'_>]) -> Option<String> {
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     let mut picked: Vec<usize> = Vec::new();
     for (_, i) in scored {
-        let sentence = candidates[i].1;
-        if picked.iter().any(|&p| candidates[p].1 == sentence) {
+        let sentence = &candidates[i].1;
+        if picked.iter().any(|&p| &candidates[p].1 == sentence) {
             continue;
         }
         picked.push(i);
@@ -155,6 +174,19 @@ mod tests {
         let text = answer("How long do refunds take?", &blocks).expect("an answer");
         assert_eq!(text, "Refunds are paid within 30 days of a return. [1]");
         assert!(answer("quantum chromodynamics", &blocks).is_none());
+    }
+
+    #[test]
+    fn headings_lead_the_sentence_under_them() {
+        let hits = vec![retrieved(
+            "# Care\n\nDescale monthly.\n\n## Warranty\n\nTwo years.",
+            true,
+        )];
+        let blocks = blocks(&hits, 1000);
+        assert_eq!(
+            answer("What about the warranty?", &blocks).as_deref(),
+            Some("Warranty — Two years. [1]")
+        );
     }
 
     #[test]

@@ -100,3 +100,153 @@
     window.location.reload();
   });
 })();
+
+// Playground: stream answers from the chat API, show citations and the retrieved passages.
+(function () {
+  var form = document.querySelector("form[data-playground]");
+  if (!form || !window.fetch || !window.TextDecoder) { return; }
+  var log = document.querySelector("[data-chat-log]");
+  var sources = document.querySelector("[data-sources]");
+  var conversation = form.querySelector("[data-conversation]");
+  var textarea = form.querySelector("textarea");
+  var button = form.querySelector("button[type=submit]");
+  var el = function (tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined) { node.textContent = text; }
+    return node;
+  };
+  var message = function (role, text) {
+    var item = el("li", "msg msg-" + role);
+    item.appendChild(el("span", "sr-only", role === "user" ? "You:" : "Assistant:"));
+    var bubble = el("div", "bubble", text);
+    item.appendChild(bubble);
+    log.appendChild(item);
+    var empty = document.querySelector("[data-empty-chat]");
+    if (empty) { empty.hidden = true; }
+    item.scrollIntoView({ block: "end" });
+    return { item: item, bubble: bubble };
+  };
+  var showSources = function (list) {
+    sources.textContent = "";
+    list.forEach(function (s, i) {
+      var item = el("li", "source");
+      var meta = el("p", "source-meta small");
+      meta.appendChild(el("strong", "", "#" + (i + 1)));
+      meta.appendChild(document.createTextNode(" · score " + s.score.toFixed(4) +
+        " · text rank " + (s.text_rank == null ? "–" : s.text_rank) +
+        " · similarity " + (s.similarity == null ? "–" : s.similarity.toFixed(3))));
+      item.appendChild(meta);
+      var title = el("p", "source-title");
+      title.appendChild(el("strong", "", s.document_title));
+      if (s.page != null) { title.appendChild(document.createTextNode(", page " + s.page)); }
+      if (!s.citable) { title.appendChild(document.createTextNode(" ")); title.appendChild(el("span", "badge", "learn-only")); }
+      item.appendChild(title);
+      item.appendChild(el("p", "small source-text", s.content.length > 280 ? s.content.slice(0, 280) + "…" : s.content));
+      sources.appendChild(item);
+    });
+    if (!list.length) { sources.appendChild(el("li", "muted", "Nothing in the knowledge matched this question.")); }
+  };
+  var labels = {
+    extractive: "Quoted from your knowledge (no language model configured)",
+    dont_know: "No answer in the knowledge: recorded as a knowledge gap",
+    error: "The model failed"
+  };
+  var finish = function (answer, done) {
+    answer.bubble.textContent = done.content;
+    if (labels[done.answer_kind]) { answer.item.appendChild(el("p", "muted small", labels[done.answer_kind])); }
+    if (done.citations && done.citations.length) {
+      var list = el("ul", "citations");
+      list.setAttribute("aria-label", "Sources");
+      done.citations.forEach(function (c) {
+        var item = el("li");
+        item.appendChild(el("span", "cite-n", "[" + c.index + "]"));
+        item.appendChild(document.createTextNode(" "));
+        if (c.url && /^https?:\/\//.test(c.url)) {
+          var link = el("a", "", c.title);
+          link.href = c.url; link.rel = "noopener noreferrer"; link.target = "_blank";
+          item.appendChild(link);
+        } else {
+          item.appendChild(document.createTextNode(c.title));
+        }
+        if (c.page != null) { item.appendChild(document.createTextNode(", page " + c.page)); }
+        list.appendChild(item);
+      });
+      answer.item.appendChild(list);
+    }
+    answer.item.appendChild(el("p", "muted small", done.processing_time_ms + " ms · " + done.tokens_in + " + " + done.tokens_out + " tokens"));
+  };
+  var fail = function (answer, text) {
+    answer.bubble.textContent = text;
+    answer.item.classList.add("msg-error");
+  };
+  form.addEventListener("submit", function (event) {
+    var question = textarea.value.trim();
+    if (!question) { return; }
+    event.preventDefault();
+    button.disabled = true;
+    message("user", question);
+    textarea.value = "";
+    var answer = message("assistant", "…");
+    answer.bubble.setAttribute("aria-busy", "true");
+    var body = { message: question };
+    if (conversation.value) { body.conversation_id = conversation.value; }
+    var text = "";
+    fetch(form.getAttribute("data-api"), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "Content-Type": "application/json",
+        "Accept": "text/event-stream",
+        "X-CSRF-Token": form.querySelector("input[name=csrf_token]").value
+      },
+      body: JSON.stringify(body)
+    }).then(function (response) {
+      if (!response.ok) {
+        return response.json().then(function (e) { fail(answer, e.error ? e.error.message : "The question could not be answered."); });
+      }
+      var reader = response.body.getReader();
+      var decoder = new TextDecoder();
+      var buffer = "";
+      var handle = function (block) {
+        var name = "message", data = "";
+        block.split("\n").forEach(function (line) {
+          if (line.indexOf("event:") === 0) { name = line.slice(6).trim(); }
+          else if (line.indexOf("data:") === 0) { data += line.slice(5).replace(/^ /, ""); }
+        });
+        if (!data) { return; }
+        var payload = JSON.parse(data);
+        if (name === "start") {
+          conversation.value = payload.conversation_id;
+          if (payload.sources) { showSources(payload.sources); }
+        } else if (name === "delta") {
+          text += payload.text;
+          answer.bubble.textContent = text;
+        } else if (name === "done") {
+          finish(answer, payload);
+        } else if (name === "error") {
+          fail(answer, payload.message);
+        }
+      };
+      var pump = function () {
+        return reader.read().then(function (chunk) {
+          if (chunk.done) { return; }
+          buffer += decoder.decode(chunk.value, { stream: true });
+          var at;
+          while ((at = buffer.indexOf("\n\n")) >= 0) {
+            handle(buffer.slice(0, at));
+            buffer = buffer.slice(at + 2);
+          }
+          return pump();
+        });
+      };
+      return pump();
+    }).catch(function () {
+      fail(answer, "The connection was lost; try again.");
+    }).then(function () {
+      answer.bubble.removeAttribute("aria-busy");
+      button.disabled = false;
+      textarea.focus();
+    });
+  });
+})();

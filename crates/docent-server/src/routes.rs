@@ -184,6 +184,8 @@ pub fn routes() -> Vec<Route> {
         r(M::GET, "/app/chat-spaces/{id}/knowledge", Org, Page, "A chat space's knowledge", get(dashboard::knowledge::index)),
         r(M::POST, "/app/chat-spaces/{id}/documents", Org, Page, "Upload files", upload(post(dashboard::knowledge::upload))),
         r(M::POST, "/app/chat-spaces/{id}/urls", Org, Page, "Add a web page", post(dashboard::knowledge::add_url)),
+        r(M::GET, "/app/chat-spaces/{id}/playground", Org, Page, "Try the chatbot: answers, citations, retrieved chunks", get(dashboard::playground::index)),
+        r(M::POST, "/app/chat-spaces/{id}/playground", Org, Page, "Ask in the playground (without JavaScript)", post(dashboard::playground::ask)),
         r(M::GET, "/app/documents/{document_id}", Org, Page, "A document and its chunks", get(dashboard::knowledge::show)),
         r(M::POST, "/app/documents/{document_id}/citable", Org, Page, "Citable or learn-only", post(dashboard::knowledge::set_citable)),
         r(M::POST, "/app/documents/{document_id}/reprocess", Org, Page, "Process a document again", post(dashboard::knowledge::reprocess)),

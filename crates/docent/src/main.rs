@@ -2,6 +2,7 @@
 
 mod ask;
 mod bench;
+mod bench_answers;
 mod eval;
 mod ingest;
 mod progress;
@@ -227,6 +228,28 @@ enum BenchCommand {
         #[arg(long, default_value = "../shared/bench/baseline_ingest.py")]
         baseline: PathBuf,
     },
+    /// p50/p99 of top-5 retrieval (full text, vector, hybrid) in one chat space of each size,
+    /// on SQLite and, with --postgres, PostgreSQL; against one full-text SQL query.
+    Retrieval {
+        /// Chunk counts to measure.
+        #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
+        chunks: Vec<usize>,
+        /// Questions timed per measurement.
+        #[arg(long, default_value_t = 500)]
+        runs: usize,
+        /// A PostgreSQL (with pgvector) to measure too; the benchmark's rows are removed after.
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
+    },
+    /// Docent's own time per answer (all but the model) with a model that answers at once.
+    Answer {
+        #[arg(long, default_value_t = 10000)]
+        chunks: usize,
+        #[arg(long, default_value_t = 50)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 2000)]
+        questions: usize,
+    },
     /// Time from process start to a ready server, and idle memory, vs. python3 -m http.server.
     Startup {
         /// How many starts to measure.
@@ -446,6 +469,46 @@ async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::
             let scratch =
                 std::env::temp_dir().join(format!("docent-bench-ingest-{}", std::process::id()));
             let result = bench::ingest(&dir, workers, &python, &baseline, &scratch).await;
+            std::fs::remove_dir_all(&scratch).ok();
+            result
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Retrieval {
+                    chunks,
+                    runs,
+                    postgres,
+                },
+        } => {
+            let scratch =
+                std::env::temp_dir().join(format!("docent-bench-retrieval-{}", std::process::id()));
+            let postgres: Option<Arc<dyn Store>> = match postgres {
+                None => None,
+                Some(url) => {
+                    let store = PostgresStore::connect(&url, 8)
+                        .await
+                        .context("connecting to PostgreSQL")?;
+                    store.migrate().await.context("migrating PostgreSQL")?;
+                    Some(Arc::new(store))
+                }
+            };
+            let result = bench_answers::retrieval(&scratch, postgres, &chunks, runs.max(10)).await;
+            std::fs::remove_dir_all(&scratch).ok();
+            result
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Answer {
+                    chunks,
+                    concurrency,
+                    questions,
+                },
+        } => {
+            let scratch =
+                std::env::temp_dir().join(format!("docent-bench-answer-{}", std::process::id()));
+            let result =
+                bench_answers::answer(&scratch, chunks, concurrency.max(1), questions.max(10))
+                    .await;
             std::fs::remove_dir_all(&scratch).ok();
             result
         }

@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use docent_core::config::{AiConfig, WidgetConfig, read};
+use docent_core::config::{AiConfig, RetrievalConfig, WidgetConfig, read};
 use docent_core::*;
 use serde::Deserialize;
 use serde_json::json;
@@ -164,12 +164,19 @@ pub struct SettingsForm {
     system_prompt: String,
     #[serde(default, rename = "ai_config.dont_know_reply")]
     dont_know_reply: String,
+    #[serde(default, rename = "ai_config.max_tokens")]
+    max_tokens: String,
+    #[serde(default, rename = "retrieval_config.top_k")]
+    top_k: String,
+    #[serde(default, rename = "retrieval_config.similarity_threshold")]
+    similarity_threshold: String,
 }
 
 impl SettingsForm {
     fn from_space(space: &ChatSpace) -> SettingsForm {
         let widget: WidgetConfig = read(&space.widget_config);
         let ai: AiConfig = read(&space.ai_config);
+        let retrieval: RetrievalConfig = read(&space.retrieval_config);
         let value = |v: serde_json::Value| v.as_str().unwrap_or_default().to_owned();
         SettingsForm {
             name: space.name.clone(),
@@ -185,6 +192,9 @@ impl SettingsForm {
             temperature: ai.temperature.to_string(),
             system_prompt: ai.system_prompt,
             dont_know_reply: ai.dont_know_reply,
+            max_tokens: ai.max_tokens.to_string(),
+            top_k: retrieval.top_k.to_string(),
+            similarity_threshold: retrieval.similarity_threshold.to_string(),
         }
     }
 
@@ -195,6 +205,32 @@ impl SettingsForm {
                 errors.add("ai_config.temperature", "Use a number from 0 to 2.");
                 json!(null)
             }
+        };
+        let mut number = |field: &str, text: &str, message: &str| match text.trim().parse::<f64>() {
+            Ok(n) if n.is_finite() => json!(n),
+            _ => {
+                errors.add(field, message);
+                json!(null)
+            }
+        };
+        let max_tokens = number(
+            "ai_config.max_tokens",
+            &self.max_tokens,
+            "Use 1 to 32000 tokens.",
+        );
+        let top_k = number(
+            "retrieval_config.top_k",
+            &self.top_k,
+            "Use a whole number from 1 to 50.",
+        );
+        let threshold = number(
+            "retrieval_config.similarity_threshold",
+            &self.similarity_threshold,
+            "Use a number from 0 to 1.",
+        );
+        let whole = |v: serde_json::Value| match v.as_f64() {
+            Some(n) if n.fract() == 0.0 && n >= 0.0 => json!(n as u64),
+            _ => v,
         };
         PatchChatSpace {
             name: Some(self.name),
@@ -220,6 +256,11 @@ impl SettingsForm {
                 "temperature": temperature,
                 "system_prompt": self.system_prompt,
                 "dont_know_reply": self.dont_know_reply,
+                "max_tokens": whole(max_tokens),
+            })),
+            retrieval_config: Some(json!({
+                "top_k": whole(top_k),
+                "similarity_threshold": threshold,
             })),
             ..PatchChatSpace::default()
         }

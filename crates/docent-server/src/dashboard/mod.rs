@@ -8,6 +8,7 @@ pub mod assets;
 pub mod chat_spaces;
 pub mod knowledge;
 pub mod members;
+pub mod playground;
 
 use askama::Template;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};

@@ -484,5 +484,60 @@ async fn knowledge_uploads_show_live_progress_and_chunks() {
             .contains("white vinegar")
     );
     browser.screenshot("09-chunks").await;
+
+    // The playground streams an answer (extractive: no model here), cites the file, and
+    // lists what was retrieved.
+    let space_url = format!(
+        "{base}/app/chat-spaces/{}",
+        app.state
+            .store
+            .find_chat_space_by_slug("kettle-help")
+            .await
+            .expect("find")
+            .expect("space")
+            .id
+    );
+    browser.goto(&format!("{space_url}/playground")).await;
+    browser
+        .fill(
+            "[data-docent=question]",
+            "How often should I descale the kettle?",
+        )
+        .await;
+    browser.click("[data-docent=ask]").await;
+    browser
+        .wait_text(".msg-assistant .citations", "descaling")
+        .await;
+    let answer = browser.text(".msg-assistant .bubble").await;
+    assert!(
+        answer.contains("white vinegar") && answer.contains("[1]"),
+        "{answer}"
+    );
+    assert!(
+        browser
+            .text("[data-sources]")
+            .await
+            .contains("white vinegar")
+    );
+    browser.screenshot("10-playground").await;
+    // A follow-up continues the same conversation; a reload shows it from the server.
+    browser
+        .fill("[data-docent=question]", "What about the warranty?")
+        .await;
+    browser.click("[data-docent=ask]").await;
+    browser.wait_text(".chat-log", "Two years").await;
+    let conversation = browser.property("[data-conversation]", "value").await;
+    assert!(!conversation.is_empty());
+    browser
+        .goto(&format!(
+            "{space_url}/playground?conversation={conversation}"
+        ))
+        .await;
+    assert_eq!(
+        browser
+            .script("return document.querySelectorAll('.chat-log .msg').length")
+            .await,
+        serde_json::json!(4)
+    );
     std::fs::remove_dir_all(dir).ok();
 }
