@@ -121,13 +121,19 @@ pub fn answer(question: &str, blocks: &[Block<'_>]) -> Option<String> {
     }
     // Quoted in the order of the knowledge, so the answer reads as it was written.
     picked.sort_unstable();
-    Some(
-        picked
-            .iter()
-            .map(|&i| format!("{} [{}]", candidates[i].1, candidates[i].0))
-            .collect::<Vec<_>>()
-            .join(" "),
-    )
+    // Consecutive sentences of one block share one marker, after the last.
+    let mut text = String::new();
+    for (n, &i) in picked.iter().enumerate() {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(&candidates[i].1);
+        let next_block = picked.get(n + 1).map(|&j| candidates[j].0);
+        if next_block != Some(candidates[i].0) {
+            text.push_str(&format!(" [{}]", candidates[i].0));
+        }
+    }
+    Some(text)
 }
 
 #[cfg(test)]
@@ -174,6 +180,11 @@ mod tests {
         let text = answer("How long do refunds take?", &blocks).expect("an answer");
         assert_eq!(text, "Refunds are paid within 30 days of a return. [1]");
         assert!(answer("quantum chromodynamics", &blocks).is_none());
+        let text = answer("When did the shop open, and when are refunds paid?", &blocks);
+        assert_eq!(
+            text.as_deref(),
+            Some("Our shop opened in 1999. Refunds are paid within 30 days of a return. [1]")
+        );
     }
 
     #[test]
