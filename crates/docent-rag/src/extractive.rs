@@ -180,7 +180,10 @@ mod tests {
         let text = answer("How long do refunds take?", &blocks).expect("an answer");
         assert_eq!(text, "Refunds are paid within 30 days of a return. [1]");
         assert!(answer("quantum chromodynamics", &blocks).is_none());
-        let text = answer("When did the shop open, and when are refunds paid?", &blocks);
+        let text = answer(
+            "When did the shop open, and when are refunds paid?",
+            &blocks,
+        );
         assert_eq!(
             text.as_deref(),
             Some("Our shop opened in 1999. Refunds are paid within 30 days of a return. [1]")

@@ -316,7 +316,7 @@ impl KnowledgeStore for SqliteStore {
             "SELECT c.id, c.document_id, c.chunk_index, c.content, c.token_count, c.metadata, \
              d.title AS document_title, d.file_name, d.source_url, d.citable, 0.0 AS score \
              FROM document_chunks c JOIN documents d ON d.id = c.document_id \
-             WHERE c.org_id = ?1 AND c.id IN ({placeholders})"
+             WHERE c.id IN ({placeholders}) AND +c.org_id = ?1"
         );
         let mut select = sqlx::query_as::<_, ChunkHitRow>(sqlx::AssertSqlSafe(sql)).bind(org.0);
         for (id, _) in &nearest {
@@ -354,21 +354,53 @@ impl KnowledgeStore for SqliteStore {
             .map(|t| format!("\"{}\"", t.replace('"', "")))
             .collect::<Vec<_>>()
             .join(" OR ");
-        let rows: Vec<ChunkHitRow> = sqlx::query_as(
-            "SELECT c.id, c.document_id, c.chunk_index, c.content, c.token_count, c.metadata, \
-             d.title AS document_title, d.file_name, d.source_url, d.citable, -bm25(document_chunks_fts) AS score \
-             FROM document_chunks_fts JOIN document_chunks c ON c.rowid = document_chunks_fts.rowid \
-             JOIN documents d ON d.id = c.document_id \
-             WHERE document_chunks_fts MATCH ?3 AND c.org_id = ?1 AND c.chat_space_id = ?2 \
-             ORDER BY bm25(document_chunks_fts) LIMIT ?4",
+        // The full-text index answers first, its best `cap` hits ranked inside FTS5 (`ORDER BY
+        // rank LIMIT` keeps only those), then each is looked up by rowid. MATERIALIZED and the
+        // unary `+` keep SQLite from walking the chat space's chunks through its index and
+        // running the MATCH once per chunk instead (seconds at 10k chunks). When other chat
+        // spaces crowd the capped hits out, the search runs again without a cap.
+        let cap = i64::from(limit).saturating_mul(20).max(400);
+        for capped in [true, false] {
+            let rows: Vec<ChunkHitRow> = sqlx::query_as(
+                "WITH hits AS MATERIALIZED (\
+                     SELECT rowid, rank FROM document_chunks_fts \
+                     WHERE document_chunks_fts MATCH ?3 ORDER BY rank LIMIT ?5) \
+                 SELECT c.id, c.document_id, c.chunk_index, c.content, c.token_count, c.metadata, \
+                 d.title AS document_title, d.file_name, d.source_url, d.citable, -hits.rank AS score \
+                 FROM hits JOIN document_chunks c ON c.rowid = hits.rowid \
+                 JOIN documents d ON d.id = c.document_id \
+                 WHERE +c.org_id = ?1 AND +c.chat_space_id = ?2 \
+                 ORDER BY hits.rank LIMIT ?4",
+            )
+            .bind(org.0)
+            .bind(chat_space.0)
+            .bind(&query)
+            .bind(i64::from(limit))
+            .bind(if capped { cap } else { -1 })
+            .fetch_all(&self.pool)
+            .await?;
+            if !capped
+                || rows.len() >= limit as usize
+                || self.count_matches(&query, cap).await? < cap
+            {
+                return all(rows, ChunkHitRow::into_domain);
+            }
+        }
+        Ok(Vec::new())
+    }
+}
+
+impl SqliteStore {
+    /// How many chunks of any chat space match `query`, counting up to `cap`.
+    async fn count_matches(&self, query: &str, cap: i64) -> Result<i64> {
+        let (count,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM document_chunks_fts WHERE document_chunks_fts MATCH ?1 LIMIT ?2)",
         )
-        .bind(org.0)
-        .bind(chat_space.0)
         .bind(query)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .bind(cap)
+        .fetch_one(&self.pool)
         .await?;
-        all(rows, ChunkHitRow::into_domain)
+        Ok(count)
     }
 }
 

@@ -82,7 +82,7 @@ fn questions() -> Vec<String> {
 
 /// An organization and a chat space holding `count` chunks with embeddings.
 async fn fill(store: &dyn Store, count: usize, tag: &str) -> anyhow::Result<(OrgId, ChatSpace)> {
-    let slug = format!("bench-{tag}-{}", std::process::id());
+    let slug = format!("bench-{tag}-{count}-{}", std::process::id());
     let (_, org) = store
         .signup(
             NewUser {
