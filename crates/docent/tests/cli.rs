@@ -66,7 +66,10 @@ async fn ingest_adds_files_and_directories_to_a_chat_space() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("2 document(s) ready"), "{stdout}");
+    assert!(
+        stderr.contains("2 document(s) ready"),
+        "the summary goes with the progress, to standard error: {stderr}"
+    );
     assert!(
         stderr.contains("photo.png"),
         "unsupported files are named: {stderr}"
