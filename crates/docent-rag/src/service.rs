@@ -412,6 +412,10 @@ impl AnswerService {
         if kind == AnswerKind::Error && shown.trim().is_empty() {
             return Draft::fixed(UNAVAILABLE.to_owned(), AnswerKind::Error, events).await;
         }
+        if shown.trim().is_empty() {
+            // A model that says nothing (or only private text, all cut) has no answer.
+            return Draft::fixed(ai.dont_know_reply.clone(), AnswerKind::DontKnow, events).await;
+        }
         let usage = usage.unwrap_or(docent_ai::Usage {
             prompt_tokens: (prompt_chars as u32).div_ceil(4),
             completion_tokens: (written.chars().count() as u32).div_ceil(4),
