@@ -413,7 +413,7 @@ impl AnswerService {
             return Draft::fixed(UNAVAILABLE.to_owned(), AnswerKind::Error, events).await;
         }
         if shown.trim().is_empty() {
-            // A model that says nothing (or only private text, all cut) has no answer.
+            // A model that says nothing has no answer.
             return Draft::fixed(ai.dont_know_reply.clone(), AnswerKind::DontKnow, events).await;
         }
         let usage = usage.unwrap_or(docent_ai::Usage {

@@ -82,6 +82,21 @@ impl ChatModel for Down {
     }
 }
 
+/// A model that finishes without a word.
+#[derive(Debug)]
+struct Mute;
+
+#[async_trait]
+impl ChatModel for Mute {
+    async fn stream(&self, _: ChatRequest) -> Result<ChatStream, AiError> {
+        let (tx, stream) = ChatStream::channel();
+        tokio::spawn(async move {
+            let _ = tx.send(Ok(ChatEvent::Done { usage: None })).await;
+        });
+        Ok(stream)
+    }
+}
+
 struct World {
     store: Arc<dyn Store>,
     org: Organization,
@@ -468,4 +483,20 @@ async fn a_listener_that_leaves_stops_the_model_and_the_answer_is_kept() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("the model kept writing to nobody");
+}
+
+#[tokio::test]
+async fn a_model_that_says_nothing_gets_the_dont_know_reply() {
+    let world = world().await;
+    let service = AnswerService::new(
+        world.store.clone(),
+        None,
+        Some(Arc::new(Mute)),
+        BTreeMap::new(),
+    );
+    let (shown, _, stored) = run(&service, ask(&world, "How do refunds work?")).await;
+    let stored = stored.expect("answer");
+    assert_eq!(stored.answer_kind, Some(AnswerKind::DontKnow));
+    assert_eq!(shown, config::AiConfig::default().dont_know_reply);
+    assert_eq!(stored.content, shown);
 }
