@@ -16,10 +16,7 @@ fn stem(word: &str) -> String {
 }
 
 fn stems(text: &str) -> HashSet<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(stem)
-        .collect()
+    crate::words(text).map(stem).collect()
 }
 
 /// Sentences of a chunk; a Markdown heading is not quoted alone but leads the sentence that

@@ -10,6 +10,8 @@
 use std::collections::HashSet;
 use std::ops::Range;
 
+use crate::{is_word_char, words};
+
 /// The shortest run of private words that must not be shown.
 pub const RUN: usize = 12;
 
@@ -56,16 +58,9 @@ fn run_hash(words: impl Iterator<Item = u64>) -> u64 {
     })
 }
 
-fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric()
-}
-
 /// The normalised word hashes of a text.
 fn word_hashes(text: &str) -> Vec<u64> {
-    text.split(|c: char| !is_word_char(c))
-        .filter(|w| !w.is_empty())
-        .map(word_hash)
-        .collect()
+    words(text).map(word_hash).collect()
 }
 
 impl Guard {
@@ -194,18 +189,16 @@ impl Guard {
 /// The first run of [`RUN`] words of `private` that `text` contains, if any (for tests and
 /// audits).
 pub fn leaked_run(text: &str, private: &str) -> Option<String> {
-    let private_words: Vec<&str> = private
-        .split(|c: char| !is_word_char(c))
-        .filter(|w| !w.is_empty())
-        .collect();
-    let private_runs: HashSet<u64> = word_hashes(private)
+    let private_words: Vec<&str> = words(private).collect();
+    let private_hashes = word_hashes(private);
+    let private_runs: HashSet<u64> = private_hashes
         .windows(RUN)
         .map(|w| run_hash(w.iter().copied()))
         .collect();
     let hashes = word_hashes(text);
     for window in hashes.windows(RUN) {
         if private_runs.contains(&run_hash(window.iter().copied())) {
-            let position = word_hashes(private)
+            let position = private_hashes
                 .windows(RUN)
                 .position(|w| w == window)
                 .unwrap_or(0);

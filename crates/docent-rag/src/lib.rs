@@ -12,6 +12,18 @@ mod service;
 pub use retrieve::{Mode, Retrieved, retrieve};
 pub use service::{AnswerEvent, AnswerService, Ask, AskError, MAX_QUESTION_CHARS, Source};
 
+/// Whether `c` belongs to a word: letters and digits, in any script.
+pub(crate) fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric()
+}
+
+/// The words of a text, as they are (the guard, citations, MMR and extractive answers all
+/// compare words this way, each normalising them as it needs).
+pub(crate) fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !is_word_char(c))
+        .filter(|w| !w.is_empty())
+}
+
 /// A failure of retrieval or of a model.
 #[derive(Debug, thiserror::Error)]
 pub enum RagError {

@@ -189,11 +189,7 @@ pub fn citations(answer: &str, blocks: &[Block<'_>]) -> Vec<Citation> {
 }
 
 fn shingles(text: &str, n: usize) -> std::collections::HashSet<String> {
-    let words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect();
+    let words: Vec<String> = crate::words(text).map(str::to_lowercase).collect();
     words.windows(n).map(|w| w.join(" ")).collect()
 }
 

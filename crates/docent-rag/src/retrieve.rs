@@ -175,7 +175,7 @@ pub fn mmr(candidates: Vec<Retrieved>, k: usize) -> Vec<Retrieved> {
 }
 
 fn word_set(text: &str) -> HashSet<String> {
-    text.split(|c: char| !c.is_alphanumeric())
+    crate::words(text)
         .filter(|w| w.len() > 2)
         .map(str::to_lowercase)
         .collect()
