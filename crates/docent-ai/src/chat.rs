@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::{AiError, error_message};
+use crate::{AiError, failure, retry_after};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -168,29 +168,18 @@ impl OpenAiChat {
                     Ok(Ok(response)) if response.status().is_success() => return Ok(response),
                     Ok(Ok(response)) => {
                         let status = response.status();
-                        let retry_after = response
-                            .headers()
-                            .get(reqwest::header::RETRY_AFTER)
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(|v| v.parse::<u64>().ok())
-                            .map(Duration::from_secs);
+                        let wait = retry_after(response.headers());
                         let text = tokio::time::timeout(self.config.idle_timeout, response.text())
                             .await
                             .ok()
                             .and_then(Result::ok)
                             .unwrap_or_default();
-                        let message = error_message(&text);
-                        if status.as_u16() == 429 || status.is_server_error() {
-                            if let Some(wait) = retry_after {
-                                pause = wait.min(Duration::from_secs(30));
-                            }
-                            AiError::Unavailable(format!("HTTP {}: {message}", status.as_u16()))
-                        } else {
-                            return Err(AiError::Rejected {
-                                status: status.as_u16(),
-                                message,
-                            });
+                        let failure = failure(status, &text);
+                        if !failure.is_passing() {
+                            return Err(failure);
                         }
+                        pause = wait.unwrap_or(pause);
+                        failure
                     }
                 };
             if attempt >= self.config.max_retries {

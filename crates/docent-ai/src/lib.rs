@@ -108,6 +108,28 @@ struct EmbeddingItem {
 }
 
 /// The provider's own explanation in an error body, when it gives one.
+/// How long a provider asks to be left alone (`Retry-After` in seconds), at most 30 s.
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(|secs| Duration::from_secs(secs).min(Duration::from_secs(30)))
+}
+
+/// What an unsuccessful answer means: 429 and 5xx may pass (worth retrying), anything else
+/// is a refusal.
+pub(crate) fn failure(status: reqwest::StatusCode, body: &str) -> AiError {
+    if status.as_u16() == 429 || status.is_server_error() {
+        AiError::Unavailable(format!("HTTP {}: {}", status.as_u16(), error_message(body)))
+    } else {
+        AiError::Rejected {
+            status: status.as_u16(),
+            message: error_message(body),
+        }
+    }
+}
+
 pub(crate) fn error_message(body: &str) -> String {
     serde_json::from_str::<serde_json::Value>(body)
         .ok()
@@ -151,31 +173,17 @@ impl OpenAiEmbedder {
                 }),
                 Ok(response) => {
                     let status = response.status();
-                    let retry_after = response
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.parse::<u64>().ok())
-                        .map(Duration::from_secs);
+                    let wait = retry_after(response.headers());
                     let text = response.text().await.unwrap_or_default();
                     if status.is_success() {
                         return parse(&text, texts.len());
                     }
-                    if status.as_u16() == 429 || status.is_server_error() {
-                        if let Some(wait) = retry_after {
-                            pause = wait.min(Duration::from_secs(30));
-                        }
-                        AiError::Unavailable(format!(
-                            "HTTP {}: {}",
-                            status.as_u16(),
-                            error_message(&text)
-                        ))
-                    } else {
-                        return Err(AiError::Rejected {
-                            status: status.as_u16(),
-                            message: error_message(&text),
-                        });
+                    let failure = failure(status, &text);
+                    if !failure.is_passing() {
+                        return Err(failure);
                     }
+                    pause = wait.unwrap_or(pause);
+                    failure
                 }
             };
             if attempt >= self.config.max_retries {
