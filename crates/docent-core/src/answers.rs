@@ -55,10 +55,29 @@ pub struct Conversation {
 #[derive(Clone, Debug, Default)]
 pub struct NewConversation {
     pub visitor_id: Option<String>,
+    pub end_user_name: Option<String>,
+    pub end_user_email: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub referrer: Option<String>,
     pub locale: Option<String>,
+}
+
+/// A visitor's verdict on an answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Feedback {
+    Up,
+    Down,
+}
+
+impl Feedback {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Feedback::Up => "up",
+            Feedback::Down => "down",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,4 +250,6 @@ pub struct UsageDay {
     pub tokens: i64,
     /// Micro-USD.
     pub cost: i64,
+    pub feedback_up: i64,
+    pub feedback_down: i64,
 }

@@ -2,8 +2,9 @@
 //! `docent-store-sqlite/src/answers.rs`.
 
 use async_trait::async_trait;
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use docent_core::*;
+use docent_store::answers::feedback_delta;
 use docent_store::rows::*;
 use docent_store::*;
 use sqlx::types::Json;
@@ -24,8 +25,8 @@ impl AnswerStore for PostgresStore {
         // The chat space must belong to `org`: the SELECT yields no row otherwise.
         let row: Option<ConversationRow> = sqlx::query_as(concat!(
             "INSERT INTO conversations (id, org_id, chat_space_id, visitor_id, ip, user_agent, referrer, \
-             locale, channel, last_activity_at, created_at) \
-             SELECT $1, org_id, id, $4, $5, $6, $7, $8, $9, $10, $10 FROM chat_spaces WHERE org_id = $2 AND id = $3 \
+             locale, channel, last_activity_at, created_at, end_user_name, end_user_email) \
+             SELECT $1, org_id, id, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12 FROM chat_spaces WHERE org_id = $2 AND id = $3 \
              RETURNING ",
             conversation_columns!()
         ))
@@ -39,6 +40,8 @@ impl AnswerStore for PostgresStore {
         .bind(c.locale)
         .bind(channel.as_str())
         .bind(now)
+        .bind(c.end_user_name)
+        .bind(c.end_user_email)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
@@ -93,6 +96,91 @@ impl AnswerStore for PostgresStore {
         .fetch_all(&self.pool)
         .await?;
         all(rows, ConversationRow::into_domain)
+    }
+
+    async fn close_conversation(
+        &self,
+        org: OrgId,
+        id: ConversationId,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE conversations SET status = 'closed', closed_at = $3 \
+             WHERE org_id = $1 AND id = $2 AND status NOT IN ('closed', 'archived')",
+        )
+        .bind(org.0)
+        .bind(id.0)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn identify_visitor(
+        &self,
+        org: OrgId,
+        id: ConversationId,
+        name: Option<String>,
+        email: Option<String>,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE conversations SET end_user_name = COALESCE($3, end_user_name), \
+             end_user_email = COALESCE($4, end_user_email) WHERE org_id = $1 AND id = $2",
+        )
+        .bind(org.0)
+        .bind(id.0)
+        .bind(name)
+        .bind(email)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn set_feedback(
+        &self,
+        org: OrgId,
+        conversation: ConversationId,
+        message: MessageId,
+        feedback: Option<Feedback>,
+    ) -> Result<Option<Message>> {
+        let mut tx = self.pool.begin().await?;
+        let before: Option<(Option<String>, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT feedback, created_at FROM messages \
+             WHERE org_id = $1 AND conversation_id = $2 AND id = $3 AND role = 'assistant'",
+        )
+        .bind(org.0)
+        .bind(conversation.0)
+        .bind(message.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((before, created_at)) = before else {
+            return Ok(None);
+        };
+        let row: MessageRow = sqlx::query_as(concat!(
+            "UPDATE messages SET feedback = $2 WHERE id = $1 RETURNING ",
+            message_columns!()
+        ))
+        .bind(message.0)
+        .bind(feedback.map(Feedback::as_str))
+        .fetch_one(&mut *tx)
+        .await?;
+        let (up, down) = feedback_delta(before.as_deref(), feedback);
+        if (up, down) != (0, 0) {
+            sqlx::query(
+                "INSERT INTO usage_daily (org_id, chat_space_id, date, feedback_up, feedback_down) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (chat_space_id, date) DO UPDATE SET \
+                 feedback_up = usage_daily.feedback_up + $4, feedback_down = usage_daily.feedback_down + $5",
+            )
+            .bind(org.0)
+            .bind(row.chat_space_id)
+            .bind(created_at.date_naive())
+            .bind(up)
+            .bind(down)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        row.into_domain().map(Some)
     }
 
     async fn add_message(&self, org: OrgId, m: NewMessage) -> Result<Option<Message>> {
@@ -221,7 +309,7 @@ impl AnswerStore for PostgresStore {
         since: NaiveDate,
     ) -> Result<Vec<UsageDay>> {
         let rows: Vec<UsageDayRow> = sqlx::query_as(
-            "SELECT date, messages, conversations, tokens, cost FROM usage_daily \
+            "SELECT date, messages, conversations, tokens, cost, feedback_up, feedback_down FROM usage_daily \
              WHERE org_id = $1 AND chat_space_id = $2 AND date >= $3 ORDER BY date",
         )
         .bind(org.0)

@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use docent_core::*;
 
 use crate::Result;
@@ -27,6 +27,32 @@ pub trait AnswerStore: Send + Sync {
         chat_space: ChatSpaceId,
         page: Page<ConversationId>,
     ) -> Result<Vec<Conversation>>;
+    /// Ends a conversation (idle, or the visitor started a new one). False when it was not
+    /// an open conversation of `org`.
+    async fn close_conversation(
+        &self,
+        org: OrgId,
+        id: ConversationId,
+        at: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Sets who the visitor says they are; `None` leaves a field as it is.
+    async fn identify_visitor(
+        &self,
+        org: OrgId,
+        id: ConversationId,
+        name: Option<String>,
+        email: Option<String>,
+    ) -> Result<bool>;
+    /// Records (or with `None` clears) the feedback on an assistant message of
+    /// `conversation`, keeping the day's `feedback_up` / `feedback_down` counters in the
+    /// same transaction. `None`: no such assistant message.
+    async fn set_feedback(
+        &self,
+        org: OrgId,
+        conversation: ConversationId,
+        message: MessageId,
+        feedback: Option<Feedback>,
+    ) -> Result<Option<Message>>;
     /// Adds a message to a conversation of `org`, and in the same transaction counts it on
     /// the conversation, the chat space and the day's usage (a visitor message counts
     /// towards quotas; tokens and cost are added as given). `None`: no such conversation.
@@ -69,4 +95,12 @@ pub trait AnswerStore: Send + Sync {
         chat_space: ChatSpaceId,
         limit: u32,
     ) -> Result<Vec<KnowledgeGap>>;
+}
+
+/// How a change of feedback from `before` to `after` moves the day's `(up, down)` counters.
+pub fn feedback_delta(before: Option<&str>, after: Option<Feedback>) -> (i64, i64) {
+    let count = |f: Option<&str>| (i64::from(f == Some("up")), i64::from(f == Some("down")));
+    let (up_before, down_before) = count(before);
+    let (up_after, down_after) = count(after.map(Feedback::as_str));
+    (up_after - up_before, down_after - down_before)
 }

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use docent_core::*;
 
-mod answers;
+pub mod answers;
 mod error;
 mod knowledge;
 pub mod rows;

@@ -366,6 +366,8 @@ pub struct UsageDayRow {
     pub conversations: i64,
     pub tokens: i64,
     pub cost: i64,
+    pub feedback_up: i64,
+    pub feedback_down: i64,
 }
 
 impl UsageDayRow {
@@ -376,6 +378,8 @@ impl UsageDayRow {
             conversations: self.conversations,
             tokens: self.tokens,
             cost: self.cost,
+            feedback_up: self.feedback_up,
+            feedback_down: self.feedback_down,
         })
     }
 }

@@ -38,6 +38,7 @@ macro_rules! conformance_tests {
             conversations_keep_messages_and_count_usage,
             conversations_belong_to_their_organization,
             knowledge_gaps_are_kept_per_chat_space,
+            visitors_rate_answers_and_conversations_close,
         );
     };
     (@each $fresh:expr; $($story:ident),* $(,)?) => {$(
@@ -1819,4 +1820,150 @@ pub async fn knowledge_gaps_are_kept_per_chat_space(store: &impl Store) {
             .expect("list")
             .is_empty()
     );
+}
+
+pub async fn visitors_rate_answers_and_conversations_close(store: &impl Store) {
+    let (_, org_a, _, org_b) = two_orgs(store).await;
+    let space = store
+        .create_chat_space(org_a.id, new_space("rated"))
+        .await
+        .expect("space");
+    let visitor = NewConversation {
+        visitor_id: Some("v-1".into()),
+        end_user_name: Some("Zoe".into()),
+        ..NewConversation::default()
+    };
+    let conversation = store
+        .create_conversation(org_a.id, space.id, Channel::Widget, visitor)
+        .await
+        .expect("create")
+        .expect("space");
+    assert_eq!(conversation.end_user_name.as_deref(), Some("Zoe"));
+    let question = store
+        .add_message(
+            org_a.id,
+            NewMessage::plain(conversation.id, MessageRole::User, "Hours?"),
+        )
+        .await
+        .expect("add")
+        .expect("conversation");
+    let answer = store
+        .add_message(
+            org_a.id,
+            NewMessage::plain(conversation.id, MessageRole::Assistant, "9 to 5."),
+        )
+        .await
+        .expect("add")
+        .expect("conversation");
+
+    // Only assistant messages of this conversation, only by their organization.
+    for (org, conversation_id, message) in [
+        (org_a.id, conversation.id, question.id),
+        (org_b.id, conversation.id, answer.id),
+        (org_a.id, ConversationId::generate(), answer.id),
+    ] {
+        assert!(
+            store
+                .set_feedback(org, conversation_id, message, Some(Feedback::Up))
+                .await
+                .expect("query")
+                .is_none()
+        );
+    }
+    let today = Utc::now().date_naive();
+    let counters = |days: Vec<UsageDay>| {
+        days.iter().fold((0, 0), |(u, d), day| {
+            (u + day.feedback_up, d + day.feedback_down)
+        })
+    };
+    let rated = store
+        .set_feedback(org_a.id, conversation.id, answer.id, Some(Feedback::Up))
+        .await
+        .expect("set")
+        .expect("message");
+    assert_eq!(rated.feedback.as_deref(), Some("up"));
+    // Saying the same twice counts once; changing one's mind moves the count.
+    store
+        .set_feedback(org_a.id, conversation.id, answer.id, Some(Feedback::Up))
+        .await
+        .expect("set");
+    let days = store
+        .usage_days(org_a.id, space.id, today)
+        .await
+        .expect("usage");
+    assert_eq!(counters(days), (1, 0));
+    store
+        .set_feedback(org_a.id, conversation.id, answer.id, Some(Feedback::Down))
+        .await
+        .expect("set");
+    let days = store
+        .usage_days(org_a.id, space.id, today)
+        .await
+        .expect("usage");
+    assert_eq!(counters(days), (0, 1));
+    let cleared = store
+        .set_feedback(org_a.id, conversation.id, answer.id, None)
+        .await
+        .expect("set")
+        .expect("message");
+    assert_eq!(cleared.feedback, None);
+    let days = store
+        .usage_days(org_a.id, space.id, today)
+        .await
+        .expect("usage");
+    assert_eq!(counters(days), (0, 0));
+
+    // Identify fills what is given and keeps the rest.
+    assert!(
+        !store
+            .identify_visitor(org_b.id, conversation.id, Some("Eve".into()), None)
+            .await
+            .expect("query")
+    );
+    assert!(
+        store
+            .identify_visitor(
+                org_a.id,
+                conversation.id,
+                None,
+                Some("zoe@example.com".into())
+            )
+            .await
+            .expect("identify")
+    );
+    let found = store
+        .find_conversation(org_a.id, conversation.id)
+        .await
+        .expect("find")
+        .expect("conversation");
+    assert_eq!(found.end_user_name.as_deref(), Some("Zoe"));
+    assert_eq!(found.end_user_email.as_deref(), Some("zoe@example.com"));
+
+    // Closing: only by its organization, once.
+    let now = Utc::now();
+    assert!(
+        !store
+            .close_conversation(org_b.id, conversation.id, now)
+            .await
+            .expect("query")
+    );
+    assert!(
+        store
+            .close_conversation(org_a.id, conversation.id, now)
+            .await
+            .expect("close")
+    );
+    assert!(
+        !store
+            .close_conversation(org_a.id, conversation.id, now)
+            .await
+            .expect("again")
+    );
+    let closed = store
+        .find_conversation(org_a.id, conversation.id)
+        .await
+        .expect("find")
+        .expect("conversation");
+    assert_eq!(closed.status, "closed");
+    assert!(closed.closed_at.is_some());
 }
