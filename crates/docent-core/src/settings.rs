@@ -145,6 +145,15 @@ pub struct Settings {
     /// Prices per million tokens by model, for the cost of each answer (`[llm_prices]` in
     /// docent.toml). Models not listed cost 0.
     pub llm_prices: BTreeMap<String, ModelPrice>,
+    /// Requests a minute one address may make to the public widget API.
+    /// `DOCENT_WIDGET_REQUESTS_PER_MINUTE`.
+    pub widget_requests_per_minute: u32,
+    /// Messages a minute one widget conversation may send.
+    /// `DOCENT_WIDGET_MESSAGES_PER_MINUTE`.
+    pub widget_messages_per_minute: u32,
+    /// A widget conversation quiet this long is closed; the next message starts a new one.
+    /// `DOCENT_WIDGET_IDLE_SECS`.
+    pub widget_idle_secs: u32,
 }
 
 /// What a model costs, in US dollars per million tokens.
@@ -203,6 +212,9 @@ impl Default for Settings {
             llm_api_key: None,
             llm_timeout_secs: 60,
             llm_prices: default_prices(),
+            widget_requests_per_minute: 100,
+            widget_messages_per_minute: 12,
+            widget_idle_secs: 30 * 60,
         }
     }
 }
@@ -270,6 +282,9 @@ pub struct SettingsLayer {
     pub llm_api_key: Option<Secret>,
     pub llm_timeout_secs: Option<u32>,
     pub llm_prices: Option<BTreeMap<String, ModelPrice>>,
+    pub widget_requests_per_minute: Option<u32>,
+    pub widget_messages_per_minute: Option<u32>,
+    pub widget_idle_secs: Option<u32>,
 }
 
 /// A setting that could not be read.
@@ -360,7 +375,10 @@ impl Settings {
                 embedding_base_url,
                 s3_region,
                 llm_timeout_secs,
-                llm_prices
+                llm_prices,
+                widget_requests_per_minute,
+                widget_messages_per_minute,
+                widget_idle_secs
             ],
             [
                 database_url,
@@ -403,6 +421,14 @@ impl Settings {
         if self.database_max_connections == 0 || self.session_days == 0 || self.job_lease_secs < 2 {
             return Err(SettingsError::Invalid(
                 "database_max_connections and session_days must be at least 1, job_lease_secs at least 2".into(),
+            ));
+        }
+        if self.widget_requests_per_minute == 0
+            || self.widget_messages_per_minute == 0
+            || self.widget_idle_secs == 0
+        {
+            return Err(SettingsError::Invalid(
+                "widget_requests_per_minute, widget_messages_per_minute and widget_idle_secs must be at least 1".into(),
             ));
         }
         Ok(())
@@ -513,6 +539,9 @@ impl SettingsLayer {
                 .map(Secret),
             llm_timeout_secs: parse(&env, "DOCENT_LLM_TIMEOUT_SECS")?,
             llm_prices: None,
+            widget_requests_per_minute: parse(&env, "DOCENT_WIDGET_REQUESTS_PER_MINUTE")?,
+            widget_messages_per_minute: parse(&env, "DOCENT_WIDGET_MESSAGES_PER_MINUTE")?,
+            widget_idle_secs: parse(&env, "DOCENT_WIDGET_IDLE_SECS")?,
             embedding_api_key: text("DOCENT_EMBEDDING_API_KEY")
                 .or_else(|| text("OPENROUTER_API_KEY"))
                 .map(Secret),

@@ -73,6 +73,20 @@ pub enum ApiError {
     ModelUnavailable(String),
     #[error("The email could not be sent right now; try again in a few minutes.")]
     MailFailed(String),
+    #[error(
+        "This website may not use this chatbot; its owner can add the site's origin to the chat space's allowed origins."
+    )]
+    OriginNotAllowed,
+    /// A visitor sent too much too fast; the message is the chat space's own wording.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
+    /// The organization's plan has no messages left this month; the message is the chat
+    /// space's own wording for visitors.
+    #[error("{0}")]
+    QuotaExceeded(String),
     #[error("Something went wrong on our side; it has been logged.")]
     Internal(String),
 }
@@ -108,6 +122,9 @@ impl ApiError {
         ("not_ready", 503),
         ("model_unavailable", 503),
         ("mail_failed", 503),
+        ("origin_not_allowed", 403),
+        ("rate_limited", 429),
+        ("quota_exceeded", 429),
         ("internal", 500),
     ];
 
@@ -141,6 +158,9 @@ impl ApiError {
             ApiError::NotReady => "not_ready",
             ApiError::ModelUnavailable(_) => "model_unavailable",
             ApiError::MailFailed(_) => "mail_failed",
+            ApiError::OriginNotAllowed => "origin_not_allowed",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::QuotaExceeded(_) => "quota_exceeded",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -211,7 +231,10 @@ impl IntoResponse for ApiError {
         let mut response = (self.status(), Json(body)).into_response();
         // Kept so that pages can render the same error as HTML (see `dashboard::html_errors`).
         response.extensions_mut().insert(self.clone());
-        if let ApiError::TooManyRequests { retry_after_secs } = self
+        if let ApiError::TooManyRequests { retry_after_secs }
+        | ApiError::RateLimited {
+            retry_after_secs, ..
+        } = self
             && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);

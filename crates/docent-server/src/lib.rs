@@ -13,6 +13,7 @@ pub mod mail;
 pub mod ops;
 pub mod routes;
 pub mod service;
+pub mod widget;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub embedder: Option<Arc<dyn docent_ai::Embedder>>,
     /// Answers questions (every transport goes through it).
     pub answers: docent_rag::AnswerService,
+    /// The public widget's rate limits.
+    pub widget_limits: Arc<widget::gate::WidgetLimits>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -118,6 +121,7 @@ impl AppState {
         Ok(AppState {
             answers,
             store,
+            widget_limits: Arc::new(widget::gate::WidgetLimits::new(&settings)),
             mailer: Arc::new(mail::Mailer::from_settings(&settings)?),
             files: Arc::new(match &settings.s3_bucket {
                 None => files::Files::local(settings.data_dir.join("files")),
@@ -168,6 +172,7 @@ pub fn build_app(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn(ops::track_metrics))
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(dashboard::html_errors))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), widget::gate::middleware))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::csrf::middleware))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(state.clone(), ops::security_headers))

@@ -86,9 +86,15 @@ pub async fn track_metrics(request: Request, next: Next) -> Response {
     response
 }
 
-const CSP: &str = "default-src 'self'; img-src 'self' data: https:; style-src 'self'; \
-                   script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
-                   form-action 'self'";
+macro_rules! csp_without_framing {
+    () => {
+        "default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self';"
+    };
+}
+/// The pages' content security policy but for `frame-ancestors`, which ends it.
+pub const CSP_WITHOUT_FRAMING: &str = csp_without_framing!();
+const CSP: &str = concat!(csp_without_framing!(), " frame-ancestors 'none'");
 
 pub async fn security_headers(
     State(state): State<AppState>,
@@ -109,7 +115,11 @@ pub async fn security_headers(
         header::REFERRER_POLICY,
         HeaderValue::from_static("strict-origin-when-cross-origin"),
     );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // A page that set its own policy (the iframe embed) says who may frame it.
+    let own_policy = headers.contains_key(header::CONTENT_SECURITY_POLICY);
+    if !own_policy {
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
     headers.insert(
         "cross-origin-opener-policy",
         HeaderValue::from_static("same-origin"),
@@ -119,10 +129,12 @@ pub async fn security_headers(
         HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
     );
     if is_html {
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
-        );
+        if !own_policy {
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(CSP),
+            );
+        }
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if state.settings.secure_cookies() {

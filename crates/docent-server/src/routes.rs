@@ -8,7 +8,7 @@ use axum::Router;
 use axum::http::Method;
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
-use crate::{AppState, api, dashboard, ops};
+use crate::{AppState, api, dashboard, ops, widget};
 
 /// Who may call a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,6 +142,15 @@ pub fn routes() -> Vec<Route> {
         r(M::GET, "/api/chat-spaces/{id}/conversations", Org, Api, "Conversations, most recent first (?limit=&cursor=)", get(api::answers::conversations)),
         r(M::GET, "/api/conversations/{conversation_id}/messages", Org, Api, "A conversation's messages in order (?after=&limit=)", get(api::answers::messages)),
         r(M::GET, "/api/chat-spaces/{id}/knowledge-gaps", Org, Api, "Questions the knowledge could not answer, newest first (?limit=)", get(api::answers::knowledge_gaps)),
+        // ---- the public widget (published chat spaces; origin allowlist, rate limits) ----
+        r(M::GET, "/api/widget/{slug}/config", Public, Api, "The widget's look and wording", get(widget::api::config)),
+        r(M::POST, "/api/widget/{slug}/conversation", Public, Api, "Start a visitor conversation", post(widget::api::open_conversation))
+            .body("{visitor_id, name?, email?, locale?, referrer?}"),
+        r(M::GET, "/api/widget/{slug}/conversation/{conversation_id}", Public, Api, "A visitor's conversation and its messages (?visitor_id=)", get(widget::api::history)),
+        r(M::POST, "/api/widget/{slug}/chat", Public, Api, "Ask as a visitor: JSON answer, or SSE events start, delta, done, error with Accept: text/event-stream", post(widget::api::chat))
+            .body("{message, visitor_id, conversation_id?, name?, email?, locale?, referrer?}"),
+        r(M::POST, "/api/widget/{slug}/feedback", Public, Api, "Thumbs up or down on an answer (null takes it back)", post(widget::api::feedback))
+            .body("{visitor_id, conversation_id, message_id, feedback}"),
         // ---- API keys ----
         r(M::GET, "/api/api-keys", Org, Api, "API keys (?chat_space_id=)", get(api::chat_spaces::list_keys)),
         r(M::POST, "/api/api-keys", Org, Api, "Create an API key; the secret is shown once", post(api::chat_spaces::create_key))
@@ -158,6 +167,10 @@ pub fn routes() -> Vec<Route> {
         r(M::GET, "/metrics", Public, Ops, "Prometheus metrics", get(ops::metrics)),
         r(M::GET, "/api/openapi.json", Public, Ops, "This API's OpenAPI document", get(ops::openapi)),
         r(M::GET, "/assets/{file}", Public, Ops, "Dashboard CSS and JavaScript", get(dashboard::assets::serve)),
+        r(M::GET, "/widget.js", Public, Ops, "The widget loader for the script-tag embed", get(widget::assets::loader)),
+        r(M::GET, "/widget/{file}", Public, Ops, "The widget's chat UI, loaded on first open", get(widget::assets::ui)),
+        r(M::GET, "/embed/{slug}", Public, Page, "The chat for an iframe embed", get(widget::pages::embed)),
+        r(M::GET, "/c/{slug}", Public, Page, "A chat space's share page", get(widget::pages::share)),
         // ---- dashboard pages ----
         r(M::GET, "/", Public, Page, "Home: the dashboard or the log-in page", get(dashboard::accounts::home)),
         r(M::GET, "/signup", Public, Page, "Sign-up form", get(dashboard::accounts::signup_page)),

@@ -24,6 +24,10 @@ use crate::error::ApiError;
 pub struct CsrfToken(pub String);
 
 pub async fn middleware(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    // The public widget API uses no cookies: nothing to forge.
+    if request.uri().path().starts_with("/api/widget/") {
+        return next.run(request).await;
+    }
     let existing = cookie(request.headers(), CSRF_COOKIE).filter(|t| t.len() == 64);
     let (token_value, fresh) = match existing {
         Some(t) => (t, false),

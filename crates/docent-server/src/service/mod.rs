@@ -7,3 +7,4 @@ pub mod api_keys;
 pub mod chat_spaces;
 pub mod documents;
 pub mod orgs;
+pub mod widget;

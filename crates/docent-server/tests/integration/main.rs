@@ -14,3 +14,4 @@ mod knowledge;
 mod mail;
 mod ops;
 mod orgs;
+mod widget;

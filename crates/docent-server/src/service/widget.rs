@@ -1,0 +1,340 @@
+//! The public widget's service (DESIGN §4): a published chat space's look, visitor
+//! conversations, answers and feedback. Visitors are anonymous: a conversation belongs to
+//! the visitor id that opened it, and anyone else asking for it gets a 404.
+
+use std::time::Instant;
+
+use chrono::{Duration, Utc};
+use docent_core::config::WidgetConfig;
+use docent_core::*;
+use docent_rag::{AnswerEvent, Ask, AskError};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::service::answers::ask_error;
+use crate::widget::gate::{WidgetSpace, default_string};
+
+/// What the widget needs to paint itself.
+#[derive(Debug, Serialize)]
+pub struct WidgetSettings {
+    pub name: String,
+    pub endpoint_slug: String,
+    pub widget: WidgetConfig,
+}
+
+pub fn settings(w: &WidgetSpace) -> WidgetSettings {
+    let mut widget: WidgetConfig =
+        serde_json::from_value(w.space.widget_config.clone()).unwrap_or_default();
+    if widget.bot_name.trim().is_empty() {
+        widget.bot_name = w.space.name.clone();
+    }
+    WidgetSettings {
+        name: w.space.name.clone(),
+        endpoint_slug: w.space.endpoint_slug.clone(),
+        widget,
+    }
+}
+
+/// A chat space's wording for `key`, or the built-in one.
+fn visitor_string(space: &ChatSpace, key: &str) -> String {
+    space
+        .widget_config
+        .get("strings")
+        .and_then(|s| s.get(key))
+        .and_then(|s| s.as_str())
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or(default_string(key))
+        .to_owned()
+}
+
+/// A message as visitors see it: no model, costs or retrieved chunks.
+#[derive(Debug, Serialize)]
+pub struct VisitorMessage {
+    pub id: MessageId,
+    pub role: MessageRole,
+    pub content: String,
+    pub citations: Vec<Citation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer_kind: Option<AnswerKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<String>,
+    pub created_at: chrono::DateTime<Utc>,
+}
+
+impl From<Message> for VisitorMessage {
+    fn from(m: Message) -> Self {
+        VisitorMessage {
+            id: m.id,
+            role: m.role,
+            content: m.content,
+            citations: m.citations,
+            answer_kind: m.answer_kind,
+            feedback: m.feedback,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// Who is asking: a random id the widget keeps in the browser, and what they told about
+/// themselves.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Visitor {
+    pub visitor_id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub locale: Option<String>,
+    #[serde(default)]
+    pub referrer: Option<String>,
+}
+
+fn check_visitor_id(id: &str) -> Result<(), ApiError> {
+    let ok = (8..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::validation(
+            "visitor_id",
+            "Send the visitor id the widget made: 8 to 64 letters, digits, - or _.",
+        ))
+    }
+}
+
+fn clip(value: Option<String>, max: usize) -> Option<String> {
+    value
+        .map(|v| v.trim().chars().take(max).collect::<String>())
+        .filter(|v| !v.is_empty())
+}
+
+impl Visitor {
+    fn checked(self) -> Result<Visitor, ApiError> {
+        check_visitor_id(&self.visitor_id)?;
+        let mut errors = ValidationErrors::new();
+        let email = clip(self.email, 254).map(|e| validate::email(&mut errors, "email", &e));
+        errors.into_result()?;
+        Ok(Visitor {
+            visitor_id: self.visitor_id,
+            name: clip(self.name, 100),
+            email,
+            locale: clip(self.locale, 35),
+            referrer: clip(self.referrer, 2000),
+        })
+    }
+
+    fn new_conversation(&self, w: &WidgetSpace) -> NewConversation {
+        NewConversation {
+            visitor_id: Some(self.visitor_id.clone()),
+            end_user_name: self.name.clone(),
+            end_user_email: self.email.clone(),
+            ip: w.client.ip.clone(),
+            user_agent: w.client.user_agent.clone(),
+            referrer: self.referrer.clone(),
+            locale: self.locale.clone(),
+        }
+    }
+}
+
+/// A new conversation for a visitor.
+pub async fn open_conversation(
+    state: &AppState,
+    w: &WidgetSpace,
+    visitor: Visitor,
+) -> Result<Conversation, ApiError> {
+    let visitor = visitor.checked()?;
+    state
+        .store
+        .create_conversation(
+            w.space.org_id,
+            w.space.id,
+            Channel::Widget,
+            visitor.new_conversation(w),
+        )
+        .await?
+        .ok_or(ApiError::NotFound("chat space"))
+}
+
+/// A conversation of this chat space that `visitor_id` opened.
+async fn visitors_conversation(
+    state: &AppState,
+    w: &WidgetSpace,
+    id: ConversationId,
+    visitor_id: &str,
+) -> Result<Conversation, ApiError> {
+    check_visitor_id(visitor_id)?;
+    state
+        .store
+        .find_conversation(w.space.org_id, id)
+        .await?
+        .filter(|c| c.chat_space_id == w.space.id && c.visitor_id.as_deref() == Some(visitor_id))
+        .ok_or(ApiError::NotFound("conversation"))
+}
+
+/// A conversation and its messages (the last 200), as the visitor sees them.
+#[derive(Debug, Serialize)]
+pub struct History {
+    pub conversation_id: ConversationId,
+    /// `closed` when it went quiet for too long: the next message starts a new one.
+    pub status: String,
+    pub messages: Vec<VisitorMessage>,
+}
+
+pub async fn history(
+    state: &AppState,
+    w: &WidgetSpace,
+    id: ConversationId,
+    visitor_id: &str,
+) -> Result<History, ApiError> {
+    let conversation = visitors_conversation(state, w, id, visitor_id).await?;
+    let messages = state
+        .store
+        .recent_messages(w.space.org_id, conversation.id, 200)
+        .await?;
+    let status = if is_idle(state, &conversation) {
+        "closed".to_owned()
+    } else {
+        conversation.status
+    };
+    Ok(History {
+        conversation_id: conversation.id,
+        status,
+        messages: messages.into_iter().map(VisitorMessage::from).collect(),
+    })
+}
+
+fn is_idle(state: &AppState, c: &Conversation) -> bool {
+    let idle = Duration::seconds(i64::from(state.settings.widget_idle_secs));
+    matches!(c.status.as_str(), "closed" | "archived") || Utc::now() - c.last_activity_at > idle
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WidgetChat {
+    pub message: String,
+    #[serde(default)]
+    pub conversation_id: Option<ConversationId>,
+    pub visitor_id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub locale: Option<String>,
+    #[serde(default)]
+    pub referrer: Option<String>,
+}
+
+/// The error a visitor sees for a question that got no answer.
+pub fn visitor_error(space: &ChatSpace, plan: Plan, e: AskError) -> ApiError {
+    match e {
+        AskError::QuotaExceeded { .. } => {
+            ApiError::QuotaExceeded(visitor_string(space, "quota_exceeded"))
+        }
+        other => ask_error(other, plan),
+    }
+}
+
+/// Starts an answer for a visitor: continues their conversation unless it went idle (then it
+/// is closed and a new one begins), within the per-visitor message rate.
+pub async fn start(
+    state: &AppState,
+    w: &WidgetSpace,
+    input: WidgetChat,
+) -> Result<
+    (
+        mpsc::Receiver<AnswerEvent>,
+        JoinHandle<Result<Message, AskError>>,
+    ),
+    ApiError,
+> {
+    let visitor = Visitor {
+        visitor_id: input.visitor_id,
+        name: input.name,
+        email: input.email,
+        locale: input.locale,
+        referrer: input.referrer,
+    }
+    .checked()?;
+    let key = format!("{}:{}", w.space.id, visitor.visitor_id);
+    if let Err(retry_after_secs) = state.widget_limits.per_visitor.check(&key, Instant::now()) {
+        return Err(ApiError::RateLimited {
+            message: visitor_string(&w.space, "rate_limited"),
+            retry_after_secs,
+        });
+    }
+    let mut conversation = None;
+    if let Some(id) = input.conversation_id {
+        let found = visitors_conversation(state, w, id, &visitor.visitor_id).await?;
+        if is_idle(state, &found) {
+            state
+                .store
+                .close_conversation(w.space.org_id, found.id, Utc::now())
+                .await?;
+        } else {
+            if visitor.name.is_some() || visitor.email.is_some() {
+                state
+                    .store
+                    .identify_visitor(
+                        w.space.org_id,
+                        found.id,
+                        visitor.name.clone(),
+                        visitor.email.clone(),
+                    )
+                    .await?;
+            }
+            conversation = Some(found.id);
+        }
+    }
+    let ask = Ask {
+        org: w.space.org_id,
+        plan: w.plan,
+        chat_space: w.space.clone(),
+        conversation,
+        channel: Channel::Widget,
+        visitor: visitor.new_conversation(w),
+        question: input.message,
+        show_sources: false,
+    };
+    let (tx, rx) = mpsc::channel(64);
+    let answers = state.answers.clone();
+    let task = tokio::spawn(async move { answers.answer(ask, tx).await });
+    Ok((rx, task))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackInput {
+    pub visitor_id: String,
+    pub conversation_id: ConversationId,
+    pub message_id: MessageId,
+    /// `up`, `down`, or `null` to take it back.
+    pub feedback: Option<Feedback>,
+}
+
+pub async fn feedback(
+    state: &AppState,
+    w: &WidgetSpace,
+    input: FeedbackInput,
+) -> Result<VisitorMessage, ApiError> {
+    let conversation =
+        visitors_conversation(state, w, input.conversation_id, &input.visitor_id).await?;
+    let message = state
+        .store
+        .set_feedback(
+            w.space.org_id,
+            conversation.id,
+            input.message_id,
+            input.feedback,
+        )
+        .await?
+        .ok_or(ApiError::NotFound("answer"))?;
+    Ok(message.into())
+}

@@ -1,0 +1,89 @@
+//! `GET /api/widget/{slug}/config`, `POST …/conversation`, `GET …/conversation/{id}`,
+//! `POST …/chat` (JSON, or server-sent events with `Accept: text/event-stream`) and
+//! `POST …/feedback`. The gate has already found the chat space and checked the origin.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use docent_core::*;
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::api::answers::{Present, respond};
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery, IdPath};
+use crate::service::widget::{
+    self, FeedbackInput, History, Visitor, VisitorMessage, WidgetChat, visitor_error,
+};
+use crate::widget::gate::WidgetSpace;
+
+pub async fn config(w: WidgetSpace) -> Response {
+    let mut response = Json(widget::settings(&w)).into_response();
+    // Short, so that a change in the dashboard reaches visitors within a minute.
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
+    );
+    response
+}
+
+#[derive(Debug, Serialize)]
+pub struct Opened {
+    pub conversation_id: ConversationId,
+}
+
+pub async fn open_conversation(
+    State(state): State<AppState>,
+    w: WidgetSpace,
+    ApiJson(visitor): ApiJson<Visitor>,
+) -> Result<(StatusCode, Json<Opened>), ApiError> {
+    let conversation = widget::open_conversation(&state, &w, visitor).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Opened {
+            conversation_id: conversation.id,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    pub visitor_id: String,
+}
+
+pub async fn history(
+    State(state): State<AppState>,
+    w: WidgetSpace,
+    IdPath((_, id)): IdPath<(String, String)>,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
+) -> Result<Json<History>, ApiError> {
+    let id: ConversationId = id.parse().map_err(|_| ApiError::NotFound("conversation"))?;
+    Ok(Json(
+        widget::history(&state, &w, id, &query.visitor_id).await?,
+    ))
+}
+
+pub async fn chat(
+    State(state): State<AppState>,
+    w: WidgetSpace,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<WidgetChat>,
+) -> Result<Response, ApiError> {
+    let (rx, task) = widget::start(&state, &w, input).await?;
+    let (space, plan) = (w.space, w.plan);
+    let present = Present {
+        error: move |e| visitor_error(&space, plan, e),
+        message: |m: Message| serde_json::to_value(VisitorMessage::from(m)).unwrap_or_default(),
+    };
+    respond(&headers, rx, task, present).await
+}
+
+pub async fn feedback(
+    State(state): State<AppState>,
+    w: WidgetSpace,
+    ApiJson(input): ApiJson<FeedbackInput>,
+) -> Result<Json<VisitorMessage>, ApiError> {
+    Ok(Json(widget::feedback(&state, &w, input).await?))
+}

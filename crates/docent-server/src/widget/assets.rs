@@ -1,0 +1,113 @@
+//! `widget.js` (the loader a host page includes) and the chat UI it fetches on first open,
+//! compiled into the binary. The loader's URL is fixed in every embed snippet, so it is
+//! cached for an hour and revalidated by ETag; the UI's name carries a hash of its content,
+//! so it is cached for good.
+
+use std::sync::LazyLock;
+
+use axum::extract::Path;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
+
+const LOADER: &str = include_str!("../../assets/widget/loader.js");
+const UI: &str = include_str!("../../assets/widget/ui.js");
+
+fn tag(body: &str) -> String {
+    crate::auth::token::hash(body)[..16].to_owned()
+}
+
+/// The script without its opening comment, indentation, blank lines and comment lines:
+/// a third smaller after gzip. Safe for these files, which have no multi-line strings.
+pub fn compact(js: &str) -> String {
+    let body = match js.trim_start().strip_prefix("/*") {
+        Some(rest) => rest.split_once("*/").map_or(rest, |(_, after)| after),
+        None => js,
+    };
+    body.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+static UI_JS: LazyLock<String> = LazyLock::new(|| compact(UI));
+
+/// The UI's file name, e.g. `ui.1a2b3c4d5e6f7a8b.js`.
+pub static UI_FILE: LazyLock<String> = LazyLock::new(|| format!("ui.{}.js", tag(&UI_JS)));
+
+/// The loader, pointing at the current UI file.
+pub static LOADER_JS: LazyLock<String> =
+    LazyLock::new(|| compact(LOADER).replace("__DOCENT_UI__", &format!("/widget/{}", *UI_FILE)));
+
+fn javascript(headers: &HeaderMap, body: &'static str, cache: &'static str) -> Response {
+    let etag = format!("\"{}\"", tag(body));
+    let common = [
+        (
+            header::ETAG,
+            HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("")),
+        ),
+        (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+        (
+            header::HeaderName::from_static("cross-origin-resource-policy"),
+            HeaderValue::from_static("cross-origin"),
+        ),
+        (
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        ),
+    ];
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == etag)
+    {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    (
+        common,
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+pub async fn loader(headers: HeaderMap) -> Response {
+    javascript(
+        &headers,
+        LOADER_JS.as_str(),
+        "public, max-age=3600, stale-while-revalidate=86400",
+    )
+}
+
+pub async fn ui(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    if file != *UI_FILE {
+        return ApiError::NotFound("widget file").into_response();
+    }
+    javascript(
+        &headers,
+        UI_JS.as_str(),
+        "public, max-age=31536000, immutable",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compacting_keeps_code_and_drops_comments() {
+        let js = "/* header\n   more */\n(function () {\n  // note\n  var a = \"//x\";\n\n  return a;\n})();\n";
+        assert_eq!(
+            compact(js),
+            "(function () {\nvar a = \"//x\";\nreturn a;\n})();"
+        );
+    }
+
+    #[test]
+    fn the_loader_points_at_the_ui() {
+        assert!(!LOADER_JS.contains("__DOCENT_UI__"));
+        assert!(LOADER_JS.contains(&format!("/widget/{}", *UI_FILE)));
+    }
+}
