@@ -250,3 +250,37 @@
     });
   });
 })();
+
+// Appearance: the preview is the real widget; every change of the form restyles it.
+(function () {
+  var form = document.querySelector("[data-docent=appearance-form]");
+  if (!form) { return; }
+  var value = function (name) {
+    var field = form.elements[name];
+    return field ? field.value : "";
+  };
+  var update = function () {
+    if (!window.Docent || !window.Docent.configure) { return; }
+    var strings = {};
+    value("widget_config.strings").split("\n").forEach(function (line) {
+      var at = line.indexOf("=");
+      if (at > 0) { strings[line.slice(0, at).trim()] = line.slice(at + 1).trim(); }
+    });
+    window.Docent.configure({
+      bot_name: value("widget_config.bot_name"),
+      primary_color: value("widget_config.primary_color"),
+      theme: value("theme"),
+      position: value("position"),
+      size: value("size"),
+      locale: value("widget_config.locale"),
+      avatar_url: value("widget_config.avatar_url") || null,
+      welcome_message: value("widget_config.welcome_message"),
+      placeholder: value("widget_config.placeholder"),
+      rtl: form.elements.rtl.checked,
+      show_branding: form.elements.show_branding.checked,
+      strings: strings
+    });
+  };
+  form.addEventListener("input", update);
+  form.addEventListener("change", update);
+})();

@@ -20,6 +20,7 @@
     powered_by: "Powered by Docent",
     messages: "Messages"
   };
+  var THUMB = "M7 10v11H3V10h4zm0 0l4-8c1.7 0 3 1.3 3 3l-1 4h6a2 2 0 0 1 2 2.3l-1.4 8A2 2 0 0 1 17.6 21H7";
   var RTL = /^(ar|he|iw|fa|ur|ps|yi|dv|ckb|sd|ug)(-|$)/i;
   var CSS =
     ".w{--bg:#fff;--fg:#111827;--mu:#4b5563;--ab:#f3f4f6;--bd:#e5e7eb;--sh:0 12px 40px rgba(0,0,0,.22)}" +
@@ -56,7 +57,7 @@
     ".bu pre code{background:none;padding:0}.bu a{color:inherit;text-decoration:underline}" +
     ".mt{display:flex;align-items:center;gap:6px;margin-top:3px;font-size:12px;color:var(--mu)}" +
     ".fb{background:none;border:1px solid transparent;border-radius:6px;cursor:pointer;color:var(--mu);" +
-      "padding:1px 5px;font-size:13px;line-height:1.4}" +
+      "padding:2px 4px;display:inline-flex}" +
     ".fb:hover{border-color:var(--bd)}.fb[aria-pressed=true]{color:var(--fg);border-color:var(--mu)}" +
     ".cs{display:flex;flex-wrap:wrap;gap:6px;margin-top:6px}" +
     ".c{display:inline-block;max-width:100%;font-size:12px;padding:3px 9px;border-radius:999px;" +
@@ -77,7 +78,7 @@
     ".f textarea::placeholder{color:var(--mu);opacity:1}" +
     ".s{width:40px;height:40px;flex:none;border:0;border-radius:10px;background:var(--p);color:var(--pt);" +
       "cursor:pointer;display:flex;align-items:center;justify-content:center;padding:0}" +
-    ".s:disabled{opacity:.55;cursor:default}" +
+    ".s:disabled{opacity:.55;cursor:default}[dir=rtl] .s svg{transform:scaleX(-1)}" +
     ".br{text-align:center;font-size:11px;color:var(--mu);padding:0 0 8px}" +
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}";
 
@@ -307,6 +308,8 @@
       g.setAttribute("data-docent", "message");
       g.setAttribute("data-role", role);
       var b = el("div", "bu");
+      // Each message takes the direction of its own text, whatever the layout's.
+      b.dir = "auto";
       if (role === "user") b.textContent = text;
       else markdown(text, b);
       g.appendChild(b);
@@ -350,10 +353,15 @@
         g.insertBefore(cs, meta);
       }
       if (m.role === "assistant" && m.id && !ctx.preview) {
-        [["up", "👍", S.helpful], ["down", "👎", S.not_helpful]].forEach(function (f) {
-          var btn = el("button", "fb", f[1]);
+        [["up", S.helpful], ["down", S.not_helpful]].forEach(function (f) {
+          var btn = el("button", "fb");
+          var icon = btn.appendChild(svg(THUMB));
+          icon.setAttribute("width", "15");
+          icon.setAttribute("height", "15");
+          if (f[0] === "down") icon.style.transform = "rotate(180deg)";
           btn.type = "button";
-          btn.setAttribute("aria-label", f[2]);
+          btn.setAttribute("aria-label", f[1]);
+          btn.title = f[1];
           btn.setAttribute("aria-pressed", String(m.feedback === f[0]));
           btn.setAttribute("data-docent", "feedback-" + f[0]);
           btn.addEventListener("click", function () { rate(g, m, f[0]); });

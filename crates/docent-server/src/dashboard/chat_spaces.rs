@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use docent_core::config::{AiConfig, RetrievalConfig, WidgetConfig, read};
+use docent_core::config::{AiConfig, RetrievalConfig, read};
 use docent_core::*;
 use serde::Deserialize;
 use serde_json::json;
@@ -14,9 +14,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{ApiForm, IdPath};
 use crate::service::api_keys::{self, CreateApiKey};
-use crate::service::chat_spaces::{
-    self, CreateChatSpace, EmbedCode, PatchChatSpace, embed_code_for,
-};
+use crate::service::chat_spaces::{self, CreateChatSpace, PatchChatSpace};
 use crate::service::orgs;
 
 #[derive(Template)]
@@ -143,19 +141,6 @@ pub struct SettingsForm {
     endpoint_slug: String,
     #[serde(default)]
     description: String,
-    /// One origin a line.
-    #[serde(default)]
-    allowed_origins: String,
-    #[serde(default, rename = "widget_config.bot_name")]
-    bot_name: String,
-    #[serde(default, rename = "widget_config.welcome_message")]
-    welcome_message: String,
-    #[serde(default, rename = "widget_config.primary_color")]
-    primary_color: String,
-    #[serde(default)]
-    theme: String,
-    #[serde(default)]
-    position: String,
     #[serde(default, rename = "ai_config.model")]
     model: String,
     #[serde(default, rename = "ai_config.temperature")]
@@ -174,20 +159,12 @@ pub struct SettingsForm {
 
 impl SettingsForm {
     fn from_space(space: &ChatSpace) -> SettingsForm {
-        let widget: WidgetConfig = read(&space.widget_config);
         let ai: AiConfig = read(&space.ai_config);
         let retrieval: RetrievalConfig = read(&space.retrieval_config);
-        let value = |v: serde_json::Value| v.as_str().unwrap_or_default().to_owned();
         SettingsForm {
             name: space.name.clone(),
             endpoint_slug: space.endpoint_slug.clone(),
             description: space.description.clone(),
-            allowed_origins: space.allowed_origins.join("\n"),
-            bot_name: widget.bot_name,
-            welcome_message: widget.welcome_message,
-            primary_color: widget.primary_color,
-            theme: value(json!(widget.theme)),
-            position: value(json!(widget.position)),
             model: ai.model,
             temperature: ai.temperature.to_string(),
             system_prompt: ai.system_prompt,
@@ -236,21 +213,6 @@ impl SettingsForm {
             name: Some(self.name),
             endpoint_slug: Some(self.endpoint_slug),
             description: Some(self.description),
-            allowed_origins: Some(
-                self.allowed_origins
-                    .lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-            ),
-            widget_config: Some(json!({
-                "bot_name": self.bot_name,
-                "welcome_message": self.welcome_message,
-                "primary_color": self.primary_color,
-                "theme": self.theme,
-                "position": self.position,
-            })),
             ai_config: Some(json!({
                 "model": self.model,
                 "temperature": temperature,
@@ -275,7 +237,6 @@ struct SpacePage {
     space: ChatSpace,
     form: SettingsForm,
     errors: ValidationErrors,
-    embed: EmbedCode,
     keys: Vec<ApiKey>,
     new_key: Option<String>,
     completed_documents: u64,
@@ -307,7 +268,6 @@ async fn space_page(
         },
         title: space.name.clone(),
         form: form.unwrap_or_else(|| SettingsForm::from_space(&space)),
-        embed: embed_code_for(&state.settings.public_base_url(), &space),
         space,
         errors,
         keys,

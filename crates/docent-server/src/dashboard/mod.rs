@@ -9,6 +9,7 @@ pub mod chat_spaces;
 pub mod knowledge;
 pub mod members;
 pub mod playground;
+pub mod widget;
 
 use askama::Template;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};

@@ -18,14 +18,25 @@ use crate::service::widget::{
 };
 use crate::widget::gate::WidgetSpace;
 
-pub async fn config(w: WidgetSpace) -> Response {
-    let mut response = Json(widget::settings(&w)).into_response();
-    // Short, so that a change in the dashboard reaches visitors within a minute.
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=60"),
-    );
-    response
+/// Revalidated on every load (a cheap 304), so a change in the dashboard shows at once.
+pub async fn config(w: WidgetSpace, headers: HeaderMap) -> Response {
+    let body = serde_json::to_string(&widget::settings(&w)).unwrap_or_default();
+    let etag = format!("\"{}\"", &crate::auth::token::hash(&body)[..16]);
+    let cache = [
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        (
+            header::ETAG,
+            HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("")),
+        ),
+    ];
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == etag)
+    {
+        return (StatusCode::NOT_MODIFIED, cache).into_response();
+    }
+    (cache, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 #[derive(Debug, Serialize)]

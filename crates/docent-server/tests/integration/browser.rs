@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 
 use crate::common::{Backend, TestApp};
 
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+pub(crate) const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-struct Browser {
+pub(crate) struct Browser {
     http: reqwest::Client,
     base: String,
     driver: Child,
@@ -30,7 +30,7 @@ fn find_program(env: &str, candidates: &[&str]) -> Option<PathBuf> {
 }
 
 impl Browser {
-    async fn start() -> Option<Browser> {
+    pub(crate) async fn start() -> Option<Browser> {
         let driver_bin = find_program(
             "DOCENT_CHROMEDRIVER",
             &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
@@ -106,7 +106,12 @@ impl Browser {
         })
     }
 
-    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn cmd(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(body) = body {
             request = request.json(&body);
@@ -121,12 +126,12 @@ impl Browser {
         value["value"].clone()
     }
 
-    async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.cmd(reqwest::Method::POST, "/url", Some(json!({"url": url})))
             .await;
     }
 
-    async fn url(&self) -> String {
+    pub(crate) async fn url(&self) -> String {
         self.cmd(reqwest::Method::GET, "/url", None)
             .await
             .as_str()
@@ -135,7 +140,7 @@ impl Browser {
     }
 
     /// Waits up to 10 s for an element matching `css`.
-    async fn find(&self, css: &str) -> String {
+    pub(crate) async fn find(&self, css: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let found = self
@@ -157,7 +162,7 @@ impl Browser {
         }
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         let el = self.find(css).await;
         self.cmd(
             reqwest::Method::POST,
@@ -167,7 +172,7 @@ impl Browser {
         .await;
     }
 
-    async fn fill(&self, css: &str, text: &str) {
+    pub(crate) async fn fill(&self, css: &str, text: &str) {
         let el = self.find(css).await;
         self.cmd(
             reqwest::Method::POST,
@@ -183,7 +188,7 @@ impl Browser {
         .await;
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         let el = self.find(css).await;
         self.cmd(reqwest::Method::GET, &format!("/element/{el}/text"), None)
             .await
@@ -192,7 +197,7 @@ impl Browser {
             .to_owned()
     }
 
-    async fn property(&self, css: &str, name: &str) -> String {
+    pub(crate) async fn property(&self, css: &str, name: &str) -> String {
         let el = self.find(css).await;
         self.cmd(
             reqwest::Method::GET,
@@ -205,7 +210,7 @@ impl Browser {
         .to_owned()
     }
 
-    async fn script(&self, script: &str) -> Value {
+    pub(crate) async fn script(&self, script: &str) -> Value {
         self.cmd(
             reqwest::Method::POST,
             "/execute/sync",
@@ -215,7 +220,7 @@ impl Browser {
     }
 
     /// Waits until the page's URL satisfies `ok`.
-    async fn wait_url(&self, ok: impl Fn(&str) -> bool) -> String {
+    pub(crate) async fn wait_url(&self, ok: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let url = self.url().await;
@@ -228,7 +233,7 @@ impl Browser {
     }
 
     /// Waits up to 10 s until the element `css` shows `needle` (the next page has loaded).
-    async fn wait_text(&self, css: &str, needle: &str) {
+    pub(crate) async fn wait_text(&self, css: &str, needle: &str) {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let found = self
@@ -255,7 +260,7 @@ impl Browser {
         }
     }
 
-    async fn accept_alert(&self) {
+    pub(crate) async fn accept_alert(&self) {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             let answer = self
@@ -272,7 +277,7 @@ impl Browser {
         }
     }
 
-    async fn screenshot(&self, name: &str) {
+    pub(crate) async fn screenshot(&self, name: &str) {
         let Ok(dir) = std::env::var("DOCENT_SCREENSHOT_DIR") else {
             return;
         };
@@ -283,13 +288,83 @@ impl Browser {
             .expect("write screenshot");
     }
 
-    async fn resize(&self, width: u32, height: u32) {
+    pub(crate) async fn resize(&self, width: u32, height: u32) {
         self.cmd(
             reqwest::Method::POST,
             "/window/rect",
             Some(json!({"width": width, "height": height})),
         )
         .await;
+    }
+}
+
+impl Browser {
+    /// Waits up to 10 s for an element matching `css` inside the widget's shadow root.
+    pub(crate) async fn shadow(&self, css: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let script = format!(
+            "var host = document.querySelector('docent-chat'); \
+             return host && host.shadowRoot ? host.shadowRoot.querySelector({}) : null;",
+            serde_json::to_string(css).expect("css")
+        );
+        loop {
+            let found = self.script(&script).await;
+            if let Some(id) = found[ELEMENT].as_str() {
+                return id.to_owned();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {css} in the widget on {}",
+                self.url().await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub(crate) async fn click_element(&self, id: &str) -> Value {
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{id}/click"),
+            Some(json!({})),
+        )
+        .await
+    }
+
+    pub(crate) async fn type_into(&self, id: &str, text: &str) {
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    /// Waits until `script` (a function body) returns something truthy; returns it.
+    pub(crate) async fn until(&self, what: &str, script: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let value = self.script(script).await;
+            let truthy = !(value.is_null()
+                || value == json!(false)
+                || value == json!("")
+                || value == json!(0)
+                || value.get("error").is_some());
+            if truthy {
+                return value;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never: {what} (last {value}) on {}",
+                self.url().await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Whether a dialog (`alert`, `confirm`, `prompt`) is open: a script ran that should not.
+    pub(crate) async fn alert_open(&self) -> bool {
+        let text = self.cmd(reqwest::Method::GET, "/alert/text", None).await;
+        text.is_string()
     }
 }
 
