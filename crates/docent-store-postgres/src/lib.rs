@@ -35,6 +35,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "vector_index",
         include_str!("../migrations/0005_vector_index.sql"),
     ),
+    (
+        6,
+        "counters",
+        include_str!("../migrations/0006_counters.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations across replicas starting together.

@@ -21,8 +21,9 @@ impl AnswerStore for SqliteStore {
         c: NewConversation,
     ) -> Result<Option<Conversation>> {
         let now = Utc::now();
-        let mut tx = self.pool.begin().await?;
-        // The chat space must belong to `org`: the SELECT yields no row otherwise.
+        let (_turn, mut conn) = self.write().await?;
+        // The chat space must belong to `org`: the SELECT yields no row otherwise. A
+        // trigger counts the conversation (migration 0006).
         let row: Option<ConversationRow> = sqlx::query_as(concat!(
             "INSERT INTO conversations (id, org_id, chat_space_id, visitor_id, ip, user_agent, referrer, \
              locale, channel, last_activity_at, created_at, end_user_name, end_user_email) \
@@ -42,22 +43,9 @@ impl AnswerStore for SqliteStore {
         .bind(now)
         .bind(c.end_user_name)
         .bind(c.end_user_email)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        sqlx::query(
-            "INSERT INTO usage_daily (org_id, chat_space_id, date, conversations) VALUES (?1, ?2, ?3, 1) \
-             ON CONFLICT (chat_space_id, date) DO UPDATE SET conversations = usage_daily.conversations + 1",
-        )
-        .bind(org.0)
-        .bind(chat_space.0)
-        .bind(now.date_naive())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        row.into_domain().map(Some)
+        row.map(ConversationRow::into_domain).transpose()
     }
 
     async fn find_conversation(
@@ -143,7 +131,8 @@ impl AnswerStore for SqliteStore {
         message: MessageId,
         feedback: Option<Feedback>,
     ) -> Result<Option<Message>> {
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut conn) = self.write().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         let before: Option<(Option<String>, DateTime<Utc>)> = sqlx::query_as(
             "SELECT feedback, created_at FROM messages \
              WHERE org_id = ?1 AND conversation_id = ?2 AND id = ?3 AND role = 'assistant'",
@@ -185,10 +174,8 @@ impl AnswerStore for SqliteStore {
 
     async fn add_message(&self, org: OrgId, m: NewMessage) -> Result<Option<Message>> {
         let now = Utc::now();
-        let visitor = i64::from(m.role == MessageRole::User);
-        let tokens = m.tokens_in + m.tokens_out;
-        let cost = m.cost_micro_usd;
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut conn) = self.write().await?;
+        // A trigger counts it on the conversation, the chat space and the day (0006).
         let row: Option<MessageRow> = sqlx::query_as(concat!(
             "INSERT INTO messages (id, org_id, chat_space_id, conversation_id, role, content, model, \
              tokens_in, tokens_out, cost_micro_usd, processing_time_ms, context_chunks, citations, \
@@ -211,41 +198,9 @@ impl AnswerStore for SqliteStore {
         .bind(Json(m.citations))
         .bind(m.answer_kind.map(AnswerKind::as_str))
         .bind(now)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        sqlx::query(
-            "UPDATE conversations SET message_count = message_count + 1, last_activity_at = ?2 WHERE id = ?1",
-        )
-        .bind(row.conversation_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE chat_spaces SET message_count = message_count + ?2, last_message_at = ?3 WHERE id = ?1",
-        )
-        .bind(row.chat_space_id)
-        .bind(visitor)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO usage_daily (org_id, chat_space_id, date, messages, tokens, cost) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-             ON CONFLICT (chat_space_id, date) DO UPDATE SET messages = usage_daily.messages + ?4, \
-             tokens = usage_daily.tokens + ?5, cost = usage_daily.cost + ?6",
-        )
-        .bind(org.0)
-        .bind(row.chat_space_id)
-        .bind(now.date_naive())
-        .bind(visitor)
-        .bind(tokens)
-        .bind(cost)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        row.into_domain().map(Some)
+        row.map(MessageRow::into_domain).transpose()
     }
 
     async fn list_messages(

@@ -196,7 +196,8 @@ impl KnowledgeStore for SqliteStore {
         chunks: Vec<NewChunk>,
     ) -> Result<bool> {
         let now = Utc::now();
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut conn) = self.write().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         let space: Option<uuid::Uuid> =
             sqlx::query_scalar("SELECT chat_space_id FROM documents WHERE org_id = ?1 AND id = ?2")
                 .bind(org.0)
@@ -276,7 +277,8 @@ impl KnowledgeStore for SqliteStore {
         document: DocumentId,
         embeddings: Vec<(i32, Vec<f32>)>,
     ) -> Result<u64> {
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut conn) = self.write().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         let mut updated = 0;
         for (index, vector) in &embeddings {
             let bytes: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();

@@ -38,12 +38,20 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "vector_index",
         include_str!("../migrations/0005_vector_index.sql"),
     ),
+    (
+        6,
+        "counters",
+        include_str!("../migrations/0006_counters.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
     vectors: std::sync::Arc<vectors::VectorIndex>,
+    /// Taken for every write transaction: this process's writers queue here in order,
+    /// instead of meeting at SQLite's lock, whose busy handler sleeps in millisecond steps.
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteStore {
@@ -74,7 +82,21 @@ impl SqliteStore {
         Ok(SqliteStore {
             pool,
             vectors: Default::default(),
+            writer: Default::default(),
         })
+    }
+
+    /// A connection for writing and the process's writer turn, held until dropped.
+    async fn write(
+        &self,
+    ) -> Result<(
+        tokio::sync::OwnedMutexGuard<()>,
+        sqlx::pool::PoolConnection<sqlx::Sqlite>,
+    )> {
+        // The connection first: a writer must not hold the turn while it waits for one.
+        let conn = self.pool.acquire().await?;
+        let turn = self.writer.clone().lock_owned().await;
+        Ok((turn, conn))
     }
 
     /// Applies the migrations not yet applied; returns how many ran.
@@ -202,7 +224,8 @@ impl Store for SqliteStore {
 
     async fn signup(&self, user: NewUser, org: NewOrganization) -> Result<(User, Organization)> {
         let now = Utc::now();
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut conn) = self.write().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         let user = insert_user(&mut tx, &user, now).await?;
         let org = insert_organization(&mut tx, &org, user.id, now).await?;
         tx.commit().await?;
@@ -274,7 +297,8 @@ impl Store for SqliteStore {
         org: NewOrganization,
         owner: UserId,
     ) -> Result<Organization> {
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut conn) = self.write().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         let org = insert_organization(&mut tx, &org, owner, Utc::now()).await?;
         tx.commit().await?;
         Ok(org)
@@ -434,7 +458,8 @@ impl Store for SqliteStore {
         user: UserId,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut conn) = self.write().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         let accepted: Option<(Uuid, String)> = sqlx::query_as(
             "UPDATE invitations SET accepted_at = ?2 \
              WHERE id = ?1 AND accepted_at IS NULL AND expires_at > ?2 RETURNING org_id, role",

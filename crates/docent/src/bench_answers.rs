@@ -63,7 +63,7 @@ fn passages() -> Vec<String> {
     words.chunks(60).map(|w| w.join(" ")).collect()
 }
 
-fn questions() -> Vec<String> {
+pub(crate) fn questions() -> Vec<String> {
     let mut out = Vec::new();
     if let Ok(mut reader) = csv::Reader::from_path(Path::new(QUESTIONS).join("questions_df.csv")) {
         for record in reader.records().flatten() {
@@ -81,7 +81,11 @@ fn questions() -> Vec<String> {
 }
 
 /// An organization and a chat space holding `count` chunks with embeddings.
-async fn fill(store: &dyn Store, count: usize, tag: &str) -> anyhow::Result<(OrgId, ChatSpace)> {
+pub(crate) async fn fill(
+    store: &dyn Store,
+    count: usize,
+    tag: &str,
+) -> anyhow::Result<(OrgId, ChatSpace)> {
     let slug = format!("bench-{tag}-{count}-{}", std::process::id());
     let (_, org) = store
         .signup(
@@ -184,7 +188,7 @@ impl Embedder for Instant384 {
 
 /// A model that answers at once: a short answer citing the first block.
 #[derive(Debug)]
-struct InstantModel;
+pub(crate) struct InstantModel;
 
 #[async_trait]
 impl ChatModel for InstantModel {
@@ -198,7 +202,7 @@ impl ChatModel for InstantModel {
     }
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }

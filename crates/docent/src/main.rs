@@ -3,6 +3,7 @@
 mod ask;
 mod bench;
 mod bench_answers;
+mod bench_widget;
 mod eval;
 mod ingest;
 mod progress;
@@ -249,6 +250,21 @@ enum BenchCommand {
         concurrency: usize,
         #[arg(long, default_value_t = 2000)]
         questions: usize,
+    },
+    /// Widget weight (gzip -9), and many visitor conversations streaming at once against one
+    /// server on SQLite with a model that answers at once: time to first token, messages/s.
+    Widget {
+        #[arg(long, default_value_t = 1000)]
+        chunks: usize,
+        /// Visitor conversations at once.
+        #[arg(long, default_value_t = 1000)]
+        visitors: usize,
+        /// Messages each visitor sends, one after another.
+        #[arg(long, default_value_t = 3)]
+        messages: usize,
+        /// Messages a second in all for the open-load run.
+        #[arg(long, default_value_t = 1000.0)]
+        rate: f64,
     },
     /// Time from process start to a ready server, and idle memory, vs. python3 -m http.server.
     Startup {
@@ -509,6 +525,28 @@ async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::
             let result =
                 bench_answers::answer(&scratch, chunks, concurrency.max(1), questions.max(10))
                     .await;
+            std::fs::remove_dir_all(&scratch).ok();
+            result
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Widget {
+                    chunks,
+                    visitors,
+                    messages,
+                    rate,
+                },
+        } => {
+            let scratch =
+                std::env::temp_dir().join(format!("docent-bench-widget-{}", std::process::id()));
+            let result = bench_widget::widget(
+                &scratch,
+                chunks,
+                visitors.max(1),
+                messages.max(1),
+                rate.max(1.0),
+            )
+            .await;
             std::fs::remove_dir_all(&scratch).ok();
             result
         }

@@ -304,6 +304,9 @@ pub async fn patch(
         .update_chat_space(caller.org_id(), id, patch)
         .await?
         .ok_or(ApiError::NotFound("chat space"))?;
+    // This replica's widgets see the change at once; others within the cache's second.
+    state.widget_limits.spaces.forget(&current.endpoint_slug);
+    state.widget_limits.spaces.forget(&updated.endpoint_slug);
     match input.status {
         None => Ok(updated),
         Some(ChatSpaceStatus::Published) => publish(state, caller, id).await,
@@ -317,11 +320,13 @@ async fn set_status(
     id: ChatSpaceId,
     status: ChatSpaceStatus,
 ) -> Result<ChatSpace, ApiError> {
-    state
+    let space = state
         .store
         .set_chat_space_status(caller.org_id(), id, status, Utc::now())
         .await?
-        .ok_or(ApiError::NotFound("chat space"))
+        .ok_or(ApiError::NotFound("chat space"))?;
+    state.widget_limits.spaces.forget(&space.endpoint_slug);
+    Ok(space)
 }
 
 /// Publishes the chat space once it has at least one completed document.
@@ -354,8 +359,16 @@ pub async fn unpublish(
 
 pub async fn delete(state: &AppState, caller: &Caller, id: ChatSpaceId) -> Result<(), ApiError> {
     caller.require(Role::Admin)?;
+    let slug = state
+        .store
+        .find_chat_space(caller.org_id(), id)
+        .await?
+        .map(|space| space.endpoint_slug);
     if !caller.sees(id) || !state.store.delete_chat_space(caller.org_id(), id).await? {
         return Err(ApiError::NotFound("chat space"));
+    }
+    if let Some(slug) = slug {
+        state.widget_limits.spaces.forget(&slug);
     }
     Ok(())
 }

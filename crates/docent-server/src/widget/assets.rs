@@ -32,7 +32,8 @@ pub fn compact(js: &str) -> String {
         .join("\n")
 }
 
-static UI_JS: LazyLock<String> = LazyLock::new(|| compact(UI));
+/// The chat UI as served.
+pub static UI_JS: LazyLock<String> = LazyLock::new(|| compact(UI));
 
 /// The UI's file name, e.g. `ui.1a2b3c4d5e6f7a8b.js`.
 pub static UI_FILE: LazyLock<String> = LazyLock::new(|| format!("ui.{}.js", tag(&UI_JS)));

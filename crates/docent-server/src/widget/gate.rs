@@ -122,15 +122,15 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
         };
         return with_cors(error.into_response(), origin.as_ref());
     }
-    let space = match state.store.find_chat_space_by_slug(&slug).await {
-        Ok(Some(space)) if space.status == ChatSpaceStatus::Published => space,
-        Ok(_) => {
+    let (space, plan) = match published(&state, &slug).await {
+        Ok(Some(found)) => found,
+        Ok(None) => {
             return with_cors(
                 ApiError::NotFound("chat space").into_response(),
                 origin.as_ref(),
             );
         }
-        Err(e) => return with_cors(ApiError::from(e).into_response(), origin.as_ref()),
+        Err(e) => return with_cors(e.into_response(), origin.as_ref()),
     };
     if let Some(origin) = &origin {
         let text = origin.to_str().unwrap_or_default();
@@ -156,16 +156,6 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
         );
         return with_cors(response, origin.as_ref());
     }
-    let plan = match state.store.find_organization(space.org_id).await {
-        Ok(Some(org)) => org.plan,
-        Ok(None) => {
-            return with_cors(
-                ApiError::NotFound("chat space").into_response(),
-                origin.as_ref(),
-            );
-        }
-        Err(e) => return with_cors(ApiError::from(e).into_response(), origin.as_ref()),
-    };
     let mut request = Request::from_parts(parts, body);
     request.extensions_mut().insert(WidgetSpace {
         space,
@@ -173,6 +163,62 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
         client,
     });
     with_cors(next.run(request).await, origin.as_ref())
+}
+
+/// The published chat space of `slug` and its organization's plan, from the cache when it is
+/// at most [`SpaceCache::TTL`] old.
+async fn published(state: &AppState, slug: &str) -> Result<Option<(ChatSpace, Plan)>, ApiError> {
+    let now = Instant::now();
+    if let Some(found) = state.widget_limits.spaces.get(slug, now) {
+        return Ok(found);
+    }
+    let found = match state.store.find_chat_space_by_slug(slug).await? {
+        Some(space) if space.status == ChatSpaceStatus::Published => state
+            .store
+            .find_organization(space.org_id)
+            .await?
+            .map(|org| (space, org.plan)),
+        _ => None,
+    };
+    state.widget_limits.spaces.put(slug, found.clone(), now);
+    Ok(found)
+}
+
+/// A published chat space and its organization's plan, or none.
+type Found = Option<(ChatSpace, Plan)>;
+
+/// Published chat spaces by slug for a second, unknown slugs included: every widget request
+/// needs one, and a visitor's conversation makes several requests a second. A change in the
+/// dashboard reaches visitors within [`SpaceCache::TTL`], on every replica.
+#[derive(Debug, Default)]
+pub struct SpaceCache {
+    entries: Mutex<HashMap<String, (Instant, Found)>>,
+}
+
+impl SpaceCache {
+    pub const TTL: Duration = Duration::from_secs(1);
+
+    fn get(&self, slug: &str, now: Instant) -> Option<Option<(ChatSpace, Plan)>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(slug)
+            .filter(|(at, _)| now.duration_since(*at) < Self::TTL)
+            .map(|(_, found)| found.clone())
+    }
+
+    /// Drops what is known of `slug` (its chat space just changed).
+    pub fn forget(&self, slug: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.remove(slug);
+    }
+
+    fn put(&self, slug: &str, found: Option<(ChatSpace, Plan)>, now: Instant) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= 10_000 {
+            entries.retain(|_, (at, _)| now.duration_since(*at) < Self::TTL);
+        }
+        entries.insert(slug.to_owned(), (now, found));
+    }
 }
 
 /// The widget's built-in wording for what the server tells visitors; a chat space overrides
@@ -233,6 +279,8 @@ pub struct WidgetLimits {
     pub per_address: RateLimiter,
     /// Messages per visitor of a chat space.
     pub per_visitor: RateLimiter,
+    /// Published chat spaces by slug.
+    pub spaces: SpaceCache,
 }
 
 impl WidgetLimits {
@@ -240,6 +288,7 @@ impl WidgetLimits {
         WidgetLimits {
             per_address: RateLimiter::per_minute(settings.widget_requests_per_minute),
             per_visitor: RateLimiter::per_minute(settings.widget_messages_per_minute),
+            spaces: SpaceCache::default(),
         }
     }
 }

@@ -299,6 +299,25 @@ async fn visitors_chat_and_rate_answers(app: TestApp) {
             .expect("script")
             .contains(&format!("data-chat-space=\"{slug}\""))
     );
+
+    // Unpublished, the widget goes quiet at once.
+    let (status, _) = owner
+        .call(Method::POST, &format!("/api/chat-spaces/{id}/unpublish"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = read(
+        visitor(
+            &app,
+            Method::GET,
+            &format!("/api/widget/{slug}/config"),
+            None,
+        )
+        .send()
+        .await
+        .expect("send"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 async fn bad_visitor_input_gets_clear_errors(app: TestApp) {
