@@ -232,18 +232,16 @@ impl AnswerService {
                 (conversation, Vec::new())
             }
         };
-        let user_message = self
-            .store
-            .add_message(
+        // The question is stored while the knowledge is searched: neither waits for the other.
+        let (user_message, retrieved) = tokio::join!(
+            self.store.add_message(
                 ask.org,
                 NewMessage::plain(conversation.id, MessageRole::User, question.clone()),
-            )
-            .await?
-            .ok_or(AskError::ConversationNotFound)?;
-
-        let retrieved = self
-            .retrieve(ask.org, &ask.chat_space, &question, Mode::Hybrid)
-            .await?;
+            ),
+            self.retrieve(ask.org, &ask.chat_space, &question, Mode::Hybrid)
+        );
+        let user_message = user_message?.ok_or(AskError::ConversationNotFound)?;
+        let retrieved = retrieved?;
         let blocks = prompt::blocks(&retrieved, CONTEXT_BUDGET_TOKENS);
         let sources = ask.show_sources.then(|| {
             retrieved

@@ -124,7 +124,7 @@ pub async fn widget(
     rate: f64,
 ) -> anyhow::Result<()> {
     weight()?;
-    let sqlite = docent_store_sqlite::SqliteStore::open_dir(scratch, 16)
+    let sqlite = docent_store_sqlite::SqliteStore::open_dir(scratch, 10)
         .await
         .context("opening the scratch SQLite store")?;
     sqlite.migrate().await?;
