@@ -10,9 +10,15 @@ use crate::retrieve::query_terms;
 /// How many sentences an extractive answer quotes at most.
 const MAX_SENTENCES: usize = 3;
 
-/// A word reduced to a crude stem (its first six letters), so "refunds" meets "refund".
+/// A word reduced to a crude stem: without a plural or third-person `s`, then its first five
+/// letters, so "refunds" meets "refund", "opens" meets "open" and "returned" meets "return".
 fn stem(word: &str) -> String {
-    word.chars().flat_map(char::to_lowercase).take(6).collect()
+    let lower: String = word.chars().flat_map(char::to_lowercase).collect();
+    let base = match lower.strip_suffix('s') {
+        Some(rest) if rest.chars().count() >= 3 && !rest.ends_with('s') => rest,
+        _ => lower.as_str(),
+    };
+    base.chars().take(5).collect()
 }
 
 fn stems(text: &str) -> HashSet<String> {
@@ -185,6 +191,26 @@ mod tests {
             text.as_deref(),
             Some("Our shop opened in 1999. Refunds are paid within 30 days of a return. [1]")
         );
+    }
+
+    #[test]
+    fn stems_meet_across_plurals_and_tenses() {
+        for (a, b) in [
+            ("opens", "open"),
+            ("refunds", "refund"),
+            ("returned", "returns"),
+            ("Hours", "hour"),
+        ] {
+            assert_eq!(stem(a), stem(b), "{a} / {b}");
+        }
+        assert_ne!(stem("class"), stem("clas"));
+        let hits = vec![retrieved(
+            "Our shop opens at nine in the morning and closes at six in the evening.",
+            true,
+        )];
+        let blocks = blocks(&hits, 1000);
+        let answer = answer("When do you open?", &blocks).expect("an answer");
+        assert!(answer.contains("opens at nine"), "{answer}");
     }
 
     #[test]

@@ -24,8 +24,13 @@ use crate::error::ApiError;
 pub struct CsrfToken(pub String);
 
 pub async fn middleware(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    // The public widget API uses no cookies: nothing to forge.
-    if request.uri().path().starts_with("/api/widget/") {
+    // The widget's API, scripts and pages use no cookies: nothing to forge, and no cookie
+    // to set on visitors of other sites.
+    let path = request.uri().path();
+    if ["/api/widget/", "/widget", "/embed/", "/c/"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
+    {
         return next.run(request).await;
     }
     let existing = cookie(request.headers(), CSRF_COOKIE).filter(|t| t.len() == 64);
