@@ -584,6 +584,8 @@
 
     function history() {
       if (!saved.c) return;
+      // Busy until the earlier messages are in (assistive technology waits; so can tests).
+      log.setAttribute("aria-busy", "true");
       fetch(ctx.api + "/conversation/" + encodeURIComponent(saved.c) + "?visitor_id=" +
         encodeURIComponent(saved.v), { credentials: "omit" })
         .then(function (r) {
@@ -600,7 +602,8 @@
             var g = bubble(m.role, m.content, m.created_at);
             if (m.role !== "user") finish(g, m);
           });
-        }, function () { /* offline: the welcome stays */ });
+        }, function () { /* offline: the welcome stays */ })
+        .then(function () { log.removeAttribute("aria-busy"); });
     }
 
     var opened = false;

@@ -10,7 +10,9 @@ use docent_rag::guard::leaked_run;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{Backend, Session, TestApp, code, drain_jobs, loopback, serve_in_background};
+use crate::common::{
+    Backend, Session, TestApp, code, drain_jobs, events, loopback, serve_in_background,
+};
 
 const PUBLIC: &str = "Returns are accepted within thirty days of delivery when the item is \
                       unused and in its original box. Refunds reach your card in five days.";
@@ -84,26 +86,6 @@ async fn shop(app: &TestApp, model: &str) -> (Session, String) {
     }
     drain_jobs(app).await;
     (owner, id)
-}
-
-/// Reads a server-sent-events body into (event, data) pairs.
-fn events(body: &str) -> Vec<(String, Value)> {
-    let mut out = Vec::new();
-    for block in body.split("\n\n") {
-        let mut event = String::from("message");
-        let mut data = String::new();
-        for line in block.lines() {
-            if let Some(e) = line.strip_prefix("event:") {
-                event = e.trim().to_owned();
-            } else if let Some(d) = line.strip_prefix("data:") {
-                data.push_str(d.strip_prefix(' ').unwrap_or(d));
-            }
-        }
-        if !data.is_empty() {
-            out.push((event, serde_json::from_str(&data).expect("JSON data")));
-        }
-    }
-    out
 }
 
 async fn streamed_answers_cite_and_keep_learn_only_text_private(backend: Backend) {

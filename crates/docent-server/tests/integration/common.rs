@@ -346,3 +346,23 @@ pub async fn loopback() -> (tokio::net::TcpListener, String) {
 pub fn serve_in_background(listener: tokio::net::TcpListener, app: axum::Router) {
     tokio::spawn(async move { axum::serve(listener, app).await.ok() });
 }
+
+/// Reads a server-sent-events body into (event, data) pairs.
+pub fn events(body: &str) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for block in body.split("\n\n") {
+        let mut event = String::from("message");
+        let mut data = String::new();
+        for line in block.lines() {
+            if let Some(e) = line.strip_prefix("event:") {
+                event = e.trim().to_owned();
+            } else if let Some(d) = line.strip_prefix("data:") {
+                data.push_str(d.strip_prefix(' ').unwrap_or(d));
+            }
+        }
+        if !data.is_empty() {
+            out.push((event, serde_json::from_str(&data).expect("JSON data")));
+        }
+    }
+    out
+}

@@ -5,7 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{Backend, Session, TestApp, code, drain_jobs};
+use crate::common::{Backend, Session, TestApp, code, drain_jobs, events};
 use crate::on_both_backends;
 
 const RETURNS: &str = "Returns are accepted within thirty days of delivery when the item is \
@@ -62,6 +62,17 @@ async fn read(response: reqwest::Response) -> (StatusCode, Value) {
     )
 }
 
+/// A visitor's GET, without an origin.
+async fn get(app: &TestApp, path: &str) -> (StatusCode, Value) {
+    read(
+        visitor(app, Method::GET, path, None)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await
+}
+
 async fn ask(app: &TestApp, slug: &str, body: Value) -> (StatusCode, Value) {
     read(
         visitor(app, Method::POST, &format!("/api/widget/{slug}/chat"), None)
@@ -71,24 +82,6 @@ async fn ask(app: &TestApp, slug: &str, body: Value) -> (StatusCode, Value) {
             .expect("send"),
     )
     .await
-}
-
-/// Reads a server-sent-events body into (event, data) pairs.
-fn events(body: &str) -> Vec<(String, Value)> {
-    body.split("\n\n")
-        .filter_map(|block| {
-            let mut event = String::from("message");
-            let mut data = String::new();
-            for line in block.lines() {
-                if let Some(e) = line.strip_prefix("event:") {
-                    event = e.trim().to_owned();
-                } else if let Some(d) = line.strip_prefix("data:") {
-                    data.push_str(d.strip_prefix(' ').unwrap_or(d));
-                }
-            }
-            (!data.is_empty()).then(|| (event, serde_json::from_str(&data).expect("JSON data")))
-        })
-        .collect()
 }
 
 async fn visitors_chat_and_rate_answers(app: TestApp) {
@@ -216,13 +209,7 @@ async fn visitors_chat_and_rate_answers(app: TestApp) {
         .collect();
     assert_eq!(roles, ["user", "assistant", "user", "assistant"]);
     for query in ["?visitor_id=someone-else-42", "?visitor_id=x", ""] {
-        let (status, body) = read(
-            visitor(&app, Method::GET, &format!("{history}{query}"), None)
-                .send()
-                .await
-                .expect("send"),
-        )
-        .await;
+        let (status, body) = get(&app, &format!("{history}{query}")).await;
         assert!(
             status == StatusCode::NOT_FOUND
                 || status == StatusCode::UNPROCESSABLE_ENTITY
@@ -372,13 +359,7 @@ async fn bad_visitor_input_gets_clear_errors(app: TestApp) {
     )
     .await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
-    let (status, body) = read(
-        visitor(&app, Method::GET, "/api/widget/no-such-bot/config", None)
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
+    let (status, body) = get(&app, "/api/widget/no-such-bot/config").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 }
 

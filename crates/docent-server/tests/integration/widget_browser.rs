@@ -82,6 +82,14 @@ const ANSWERED: &str = "var host = document.querySelector('docent-chat'); if (!h
     return done.length ? done[done.length - 1].textContent : null;";
 
 async fn ask_in_widget(browser: &Browser, question: &str) -> String {
+    browser
+        .until(
+            "the history is in",
+            "var h = document.querySelector('docent-chat'); \
+             var log = h && h.shadowRoot.querySelector('[data-docent=messages]'); \
+             return !!log && !log.hasAttribute('aria-busy');",
+        )
+        .await;
     let before = browser
         .script("var h = document.querySelector('docent-chat'); return h ? h.shadowRoot.querySelectorAll('[data-docent=message][data-role=assistant][data-id]').length : 0;")
         .await
