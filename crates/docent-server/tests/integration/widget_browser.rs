@@ -200,6 +200,20 @@ async fn visitors_chat_through_the_widget_on_another_site() {
     );
     assert_eq!(browser.script("return window.__xss;").await, json!(0));
 
+    // On a phone the chat takes the whole screen.
+    browser.resize(400, 800).await;
+    let fits = browser
+        .until(
+            "full screen below 480 px",
+            "var p = document.querySelector('docent-chat').shadowRoot.querySelector('[data-docent=panel]'); \
+             var r = p.getBoundingClientRect(); \
+             return r.left === 0 && r.top === 0 && r.width === window.innerWidth && r.height === window.innerHeight;",
+        )
+        .await;
+    assert_eq!(fits, json!(true));
+    browser.screenshot("widget-phone").await;
+    browser.resize(1280, 900).await;
+
     // A site that is not allowed gets no widget at all.
     let (listener, foreign) = loopback().await;
     let foreign_page = format!(
@@ -372,6 +386,15 @@ async fn script_payloads_never_run_in_the_widget_or_the_dashboard() {
         browser.goto(&format!("{}{page}", app.base)).await;
         tokio::time::sleep(Duration::from_millis(400)).await;
         assert!(!browser.alert_open().await, "a dialog opened on {page}");
+        browser
+            .screenshot(&format!(
+                "dashboard-{}",
+                page.rsplit('/')
+                    .next()
+                    .filter(|p| p.len() < 20)
+                    .unwrap_or("settings")
+            ))
+            .await;
         let ran = browser
             .script("return document.querySelectorAll('img[onerror], svg[onload], details[ontoggle], iframe[srcdoc]').length;")
             .await;
