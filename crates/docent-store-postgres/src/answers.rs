@@ -103,6 +103,24 @@ impl AnswerStore for PostgresStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn close_idle_conversations(
+        &self,
+        channel: Channel,
+        quiet_since: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE conversations SET status = 'closed', closed_at = $3 \
+             WHERE channel = $1 AND status = 'active' AND last_activity_at < $2",
+        )
+        .bind(channel.as_str())
+        .bind(quiet_since)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn identify_visitor(
         &self,
         org: OrgId,

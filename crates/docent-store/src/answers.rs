@@ -35,6 +35,14 @@ pub trait AnswerStore: Send + Sync {
         id: ConversationId,
         at: DateTime<Utc>,
     ) -> Result<bool>;
+    /// Closes every active conversation of `channel`, in any organization, quiet since before
+    /// `quiet_since` (a housekeeping task); returns how many.
+    async fn close_idle_conversations(
+        &self,
+        channel: Channel,
+        quiet_since: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<u64>;
     /// Sets who the visitor says they are; `None` leaves a field as it is.
     async fn identify_visitor(
         &self,

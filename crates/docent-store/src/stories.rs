@@ -1966,4 +1966,43 @@ pub async fn visitors_rate_answers_and_conversations_close(store: &impl Store) {
         .expect("conversation");
     assert_eq!(closed.status, "closed");
     assert!(closed.closed_at.is_some());
+
+    // Housekeeping closes quiet widget conversations, and only those.
+    let quiet = store
+        .create_conversation(
+            org_a.id,
+            space.id,
+            Channel::Widget,
+            NewConversation::default(),
+        )
+        .await
+        .expect("create")
+        .expect("space");
+    let playground = store
+        .create_conversation(
+            org_a.id,
+            space.id,
+            Channel::Playground,
+            NewConversation::default(),
+        )
+        .await
+        .expect("create")
+        .expect("space");
+    let later = Utc::now() + chrono::Duration::seconds(1);
+    assert_eq!(
+        store
+            .close_idle_conversations(Channel::Widget, later, later)
+            .await
+            .expect("sweep"),
+        1,
+        "the widget conversation closed earlier is not counted again"
+    );
+    for (id, status) in [(quiet.id, "closed"), (playground.id, "active")] {
+        let found = store
+            .find_conversation(org_a.id, id)
+            .await
+            .expect("find")
+            .expect("conversation");
+        assert_eq!(found.status, status);
+    }
 }

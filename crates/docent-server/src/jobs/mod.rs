@@ -175,17 +175,42 @@ impl Worker {
     }
 }
 
-/// Starts `count` workers named after this process; they stop when `shutdown` turns true.
+/// Starts `count` workers named after this process, and the housekeeping task; they stop
+/// when `shutdown` turns true.
 pub fn spawn_workers(
     state: &AppState,
     count: u32,
     shutdown: watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "docent".into());
-    (0..count)
+    let mut tasks: Vec<_> = (0..count)
         .map(|i| {
             let worker = Worker::new(state.clone(), format!("{host}-{}-{i}", std::process::id()));
             tokio::spawn(worker.run(shutdown.clone()))
         })
-        .collect()
+        .collect();
+    tasks.push(tokio::spawn(housekeeping(state.clone(), shutdown)));
+    tasks
+}
+
+/// Once a minute, closes widget conversations quiet for longer than `widget_idle_secs`.
+/// Every replica may run it: closing is idempotent.
+async fn housekeeping(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let idle = chrono::Duration::seconds(i64::from(state.settings.widget_idle_secs));
+    while !*shutdown.borrow() {
+        let now = Utc::now();
+        match state
+            .store
+            .close_idle_conversations(Channel::Widget, now - idle, now)
+            .await
+        {
+            Ok(0) => {}
+            Ok(closed) => tracing::info!(closed, "closed idle widget conversations"),
+            Err(e) => tracing::warn!(error = %e, "closing idle conversations failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
 }
