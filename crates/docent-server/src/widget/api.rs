@@ -5,12 +5,13 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use docent_core::*;
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::api::answers::{Present, respond};
+use crate::dashboard::assets::{etag_of, revalidated};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, IdPath};
 use crate::service::widget::{
@@ -21,22 +22,9 @@ use crate::widget::gate::WidgetSpace;
 /// Revalidated on every load (a cheap 304), so a change in the dashboard shows at once.
 pub async fn config(w: WidgetSpace, headers: HeaderMap) -> Response {
     let body = serde_json::to_string(&widget::settings(&w)).unwrap_or_default();
-    let etag = format!("\"{}\"", &crate::auth::token::hash(&body)[..16]);
-    let cache = [
-        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-        (
-            header::ETAG,
-            HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("")),
-        ),
-    ];
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == etag)
-    {
-        return (StatusCode::NOT_MODIFIED, cache).into_response();
-    }
-    (cache, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    let mut cache = HeaderMap::new();
+    cache.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    revalidated(&headers, &etag_of(&body), cache, "application/json", body)
 }
 
 #[derive(Debug, Serialize)]

@@ -6,9 +6,10 @@
 use std::sync::LazyLock;
 
 use axum::extract::Path;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::dashboard::assets::{etag_of, revalidated};
 use crate::error::ApiError;
 
 const LOADER: &str = include_str!("../../assets/widget/loader.js");
@@ -42,42 +43,39 @@ pub static UI_FILE: LazyLock<String> = LazyLock::new(|| format!("ui.{}.js", tag(
 pub static LOADER_JS: LazyLock<String> =
     LazyLock::new(|| compact(LOADER).replace("__DOCENT_UI__", &format!("/widget/{}", *UI_FILE)));
 
-fn javascript(headers: &HeaderMap, body: &'static str, cache: &'static str) -> Response {
-    let etag = format!("\"{}\"", tag(body));
-    let common = [
-        (
-            header::ETAG,
-            HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("")),
-        ),
-        (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
-        (
-            header::HeaderName::from_static("cross-origin-resource-policy"),
-            HeaderValue::from_static("cross-origin"),
-        ),
-        (
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("*"),
-        ),
-    ];
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == etag)
-    {
-        return (StatusCode::NOT_MODIFIED, common).into_response();
-    }
-    (
-        common,
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+static LOADER_ETAG: LazyLock<String> = LazyLock::new(|| etag_of(&LOADER_JS));
+static UI_ETAG: LazyLock<String> = LazyLock::new(|| etag_of(&UI_JS));
+
+fn javascript(
+    request: &HeaderMap,
+    body: &'static str,
+    etag: &str,
+    cache: &'static str,
+) -> Response {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    headers.insert(
+        header::HeaderName::from_static("cross-origin-resource-policy"),
+        HeaderValue::from_static("cross-origin"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    revalidated(
+        request,
+        etag,
+        headers,
+        "text/javascript; charset=utf-8",
         body,
     )
-        .into_response()
 }
 
 pub async fn loader(headers: HeaderMap) -> Response {
     javascript(
         &headers,
         LOADER_JS.as_str(),
+        &LOADER_ETAG,
         "public, max-age=3600, stale-while-revalidate=86400",
     )
 }
@@ -89,6 +87,7 @@ pub async fn ui(Path(file): Path<String>, headers: HeaderMap) -> Response {
     javascript(
         &headers,
         UI_JS.as_str(),
+        &UI_ETAG,
         "public, max-age=31536000, immutable",
     )
 }

@@ -167,7 +167,10 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
 
 /// The published chat space of `slug` and its organization's plan, from the cache when it is
 /// at most [`SpaceCache::TTL`] old.
-async fn published(state: &AppState, slug: &str) -> Result<Option<(ChatSpace, Plan)>, ApiError> {
+pub async fn published(
+    state: &AppState,
+    slug: &str,
+) -> Result<Option<(ChatSpace, Plan)>, ApiError> {
     let now = Instant::now();
     if let Some(found) = state.widget_limits.spaces.get(slug, now) {
         return Ok(found);

@@ -25,10 +25,10 @@ struct WidgetPage {
 }
 
 async fn published(state: &AppState, slug: &str) -> Result<ChatSpace, Response> {
-    match state.store.find_chat_space_by_slug(slug).await {
-        Ok(Some(space)) if space.status == ChatSpaceStatus::Published => Ok(space),
-        Ok(_) => Err(not_found()),
-        Err(e) => Err(ApiError::from(e).into_response()),
+    match super::gate::published(state, slug).await {
+        Ok(Some((space, _))) => Ok(space),
+        Ok(None) => Err(not_found()),
+        Err(e) => Err(e.into_response()),
     }
 }
 
