@@ -40,6 +40,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "counters",
         include_str!("../migrations/0006_counters.sql"),
     ),
+    (
+        7,
+        "text_index",
+        include_str!("../migrations/0007_text_index.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations across replicas starting together.
@@ -48,6 +53,7 @@ const MIGRATION_LOCK: i64 = 0x646f_6365_6e74; // "docent"
 #[derive(Clone, Debug)]
 pub struct PostgresStore {
     pool: PgPool,
+    text: std::sync::Arc<docent_store::text_index::TextIndexes>,
 }
 
 impl PostgresStore {
@@ -58,10 +64,22 @@ impl PostgresStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            text: Default::default(),
+        })
     }
 
     /// Applies the migrations not yet applied; returns how many ran.
+    /// `VACUUM ANALYZE` of the chunks, as autovacuum does in its own time: benchmarks call
+    /// it after a bulk load (and the deletions of earlier runs) to measure the steady state.
+    pub async fn vacuum_chunks(&self) -> Result<()> {
+        sqlx::raw_sql("VACUUM ANALYZE document_chunks, documents")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn migrate(&self) -> Result<usize> {
         let mut conn = self.pool.acquire().await?;
         sqlx::query("SELECT pg_advisory_lock($1)")

@@ -5,10 +5,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use docent_core::*;
 use docent_store::rows::*;
+use docent_store::text_index::{ChunkTexts, TextIndexes, TextSource};
 use docent_store::*;
 use sqlx::types::Json;
-
-use std::collections::HashMap;
 
 use crate::SqliteStore;
 
@@ -306,41 +305,98 @@ impl KnowledgeStore for SqliteStore {
             .vectors
             .search(&self.pool, org.0, chat_space.0, query, limit as usize)
             .await?;
-        if nearest.is_empty() {
+        self.hits_in_order(org, chat_space, nearest).await
+    }
+
+    async fn search_chunks(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        terms: &[String],
+        limit: u32,
+    ) -> Result<Vec<ChunkHit>> {
+        self.search_indexed(org, chat_space, terms, limit).await
+    }
+
+    async fn warm_search(&self, org: OrgId, chat_space: ChatSpaceId) -> Result<()> {
+        self.warm_indexed(org, chat_space).await
+    }
+}
+
+/// The generation of a chat space's chunks (0 before it has any), bumped by triggers on
+/// every change to them.
+pub(crate) async fn chunk_generation(
+    pool: &sqlx::SqlitePool,
+    chat_space: uuid::Uuid,
+) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT generation FROM chunk_generations WHERE chat_space_id = ?1")
+            .bind(chat_space)
+            .fetch_optional(pool)
+            .await?
+            .unwrap_or(0),
+    )
+}
+
+/// Loads the text of a chat space's chunks, in id order, for the full-text index.
+async fn chunk_texts(
+    pool: sqlx::SqlitePool,
+    org: OrgId,
+    chat_space: ChatSpaceId,
+) -> Result<Vec<(uuid::Uuid, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT id, content FROM document_chunks WHERE org_id = ?1 AND chat_space_id = ?2 ORDER BY id",
+    )
+    .bind(org.0)
+    .bind(chat_space.0)
+    .fetch_all(&pool)
+    .await?)
+}
+
+#[async_trait]
+impl TextSource for SqliteStore {
+    fn text_indexes(&self) -> &std::sync::Arc<TextIndexes> {
+        &self.text
+    }
+
+    async fn chunk_generation(&self, chat_space: ChatSpaceId) -> Result<i64> {
+        chunk_generation(&self.pool, chat_space.0).await
+    }
+
+    fn chunk_texts(&self, org: OrgId, chat_space: ChatSpaceId) -> ChunkTexts {
+        Box::pin(chunk_texts(self.pool.clone(), org, chat_space))
+    }
+
+    async fn hits_in_order(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        scored: Vec<(uuid::Uuid, f64)>,
+    ) -> Result<Vec<ChunkHit>> {
+        if scored.is_empty() {
             return Ok(Vec::new());
         }
-        // One query for the rows of all hits, in the order of their scores.
-        let placeholders = (0..nearest.len())
-            .map(|i| format!("?{}", i + 2))
+        let placeholders = (0..scored.len())
+            .map(|i| format!("?{}", i + 3))
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
             "SELECT c.id, c.document_id, c.chunk_index, c.content, c.token_count, c.metadata, \
              d.title AS document_title, d.file_name, d.source_url, d.citable, 0.0 AS score \
              FROM document_chunks c JOIN documents d ON d.id = c.document_id \
-             WHERE c.id IN ({placeholders}) AND +c.org_id = ?1"
+             WHERE c.id IN ({placeholders}) AND +c.org_id = ?1 AND +c.chat_space_id = ?2"
         );
-        let mut select = sqlx::query_as::<_, ChunkHitRow>(sqlx::AssertSqlSafe(sql)).bind(org.0);
-        for (id, _) in &nearest {
+        let mut select = sqlx::query_as::<_, ChunkHitRow>(sqlx::AssertSqlSafe(sql))
+            .bind(org.0)
+            .bind(chat_space.0);
+        for (id, _) in &scored {
             select = select.bind(*id);
         }
-        let mut rows: HashMap<uuid::Uuid, ChunkHitRow> = select
-            .fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .map(|row| (row.chunk.id, row))
-            .collect();
-        let mut hits = Vec::with_capacity(nearest.len());
-        for (id, score) in nearest {
-            if let Some(mut row) = rows.remove(&id) {
-                row.score = score;
-                hits.push(row.into_domain()?);
-            }
-        }
-        Ok(hits)
+        let rows = select.fetch_all(&self.pool).await?;
+        ChunkHitRow::in_order(rows, scored)
     }
 
-    async fn search_chunks(
+    async fn search_in_database(
         &self,
         org: OrgId,
         chat_space: ChatSpaceId,

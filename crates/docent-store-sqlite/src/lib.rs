@@ -43,12 +43,18 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "counters",
         include_str!("../migrations/0006_counters.sql"),
     ),
+    (
+        7,
+        "text_index",
+        include_str!("../migrations/0007_text_index.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
     vectors: std::sync::Arc<vectors::VectorIndex>,
+    text: std::sync::Arc<docent_store::text_index::TextIndexes>,
     /// Taken for every write transaction: this process's writers queue here in order,
     /// instead of meeting at SQLite's lock, whose busy handler sleeps in millisecond steps.
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
@@ -82,6 +88,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             pool,
             vectors: Default::default(),
+            text: Default::default(),
             writer: Default::default(),
         })
     }

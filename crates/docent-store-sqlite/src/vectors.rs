@@ -98,12 +98,7 @@ impl VectorIndex {
         chat_space: Uuid,
         dimension: usize,
     ) -> Result<Arc<Block>> {
-        let generation: i64 =
-            sqlx::query_scalar("SELECT generation FROM chunk_generations WHERE chat_space_id = ?1")
-                .bind(chat_space)
-                .fetch_optional(pool)
-                .await?
-                .unwrap_or(0);
+        let generation = crate::knowledge::chunk_generation(pool, chat_space).await?;
         let key = (org, chat_space, dimension);
         if let Some(block) = self.lock().get(&key)
             && block.generation == generation

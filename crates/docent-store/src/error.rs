@@ -11,6 +11,9 @@ pub enum StoreError {
     /// never writes.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// Work done next to the database (building a search index) did not finish.
+    #[error("{0}")]
+    Task(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
     #[error("migration {version} failed: {message}")]

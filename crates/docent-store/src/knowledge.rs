@@ -92,6 +92,9 @@ pub trait KnowledgeStore: Send + Sync {
         terms: &[String],
         limit: u32,
     ) -> Result<Vec<ChunkHit>>;
+    /// Readies what the backend keeps in memory to search a chat space, so that the next
+    /// search is as fast as any; searches work without it.
+    async fn warm_search(&self, org: OrgId, chat_space: ChatSpaceId) -> Result<()>;
 }
 
 #[async_trait]

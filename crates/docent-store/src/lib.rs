@@ -15,6 +15,7 @@ mod knowledge;
 pub mod rows;
 #[cfg(feature = "testing")]
 pub mod stories;
+pub mod text_index;
 
 pub use answers::AnswerStore;
 pub use error::StoreError;

@@ -549,6 +549,21 @@ impl ChunkHitRow {
             score: self.score,
         })
     }
+
+    /// Puts rows fetched by id in the order of `scored`, each with its score; ids with no
+    /// row (chunks deleted since they were scored) are left out.
+    pub fn in_order(rows: Vec<ChunkHitRow>, scored: Vec<(Uuid, f64)>) -> Result<Vec<ChunkHit>> {
+        let mut rows: std::collections::HashMap<Uuid, ChunkHitRow> =
+            rows.into_iter().map(|row| (row.chunk.id, row)).collect();
+        let mut hits = Vec::with_capacity(scored.len());
+        for (id, score) in scored {
+            if let Some(mut row) = rows.remove(&id) {
+                row.score = score;
+                hits.push(row.into_domain()?);
+            }
+        }
+        Ok(hits)
+    }
 }
 
 #[derive(Debug, sqlx::FromRow)]

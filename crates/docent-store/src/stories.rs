@@ -31,6 +31,7 @@ macro_rules! conformance_tests {
             outbox_keeps_messages_newest_first,
             documents_keep_their_chunks_searchable,
             search_stays_inside_the_chat_space,
+            the_search_index_follows_every_change,
             jobs_are_claimed_once_and_retried,
             expired_leases_pass_to_another_worker,
             nearest_chunks_are_found_by_embedding,
@@ -1225,6 +1226,97 @@ pub async fn search_stays_inside_the_chat_space(store: &impl Store) {
             .expect("cross")
             .is_empty()
     );
+}
+
+/// The in-memory full-text index (`warm_search`) finds what the database's own search finds,
+/// sees added and deleted chunks at once, and never crosses organizations.
+pub async fn the_search_index_follows_every_change(store: &impl Store) {
+    let (_, org_a, _, org_b) = two_orgs(store).await;
+    let space = store
+        .create_chat_space(org_a.id, new_space("indexed"))
+        .await
+        .expect("space");
+    let add = |texts: &'static [&'static str]| async move {
+        let doc = store
+            .create_document(org_a.id, new_doc(space.id, DocumentStatus::Pending))
+            .await
+            .expect("doc");
+        let chunks = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| chunk(i as i32, t))
+            .collect();
+        store
+            .complete_document(org_a.id, doc.id, DocumentFacts::default(), chunks)
+            .await
+            .expect("complete");
+        doc
+    };
+    let search = |question: &'static str| async move {
+        store
+            .search_chunks(org_a.id, space.id, &search_terms(question), 5)
+            .await
+            .expect("search")
+            .into_iter()
+            .map(|h| h.chunk.content)
+            .collect::<Vec<_>>()
+    };
+    let returns = add(&[
+        "Refunds are issued within thirty days of delivery.",
+        "Shipping is free on orders over fifty euros; shipping abroad costs more.",
+        "Our refund policy also covers damage in shipping.",
+    ])
+    .await;
+    let cold = search("refund shipping").await;
+    store.warm_search(org_a.id, space.id).await.expect("warm");
+    store
+        .warm_search(org_a.id, space.id)
+        .await
+        .expect("warm again");
+    let warm = search("refund shipping").await;
+    assert_eq!(warm.len(), 3, "{warm:?}");
+    assert_eq!(
+        warm[0], "Our refund policy also covers damage in shipping.",
+        "both words first"
+    );
+    let mut sorted = (cold.clone(), warm.clone());
+    sorted.0.sort();
+    sorted.1.sort();
+    assert_eq!(sorted.0, sorted.1, "the database finds the same chunks");
+    assert_eq!(search("refunded").await.len(), 2, "stemming");
+    assert!(search("warranty").await.is_empty());
+
+    // Added and deleted knowledge counts at once, before any rebuild.
+    let warranty = add(&["The warranty lasts two years."]).await;
+    assert_eq!(search("warranty").await, ["The warranty lasts two years."]);
+    store.warm_search(org_a.id, space.id).await.expect("warm");
+    assert_eq!(search("warranty").await, ["The warranty lasts two years."]);
+    store
+        .delete_document(org_a.id, returns.id)
+        .await
+        .expect("delete")
+        .expect("was there");
+    assert!(search("refund shipping").await.is_empty());
+    store.warm_search(org_a.id, space.id).await.expect("warm");
+    assert!(search("refund shipping").await.is_empty());
+    assert_eq!(search("warranty years").await.len(), 1);
+
+    // Another organization, even naming this chat space, finds nothing.
+    store.warm_search(org_b.id, space.id).await.expect("warm");
+    assert!(
+        store
+            .search_chunks(org_b.id, space.id, &search_terms("warranty"), 5)
+            .await
+            .expect("search")
+            .is_empty()
+    );
+    store
+        .delete_document(org_a.id, warranty.id)
+        .await
+        .expect("delete")
+        .expect("was there");
+    store.warm_search(org_a.id, space.id).await.expect("warm");
+    assert!(search("warranty").await.is_empty());
 }
 
 pub async fn jobs_are_claimed_once_and_retried(store: &impl Store) {

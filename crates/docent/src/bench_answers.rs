@@ -18,6 +18,7 @@ use docent_core::config::RetrievalConfig;
 use docent_core::*;
 use docent_rag::{AnswerService, Ask, Mode};
 use docent_store::Store;
+use docent_store::text_index::TextSource;
 use serde_json::json;
 
 use crate::progress::Progress;
@@ -164,6 +165,8 @@ pub(crate) async fn fill(
         progress.tick("");
     }
     progress.finish();
+    // As a server does for a chat space it has been asked about: load its search index.
+    store.warm_search(org.id, space.id).await?;
     Ok((org.id, space))
 }
 
@@ -237,34 +240,47 @@ where
 }
 
 /// The query one would write first: every word of the question, OR-ed, in one full-text
-/// SQL query ranked by BM25, five rows.
-async fn baseline_query(
-    store: &dyn Store,
-    org: OrgId,
-    space: ChatSpaceId,
-    question: &str,
-) -> anyhow::Result<()> {
-    store
-        .search_chunks(org, space, &search_terms(question), 5)
-        .await?;
-    Ok(())
+/// A backend, and its database's own full-text search for the baseline.
+#[derive(Clone)]
+pub enum Backend {
+    Sqlite(Arc<docent_store_sqlite::SqliteStore>),
+    Postgres(Arc<docent_store_postgres::PostgresStore>),
+}
+
+impl Backend {
+    fn store(&self) -> Arc<dyn Store> {
+        match self {
+            Backend::Sqlite(s) => s.clone(),
+            Backend::Postgres(s) => s.clone(),
+        }
+    }
+
+    /// One full-text SQL query of all the question's words, ranked by the database, five
+    /// rows: what one would write without Docent's index.
+    async fn baseline(&self, org: OrgId, space: ChatSpaceId, question: &str) -> anyhow::Result<()> {
+        let terms = search_terms(question);
+        match self {
+            Backend::Sqlite(s) => s.search_in_database(org, space, &terms, 5).await?,
+            Backend::Postgres(s) => s.search_in_database(org, space, &terms, 5).await?,
+        };
+        Ok(())
+    }
 }
 
 pub async fn retrieval(
     sqlite_dir: &Path,
-    postgres: Option<Arc<dyn Store>>,
+    postgres: Option<docent_store_postgres::PostgresStore>,
     sizes: &[usize],
     runs: usize,
 ) -> anyhow::Result<()> {
     let questions = questions();
-    let mut backends: Vec<(&str, Arc<dyn Store>)> = Vec::new();
     let sqlite = docent_store_sqlite::SqliteStore::open_dir(sqlite_dir, 8)
         .await
         .context("opening the scratch SQLite store")?;
     sqlite.migrate().await?;
-    backends.push(("sqlite", Arc::new(sqlite)));
+    let mut backends = vec![("sqlite", Backend::Sqlite(Arc::new(sqlite)))];
     if let Some(pg) = postgres {
-        backends.push(("postgres", pg));
+        backends.push(("postgres", Backend::Postgres(Arc::new(pg))));
     }
     let config = RetrievalConfig::default();
     println!(
@@ -276,10 +292,13 @@ pub async fn retrieval(
         "backend", "chunks", "full text", "vector", "hybrid", "baseline"
     );
     let embedder = Instant384;
-    for (name, store) in &backends {
+    for (name, backend) in &backends {
         for &size in sizes {
-            let (org, space) = fill(&**store, size, name).await?;
-            let store = store.clone();
+            let store = backend.store();
+            let (org, space) = fill(&*store, size, name).await?;
+            if let Backend::Postgres(pg) = backend {
+                pg.vacuum_chunks().await?;
+            }
             let run = |mode: Mode| {
                 let store = store.clone();
                 let space = space.clone();
@@ -308,9 +327,9 @@ pub async fn retrieval(
             let vector = time(&questions, runs, run(Mode::Vector)).await?;
             let hybrid = time(&questions, runs, run(Mode::Hybrid)).await?;
             let baseline = time(&questions, runs, |question| {
-                let store = store.clone();
+                let backend = backend.clone();
                 let space = space.id;
-                async move { baseline_query(&*store, org, space, &question).await }
+                async move { backend.baseline(org, space, &question).await }
             })
             .await?;
             let cell = |l: &Latency| format!("{:.2} / {:.2}", l.p50, l.p99);

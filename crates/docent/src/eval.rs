@@ -134,6 +134,11 @@ impl Scratch {
                 .is_some()
             {}
         }
+        // Every question is then answered by the in-memory index, as a running server's are.
+        self.state
+            .store
+            .warm_search(self.org, self.space.id)
+            .await?;
         Ok(())
     }
 

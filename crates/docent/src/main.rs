@@ -498,14 +498,14 @@ async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::
         } => {
             let scratch =
                 std::env::temp_dir().join(format!("docent-bench-retrieval-{}", std::process::id()));
-            let postgres: Option<Arc<dyn Store>> = match postgres {
+            let postgres = match postgres {
                 None => None,
                 Some(url) => {
                     let store = PostgresStore::connect(&url, 8)
                         .await
                         .context("connecting to PostgreSQL")?;
                     store.migrate().await.context("migrating PostgreSQL")?;
-                    Some(Arc::new(store))
+                    Some(store)
                 }
             };
             let result = bench_answers::retrieval(&scratch, postgres, &chunks, runs.max(10)).await;

@@ -111,7 +111,7 @@ where
 async fn joined(task: JoinHandle<Result<Message, AskError>>) -> Result<Message, AskError> {
     task.await.unwrap_or_else(|e| {
         Err(AskError::Rag(docent_rag::RagError::Store(
-            docent_store::StoreError::Corrupt(format!("the answer task failed: {e}")),
+            docent_store::StoreError::Task(format!("the answer task failed: {e}")),
         )))
     })
 }
