@@ -10,7 +10,9 @@ pub mod retrieve;
 mod service;
 
 pub use retrieve::{Mode, Retrieved, retrieve};
-pub use service::{AnswerEvent, AnswerService, Ask, AskError, MAX_QUESTION_CHARS, Source};
+pub use service::{
+    AnswerEvent, AnswerService, Ask, AskError, Continue, MAX_QUESTION_CHARS, Source,
+};
 
 /// Whether `c` belongs to a word: letters and digits, in any script.
 pub(crate) fn is_word_char(c: char) -> bool {

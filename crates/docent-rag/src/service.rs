@@ -36,7 +36,7 @@ pub struct Ask {
     pub plan: Plan,
     pub chat_space: ChatSpace,
     /// Continue this conversation; `None` starts one.
-    pub conversation: Option<ConversationId>,
+    pub conversation: Option<Continue>,
     pub channel: Channel,
     /// Who is asking, for a new conversation.
     pub visitor: NewConversation,
@@ -44,6 +44,16 @@ pub struct Ask {
     /// Send the retrieved chunks with their scores (the owner's playground only: they include
     /// learn-only text).
     pub show_sources: bool,
+}
+
+/// The conversation a question continues.
+#[derive(Clone, Debug)]
+pub enum Continue {
+    /// By id: the answer service finds it and checks that it is the chat space's.
+    Id(ConversationId),
+    /// Found by the caller already (the widget, which also checks that it is the visitor's);
+    /// it must be the chat space's.
+    Found(Box<Conversation>),
 }
 
 /// A retrieved chunk as the playground shows it.
@@ -209,38 +219,40 @@ impl AnswerService {
         }
         let ai: AiConfig =
             serde_json::from_value(ask.chat_space.ai_config.clone()).unwrap_or_default();
-        let (conversation, history) = match ask.conversation {
-            Some(id) => {
-                let conversation = self
-                    .store
-                    .find_conversation(ask.org, id)
-                    .await?
-                    .filter(|c| c.chat_space_id == ask.chat_space.id)
-                    .ok_or(AskError::ConversationNotFound)?;
-                let history = self
-                    .store
-                    .recent_messages(ask.org, id, ai.history_messages)
-                    .await?;
-                (conversation, history)
-            }
+        let conversation = match ask.conversation {
+            Some(Continue::Found(found)) => Some(*found),
+            Some(Continue::Id(id)) => self.store.find_conversation(ask.org, id).await?,
             None => {
-                let conversation = self
-                    .store
+                self.store
                     .create_conversation(ask.org, ask.chat_space.id, ask.channel, ask.visitor)
                     .await?
-                    .ok_or(AskError::ConversationNotFound)?;
-                (conversation, Vec::new())
             }
-        };
-        // The question is stored while the knowledge is searched: neither waits for the other.
-        let (user_message, retrieved) = tokio::join!(
+        }
+        .filter(|c| c.chat_space_id == ask.chat_space.id)
+        .ok_or(AskError::ConversationNotFound)?;
+        // The question is stored while the knowledge is searched and the history read: none
+        // waits for another.
+        let (user_message, retrieved, history) = tokio::join!(
             self.store.add_message(
                 ask.org,
                 NewMessage::plain(conversation.id, MessageRole::User, question.clone()),
             ),
-            self.retrieve(ask.org, &ask.chat_space, &question, Mode::Hybrid)
+            self.retrieve(ask.org, &ask.chat_space, &question, Mode::Hybrid),
+            async {
+                if conversation.message_count == 0 {
+                    return Ok(Vec::new());
+                }
+                // One more than kept: the question may be stored before this read.
+                self.store
+                    .recent_messages(ask.org, conversation.id, ai.history_messages + 1)
+                    .await
+            }
         );
         let user_message = user_message?.ok_or(AskError::ConversationNotFound)?;
+        let mut history = history?;
+        history.retain(|m| m.id != user_message.id);
+        let excess = history.len().saturating_sub(ai.history_messages as usize);
+        history.drain(..excess);
         let retrieved = retrieved?;
         let blocks = prompt::blocks(&retrieved, CONTEXT_BUDGET_TOKENS);
         let sources = ask.show_sources.then(|| {

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use docent_ai::{AiError, ChatEvent, ChatModel, ChatRequest, ChatStream, Usage};
 use docent_core::*;
 use docent_rag::guard::leaked_run;
-use docent_rag::{AnswerEvent, AnswerService, Ask, AskError};
+use docent_rag::{AnswerEvent, AnswerService, Ask, AskError, Continue};
 use docent_store::{KnowledgeStore, Store};
 use docent_store_sqlite::fresh_test_store;
 use serde_json::json;
@@ -370,6 +370,29 @@ async fn unknown_questions_get_the_dont_know_reply_and_become_gaps() {
     assert_eq!(gaps[0].conversation_id, Some(stored.conversation_id));
 }
 
+/// The history the model reads holds the earlier turns, and the question once (it is stored
+/// while the history is read).
+#[tokio::test]
+async fn history_holds_earlier_turns_and_the_question_once() {
+    let world = world().await;
+    let service = AnswerService::new(
+        world.store.clone(),
+        None,
+        Some(Arc::new(Echo::default())),
+        BTreeMap::new(),
+    );
+    let (_, _, first) = run(&service, ask(&world, "What about refunds?")).await;
+    let first = first.expect("first");
+    for question in ["Are returns free?", "And returns of zebras?"] {
+        let mut next = ask(&world, question);
+        next.conversation = Some(Continue::Id(first.conversation_id));
+        let (shown, _, answer) = run(&service, next).await;
+        answer.expect("answer");
+        assert_eq!(shown.matches(question).count(), 1, "{shown}");
+        assert!(shown.contains("What about refunds?"), "{shown}");
+    }
+}
+
 #[tokio::test]
 async fn conversations_continue_and_quotas_hold() {
     let world = world().await;
@@ -377,7 +400,7 @@ async fn conversations_continue_and_quotas_hold() {
     let (_, _, first) = run(&service, ask(&world, "refunds?")).await;
     let first = first.expect("first");
     let mut next = ask(&world, "returns?");
-    next.conversation = Some(first.conversation_id);
+    next.conversation = Some(Continue::Id(first.conversation_id));
     let (_, _, second) = run(&service, next.clone()).await;
     assert_eq!(
         second.expect("second").conversation_id,
@@ -390,7 +413,7 @@ async fn conversations_continue_and_quotas_hold() {
         .expect("list");
     assert_eq!(messages.len(), 4);
 
-    next.conversation = Some(ConversationId::generate());
+    next.conversation = Some(Continue::Id(ConversationId::generate()));
     assert!(matches!(
         run(&service, next).await.2,
         Err(AskError::ConversationNotFound)

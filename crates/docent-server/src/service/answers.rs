@@ -2,7 +2,7 @@
 //! conversations and knowledge gaps. The answer itself is `docent_rag::AnswerService`'s.
 
 use docent_core::*;
-use docent_rag::{AnswerEvent, Ask, AskError};
+use docent_rag::{AnswerEvent, Ask, AskError, Continue};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
@@ -57,7 +57,7 @@ pub async fn start(
         org: caller.org_id(),
         plan: caller.org.plan,
         chat_space: space,
-        conversation: input.conversation_id,
+        conversation: input.conversation_id.map(Continue::Id),
         channel: if caller.user.is_some() {
             Channel::Playground
         } else {

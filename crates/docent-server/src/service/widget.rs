@@ -7,7 +7,7 @@ use std::time::Instant;
 use chrono::{Duration, Utc};
 use docent_core::config::WidgetConfig;
 use docent_core::*;
-use docent_rag::{AnswerEvent, Ask, AskError};
+use docent_rag::{AnswerEvent, Ask, AskError, Continue};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -290,7 +290,7 @@ pub async fn start(
                     )
                     .await?;
             }
-            conversation = Some(found.id);
+            conversation = Some(Continue::Found(Box::new(found)));
         }
     }
     let ask = Ask {
