@@ -1,5 +1,6 @@
-//! Documents, chunks (with tsvector full-text search) and the job queue on PostgreSQL. The
-//! twin is `docent-store-sqlite/src/knowledge.rs`.
+//! Documents, chunks (ranked by the in-process index of `docent_store::text_index`, with
+//! tsvector search while it is rebuilt) and the job queue on PostgreSQL. The twin is
+//! `docent-store-sqlite/src/knowledge.rs`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -356,9 +357,6 @@ impl KnowledgeStore for PostgresStore {
         terms: &[String],
         limit: u32,
     ) -> Result<Vec<ChunkHit>> {
-        if terms.is_empty() {
-            return Ok(Vec::new());
-        }
         self.search_indexed(org, chat_space, terms, limit).await
     }
 

@@ -1,4 +1,5 @@
-//! Documents, chunks (with FTS5 full-text search) and the job queue on SQLite. The twin is
+//! Documents, chunks (ranked by the in-process index of `docent_store::text_index`, with FTS5
+//! search while it is rebuilt) and the job queue on SQLite. The twin is
 //! `docent-store-postgres/src/knowledge.rs`.
 
 use async_trait::async_trait;

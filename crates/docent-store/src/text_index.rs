@@ -92,6 +92,8 @@ pub struct TextIndex {
     average_length: f32,
     terms: HashMap<Box<str>, u32>,
     postings: Vec<Postings>,
+    /// Memory held, roughly.
+    bytes: usize,
 }
 
 impl TextIndex {
@@ -147,6 +149,12 @@ impl TextIndex {
             p.chunks.shrink_to_fit();
             p.counts.shrink_to_fit();
         });
+        let bytes = ids.len() * 20
+            + postings
+                .iter()
+                .map(|p| 48 + p.chunks.capacity() * 8)
+                .sum::<usize>()
+            + terms.keys().map(|k| k.len() + 32).sum::<usize>();
         TextIndex {
             generation,
             ids,
@@ -154,6 +162,7 @@ impl TextIndex {
             average_length,
             terms,
             postings,
+            bytes,
         }
     }
 
@@ -173,13 +182,7 @@ impl TextIndex {
 
     /// Memory held, roughly.
     pub fn bytes(&self) -> usize {
-        let postings: usize = self
-            .postings
-            .iter()
-            .map(|p| 48 + p.chunks.capacity() * 8)
-            .sum();
-        let terms: usize = self.terms.keys().map(|k| k.len() + 32).sum();
-        self.ids.len() * 20 + postings + terms
+        self.bytes
     }
 
     /// The `limit` chunks that best match any of `words` by BM25, best first, with their
