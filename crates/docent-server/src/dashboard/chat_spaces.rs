@@ -2,6 +2,7 @@
 
 use askama::Template;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use docent_core::config::{AiConfig, RetrievalConfig, read};
 use docent_core::*;
@@ -308,21 +309,46 @@ pub async fn update(
     let mut errors = ValidationErrors::new();
     let shown = form.clone();
     let patch = form.into_patch(&mut errors);
+    match save_form(&state, &caller, id, patch, errors, "").await? {
+        Saved::Done(done) => Ok(done),
+        Saved::Refused(status, errors) => {
+            let page = space_page(&state, &caller, &ctx, space, Some(shown), errors, None).await?;
+            Ok(ctx.render_status(status, &page))
+        }
+    }
+}
+
+/// What became of a chat space form.
+pub(super) enum Saved {
+    /// Saved: the redirect back to its page, with "saved".
+    Done(Response),
+    /// Not saved: the status and field errors to show the form again with.
+    Refused(StatusCode, ValidationErrors),
+}
+
+/// Saves a chat space form, the dashboard's one way for every page of a chat space: `patch`
+/// when the form had no `errors`, then back to the page at `/app/chat-spaces/{id}{tab}`.
+pub(super) async fn save_form(
+    state: &AppState,
+    caller: &Caller,
+    id: ChatSpaceId,
+    patch: PatchChatSpace,
+    errors: ValidationErrors,
+    tab: &str,
+) -> Result<Saved, PageError> {
     let result = if errors.is_empty() {
-        chat_spaces::patch(&state, &caller, id, patch).await
+        chat_spaces::patch(state, caller, id, patch).await
     } else {
         Err(ApiError::Validation(errors))
     };
     match result {
-        Ok(space) => Ok(redirect_with(
-            &format!("/app/chat-spaces/{}", space.id),
+        Ok(space) => Ok(Saved::Done(redirect_with(
+            &format!("/app/chat-spaces/{}{tab}", space.id),
             "saved",
-        )),
+        ))),
         Err(e) => {
             let status = e.status();
-            let errors = field_errors(e)?;
-            let page = space_page(&state, &caller, &ctx, space, Some(shown), errors, None).await?;
-            Ok(ctx.render_status(status, &page))
+            Ok(Saved::Refused(status, field_errors(e)?))
         }
     }
 }

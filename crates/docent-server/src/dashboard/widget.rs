@@ -11,10 +11,10 @@ use docent_core::*;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{PageCtx, PageError, Shell, field_errors, redirect_with};
+use super::chat_spaces::{Saved, save_form};
+use super::{PageCtx, PageError, Shell};
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::ApiError;
 use crate::extract::{ApiForm, IdPath};
 use crate::service::chat_spaces::{self, EmbedCode, PatchChatSpace, embed_code_for};
 
@@ -171,24 +171,13 @@ pub async fn save_appearance(
     let space = chat_spaces::get(&state, &caller, id).await?;
     let mut errors = ValidationErrors::new();
     let shown = form.clone();
-    let widget = form.into_patch(&mut errors);
-    let result = if errors.is_empty() {
-        let patch = PatchChatSpace {
-            widget_config: Some(widget),
-            ..PatchChatSpace::default()
-        };
-        chat_spaces::patch(&state, &caller, id, patch).await
-    } else {
-        Err(ApiError::Validation(errors))
+    let patch = PatchChatSpace {
+        widget_config: Some(form.into_patch(&mut errors)),
+        ..PatchChatSpace::default()
     };
-    match result {
-        Ok(space) => Ok(redirect_with(
-            &format!("/app/chat-spaces/{}/appearance", space.id),
-            "saved",
-        )),
-        Err(e) => {
-            let status = e.status();
-            let errors = field_errors(e)?;
+    match save_form(&state, &caller, id, patch, errors, "/appearance").await? {
+        Saved::Done(done) => Ok(done),
+        Saved::Refused(status, errors) => {
             Ok(ctx.render_status(status, &appearance_page(&ctx, space, Some(shown), errors)))
         }
     }
@@ -268,14 +257,18 @@ pub async fn save_origins(
         allowed_origins: Some(origins),
         ..PatchChatSpace::default()
     };
-    match chat_spaces::patch(&state, &caller, id, patch).await {
-        Ok(space) => Ok(redirect_with(
-            &format!("/app/chat-spaces/{}/install", space.id),
-            "saved",
-        )),
-        Err(e) => {
-            let status = e.status();
-            let errors = field_errors(e)?;
+    match save_form(
+        &state,
+        &caller,
+        id,
+        patch,
+        ValidationErrors::new(),
+        "/install",
+    )
+    .await?
+    {
+        Saved::Done(done) => Ok(done),
+        Saved::Refused(status, errors) => {
             let page = install_page(&state, &ctx, space, Some(form.allowed_origins), errors);
             Ok(ctx.render_status(status, &page))
         }
