@@ -90,18 +90,7 @@ async fn visitors_chat_and_rate_answers(app: TestApp) {
         .json(Method::POST, "/api/chat-spaces", json!({"name": "Not yet"}))
         .await;
     let draft_slug = draft["endpoint_slug"].as_str().expect("slug");
-    let (status, body) = read(
-        visitor(
-            &app,
-            Method::GET,
-            &format!("/api/widget/{draft_slug}/config"),
-            None,
-        )
-        .send()
-        .await
-        .expect("send"),
-    )
-    .await;
+    let (status, body) = get(&app, &format!("/api/widget/{draft_slug}/config")).await;
     assert_eq!(
         status,
         StatusCode::NOT_FOUND,
@@ -109,18 +98,7 @@ async fn visitors_chat_and_rate_answers(app: TestApp) {
     );
 
     let (owner, id, slug) = published(&app, "owner@example.com", json!({})).await;
-    let (status, config) = read(
-        visitor(
-            &app,
-            Method::GET,
-            &format!("/api/widget/{slug}/config"),
-            None,
-        )
-        .send()
-        .await
-        .expect("send"),
-    )
-    .await;
+    let (status, config) = get(&app, &format!("/api/widget/{slug}/config")).await;
     assert_eq!(status, StatusCode::OK, "{config}");
     assert_eq!(
         config["widget"]["bot_name"], "Shop help",
@@ -187,18 +165,7 @@ async fn visitors_chat_and_rate_answers(app: TestApp) {
 
     // History: only for the visitor who holds it.
     let history = format!("/api/widget/{slug}/conversation/{conversation}");
-    let (status, body) = read(
-        visitor(
-            &app,
-            Method::GET,
-            &format!("{history}?visitor_id={VISITOR}"),
-            None,
-        )
-        .send()
-        .await
-        .expect("send"),
-    )
-    .await;
+    let (status, body) = get(&app, &format!("{history}?visitor_id={VISITOR}")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "active");
     let roles: Vec<&str> = body["messages"]
@@ -292,18 +259,7 @@ async fn visitors_chat_and_rate_answers(app: TestApp) {
         .call(Method::POST, &format!("/api/chat-spaces/{id}/unpublish"))
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = read(
-        visitor(
-            &app,
-            Method::GET,
-            &format!("/api/widget/{slug}/config"),
-            None,
-        )
-        .send()
-        .await
-        .expect("send"),
-    )
-    .await;
+    let (status, _) = get(&app, &format!("/api/widget/{slug}/config")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -375,16 +331,9 @@ async fn conversations_stay_with_their_chat_space(app: TestApp) {
     let conversation = answer["conversation_id"].as_str().expect("conversation");
     let answer_id = answer["message"]["id"].as_str().expect("id");
     // Through another chat space's slug, the same visitor finds nothing of it.
-    let (status, _) = read(
-        visitor(
-            &app,
-            Method::GET,
-            &format!("/api/widget/{theirs}/conversation/{conversation}?visitor_id={VISITOR}"),
-            None,
-        )
-        .send()
-        .await
-        .expect("send"),
+    let (status, _) = get(
+        &app,
+        &format!("/api/widget/{theirs}/conversation/{conversation}?visitor_id={VISITOR}"),
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -582,18 +531,7 @@ async fn visitors_are_rate_limited_kindly() {
     assert_eq!(status, StatusCode::OK);
     let mut limited = false;
     for _ in 0..10 {
-        let (status, body) = read(
-            visitor(
-                &app,
-                Method::GET,
-                &format!("/api/widget/{slug}/config"),
-                None,
-            )
-            .send()
-            .await
-            .expect("send"),
-        )
-        .await;
+        let (status, body) = get(&app, &format!("/api/widget/{slug}/config")).await;
         if status == StatusCode::TOO_MANY_REQUESTS {
             assert_eq!(code(&body), "rate_limited");
             limited = true;
@@ -621,16 +559,9 @@ async fn quiet_conversations_close_and_quotas_speak_kindly() {
     .await;
     let first_id = first["conversation_id"].as_str().expect("id").to_owned();
     tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
-    let (status, body) = read(
-        visitor(
-            &app,
-            Method::GET,
-            &format!("/api/widget/{slug}/conversation/{first_id}?visitor_id={VISITOR}"),
-            None,
-        )
-        .send()
-        .await
-        .expect("send"),
+    let (status, body) = get(
+        &app,
+        &format!("/api/widget/{slug}/conversation/{first_id}?visitor_id={VISITOR}"),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
