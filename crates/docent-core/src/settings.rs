@@ -86,6 +86,9 @@ pub struct Settings {
     /// `libpdfium.so` or its directory; unset looks beside the binary and in the data
     /// directory. `DOCENT_PDFIUM_PATH`.
     pub pdfium_path: Option<PathBuf>,
+    /// Headless Chromium for pages that build their text with JavaScript; unset fetches
+    /// pages without running their scripts. `DOCENT_CHROMIUM_PATH`.
+    pub chromium_path: Option<PathBuf>,
     /// Background workers (document processing) in this process; 0 runs none, for
     /// web-only replicas next to `docent worker` processes. `DOCENT_WORKERS`.
     pub workers: u32,
@@ -191,6 +194,7 @@ impl Default for Settings {
             trust_proxy: false,
             max_upload_bytes: 50 * 1024 * 1024,
             pdfium_path: None,
+            chromium_path: None,
             workers: 2,
             extractor: None,
             extract_memory_mb: 1024,
@@ -261,6 +265,7 @@ pub struct SettingsLayer {
     pub trust_proxy: Option<bool>,
     pub max_upload_bytes: Option<usize>,
     pub pdfium_path: Option<PathBuf>,
+    pub chromium_path: Option<PathBuf>,
     pub workers: Option<u32>,
     pub extractor: Option<PathBuf>,
     pub extract_memory_mb: Option<u32>,
@@ -385,6 +390,7 @@ impl Settings {
                 public_url,
                 smtp_url,
                 pdfium_path,
+                chromium_path,
                 extractor,
                 embedding_model,
                 embedding_api_key,
@@ -518,6 +524,7 @@ impl SettingsLayer {
             trust_proxy: parse(&env, "DOCENT_TRUST_PROXY")?,
             max_upload_bytes: parse(&env, "DOCENT_MAX_UPLOAD_BYTES")?,
             pdfium_path: text("DOCENT_PDFIUM_PATH").map(PathBuf::from),
+            chromium_path: text("DOCENT_CHROMIUM_PATH").map(PathBuf::from),
             workers: parse(&env, "DOCENT_WORKERS")?,
             extractor: text("DOCENT_EXTRACTOR").map(PathBuf::from),
             extract_memory_mb: parse(&env, "DOCENT_EXTRACT_MEMORY_MB")?,

@@ -336,7 +336,7 @@ where
             tokio::time::sleep(delay).await;
         }
         first = false;
-        let fetched = match fetcher.get(url.as_str()).await {
+        let fetched = match fetcher.get_page(url.as_str()).await {
             Ok(f) => f,
             Err(e) => {
                 report.failed.push(e.to_string());

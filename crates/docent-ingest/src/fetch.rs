@@ -14,6 +14,8 @@ use std::time::Duration;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
 
+use crate::render::{Renderer, looks_script_built};
+
 /// Why a fetch did not happen or did not work. Each message tells the owner what to do.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum FetchError {
@@ -177,7 +179,7 @@ pub async fn check_resolved(url: &Url, policy: &FetchPolicy) -> Result<(), Fetch
 }
 
 #[derive(Debug)]
-enum Refusal {
+pub(crate) enum Refusal {
     Blocked(String),
     Failed(String),
 }
@@ -193,7 +195,11 @@ impl std::fmt::Display for Refusal {
 
 impl StdError for Refusal {}
 
-async fn resolve(host: &str, port: u16, allow_private: bool) -> Result<Vec<SocketAddr>, Refusal> {
+pub(crate) async fn resolve(
+    host: &str,
+    port: u16,
+    allow_private: bool,
+) -> Result<Vec<SocketAddr>, Refusal> {
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
         .await
         .map_err(|e| Refusal::Failed(format!("the name does not resolve ({e})")))?
@@ -231,6 +237,8 @@ pub struct Fetched {
     pub url: Url,
     pub content_type: Option<String>,
     pub bytes: Vec<u8>,
+    /// Whether `bytes` is the page as a browser showed it after its scripts ran.
+    pub rendered: bool,
 }
 
 /// An HTTP client that only reaches what [`FetchPolicy`] allows.
@@ -238,7 +246,12 @@ pub struct Fetched {
 pub struct Fetcher {
     client: reqwest::Client,
     policy: FetchPolicy,
+    renderer: Option<Arc<Renderer>>,
 }
+
+/// Pages showing fewer words than this without scripts are rendered, when a browser is
+/// configured.
+const RENDER_BELOW_WORDS: usize = 100;
 
 /// Installs the TLS crypto provider (ring) for every HTTP client of the process; safe to
 /// call many times.
@@ -277,7 +290,51 @@ impl Fetcher {
             .no_proxy()
             .build()
             .map_err(|e| FetchError::Unreachable("the web".into(), e.to_string()))?;
-        Ok(Fetcher { client, policy })
+        Ok(Fetcher {
+            client,
+            policy,
+            renderer: None,
+        })
+    }
+
+    /// Renders script-built pages with this browser in [`Fetcher::get_page`].
+    pub fn with_renderer(mut self, renderer: Renderer) -> Fetcher {
+        self.renderer = Some(Arc::new(renderer));
+        self
+    }
+
+    pub fn renderer(&self) -> Option<&Renderer> {
+        self.renderer.as_deref()
+    }
+
+    /// GETs a page to learn from: like [`Fetcher::get`], and when a browser is configured
+    /// and the HTML shows almost no text without scripts, the page as the browser renders
+    /// it (through the same guard). A failed render keeps what was fetched.
+    pub async fn get_page(&self, raw: &str) -> Result<Fetched, FetchError> {
+        let mut fetched = self.get(raw).await?;
+        let Some(renderer) = &self.renderer else {
+            return Ok(fetched);
+        };
+        let html_type = fetched.content_type.as_deref().is_some_and(|t| {
+            let t = t.to_ascii_lowercase();
+            t.starts_with("text/html") || t.starts_with("application/xhtml")
+        });
+        if !html_type
+            || !looks_script_built(&String::from_utf8_lossy(&fetched.bytes), RENDER_BELOW_WORDS)
+        {
+            return Ok(fetched);
+        }
+        match renderer.render(&fetched.url).await {
+            Ok(html) => {
+                fetched.bytes = html.into_bytes();
+                fetched.content_type = Some("text/html; charset=utf-8".into());
+                fetched.rendered = true;
+            }
+            Err(e) => {
+                tracing::warn!(url = %fetched.url, error = %e, "could not render the page; keeping it as fetched");
+            }
+        }
+        Ok(fetched)
     }
 
     pub fn policy(&self) -> &FetchPolicy {
@@ -322,6 +379,7 @@ impl Fetcher {
             url: final_url,
             content_type,
             bytes,
+            rendered: false,
         })
     }
 }

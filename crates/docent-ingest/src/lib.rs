@@ -12,6 +12,7 @@ pub mod fetch;
 mod html;
 pub use html::all_text as html_text;
 pub mod pdf;
+pub mod render;
 mod subtitles;
 mod text;
 

@@ -1,11 +1,44 @@
 //! The fetch guard against a real HTTP server on loopback (allow-listed), whose redirects
-//! lead to places that are not, and against the shared SSRF target list.
+//! lead to places that are not, and against the shared SSRF target list; the same guard
+//! around a real headless Chromium rendering a page whose scripts reach for those places.
 
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use docent_ingest::fetch::{FetchError, FetchPolicy, Fetcher, check_url};
+use docent_ingest::render::Renderer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+
+/// Requests that reached `/secret`, which only places the guard refuses link to.
+static SECRET_HITS: AtomicUsize = AtomicUsize::new(0);
+
+const OPENING_HOURS: &str = "The shop on Harbour Street opens at nine in the morning and \
+closes at six in the evening from Monday to Friday. On Saturdays it opens at ten and closes \
+at four, and on Sundays and public holidays it stays closed. Orders placed online before \
+two in the afternoon leave the warehouse the same day.";
+
+/// A page that builds its text with a script, and whose scripts, frames and redirects also
+/// reach for the server's own `/secret` through names and addresses the guard refuses.
+fn app_page(port: u16, with_metadata: bool) -> String {
+    let metadata = if with_metadata {
+        "leak('http://169.254.169.254/latest/meta-data/');"
+    } else {
+        ""
+    };
+    format!(
+        r#"<html><head><title>Shop</title></head><body><div id="app">Loading</div><script>
+fetch('/data.txt').then(r => r.text()).then(t => {{
+  document.getElementById('app').innerHTML = '<article><h1>Opening hours</h1><p>' + t + '</p></article>';
+}});
+const leak = u => fetch(u).then(r => r.ok ? r.text() : '').then(t => {{ if (t) document.body.append('LEAK ' + t); }}).catch(() => {{}});
+leak('http://localhost:{port}/secret');
+leak('http://127.0.0.2:{port}/secret');
+{metadata}
+</script><iframe src="/to-secret"></iframe><script src="http://localhost:{port}/secret"></script></body></html>"#
+    )
+}
 
 /// A minimal HTTP/1.1 server: answers by path, closes each connection.
 async fn site() -> u16 {
@@ -40,6 +73,36 @@ async fn site() -> u16 {
                         String::new(),
                     ),
                     "/to-page" => ("302 Found", "Location: /page\r\n".to_owned(), String::new()),
+                    "/app" | "/app-open" => (
+                        "200 OK",
+                        "Content-Type: text/html\r\n".to_owned(),
+                        app_page(port, path == "/app"),
+                    ),
+                    "/data.txt" => (
+                        "200 OK",
+                        "Content-Type: text/plain\r\n".to_owned(),
+                        OPENING_HOURS.to_owned(),
+                    ),
+                    "/to-secret" => (
+                        "302 Found",
+                        format!("Location: http://localhost:{port}/secret\r\n"),
+                        String::new(),
+                    ),
+                    "/secret" => {
+                        SECRET_HITS.fetch_add(1, Ordering::SeqCst);
+                        (
+                            "200 OK",
+                            "Content-Type: text/plain\r\n".to_owned(),
+                            "TOPSECRET".to_owned(),
+                        )
+                    }
+                    "/static" => (
+                        "200 OK",
+                        "Content-Type: text/html\r\n".to_owned(),
+                        format!(
+                            "<html><body><article><p>{OPENING_HOURS} {OPENING_HOURS}</p></article></body></html>"
+                        ),
+                    ),
                     "/big" => (
                         "200 OK",
                         "Content-Type: text/plain\r\n".to_owned(),
@@ -148,4 +211,115 @@ fn the_shared_ssrf_targets_are_refused() {
         checked += 1;
     }
     assert!(checked > 60, "only {checked} targets");
+}
+
+/// Chromium for the rendering tests: `DOCENT_CHROMIUM` or the usual places; None (the test
+/// is skipped) when absent, unless `DOCENT_REQUIRE_BROWSER` is set.
+fn chromium() -> Option<PathBuf> {
+    let found = std::env::var("DOCENT_CHROMIUM")
+        .map(PathBuf::from)
+        .ok()
+        .or_else(|| {
+            [
+                "/usr/bin/chromium",
+                "/usr/bin/chromium-browser",
+                "/usr/bin/google-chrome",
+            ]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists())
+        });
+    if found.is_none() {
+        assert!(
+            std::env::var("DOCENT_REQUIRE_BROWSER").is_err(),
+            "DOCENT_REQUIRE_BROWSER is set but Chromium is missing"
+        );
+        eprintln!("skipped: Chromium not installed");
+    }
+    found
+}
+
+fn text_of(html: &[u8]) -> String {
+    let options = docent_ingest::ExtractOptions {
+        main_content: true,
+        url: None,
+    };
+    docent_ingest::extract(html, Some("page.html"), &options)
+        .expect("extract")
+        .text()
+}
+
+#[tokio::test]
+async fn script_built_pages_are_rendered_behind_the_guard() {
+    let Some(chromium) = chromium() else { return };
+    let port = site().await;
+    let base = format!("http://127.0.0.1:{port}");
+
+    // Without a browser the page has no text to learn from.
+    let plain = Fetcher::new(listed()).expect("fetcher");
+    let fetched = plain.get_page(&format!("{base}/app")).await.expect("page");
+    assert!(!fetched.rendered);
+    assert!(!String::from_utf8_lossy(&fetched.bytes).contains("Harbour Street"));
+
+    // With one, the text its script fetched is there, and nothing its other scripts, its
+    // frame or its redirect reached for: all were refused by the proxy.
+    let policy = listed();
+    let fetcher = Fetcher::new(policy.clone())
+        .expect("fetcher")
+        .with_renderer(Renderer::new(chromium.clone(), policy));
+    let fetched = fetcher
+        .get_page(&format!("{base}/app"))
+        .await
+        .expect("page");
+    assert!(fetched.rendered);
+    let text = text_of(&fetched.bytes);
+    assert!(text.contains("opens at nine in the morning"), "{text}");
+    assert!(
+        !text.contains("TOPSECRET") && !text.contains("LEAK"),
+        "{text}"
+    );
+    assert_eq!(
+        SECRET_HITS.load(Ordering::SeqCst),
+        0,
+        "the guard let a request through"
+    );
+    let refused = fetcher.renderer().expect("renderer").refused();
+    assert!(refused >= 4, "only {refused} requests refused");
+
+    // A page with text of its own is taken as it is, without starting a browser.
+    let fetched = fetcher
+        .get_page(&format!("{base}/static"))
+        .await
+        .expect("page");
+    assert!(!fetched.rendered);
+
+    // The same page with the guard open does reach /secret: the check above can fail.
+    let open = FetchPolicy {
+        allow_private: true,
+        ..listed()
+    };
+    let fetcher = Fetcher::new(open.clone())
+        .expect("fetcher")
+        .with_renderer(Renderer::new(chromium, open));
+    let fetched = fetcher
+        .get_page(&format!("{base}/app-open"))
+        .await
+        .expect("page");
+    assert!(fetched.rendered);
+    assert!(SECRET_HITS.load(Ordering::SeqCst) > 0);
+}
+
+#[tokio::test]
+async fn a_browser_that_cannot_start_leaves_the_page_as_fetched() {
+    let port = site().await;
+    let policy = listed();
+    let fetcher = Fetcher::new(policy.clone())
+        .expect("fetcher")
+        .with_renderer(Renderer::new("/nonexistent/chromium".into(), policy));
+    let fetched = fetcher
+        .get_page(&format!("http://127.0.0.1:{port}/app"))
+        .await
+        .expect("page");
+    assert!(!fetched.rendered);
+    assert!(String::from_utf8_lossy(&fetched.bytes).contains("Loading"));
 }

@@ -64,17 +64,29 @@ impl std::fmt::Debug for AppState {
     }
 }
 
+/// The guarded web client the settings ask for: what it may reach, and the browser that
+/// renders script-built pages when `DOCENT_CHROMIUM_PATH` is set.
+pub fn web_fetcher(settings: &Settings) -> Result<docent_ingest::fetch::Fetcher, String> {
+    let policy = docent_ingest::fetch::FetchPolicy {
+        allow_private: settings.fetch_allow_private,
+        allowed_hosts: settings.fetch_allowed_hosts.clone(),
+        max_bytes: settings.max_upload_bytes,
+        ..docent_ingest::fetch::FetchPolicy::default()
+    };
+    let fetcher = docent_ingest::fetch::Fetcher::new(policy.clone()).map_err(|e| e.to_string())?;
+    Ok(match &settings.chromium_path {
+        Some(chromium) => fetcher.with_renderer(docent_ingest::render::Renderer::new(
+            chromium.clone(),
+            policy,
+        )),
+        None => fetcher,
+    })
+}
+
 impl AppState {
     /// Wires the state; fails only on unusable mail settings.
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Result<AppState, String> {
-        let policy = docent_ingest::fetch::FetchPolicy {
-            allow_private: settings.fetch_allow_private,
-            allowed_hosts: settings.fetch_allowed_hosts.clone(),
-            max_bytes: settings.max_upload_bytes,
-            ..docent_ingest::fetch::FetchPolicy::default()
-        };
-        let fetcher =
-            Arc::new(docent_ingest::fetch::Fetcher::new(policy).map_err(|e| e.to_string())?);
+        let fetcher = Arc::new(web_fetcher(&settings)?);
         let embedder: Option<Arc<dyn docent_ai::Embedder>> =
             match (&settings.embedding_model_dir, &settings.embedding_model) {
                 (Some(dir), _) => Some(local_embedder(dir)?),

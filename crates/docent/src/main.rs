@@ -66,9 +66,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
-    /// Print the text Docent extracts from a file (PDF pages separated by form feeds).
+    /// Print the text Docent extracts from a file or web page (PDF pages separated by form
+    /// feeds).
     Extract {
-        /// The file to read.
+        /// The file to read, or an http(s) address to fetch (through the same guard as the
+        /// server, rendered with Chromium when `DOCENT_CHROMIUM_PATH` is set).
         #[arg(required_unless_present = "serve")]
         path: Option<PathBuf>,
         /// Serve many files: read `{"path", "file_name"}` lines on standard input and answer
@@ -324,12 +326,18 @@ fn run_cli() -> anyhow::Result<()> {
         let Some(path) = path else {
             anyhow::bail!("name a file to extract")
         };
-        return extract(
-            path,
-            *main_content,
-            *json,
-            chunk_size.map(|size| Chunker::new(size, *chunk_overlap)),
-        );
+        // A web page needs the settings (what may be fetched, the browser) and a runtime.
+        if !is_web_address(path) {
+            let chunker = chunk_size.map(|size| Chunker::new(size, *chunk_overlap));
+            let shown = path.display().to_string();
+            return match std::fs::read(path) {
+                Ok(bytes) => {
+                    let name = path.file_name().and_then(|n| n.to_str());
+                    extract(&shown, &bytes, name, None, *main_content, *json, chunker)
+                }
+                Err(e) => extract_failed(&shown, e, *json),
+            };
+        }
     }
     let settings = Settings::load(
         cli.global.config.as_deref(),
@@ -355,32 +363,27 @@ fn run_cli() -> anyhow::Result<()> {
     runtime.block_on(run(cli.command, settings, started))
 }
 
-/// `docent extract`: needs no settings, database or runtime. With `--json` it is also the
+/// `docent extract`: prints what `bytes` (a file, or the page fetched from `url`) hold; a
+/// file needs no settings, database or runtime. With `--json` it is also the
 /// isolated extractor the workers run in a child process, so a file that crashes or
 /// exhausts the reader takes only this process down.
 fn extract(
-    path: &std::path::Path,
+    shown: &str,
+    bytes: &[u8],
+    name: Option<&str>,
+    url: Option<String>,
     main_content: bool,
     json: bool,
     chunker: Option<Chunker>,
 ) -> anyhow::Result<()> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let name = path.file_name().and_then(|n| n.to_str());
-    let options = docent_ingest::ExtractOptions {
-        main_content,
-        url: None,
-    };
-    let out = match (docent_ingest::extract(&bytes, name, &options), json) {
+    let options = docent_ingest::ExtractOptions { main_content, url };
+    let out = match (docent_ingest::extract(bytes, name, &options), json) {
         (Ok(extracted), true) => {
             let chunks = chunker.map(|c| c.chunk(&extracted));
             serde_json::to_string(&serde_json::json!({"document": extracted, "chunks": chunks}))?
         }
         (Ok(extracted), false) => extracted.text(),
-        (Err(e), true) => {
-            println!("{}", serde_json::json!({"error": e.to_string()}));
-            std::process::exit(1);
-        }
-        (Err(e), false) => anyhow::bail!("{}: {e}", path.display()),
+        (Err(e), _) => return extract_failed(shown, e, json),
     };
     let mut stdout = std::io::stdout().lock();
     match writeln!(stdout, "{out}") {
@@ -388,6 +391,21 @@ fn extract(
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
     }
+}
+
+/// How `docent extract` fails: one `{"error"}` line and exit status 1 with `--json`, else
+/// the message.
+fn extract_failed(shown: &str, error: impl std::fmt::Display, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::json!({"error": error.to_string()}));
+        std::process::exit(1);
+    }
+    anyhow::bail!("{shown}: {error}")
+}
+
+fn is_web_address(path: &std::path::Path) -> bool {
+    path.to_str()
+        .is_some_and(|p| p.starts_with("http://") || p.starts_with("https://"))
 }
 
 /// `docent extract --serve`: one request line in, one answer line out, until standard input
@@ -475,8 +493,37 @@ async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::
             eprintln!("settings are valid");
             Ok(())
         }
-        // Handled in `run_cli` before any settings are read: extraction needs none.
-        Command::Extract { .. } => Ok(()),
+        // Files are handled in `run_cli` before any settings are read.
+        Command::Extract {
+            path,
+            main_content,
+            json,
+            chunk_size,
+            chunk_overlap,
+            ..
+        } => {
+            let url = path.as_deref().and_then(|p| p.to_str()).unwrap_or_default();
+            let fetcher = docent_server::web_fetcher(&settings).map_err(anyhow::Error::msg)?;
+            let fetched = match fetcher.get_page(url).await {
+                Ok(fetched) => fetched,
+                Err(e) => return extract_failed(url, e, json),
+            };
+            let name = fetched
+                .url
+                .path_segments()
+                .and_then(|mut s| s.next_back())
+                .filter(|n| !n.is_empty());
+            let chunker = chunk_size.map(|size| Chunker::new(size, chunk_overlap));
+            extract(
+                url,
+                &fetched.bytes,
+                name,
+                Some(fetched.url.to_string()),
+                main_content,
+                json,
+                chunker,
+            )
+        }
         Command::Bench {
             command:
                 BenchCommand::Ingest {

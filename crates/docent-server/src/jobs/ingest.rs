@@ -120,7 +120,7 @@ pub async fn fetch_and_run(
     store
         .set_document_status(job.org_id, doc.id, DocumentStatus::Processing, 5, None)
         .await?;
-    let fetched = match state.fetcher.get(&url).await {
+    let fetched = match state.fetcher.get_page(&url).await {
         Ok(fetched) => fetched,
         // The server may be back later; everything else is about the address itself.
         Err(e @ FetchError::Unreachable(..)) => return Err(JobError::Passing(e.to_string())),

@@ -29,21 +29,34 @@ fn find_program(env: &str, candidates: &[&str]) -> Option<PathBuf> {
     candidates.iter().map(PathBuf::from).find(|p| p.exists())
 }
 
+/// Chromium, when installed (else None, and the caller skips, unless
+/// `DOCENT_REQUIRE_BROWSER` is set).
+pub(crate) fn chromium() -> Option<PathBuf> {
+    let found = find_program(
+        "DOCENT_CHROMIUM",
+        &[
+            "/usr/bin/chromium",
+            "/usr/bin/chromium-browser",
+            "/usr/bin/google-chrome",
+        ],
+    );
+    if found.is_none() {
+        assert!(
+            std::env::var("DOCENT_REQUIRE_BROWSER").is_err(),
+            "DOCENT_REQUIRE_BROWSER is set but Chromium is missing"
+        );
+        eprintln!("skipped: Chromium not installed");
+    }
+    found
+}
+
 impl Browser {
     pub(crate) async fn start() -> Option<Browser> {
         let driver_bin = find_program(
             "DOCENT_CHROMEDRIVER",
             &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
         );
-        let chrome_bin = find_program(
-            "DOCENT_CHROMIUM",
-            &[
-                "/usr/bin/chromium",
-                "/usr/bin/chromium-browser",
-                "/usr/bin/google-chrome",
-            ],
-        );
-        let (Some(driver_bin), Some(chrome_bin)) = (driver_bin, chrome_bin) else {
+        let (Some(driver_bin), Some(chrome_bin)) = (driver_bin, chromium()) else {
             assert!(
                 std::env::var("DOCENT_REQUIRE_BROWSER").is_err(),
                 "DOCENT_REQUIRE_BROWSER is set but Chromium or chromedriver is missing"

@@ -313,10 +313,54 @@ async fn website() -> String {
     use axum::routing::get;
     let app = axum::Router::new()
         .route("/faq", get(|| async { Html("<!doctype html><html><head><title>Store FAQ</title></head><body><nav>Home | Cart</nav><main><h1>Store FAQ</h1><p>Our store opens at nine in the morning and closes at six in the evening, Monday to Saturday. Parcels ordered before noon leave the warehouse on the same day.</p><p>Gift cards never expire and can be used online or in the store.</p></main><footer>© Store</footer></body></html>") }))
-        .route("/to-metadata", get(|| async { Redirect::temporary("http://169.254.169.254/latest/meta-data/") }));
+        .route("/to-metadata", get(|| async { Redirect::temporary("http://169.254.169.254/latest/meta-data/") }))
+        .route("/app", get(|| async { Html("<!doctype html><html><head><title>Returns</title></head><body><div id=\"root\"></div><script>fetch('/returns.txt').then(r => r.text()).then(t => { document.getElementById('root').innerHTML = '<main><h1>Returns</h1><p>' + t + '</p></main>'; });</script></body></html>") }))
+        .route("/returns.txt", get(|| async { "Unworn shoes can be returned within sixty days of delivery for a full refund. Print the prepaid label from your order page, pack the shoes in their original box and drop the parcel at any post office. Refunds reach your card within five working days after the parcel arrives at the warehouse." }));
     let (listener, base) = crate::common::loopback().await;
     crate::common::serve_in_background(listener, app);
     base
+}
+
+/// With `DOCENT_CHROMIUM_PATH`, a page whose text a script builds is learned as a visitor
+/// would see it (the guard around the browser is tested in docent-ingest's fetch tests).
+#[tokio::test]
+async fn script_built_pages_are_learned_when_a_browser_is_configured() {
+    let Some(chromium) = crate::browser::chromium() else {
+        return;
+    };
+    let site = website().await;
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.fetch_allowed_hosts = vec!["127.0.0.1".into()];
+        s.chromium_path = Some(chromium);
+    })
+    .await
+    .expect("app");
+    let (ana, id) = space(&app).await;
+    let (status, doc) = ana
+        .json(
+            Method::POST,
+            &format!("/api/chat-spaces/{id}/documents/url"),
+            json!({"url": format!("{site}/app")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{doc}");
+    drain_jobs(&app).await;
+    let (_, done) = ana
+        .get(&format!(
+            "/api/documents/{}",
+            doc["id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let (_, hits) = ana
+        .get(&format!("/api/chat-spaces/{id}/search?q=prepaid%20label"))
+        .await;
+    assert!(
+        hits[0]["content"]
+            .as_str()
+            .is_some_and(|t| t.contains("within sixty days")),
+        "{hits}"
+    );
 }
 
 #[tokio::test]
