@@ -12,6 +12,9 @@ use pdfium_render::prelude::*;
 
 use crate::{Extracted, IngestError, Section};
 
+/// A rectangle larger than any page (PDF user space is at most 14,400 units across).
+const EVERYWHERE: PdfRect = PdfRect::new_from_values(-1.0e6, -1.0e6, 1.0e6, 1.0e6);
+
 static CONFIGURED: Mutex<Option<PathBuf>> = Mutex::new(None);
 
 /// A request to the thread that owns PDFium: the bytes and where to send the result.
@@ -145,8 +148,11 @@ fn extract_with(pdfium: &Pdfium, bytes: &[u8]) -> Result<Extracted, IngestError>
         if !page.annotations().is_empty() {
             let _ = page.flatten();
         }
+        // Every character of the page. (`PdfPageText::all` keeps those inside the page's
+        // size, which cuts off the right part of rotated pages and text drawn past the
+        // edges that viewers and pdftotext still show.)
         let text = match page.text() {
-            Ok(text) => text.all(),
+            Ok(text) => text.inside_rect(EVERYWHERE),
             Err(_) => continue,
         };
         let text = text.replace("\r\n", "\n").replace('\r', "\n");

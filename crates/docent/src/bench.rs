@@ -482,8 +482,10 @@ fn python_baseline(python: &str, script: &Path, dir: &Path) -> anyhow::Result<In
 }
 
 /// Words of a text for comparison. Plain: split on white space. Normalised: NFKC first
-/// (ligatures such as "ﬃ" become "ffi"), and each character of scripts written without
-/// spaces (Chinese, Japanese, Thai…) counts as a word of its own.
+/// (ligatures such as "ﬃ" become "ffi"), invisible characters dropped (zero-width spaces
+/// and joiners, direction marks and embeddings, soft hyphens, control characters), and
+/// each character of scripts written without spaces (Chinese, Japanese, Thai…) counts as a
+/// word of its own.
 fn words(text: &str, normalised: bool) -> Vec<String> {
     use unicode_normalization::UnicodeNormalization;
     if !normalised {
@@ -492,7 +494,11 @@ fn words(text: &str, normalised: bool) -> Vec<String> {
     let unspaced = |c: char| matches!(c as u32, 0x0E00..=0x0E7F | 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF);
     let mut out = Vec::new();
     let mut word = String::new();
-    for c in text.nfkc() {
+    let invisible = |c: char| {
+        (c.is_control() && !c.is_whitespace())
+            || matches!(c as u32, 0x00AD | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2069 | 0xFEFF)
+    };
+    for c in text.nfkc().filter(|&c| !invisible(c)) {
         if c.is_whitespace() || unspaced(c) {
             if !word.is_empty() {
                 out.push(std::mem::take(&mut word));

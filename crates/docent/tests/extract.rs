@@ -120,3 +120,33 @@ async fn malformed_pdfs_end_cleanly() {
     }
     assert!(seen >= 20, "only {seen} files");
 }
+
+/// A landscape table on a rotated page keeps its right-hand columns and line ends, which
+/// fall outside the page's unrotated size (PDFium's "all text" cut them off: "affecte").
+/// Skipped when the corpus or PDFium is absent.
+#[test]
+fn rotated_pages_keep_all_their_text() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../../../shared/corpora/pdfs/good/pdfplumber__nics-background-checks-2015-11-rotated.pdf",
+    );
+    let Ok(bytes) = std::fs::read(&path) else {
+        eprintln!("skipped: no {}", path.display());
+        return;
+    };
+    if !docent_ingest::pdf::available() {
+        assert!(
+            std::env::var("DOCENT_REQUIRE_PDFIUM").is_err(),
+            "DOCENT_REQUIRE_PDFIUM is set but PDFium is missing"
+        );
+        eprintln!("skipped: PDFium not available");
+        return;
+    }
+    let text = docent_ingest::pdf::extract(&bytes).expect("extract").text();
+    for whole in ["affected", "Totals", "Rentals"] {
+        assert!(
+            text.split(|c: char| !c.is_alphanumeric())
+                .any(|w| w == whole),
+            "{whole:?} missing"
+        );
+    }
+}
