@@ -1,11 +1,16 @@
 //! Chunking: structure first (sections, then paragraphs and sentences within them), then
 //! size in exact tokens (cl100k, shipped inside tiktoken-rs), with overlap. The same input
 //! always gives the same chunks.
+//!
+//! The splitter weighs many candidate pieces of a text; tokenizing each anew made chunking
+//! cost as much as reading the PDF. Each text is tokenized once instead ([`SliceSizer`]),
+//! candidates are measured from its token offsets, and every chunk is then counted exactly
+//! (a chunk the offsets misjudged, over the limit by an edge token, is cut again exactly).
 
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
-use text_splitter::{ChunkConfig, MarkdownSplitter};
+use text_splitter::{ChunkConfig, ChunkSizer, MarkdownSplitter};
 use tiktoken_rs::CoreBPE;
 
 use crate::{Extracted, Section};
@@ -61,32 +66,54 @@ impl Chunker {
     }
 
     pub fn chunk(&self, doc: &Extracted) -> Vec<Chunk> {
-        let config = match ChunkConfig::new(self.size).with_overlap(self.overlap) {
-            Ok(c) => c.with_sizer(tokenizer()),
-            Err(_) => ChunkConfig::new(self.size).with_sizer(tokenizer()),
-        };
-        let splitter = MarkdownSplitter::new(config);
+        let exact = self.splitter(tokenizer());
         let mut chunks = Vec::new();
         for group in self.groups(&doc.sections) {
-            for piece in splitter.chunks(&group.text) {
+            let metadata = ChunkMetadata {
+                page: group.page,
+                heading_path: group.heading_path.clone(),
+                start_ms: group.start_ms,
+                end_ms: group.end_ms,
+            };
+            let fast = self.splitter(SliceSizer::new(&group.text));
+            for piece in fast.chunks(&group.text) {
                 let content = piece.trim();
-                if content.is_empty() {
+                let tokens = Self::count_tokens(content);
+                if tokens as usize <= self.size {
+                    self.push(&mut chunks, content, tokens, &metadata);
                     continue;
                 }
-                chunks.push(Chunk {
-                    index: chunks.len() as u32,
-                    token_count: Self::count_tokens(content),
-                    content: content.to_owned(),
-                    metadata: ChunkMetadata {
-                        page: group.page,
-                        heading_path: group.heading_path.clone(),
-                        start_ms: group.start_ms,
-                        end_ms: group.end_ms,
-                    },
-                });
+                for part in exact.chunks(content) {
+                    self.push(
+                        &mut chunks,
+                        part.trim(),
+                        Self::count_tokens(part.trim()),
+                        &metadata,
+                    );
+                }
             }
         }
         chunks
+    }
+
+    fn splitter<S: ChunkSizer>(&self, sizer: S) -> MarkdownSplitter<S> {
+        let config = match ChunkConfig::new(self.size).with_overlap(self.overlap) {
+            Ok(c) => c.with_sizer(sizer),
+            Err(_) => ChunkConfig::new(self.size).with_sizer(sizer),
+        };
+        MarkdownSplitter::new(config)
+    }
+
+    fn push(&self, chunks: &mut Vec<Chunk>, content: &str, tokens: u32, metadata: &ChunkMetadata) {
+        if content.is_empty() {
+            return;
+        }
+        chunks.push(Chunk {
+            index: chunks.len() as u32,
+            token_count: tokens,
+            content: content.to_owned(),
+            metadata: metadata.clone(),
+        });
     }
 
     /// Joins small neighbouring sections that share a page, so a document of many short
@@ -109,6 +136,52 @@ impl Chunker {
             }
         }
         groups.into_iter().map(|(s, _)| s).collect()
+    }
+}
+
+/// Token counts of any piece of one text, from a single tokenization of the whole: the
+/// tokens a piece overlaps. Exact inside the text; at a piece's edges, where the tokenizer
+/// might cut a word differently on its own, it can be off by a token. Pieces of other texts
+/// are tokenized exactly.
+struct SliceSizer<'t> {
+    text: &'t str,
+    /// Byte offset where each token starts, then the text's length.
+    starts: Vec<usize>,
+}
+
+impl<'t> SliceSizer<'t> {
+    fn new(text: &'t str) -> SliceSizer<'t> {
+        let bpe = tokenizer();
+        let tokens = bpe.encode_ordinary(text);
+        let mut starts = Vec::with_capacity(tokens.len() + 1);
+        let mut at = 0;
+        for token in tokens {
+            starts.push(at);
+            at += bpe.decode_bytes(&[token]).map_or(0, |bytes| bytes.len());
+        }
+        starts.push(at);
+        SliceSizer { text, starts }
+    }
+}
+
+impl ChunkSizer for SliceSizer<'_> {
+    fn size(&self, chunk: &str) -> usize {
+        let offset = (chunk.as_ptr() as usize).wrapping_sub(self.text.as_ptr() as usize);
+        let end = offset.wrapping_add(chunk.len());
+        let whole = self.starts.last().copied().unwrap_or(0);
+        if offset > self.text.len() || end > self.text.len() || whole != self.text.len() {
+            return tokenizer().encode_ordinary(chunk).len();
+        }
+        if chunk.is_empty() {
+            return 0;
+        }
+        // The token holding the piece's first byte, up to the last one starting before its end.
+        let first = self
+            .starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1);
+        let after_last = self.starts.partition_point(|&s| s < end);
+        after_last.saturating_sub(first)
     }
 }
 
@@ -154,6 +227,56 @@ mod tests {
             chunks,
             "deterministic"
         );
+    }
+
+    #[test]
+    fn slices_are_measured_like_the_tokenizer_measures_them() {
+        let text = "Refunds are paid within five days. Unworn shoes can be returned within sixty \
+                    days; 12345 or €99.50 — naïve café, 日本語のテキスト.\n\n## Returns\nPrint the label.";
+        let sizer = SliceSizer::new(text);
+        assert_eq!(sizer.size(text), Chunker::count_tokens(text) as usize);
+        let mut off = 0;
+        for (start, _) in text.char_indices().step_by(7) {
+            for (end, _) in text
+                .char_indices()
+                .skip_while(|(e, _)| *e <= start)
+                .step_by(11)
+            {
+                let piece = &text[start..end];
+                let exact = Chunker::count_tokens(piece) as i64;
+                let measured = sizer.size(piece) as i64;
+                off = off.max((measured - exact).abs());
+                assert!(
+                    (measured - exact).abs() <= 2,
+                    "{piece:?}: {measured} vs {exact}"
+                );
+            }
+        }
+        assert!(off <= 2);
+        // A piece of another text is counted exactly.
+        let other = String::from("Refunds are paid");
+        assert_eq!(sizer.size(&other), Chunker::count_tokens(&other) as usize);
+    }
+
+    #[test]
+    fn no_chunk_is_over_the_limit_even_where_slices_are_misjudged() {
+        // Digit runs and accents tokenize differently when cut mid-run: the slice sizer's
+        // worst case.
+        let text = (0..600)
+            .map(|i| format!("{}7{i}éàü{}", "12345".repeat(i % 7), "x".repeat(i % 5)))
+            .collect::<Vec<_>>()
+            .join(" ");
+        for (size, overlap) in [(50, 0), (64, 10), (400, 0)] {
+            let chunks = Chunker::new(size, overlap).chunk(&doc(vec![Section {
+                text: text.clone(),
+                ..Section::default()
+            }]));
+            assert!(chunks.len() > 2);
+            for c in &chunks {
+                assert_eq!(c.token_count, Chunker::count_tokens(&c.content));
+                assert!(c.token_count <= size, "{} > {size}", c.token_count);
+            }
+        }
     }
 
     #[test]
