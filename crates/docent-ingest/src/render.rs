@@ -91,6 +91,8 @@ impl Renderer {
                 "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
                 "--proxy-bypass-list=<-loopback>",
                 "--dump-dom",
+                // A page's scripts get a bounded heap, not the machine's memory.
+                "--js-flags=--max-old-space-size=256",
             ])
             .arg(format!("--proxy-server=http://{proxy}"))
             .arg(format!("--user-data-dir={}", profile.0.display()))

@@ -315,6 +315,7 @@ async fn website() -> String {
         .route("/faq", get(|| async { Html("<!doctype html><html><head><title>Store FAQ</title></head><body><nav>Home | Cart</nav><main><h1>Store FAQ</h1><p>Our store opens at nine in the morning and closes at six in the evening, Monday to Saturday. Parcels ordered before noon leave the warehouse on the same day.</p><p>Gift cards never expire and can be used online or in the store.</p></main><footer>© Store</footer></body></html>") }))
         .route("/to-metadata", get(|| async { Redirect::temporary("http://169.254.169.254/latest/meta-data/") }))
         .route("/app", get(|| async { Html("<!doctype html><html><head><title>Returns</title></head><body><div id=\"root\"></div><script>fetch('/returns.txt').then(r => r.text()).then(t => { document.getElementById('root').innerHTML = '<main><h1>Returns</h1><p>' + t + '</p></main>'; });</script></body></html>") }))
+        .route("/spa", get(|| async { Html("<!doctype html><html><head><title>Shoe shop</title></head><body><div id=\"root\"></div><script>document.getElementById('root').innerHTML = '<nav><a href=\"/app\">Returns</a></nav><main><h1>Shoe shop</h1><p>Walking shoes, running shoes and boots for every season, made of leather and recycled rubber in our own workshop.</p></main>';</script></body></html>") }))
         .route("/returns.txt", get(|| async { "Unworn shoes can be returned within sixty days of delivery for a full refund. Print the prepaid label from your order page, pack the shoes in their original box and drop the parcel at any post office. Refunds reach your card within five working days after the parcel arrives at the warehouse." }));
     let (listener, base) = crate::common::loopback().await;
     crate::common::serve_in_background(listener, app);
@@ -361,6 +362,32 @@ async fn script_built_pages_are_learned_when_a_browser_is_configured() {
             .is_some_and(|t| t.contains("within sixty days")),
         "{hits}"
     );
+
+    // A crawl follows links that only a script puts on the page.
+    let (status, site_doc) = ana
+        .json(
+            Method::POST,
+            &format!("/api/chat-spaces/{id}/documents/url"),
+            json!({"url": format!("{site}/spa"), "crawl": {"max_depth": 1, "max_pages": 5}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{site_doc}");
+    drain_jobs(&app).await;
+    let (_, site_doc) = ana
+        .get(&format!(
+            "/api/documents/{}",
+            site_doc["id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(
+        (site_doc["status"].as_str(), site_doc["page_count"].as_i64()),
+        (Some("completed"), Some(2)),
+        "the home page and the page it links to: {site_doc}"
+    );
+    let (_, hits) = ana
+        .get(&format!("/api/chat-spaces/{id}/search?q=recycled%20rubber"))
+        .await;
+    assert_eq!(hits[0]["source_url"], format!("{site}/spa"), "{hits}");
 }
 
 #[tokio::test]
