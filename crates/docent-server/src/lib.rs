@@ -83,6 +83,35 @@ pub fn web_fetcher(settings: &Settings) -> Result<docent_ingest::fetch::Fetcher,
     })
 }
 
+/// Readies the search of the busiest published chat spaces (up to 50), one after another in
+/// the background, so the first visitors after a start are answered from memory too.
+pub async fn warm_search(state: AppState) {
+    let started = Instant::now();
+    let spaces = match state.store.busiest_published_chat_spaces(50).await {
+        Ok(spaces) => spaces,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not list the chat spaces to warm");
+            return;
+        }
+    };
+    let mut warmed = 0;
+    for (org, space) in spaces {
+        match state.store.warm_search(org, space).await {
+            Ok(()) => warmed += 1,
+            Err(e) => {
+                tracing::warn!(chat_space = %space, error = %e, "could not warm a search index")
+            }
+        }
+    }
+    if warmed > 0 {
+        tracing::info!(
+            chat_spaces = warmed,
+            ms = started.elapsed().as_millis() as u64,
+            "search indexes ready"
+        );
+    }
+}
+
 impl AppState {
     /// Wires the state; fails only on unusable mail settings.
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Result<AppState, String> {

@@ -734,6 +734,20 @@ impl Store for SqliteStore {
         row.map(ChatSpaceRow::into_domain).transpose()
     }
 
+    async fn busiest_published_chat_spaces(&self, limit: u32) -> Result<Vec<(OrgId, ChatSpaceId)>> {
+        let rows: Vec<(uuid::Uuid, uuid::Uuid)> = sqlx::query_as(
+            "SELECT org_id, id FROM chat_spaces WHERE status = 'published' \
+             ORDER BY message_count DESC, id LIMIT ?1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(org, id)| (OrgId(org), ChatSpaceId(id)))
+            .collect())
+    }
+
     async fn update_chat_space(
         &self,
         org: OrgId,

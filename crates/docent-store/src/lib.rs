@@ -138,6 +138,9 @@ pub trait Store: KnowledgeStore + JobQueue + AnswerStore + Send + Sync + 'static
     async fn find_chat_space(&self, org: OrgId, id: ChatSpaceId) -> Result<Option<ChatSpace>>;
     /// A chat space by its public slug, whatever its organization (the widget's entry).
     async fn find_chat_space_by_slug(&self, slug: &str) -> Result<Option<ChatSpace>>;
+    /// Published chat spaces of every organization, those asked the most first: what a
+    /// starting server readies its search for.
+    async fn busiest_published_chat_spaces(&self, limit: u32) -> Result<Vec<(OrgId, ChatSpaceId)>>;
     async fn update_chat_space(
         &self,
         org: OrgId,

@@ -518,7 +518,7 @@ pub async fn chat_space_patches_change_only_what_they_name(store: &impl Store) {
 }
 
 pub async fn publishing_sets_published_at(store: &impl Store) {
-    let (_, org_a, _, _) = two_orgs(store).await;
+    let (_, org_a, _, org_b) = two_orgs(store).await;
     let space = store
         .create_chat_space(org_a.id, new_space("pub"))
         .await
@@ -531,12 +531,75 @@ pub async fn publishing_sets_published_at(store: &impl Store) {
         .expect("found");
     assert_eq!(published.status, ChatSpaceStatus::Published);
     let at = published.published_at.expect("published_at set");
+    store
+        .create_chat_space(org_a.id, new_space("draft"))
+        .await
+        .expect("create");
+    assert_eq!(
+        store
+            .busiest_published_chat_spaces(10)
+            .await
+            .expect("busiest"),
+        vec![(org_a.id, space.id)],
+        "published ones only"
+    );
+    // Another organization's published space that visitors ask more comes first.
+    let busy = store
+        .create_chat_space(org_b.id, new_space("busy"))
+        .await
+        .expect("create");
+    store
+        .set_chat_space_status(org_b.id, busy.id, ChatSpaceStatus::Published, Utc::now())
+        .await
+        .expect("publish");
+    let conversation = store
+        .create_conversation(
+            org_b.id,
+            busy.id,
+            Channel::Widget,
+            NewConversation::default(),
+        )
+        .await
+        .expect("create")
+        .expect("space exists");
+    store
+        .add_message(
+            org_b.id,
+            NewMessage::plain(conversation.id, MessageRole::User, "hello?"),
+        )
+        .await
+        .expect("message");
+    assert_eq!(
+        store
+            .busiest_published_chat_spaces(10)
+            .await
+            .expect("busiest"),
+        vec![(org_b.id, busy.id), (org_a.id, space.id)]
+    );
+    assert_eq!(
+        store
+            .busiest_published_chat_spaces(1)
+            .await
+            .expect("busiest"),
+        vec![(org_b.id, busy.id)]
+    );
+    store
+        .set_chat_space_status(org_b.id, busy.id, ChatSpaceStatus::Draft, Utc::now())
+        .await
+        .expect("unpublish");
     let draft = store
         .set_chat_space_status(org_a.id, space.id, ChatSpaceStatus::Draft, Utc::now())
         .await
         .expect("unpublish")
         .expect("found");
     assert_eq!(draft.status, ChatSpaceStatus::Draft);
+    assert_eq!(
+        store
+            .busiest_published_chat_spaces(10)
+            .await
+            .expect("busiest"),
+        vec![]
+    );
     assert_eq!(
         draft.published_at,
         Some(at),

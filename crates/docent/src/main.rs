@@ -695,6 +695,7 @@ async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::
             let (stop_workers, stopping) = tokio::sync::watch::channel(false);
             let workers =
                 docent_server::jobs::spawn_workers(&state, state.settings.workers, stopping);
+            tokio::spawn(docent_server::warm_search(state.clone()));
             let app = build_app(state);
             tracing::info!(%listen, backend, ready_ms = started.elapsed().as_millis() as u64, "ready");
             println!("Docent is running at {public}  (database: {backend}; press Ctrl+C to stop)");
