@@ -19,7 +19,7 @@ pub(crate) struct Browser {
     http: reqwest::Client,
     base: String,
     driver: Child,
-    _profile: PathBuf,
+    profile: PathBuf,
 }
 
 fn find_program(env: &str, candidates: &[&str]) -> Option<PathBuf> {
@@ -115,7 +115,7 @@ impl Browser {
             http,
             base: format!("{base}/session/{id}"),
             driver,
-            _profile: profile,
+            profile,
         })
     }
 
@@ -385,6 +385,13 @@ impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        // Chromium outlives a killed chromedriver: end the processes of this profile too.
+        let _ = Command::new("pkill")
+            .arg("-KILL")
+            .arg("-f")
+            .arg(format!("user-data-dir={}", self.profile.display()))
+            .status();
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
