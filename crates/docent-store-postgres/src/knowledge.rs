@@ -440,6 +440,7 @@ impl TextSource for PostgresStore {
         org: OrgId,
         chat_space: ChatSpaceId,
         scored: Vec<(uuid::Uuid, f64)>,
+        at: Option<i64>,
     ) -> Result<Vec<ChunkHit>> {
         if scored.is_empty() {
             return Ok(Vec::new());
@@ -449,11 +450,14 @@ impl TextSource for PostgresStore {
             "SELECT c.id, c.document_id, c.chunk_index, c.content, c.token_count, c.metadata, \
              d.title AS document_title, d.file_name, d.source_url, d.citable, 0.0::float8 AS score \
              FROM document_chunks c JOIN documents d ON d.id = c.document_id \
-             WHERE c.id = ANY($3) AND c.org_id = $1 AND c.chat_space_id = $2",
+             WHERE c.id = ANY($3) AND c.org_id = $1 AND c.chat_space_id = $2 \
+             AND ($4::bigint IS NULL OR $4 = COALESCE((SELECT generation FROM chunk_generations \
+             WHERE chat_space_id = $2), 0))",
         )
         .bind(org.0)
         .bind(chat_space.0)
         .bind(ids)
+        .bind(at)
         .fetch_all(&self.pool)
         .await?;
         ChunkHitRow::in_order(rows, scored)

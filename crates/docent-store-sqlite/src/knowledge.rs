@@ -306,7 +306,7 @@ impl KnowledgeStore for SqliteStore {
             .vectors
             .search(&self.pool, org.0, chat_space.0, query, limit as usize)
             .await?;
-        self.hits_in_order(org, chat_space, nearest).await
+        self.hits_in_order(org, chat_space, nearest, None).await
     }
 
     async fn search_chunks(
@@ -373,23 +373,27 @@ impl TextSource for SqliteStore {
         org: OrgId,
         chat_space: ChatSpaceId,
         scored: Vec<(uuid::Uuid, f64)>,
+        at: Option<i64>,
     ) -> Result<Vec<ChunkHit>> {
         if scored.is_empty() {
             return Ok(Vec::new());
         }
         let placeholders = (0..scored.len())
-            .map(|i| format!("?{}", i + 3))
+            .map(|i| format!("?{}", i + 4))
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
             "SELECT c.id, c.document_id, c.chunk_index, c.content, c.token_count, c.metadata, \
              d.title AS document_title, d.file_name, d.source_url, d.citable, 0.0 AS score \
              FROM document_chunks c JOIN documents d ON d.id = c.document_id \
-             WHERE c.id IN ({placeholders}) AND +c.org_id = ?1 AND +c.chat_space_id = ?2"
+             WHERE c.id IN ({placeholders}) AND +c.org_id = ?1 AND +c.chat_space_id = ?2 \
+             AND (?3 IS NULL OR ?3 = COALESCE((SELECT generation FROM chunk_generations \
+             WHERE chat_space_id = ?2), 0))"
         );
         let mut select = sqlx::query_as::<_, ChunkHitRow>(sqlx::AssertSqlSafe(sql))
             .bind(org.0)
-            .bind(chat_space.0);
+            .bind(chat_space.0)
+            .bind(at);
         for (id, _) in &scored {
             select = select.bind(*id);
         }

@@ -1349,6 +1349,22 @@ pub async fn the_search_index_follows_every_change(store: &impl Store) {
     assert_eq!(search("refunded").await.len(), 2, "stemming");
     assert!(search("warranty").await.is_empty());
 
+    // A chunk added after the index was built is found next to the ones it knows: rows the
+    // old index ranks are not taken as the answer once the chunks have changed.
+    let damage = add(&["Refund of shipping costs for damaged parcels: refund shipping."]).await;
+    let found = search("refund shipping").await;
+    assert!(
+        found
+            .contains(&"Refund of shipping costs for damaged parcels: refund shipping.".to_owned()),
+        "{found:?}"
+    );
+    store
+        .delete_document(org_a.id, damage.id)
+        .await
+        .expect("delete")
+        .expect("was there");
+    assert_eq!(search("refund shipping").await.len(), 3);
+
     // Added and deleted knowledge counts at once, before any rebuild.
     let warranty = add(&["The warranty lasts two years."]).await;
     assert_eq!(search("warranty").await, ["The warranty lasts two years."]);

@@ -278,6 +278,14 @@ impl TextIndexes {
         Some(entry.index.clone())
     }
 
+    /// The index of a chat space, whatever generation it holds.
+    pub fn current(&self, org: Uuid, chat_space: Uuid) -> Option<Arc<TextIndex>> {
+        let mut state = self.lock();
+        let entry = state.entries.get_mut(&(org, chat_space))?;
+        entry.used = Instant::now();
+        Some(entry.index.clone())
+    }
+
     /// Starts rebuilding a chat space's index in the background from `load` (its chunks as
     /// of `generation`, in id order), unless a rebuild is running or was done too recently.
     pub fn refresh<F>(self: &Arc<Self>, org: Uuid, chat_space: Uuid, generation: i64, load: F)
@@ -389,12 +397,14 @@ pub trait TextSource: Send + Sync {
     /// Loads a chat space's chunks, in id order.
     fn chunk_texts(&self, org: OrgId, chat_space: ChatSpaceId) -> ChunkTexts;
     /// The rows of scored chunks of a chat space, in the order given; chunks deleted since
-    /// they were scored are left out.
+    /// they were scored are left out. With `at`, none unless the chat space's chunks are
+    /// still at that generation (checked in the same statement).
     async fn hits_in_order(
         &self,
         org: OrgId,
         chat_space: ChatSpaceId,
         scored: Vec<(Uuid, f64)>,
+        at: Option<i64>,
     ) -> Result<Vec<ChunkHit>>;
     /// The database's own full-text search, for while the index is (re)built: every chunk
     /// holding any of the words is ranked there.
@@ -418,11 +428,25 @@ pub trait TextSource: Send + Sync {
         if terms.is_empty() {
             return Ok(Vec::new());
         }
-        let generation = self.chunk_generation(chat_space).await?;
         let indexes = self.text_indexes();
+        // Most searches: rank with the index as it is and fetch the rows on condition that
+        // the chunks are still at its generation, in one statement.
+        if let Some(index) = indexes.current(org.0, chat_space.0) {
+            let best = index.search(terms, limit as usize);
+            if !best.is_empty() {
+                let hits = self
+                    .hits_in_order(org, chat_space, best, Some(index.generation()))
+                    .await?;
+                if !hits.is_empty() {
+                    return Ok(hits);
+                }
+            }
+        }
+        // Nothing found, or the chunks changed since: check the generation first.
+        let generation = self.chunk_generation(chat_space).await?;
         if let Some(index) = indexes.fresh(org.0, chat_space.0, generation) {
             let best = index.search(terms, limit as usize);
-            return self.hits_in_order(org, chat_space, best).await;
+            return self.hits_in_order(org, chat_space, best, None).await;
         }
         indexes.refresh(
             org.0,
