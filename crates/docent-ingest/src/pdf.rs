@@ -198,7 +198,8 @@ fn extract_fallback(bytes: &[u8]) -> Result<Extracted, IngestError> {
         return Err(IngestError::Corrupt("the PDF has no pages".into()));
     }
     let mut pages: Vec<String> = catch_unwind(AssertUnwindSafe(|| {
-        pdf_extract::extract_text_from_mem_by_pages(bytes)
+        let mut output = FallbackText::default();
+        pdf_extract::output_doc(&doc, &mut output).map(|()| output.pages)
     }))
     .ok()
     .and_then(Result::ok)
@@ -233,10 +234,135 @@ fn extract_fallback(bytes: &[u8]) -> Result<Extracted, IngestError> {
     })
 }
 
+/// Plain text from pdf-extract's glyph stream, with our own word breaks. pdf-extract's own
+/// output puts a space wherever a glyph starts more than a tenth of the font size after the
+/// previous one ends; but for glyphs whose width it cannot find it reports 0, so every such
+/// glyph was followed by a space ("NVID IA", "In vesto rs a n d o thers" in SEC filings).
+/// Here a glyph of unknown width is taken to be as wide as the page's known glyphs are on
+/// average, and the gap after it must be wider before it counts as a space.
+struct FallbackText {
+    pages: Vec<String>,
+    text: String,
+    flip: pdf_extract::Transform,
+    /// Where the previous glyph ends (estimated when its width was unknown) and its line.
+    last_end: f64,
+    last_y: f64,
+    last_known: bool,
+    /// Sum and count of the known glyph widths so far in the document, in ems.
+    known_widths: (f64, u32),
+}
+
+impl Default for FallbackText {
+    fn default() -> Self {
+        FallbackText {
+            pages: Vec::new(),
+            text: String::new(),
+            flip: pdf_extract::Transform::identity(),
+            last_end: f64::MAX,
+            last_y: 0.0,
+            last_known: true,
+            known_widths: (0.0, 0),
+        }
+    }
+}
+
+impl pdf_extract::OutputDev for FallbackText {
+    fn begin_page(
+        &mut self,
+        _page: u32,
+        media_box: &pdf_extract::MediaBox,
+        _art_box: Option<(f64, f64, f64, f64)>,
+    ) -> Result<(), pdf_extract::OutputError> {
+        self.flip =
+            pdf_extract::Transform::row_major(1., 0., 0., -1., 0., media_box.ury - media_box.lly);
+        self.text.clear();
+        self.last_end = f64::MAX;
+        Ok(())
+    }
+
+    fn end_page(&mut self) -> Result<(), pdf_extract::OutputError> {
+        self.pages.push(std::mem::take(&mut self.text));
+        Ok(())
+    }
+
+    fn output_character(
+        &mut self,
+        trm: &pdf_extract::Transform,
+        width: f64,
+        _spacing: f64,
+        font_size: f64,
+        glyph: &str,
+    ) -> Result<(), pdf_extract::OutputError> {
+        let position = trm.post_transform(&self.flip);
+        // The font size as drawn: the side of a square as large as the scaled em box.
+        let (sx, sy) = (
+            font_size * (trm.m11 + trm.m21),
+            font_size * (trm.m12 + trm.m22),
+        );
+        let size = (sx * sy).abs().sqrt().max(f64::EPSILON);
+        let (x, y) = (position.m31, position.m32);
+        if !self.text.is_empty() {
+            let dy = (y - self.last_y).abs();
+            if dy > size * 1.5 || (x < self.last_end && dy > size * 0.5) {
+                self.text.push('\n');
+            } else {
+                let threshold = if self.last_known { 0.1 } else { 0.3 };
+                if x > self.last_end + size * threshold && !self.text.ends_with(char::is_whitespace)
+                {
+                    self.text.push(' ');
+                }
+            }
+        }
+        self.text.push_str(glyph);
+        let known = width > 0.0 || glyph.chars().all(char::is_whitespace);
+        let advance = if known {
+            if width > 0.0 {
+                self.known_widths.0 += width;
+                self.known_widths.1 += 1;
+            }
+            width
+        } else if self.known_widths.1 > 0 {
+            self.known_widths.0 / f64::from(self.known_widths.1)
+        } else {
+            0.5
+        };
+        self.last_end = x + advance * size;
+        self.last_y = y;
+        self.last_known = known;
+        Ok(())
+    }
+
+    fn begin_word(&mut self) -> Result<(), pdf_extract::OutputError> {
+        Ok(())
+    }
+
+    fn end_word(&mut self) -> Result<(), pdf_extract::OutputError> {
+        Ok(())
+    }
+
+    fn end_line(&mut self) -> Result<(), pdf_extract::OutputError> {
+        Ok(())
+    }
+}
+
 /// A small valid PDF with one page of Helvetica text per entry of `pages`, for tests and
 /// examples.
 pub fn sample(pages: &[&str]) -> Vec<u8> {
-    let n = pages.len();
+    let contents: Vec<String> = pages
+        .iter()
+        .map(|text| {
+            format!(
+                "BT /F1 14 Tf 72 700 Td ({}) Tj ET",
+                text.replace('(', "\\(").replace(')', "\\)")
+            )
+        })
+        .collect();
+    pdf_of("Helvetica", &contents)
+}
+
+/// A PDF whose pages draw `contents` (content streams) with the Type 1 font `font` as `/F1`.
+fn pdf_of(font: &str, contents: &[String]) -> Vec<u8> {
+    let n = contents.len();
     let mut objects: Vec<String> = vec![
         "<< /Type /Catalog /Pages 2 0 R >>".into(),
         format!(
@@ -246,13 +372,9 @@ pub fn sample(pages: &[&str]) -> Vec<u8> {
                 .collect::<Vec<_>>()
                 .join(" ")
         ),
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into(),
+        format!("<< /Type /Font /Subtype /Type1 /BaseFont /{font} >>"),
     ];
-    for (i, text) in pages.iter().enumerate() {
-        let content = format!(
-            "BT /F1 14 Tf 72 700 Td ({}) Tj ET",
-            text.replace('(', "\\(").replace(')', "\\)")
-        );
+    for (i, content) in contents.iter().enumerate() {
         objects.push(format!("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {} 0 R /Resources << /Font << /F1 3 0 R >> >> >>", 5 + 2 * i));
         objects.push(format!(
             "<< /Length {} >>\nstream\n{content}\nendstream",
@@ -297,5 +419,25 @@ mod tests {
         );
         assert_eq!(doc.sections[1].page, Some(2));
         assert!(super::extract_fallback(b"%PDF-1.4 garbage").is_err());
+    }
+
+    /// A font without widths that pdf-extract knows: each glyph is placed by the kerning
+    /// of a TJ array, half an em apart inside words and 0.85 em apart between them. Taking
+    /// each unknown width as 0 put a space between every two letters.
+    #[test]
+    fn glyphs_of_unknown_width_do_not_split_words() {
+        let glyphs = |word: &str| {
+            word.chars()
+                .map(|c| format!("({c})"))
+                .collect::<Vec<_>>()
+                .join(" -500 ")
+        };
+        let line = ["Investors", "and", "others"].map(glyphs).join(" -850 ");
+        let pdf = super::pdf_of(
+            "SomeEmbeddedFont",
+            &[format!("BT /F1 12 Tf 72 700 Td [{line}] TJ ET")],
+        );
+        let doc = super::extract_fallback(&pdf).expect("fallback");
+        assert_eq!(doc.sections[0].text.trim(), "Investors and others");
     }
 }
