@@ -7,9 +7,11 @@ use docent_core::*;
 use docent_store::answers::feedback_delta;
 use docent_store::rows::*;
 use docent_store::*;
-use sqlx::types::Json;
+
+use rusqlite::OptionalExtension;
 
 use crate::SqliteStore;
+use crate::direct::{conversation_row, json_text, message_row, time_text};
 
 #[async_trait]
 impl AnswerStore for SqliteStore {
@@ -20,31 +22,40 @@ impl AnswerStore for SqliteStore {
         channel: Channel,
         c: NewConversation,
     ) -> Result<Option<Conversation>> {
-        let now = Utc::now();
-        let (_turn, mut conn) = self.write().await?;
+        let now = time_text(Utc::now());
+        let id = ConversationId::generate().0;
         // The chat space must belong to `org`: the SELECT yields no row otherwise. A
         // trigger counts the conversation (migration 0006).
-        let row: Option<ConversationRow> = sqlx::query_as(concat!(
-            "INSERT INTO conversations (id, org_id, chat_space_id, visitor_id, ip, user_agent, referrer, \
-             locale, channel, last_activity_at, created_at, end_user_name, end_user_email) \
-             SELECT ?1, org_id, id, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12 FROM chat_spaces WHERE org_id = ?2 AND id = ?3 \
-             RETURNING ",
-            conversation_columns!()
-        ))
-        .bind(ConversationId::generate().0)
-        .bind(org.0)
-        .bind(chat_space.0)
-        .bind(c.visitor_id)
-        .bind(c.ip)
-        .bind(c.user_agent)
-        .bind(c.referrer)
-        .bind(c.locale)
-        .bind(channel.as_str())
-        .bind(now)
-        .bind(c.end_user_name)
-        .bind(c.end_user_email)
-        .fetch_optional(&mut *conn)
-        .await?;
+        let row = self
+            .direct
+            .write(move |conn| {
+                conn.prepare_cached(concat!(
+                    "INSERT INTO conversations (id, org_id, chat_space_id, visitor_id, ip, user_agent, referrer, \
+                     locale, channel, last_activity_at, created_at, end_user_name, end_user_email) \
+                     SELECT ?1, org_id, id, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12 FROM chat_spaces WHERE org_id = ?2 AND id = ?3 \
+                     RETURNING ",
+                    conversation_columns!()
+                ))?
+                .query_row(
+                    rusqlite::params![
+                        id,
+                        org.0,
+                        chat_space.0,
+                        c.visitor_id,
+                        c.ip,
+                        c.user_agent,
+                        c.referrer,
+                        c.locale,
+                        channel.as_str(),
+                        now,
+                        c.end_user_name,
+                        c.end_user_email
+                    ],
+                    conversation_row,
+                )
+                .optional()
+            })
+            .await?;
         row.map(ConversationRow::into_domain).transpose()
     }
 
@@ -53,15 +64,15 @@ impl AnswerStore for SqliteStore {
         org: OrgId,
         id: ConversationId,
     ) -> Result<Option<Conversation>> {
-        let row: Option<ConversationRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            conversation_columns!(),
-            " FROM conversations WHERE org_id = ?1 AND id = ?2"
-        ))
-        .bind(org.0)
-        .bind(id.0)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = self.direct.read(|conn| {
+            conn.prepare_cached(concat!(
+                "SELECT ",
+                conversation_columns!(),
+                " FROM conversations WHERE org_id = ?1 AND id = ?2"
+            ))?
+            .query_row(rusqlite::params![org.0, id.0], conversation_row)
+            .optional()
+        })?;
         row.map(ConversationRow::into_domain).transpose()
     }
 
@@ -192,33 +203,42 @@ impl AnswerStore for SqliteStore {
     }
 
     async fn add_message(&self, org: OrgId, m: NewMessage) -> Result<Option<Message>> {
-        let now = Utc::now();
-        let (_turn, mut conn) = self.write().await?;
+        let now = time_text(Utc::now());
+        let id = MessageId::generate().0;
         // A trigger counts it on the conversation, the chat space and the day (0006).
-        let row: Option<MessageRow> = sqlx::query_as(concat!(
-            "INSERT INTO messages (id, org_id, chat_space_id, conversation_id, role, content, model, \
-             tokens_in, tokens_out, cost_micro_usd, processing_time_ms, context_chunks, citations, \
-             answer_kind, created_at) \
-             SELECT ?1, org_id, chat_space_id, id, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14 \
-             FROM conversations WHERE org_id = ?2 AND id = ?3 RETURNING ",
-            message_columns!()
-        ))
-        .bind(MessageId::generate().0)
-        .bind(org.0)
-        .bind(m.conversation_id.0)
-        .bind(m.role.as_str())
-        .bind(m.content)
-        .bind(m.model)
-        .bind(m.tokens_in)
-        .bind(m.tokens_out)
-        .bind(m.cost_micro_usd)
-        .bind(m.processing_time_ms)
-        .bind(Json(m.context_chunks))
-        .bind(Json(m.citations))
-        .bind(m.answer_kind.map(AnswerKind::as_str))
-        .bind(now)
-        .fetch_optional(&mut *conn)
-        .await?;
+        let row = self
+            .direct
+            .write(move |conn| {
+                conn.prepare_cached(concat!(
+                    "INSERT INTO messages (id, org_id, chat_space_id, conversation_id, role, content, model, \
+                     tokens_in, tokens_out, cost_micro_usd, processing_time_ms, context_chunks, citations, \
+                     answer_kind, created_at) \
+                     SELECT ?1, org_id, chat_space_id, id, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14 \
+                     FROM conversations WHERE org_id = ?2 AND id = ?3 RETURNING ",
+                    message_columns!()
+                ))?
+                .query_row(
+                    rusqlite::params![
+                        id,
+                        org.0,
+                        m.conversation_id.0,
+                        m.role.as_str(),
+                        m.content,
+                        m.model,
+                        m.tokens_in,
+                        m.tokens_out,
+                        m.cost_micro_usd,
+                        m.processing_time_ms,
+                        json_text(&m.context_chunks),
+                        json_text(&m.citations),
+                        m.answer_kind.map(AnswerKind::as_str),
+                        now
+                    ],
+                    message_row,
+                )
+                .optional()
+            })
+            .await?;
         row.map(MessageRow::into_domain).transpose()
     }
 
@@ -250,29 +270,33 @@ impl AnswerStore for SqliteStore {
         conversation: ConversationId,
         limit: u32,
     ) -> Result<Vec<Message>> {
-        let rows: Vec<MessageRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            message_columns!(),
-            " FROM messages WHERE org_id = ?1 AND conversation_id = ?2 ORDER BY id DESC LIMIT ?3"
-        ))
-        .bind(org.0)
-        .bind(conversation.0)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = self.direct.read(|conn| {
+            conn.prepare_cached(concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE org_id = ?1 AND conversation_id = ?2 ORDER BY id DESC LIMIT ?3"
+            ))?
+            .query_map(
+                rusqlite::params![org.0, conversation.0, i64::from(limit)],
+                message_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
         let mut messages = all(rows, MessageRow::into_domain)?;
         messages.reverse();
         Ok(messages)
     }
 
     async fn count_messages_since(&self, org: OrgId, since: NaiveDate) -> Result<u64> {
-        let (count,): (i64,) = sqlx::query_as(
-            "SELECT COALESCE(SUM(messages), 0) FROM usage_daily WHERE org_id = ?1 AND date >= ?2",
-        )
-        .bind(org.0)
-        .bind(since)
-        .fetch_one(&self.pool)
-        .await?;
+        let count: i64 = self.direct.read(|conn| {
+            conn.prepare_cached(
+                "SELECT COALESCE(SUM(messages), 0) FROM usage_daily WHERE org_id = ?1 AND date >= ?2",
+            )?
+            .query_row(
+                rusqlite::params![org.0, since.format("%F").to_string()],
+                |row| row.get(0),
+            )
+        })?;
         Ok(count.max(0) as u64)
     }
 

@@ -390,14 +390,25 @@ impl TextSource for SqliteStore {
              AND (?3 IS NULL OR ?3 = COALESCE((SELECT generation FROM chunk_generations \
              WHERE chat_space_id = ?2), 0))"
         );
-        let mut select = sqlx::query_as::<_, ChunkHitRow>(sqlx::AssertSqlSafe(sql))
-            .bind(org.0)
-            .bind(chat_space.0)
-            .bind(at);
-        for (id, _) in &scored {
-            select = select.bind(*id);
-        }
-        let rows = select.fetch_all(&self.pool).await?;
+        use rusqlite::types::Value;
+        let mut values = vec![
+            Value::Blob(org.0.as_bytes().to_vec()),
+            Value::Blob(chat_space.0.as_bytes().to_vec()),
+            at.map_or(Value::Null, Value::Integer),
+        ];
+        values.extend(
+            scored
+                .iter()
+                .map(|(id, _)| Value::Blob(id.as_bytes().to_vec())),
+        );
+        let rows = self.direct.read(|conn| {
+            conn.prepare_cached(&sql)?
+                .query_map(
+                    rusqlite::params_from_iter(values),
+                    crate::direct::chunk_hit_row,
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
         ChunkHitRow::in_order(rows, scored)
     }
 

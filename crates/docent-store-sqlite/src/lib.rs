@@ -16,6 +16,7 @@ use sqlx::{SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
 mod answers;
+mod direct;
 mod knowledge;
 mod vectors;
 
@@ -58,6 +59,8 @@ pub struct SqliteStore {
     /// Taken for every write transaction: this process's writers queue here in order,
     /// instead of meeting at SQLite's lock, whose busy handler sleeps in millisecond steps.
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// The answer path's statements, on connections of its own (see `direct`).
+    direct: std::sync::Arc<direct::Direct>,
 }
 
 impl SqliteStore {
@@ -80,16 +83,26 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        let path = options.get_filename().to_owned();
+        if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
+            return Err(StoreError::Engine(
+                "Docent's SQLite database must be a file, not in memory".into(),
+            ));
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections.max(1))
             .min_connections(1)
             .connect_with(options)
             .await?;
+        let writer: std::sync::Arc<tokio::sync::Mutex<()>> = Default::default();
+        // The pool has created the file and set it to write-ahead logging.
+        let direct = direct::Direct::open(&path, writer.clone())?;
         Ok(SqliteStore {
             pool,
             vectors: Default::default(),
             text: Default::default(),
-            writer: Default::default(),
+            writer,
+            direct: std::sync::Arc::new(direct),
         })
     }
 

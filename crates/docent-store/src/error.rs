@@ -16,6 +16,9 @@ pub enum StoreError {
     Task(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// An error of a backend's own SQLite connection (not one of sqlx's).
+    #[error("database error: {0}")]
+    Engine(String),
     #[error("migration {version} failed: {message}")]
     Migration { version: i64, message: String },
 }

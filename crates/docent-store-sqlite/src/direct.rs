@@ -1,0 +1,278 @@
+//! The statements of every answer, run on SQLite without sqlx's worker threads.
+//!
+//! sqlx gives each SQLite connection a thread and hands every statement and every row to it
+//! and back through channels: on two cores that hand-over (thread wake-ups, 15–55 µs a
+//! statement) cost more than the statements themselves, and each message's write was a commit
+//! of its own. Here reads run where they are asked, on a connection taken from a small stack
+//! (a read of a few rows takes tens of microseconds, well inside what an async task may hold
+//! its thread for), and writes go to one writer thread that commits everything waiting in one
+//! transaction, each write inside a savepoint of its own so that one failing leaves the
+//! others. Both open the same file as the sqlx pool and write the same encodings as sqlx
+//! (UUIDs as 16-byte blobs, times as RFC 3339 text, JSON as text), so either may read what the
+//! other wrote.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use docent_store::rows::{ChunkHitRow, ChunkRow, ConversationRow, MessageRow};
+use docent_store::{Result, StoreError};
+use rusqlite::{Connection, OpenFlags, Row};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+/// Writes waiting when the writer thread wakes are committed together, up to this many.
+const BATCH: usize = 64;
+
+/// A write: runs its statements on the writer's connection and says whether they succeeded;
+/// what it returns is told the outcome of the commit.
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Finish) + Send>;
+type Finish = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
+
+#[derive(Debug)]
+pub(crate) struct Direct {
+    path: PathBuf,
+    readers: Mutex<Vec<Connection>>,
+    writes: Mutex<mpsc::Sender<Job>>,
+}
+
+impl Direct {
+    /// Opens connections to the database file at `path` (created and migrated by the sqlx
+    /// pool); the writer thread takes `turn`, the process's writer turn, for each commit.
+    pub(crate) fn open(path: &Path, turn: Arc<tokio::sync::Mutex<()>>) -> Result<Direct> {
+        let writer = connect(path)?;
+        let (writes, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("docent-sqlite-writer".into())
+            .spawn(move || write_loop(writer, queue, turn))
+            .map_err(|e| StoreError::Engine(format!("cannot start the writer thread: {e}")))?;
+        Ok(Direct {
+            path: path.to_owned(),
+            readers: Mutex::new(vec![connect(path)?]),
+            writes: Mutex::new(writes),
+        })
+    }
+
+    /// Runs `read` on a reading connection, here and now.
+    pub(crate) fn read<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let idle = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => connect(&self.path)?,
+        };
+        let result = read(&conn).map_err(engine);
+        self.readers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(conn);
+        result
+    }
+
+    /// Runs `write` on the writer thread and returns its result once it is committed.
+    pub(crate) async fn write<T: Send + 'static>(
+        &self,
+        write: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (tell, told) = tokio::sync::oneshot::channel::<Result<T>>();
+        let job: Job = Box::new(move |conn| {
+            let result = write(conn);
+            let ok = result.is_ok();
+            let finish: Finish = Box::new(move |committed| {
+                let outcome = match (result, committed) {
+                    (Ok(value), Ok(())) => Ok(value),
+                    (Err(e), _) => Err(engine(e)),
+                    (Ok(_), Err(e)) => Err(StoreError::Engine(e)),
+                };
+                let _ = tell.send(outcome);
+            });
+            (ok, finish)
+        });
+        self.writes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(job)
+            .map_err(|_| StoreError::Engine("the database writer has stopped".into()))?;
+        told.await.map_err(|_| {
+            StoreError::Engine(
+                "the write was not committed: the database is busy or stopped".into(),
+            )
+        })?
+    }
+}
+
+fn connect(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(engine)?;
+    conn.execute_batch(
+        "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+    )
+    .map_err(engine)?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(conn)
+}
+
+fn write_loop(conn: Connection, queue: mpsc::Receiver<Job>, turn: Arc<tokio::sync::Mutex<()>>) {
+    while let Ok(first) = queue.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < BATCH {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let _turn = turn.blocking_lock();
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            // Dropped unrun: each waiting writer hears that its write was not committed.
+            tracing::warn!(error = %e, writes = jobs.len(), "writes could not begin");
+            continue;
+        }
+        let mut finishes = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let _ = conn.execute_batch("SAVEPOINT one");
+            // A write that panics is rolled back and its writer told; the others go on.
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&conn)));
+            match ran {
+                Ok((true, finish)) => finishes.push(finish),
+                Ok((false, finish)) => {
+                    let _ = conn.execute_batch("ROLLBACK TO one");
+                    finishes.push(finish);
+                }
+                Err(_) => {
+                    let _ = conn.execute_batch("ROLLBACK TO one");
+                }
+            }
+            let _ = conn.execute_batch("RELEASE one");
+        }
+        let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        if committed.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for finish in finishes {
+            finish(committed.clone());
+        }
+    }
+}
+
+pub(crate) fn engine(e: rusqlite::Error) -> StoreError {
+    StoreError::Engine(e.to_string())
+}
+
+/// A time as sqlx writes it.
+pub(crate) fn time_text(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+}
+
+fn conversion(i: usize, what: &str, found: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        i,
+        rusqlite::types::Type::Text,
+        format!("not {what}: {found}").into(),
+    )
+}
+
+pub(crate) fn time(row: &Row, i: usize) -> rusqlite::Result<DateTime<Utc>> {
+    let text: String = row.get(i)?;
+    parse_time(&text).ok_or_else(|| conversion(i, "a time", &text))
+}
+
+pub(crate) fn optional_time(row: &Row, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    let text: Option<String> = row.get(i)?;
+    text.map(|t| parse_time(&t).ok_or_else(|| conversion(i, "a time", &t)))
+        .transpose()
+}
+
+/// RFC 3339 as sqlx writes it, or SQLite's own `YYYY-MM-DD HH:MM:SS[.fff]` (UTC).
+fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(text, "%F %T%.f")
+                .ok()
+                .map(|t| t.and_utc())
+        })
+}
+
+pub(crate) fn json<T: serde::de::DeserializeOwned>(row: &Row, i: usize) -> rusqlite::Result<T> {
+    let text: String = row.get(i)?;
+    serde_json::from_str(&text).map_err(|e| conversion(i, "JSON", &e.to_string()))
+}
+
+pub(crate) fn json_text<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+pub(crate) fn uuid(row: &Row, i: usize) -> rusqlite::Result<Uuid> {
+    row.get(i)
+}
+
+/// A row of `conversation_columns!()`.
+pub(crate) fn conversation_row(row: &Row) -> rusqlite::Result<ConversationRow> {
+    Ok(ConversationRow {
+        id: uuid(row, 0)?,
+        org_id: uuid(row, 1)?,
+        chat_space_id: uuid(row, 2)?,
+        visitor_id: row.get(3)?,
+        end_user_email: row.get(4)?,
+        end_user_name: row.get(5)?,
+        ip: row.get(6)?,
+        user_agent: row.get(7)?,
+        referrer: row.get(8)?,
+        locale: row.get(9)?,
+        channel: row.get(10)?,
+        status: row.get(11)?,
+        assigned_agent_id: row.get(12)?,
+        message_count: row.get(13)?,
+        last_activity_at: time(row, 14)?,
+        created_at: time(row, 15)?,
+        closed_at: optional_time(row, 16)?,
+    })
+}
+
+/// A row of `message_columns!()`.
+pub(crate) fn message_row(row: &Row) -> rusqlite::Result<MessageRow> {
+    Ok(MessageRow {
+        id: uuid(row, 0)?,
+        org_id: uuid(row, 1)?,
+        chat_space_id: uuid(row, 2)?,
+        conversation_id: uuid(row, 3)?,
+        role: row.get(4)?,
+        content: row.get(5)?,
+        model: row.get(6)?,
+        tokens_in: row.get(7)?,
+        tokens_out: row.get(8)?,
+        cost_micro_usd: row.get(9)?,
+        processing_time_ms: row.get(10)?,
+        context_chunks: Json(json(row, 11)?),
+        citations: Json(json(row, 12)?),
+        answer_kind: row.get(13)?,
+        feedback: row.get(14)?,
+        created_at: time(row, 15)?,
+    })
+}
+
+/// A row of chunk columns, then the document's title, file name, URL and citable flag.
+pub(crate) fn chunk_hit_row(row: &Row) -> rusqlite::Result<ChunkHitRow> {
+    Ok(ChunkHitRow {
+        chunk: ChunkRow {
+            id: uuid(row, 0)?,
+            document_id: uuid(row, 1)?,
+            chunk_index: row.get(2)?,
+            content: row.get(3)?,
+            token_count: row.get(4)?,
+            metadata: Json(json(row, 5)?),
+        },
+        document_title: row.get(6)?,
+        file_name: row.get(7)?,
+        source_url: row.get(8)?,
+        citable: row.get(9)?,
+        score: 0.0,
+    })
+}
