@@ -276,3 +276,83 @@ pub(crate) fn chunk_hit_row(row: &Row) -> rusqlite::Result<ChunkHitRow> {
         score: 0.0,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn scratch() -> (Direct, Arc<tokio::sync::Mutex<()>>) {
+        let dir = std::env::temp_dir().join(format!("docent-direct-{}", Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("t.db");
+        let setup = Connection::open(&path).expect("create");
+        setup
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; \
+                 CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, at TEXT);",
+            )
+            .expect("schema");
+        let turn = Arc::new(tokio::sync::Mutex::new(()));
+        (Direct::open(&path, turn.clone()).expect("open"), turn)
+    }
+
+    /// Writes that wait together commit together, and one that fails leaves no trace while
+    /// the others land.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_write_in_a_batch_leaves_the_others() {
+        let (direct, turn) = scratch().await;
+        let direct = Arc::new(direct);
+        // Holding the writer turn makes every write below wait for the same commit.
+        let held = turn.lock().await;
+        let mut writes = Vec::new();
+        for i in 0..20 {
+            let direct = direct.clone();
+            writes.push(tokio::spawn(async move {
+                direct
+                    .write(move |conn| {
+                        conn.execute("INSERT INTO t (id, name) VALUES (?1, 'x' || ?1)", [i])?;
+                        if i == 7 {
+                            // Its first row is in; the second breaks the unique name.
+                            conn.execute("INSERT INTO t (id, name) VALUES (100, 'x1')", [])?;
+                        }
+                        Ok(i)
+                    })
+                    .await
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        drop(held);
+        let mut failed = Vec::new();
+        for (i, write) in writes.into_iter().enumerate() {
+            match write.await.expect("task") {
+                Ok(n) => assert_eq!(n, i as i64),
+                Err(e) => {
+                    assert!(e.to_string().contains("UNIQUE"), "{e}");
+                    failed.push(i);
+                }
+            }
+        }
+        assert_eq!(failed, vec![7]);
+        let ids: Vec<i64> = direct
+            .read(|conn| {
+                conn.prepare("SELECT id FROM t ORDER BY id")?
+                    .query_map([], |row| row.get(0))?
+                    .collect()
+            })
+            .expect("read");
+        let expected: Vec<i64> = (0..20).filter(|&i| i != 7).collect();
+        assert_eq!(ids, expected);
+    }
+
+    /// Times are written as sqlx writes them and read back whichever way they were written.
+    #[test]
+    fn times_round_trip_in_both_spellings() {
+        let at = DateTime::parse_from_rfc3339("2026-11-22T17:25:56.801682Z")
+            .expect("time")
+            .with_timezone(&Utc);
+        assert_eq!(time_text(at), "2026-11-22T17:25:56.801682+00:00");
+        assert_eq!(parse_time(&time_text(at)), Some(at));
+        assert_eq!(parse_time("2026-11-22 17:25:56.801682"), Some(at));
+        assert_eq!(parse_time("yesterday"), None);
+    }
+}
