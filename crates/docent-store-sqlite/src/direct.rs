@@ -42,11 +42,17 @@ impl Direct {
     /// pool); the writer thread takes `turn`, the process's writer turn, for each commit.
     pub(crate) fn open(path: &Path, turn: Arc<tokio::sync::Mutex<()>>) -> Result<Direct> {
         let writer = connect(path)?;
+        let checkpointer = connect(path)?;
         let (writes, queue) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("docent-sqlite-writer".into())
-            .spawn(move || write_loop(writer, queue, turn))
-            .map_err(|e| StoreError::Engine(format!("cannot start the writer thread: {e}")))?;
+        let (nudge, nudged) = mpsc::sync_channel::<()>(1);
+        let thread = |name: &str| std::thread::Builder::new().name(name.into());
+        let failed = |e| StoreError::Engine(format!("cannot start a database thread: {e}"));
+        thread("docent-sqlite-writer")
+            .spawn(move || write_loop(writer, queue, turn, nudge))
+            .map_err(failed)?;
+        thread("docent-sqlite-checkpoint")
+            .spawn(move || checkpoint_loop(checkpointer, nudged))
+            .map_err(failed)?;
         Ok(Direct {
             path: path.to_owned(),
             readers: Mutex::new(vec![connect(path)?]),
@@ -118,7 +124,33 @@ fn connect(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
-fn write_loop(conn: Connection, queue: mpsc::Receiver<Job>, turn: Arc<tokio::sync::Mutex<()>>) {
+/// Copies the write-ahead log back into the database when nudged (or each second), on its
+/// own connection: a checkpoint in the writer's commit (SQLite's default, every 1,000 pages)
+/// held every waiting write for its whole copy. A passive checkpoint waits for no one.
+fn checkpoint_loop(conn: Connection, nudged: mpsc::Receiver<()>) {
+    loop {
+        match nudged.recv_timeout(std::time::Duration::from_secs(1)) {
+            Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::debug!(error = %e, "checkpoint");
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+/// Commits between nudges of the checkpointer.
+const COMMITS_PER_CHECKPOINT: u32 = 32;
+
+fn write_loop(
+    conn: Connection,
+    queue: mpsc::Receiver<Job>,
+    turn: Arc<tokio::sync::Mutex<()>>,
+    checkpoint: mpsc::SyncSender<()>,
+) {
+    let _ = conn.execute_batch("PRAGMA wal_autocheckpoint = 0");
+    let mut commits = 0u32;
     while let Ok(first) = queue.recv() {
         let mut jobs = vec![first];
         while jobs.len() < BATCH {
@@ -153,6 +185,12 @@ fn write_loop(conn: Connection, queue: mpsc::Receiver<Job>, turn: Arc<tokio::syn
         let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
         if committed.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
+        }
+        commits += 1;
+        if commits >= COMMITS_PER_CHECKPOINT {
+            commits = 0;
+            // Full: a checkpoint is on its way already.
+            let _ = checkpoint.try_send(());
         }
         for finish in finishes {
             finish(committed.clone());
