@@ -30,17 +30,34 @@ fn stems(text: &str) -> HashSet<String> {
 fn quotable(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut heading: Option<String> = None;
-    for sentence in sentences(text) {
-        if sentence.starts_with('#') {
-            heading = Some(sentence.trim_start_matches('#').trim().to_owned());
+    for paragraph in text.split("\n\n") {
+        let paragraph = paragraph.trim();
+        if is_plain_heading(paragraph) {
+            heading = Some(paragraph.to_owned());
             continue;
         }
-        match heading.take() {
-            Some(h) if !h.is_empty() => out.push(format!("{h} — {sentence}")),
-            _ => out.push(sentence.to_owned()),
+        for sentence in sentences(paragraph) {
+            if sentence.starts_with('#') {
+                heading = Some(sentence.trim_start_matches('#').trim().to_owned());
+                continue;
+            }
+            match heading.take() {
+                Some(h) if !h.is_empty() => out.push(format!("{h} — {sentence}")),
+                _ => out.push(sentence.to_owned()),
+            }
         }
     }
     out
+}
+
+/// A paragraph of one short line with no closing punctuation, such as "Opening hours" in a
+/// plain-text file: the heading of what follows, not a sentence to quote on its own.
+fn is_plain_heading(paragraph: &str) -> bool {
+    !paragraph.contains('\n')
+        && !paragraph.starts_with(['#', '-', '*', '•', '|'])
+        && !paragraph.ends_with(['.', '!', '?', ':', ';', ',', '。'])
+        && paragraph.split_whitespace().count() <= 8
+        && paragraph.chars().any(char::is_alphabetic)
 }
 
 /// Splits text into sentences (ends of sentences, or line breaks between paragraphs and
@@ -224,6 +241,21 @@ mod tests {
             answer("What about the warranty?", &blocks).as_deref(),
             Some("Warranty — Two years. [1]")
         );
+    }
+
+    #[test]
+    fn plain_text_headings_lead_the_sentence_under_them() {
+        let hits = vec![retrieved(
+            "Opening hours\n\nWe open at seven.\n\nSourdough\n\nOur sourdough rests for 36 hours.",
+            true,
+        )];
+        let blocks = blocks(&hits, 1000);
+        assert_eq!(
+            answer("How long does the sourdough rest?", &blocks).as_deref(),
+            Some("Sourdough — Our sourdough rests for 36 hours. [1]")
+        );
+        assert!(!is_plain_heading("- one list item"));
+        assert!(!is_plain_heading("Closed on Sundays."));
     }
 
     #[test]
