@@ -64,6 +64,16 @@ fn passages() -> Vec<String> {
     words.chunks(60).map(|w| w.join(" ")).collect()
 }
 
+/// Says where the questions and passages of a benchmark come from: figures over generated
+/// words are not comparable with figures over the evaluation's text.
+pub(crate) fn data_source() -> String {
+    if Path::new(QUESTIONS).join("questions_df.csv").is_file() {
+        format!("questions and passages: {QUESTIONS}")
+    } else {
+        format!("questions and passages: generated words ({QUESTIONS} is not found from here)")
+    }
+}
+
 pub(crate) fn questions() -> Vec<String> {
     let mut out = Vec::new();
     if let Ok(mut reader) = csv::Reader::from_path(Path::new(QUESTIONS).join("questions_df.csv")) {
@@ -287,6 +297,7 @@ pub async fn retrieval(
         "top-{} retrieval, {runs} questions each; ms p50 / p99 (baseline: one full-text SQL query, 5 rows)",
         config.top_k
     );
+    println!("{}", data_source());
     println!(
         "{:<9} {:>7} {:>17} {:>17} {:>17} {:>17}",
         "backend", "chunks", "full text", "vector", "hybrid", "baseline"
@@ -437,6 +448,7 @@ pub async fn answer(
     println!(
         "answers with an instant model, {concurrency} at a time, {total} questions, {chunks} chunks (SQLite)"
     );
+    println!("{}", data_source());
     println!(
         "{:<28} {:>9} {:>9} {:>12}",
         "", "p50 ms", "p99 ms", "per second"

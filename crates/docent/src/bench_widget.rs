@@ -19,7 +19,7 @@ use docent_server::{AppState, build_app, serve};
 use docent_store::Store;
 use serde_json::json;
 
-use crate::bench_answers::{InstantModel, fill, percentile, questions};
+use crate::bench_answers::{InstantModel, data_source, fill, percentile, questions};
 
 fn gzip9(text: &str) -> anyhow::Result<usize> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
@@ -243,6 +243,7 @@ pub async fn widget(
     println!(
         "{visitors} visitor conversations at once, {messages} messages each, {chunks} chunks, SQLite, a model that answers at once"
     );
+    println!("{}", data_source());
     for (title, health, answers) in [
         (
             "as fast as answers come (capacity)",
