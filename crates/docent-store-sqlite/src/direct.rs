@@ -34,7 +34,7 @@ type Finish = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
 pub(crate) struct Direct {
     path: PathBuf,
     readers: Mutex<Vec<Connection>>,
-    writes: Mutex<mpsc::Sender<Job>>,
+    writes: mpsc::Sender<Job>,
 }
 
 impl Direct {
@@ -56,7 +56,7 @@ impl Direct {
         Ok(Direct {
             path: path.to_owned(),
             readers: Mutex::new(vec![connect(path)?]),
-            writes: Mutex::new(writes),
+            writes,
         })
     }
 
@@ -98,8 +98,6 @@ impl Direct {
             (ok, finish)
         });
         self.writes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .send(job)
             .map_err(|_| StoreError::Engine("the database writer has stopped".into()))?;
         told.await.map_err(|_| {
