@@ -378,6 +378,7 @@ mod tests {
             .expect("read");
         let expected: Vec<i64> = (0..20).filter(|&i| i != 7).collect();
         assert_eq!(ids, expected);
+        std::fs::remove_dir_all(direct.path.parent().expect("dir")).ok();
     }
 
     /// Times are written as sqlx writes them and read back whichever way they were written.

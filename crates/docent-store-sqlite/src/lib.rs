@@ -61,6 +61,21 @@ pub struct SqliteStore {
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// The answer path's statements, on connections of its own (see `direct`).
     direct: std::sync::Arc<direct::Direct>,
+    /// A test store's directory, removed when the last clone of the store is dropped.
+    #[cfg(feature = "testing")]
+    scratch: Option<std::sync::Arc<Scratch>>,
+}
+
+/// A directory removed when dropped.
+#[cfg(feature = "testing")]
+#[derive(Debug)]
+struct Scratch(std::path::PathBuf);
+
+#[cfg(feature = "testing")]
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
 }
 
 impl SqliteStore {
@@ -103,6 +118,8 @@ impl SqliteStore {
             text: Default::default(),
             writer,
             direct: std::sync::Arc::new(direct),
+            #[cfg(feature = "testing")]
+            scratch: None,
         })
     }
 
@@ -852,13 +869,15 @@ impl Store for SqliteStore {
     }
 }
 
-/// A fresh, migrated store in a new temporary directory, for tests.
+/// A fresh, migrated store in a new temporary directory, for tests; the directory goes
+/// when the last clone of the store does.
 #[cfg(feature = "testing")]
 pub async fn fresh_test_store() -> SqliteStore {
     let dir = std::env::temp_dir().join(format!("docent-test-{}", Uuid::now_v7()));
-    let store = SqliteStore::open_dir(&dir, 4)
+    let mut store = SqliteStore::open_dir(&dir, 4)
         .await
         .expect("open a SQLite test store");
+    store.scratch = Some(std::sync::Arc::new(Scratch(dir)));
     store
         .migrate()
         .await

@@ -44,6 +44,21 @@ pub struct TestApp {
     _shutdown: oneshot::Sender<()>,
 }
 
+/// The app's data directory goes with it (only the one made above: a test may point it
+/// elsewhere).
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let dir = &self.state.settings.data_dir;
+        let made_here = dir
+            .file_name()
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| name.starts_with("docent-test-data-"));
+        if made_here {
+            std::fs::remove_dir_all(dir).ok();
+        }
+    }
+}
+
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
         Self::spawn_with(backend, |_| {}).await
