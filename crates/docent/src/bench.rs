@@ -289,7 +289,13 @@ pub async fn ingest(
                 match extractor.extract(&data, &name).await {
                     Outcome::Done(doc) => {
                         let (doc, chunks) = tokio::task::spawn_blocking(move || {
-                            let chunks = docent_ingest::Chunker::new(1000, 200).chunk(&doc);
+                            // The chunking a new chat space gets.
+                            let config = docent_core::config::RetrievalConfig::default();
+                            let chunks = docent_ingest::Chunker::new(
+                                config.chunk_size,
+                                config.chunk_overlap,
+                            )
+                            .chunk(&doc);
                             (doc, chunks)
                         })
                         .await
