@@ -238,8 +238,8 @@ fn extract_fallback(bytes: &[u8]) -> Result<Extracted, IngestError> {
 /// output puts a space wherever a glyph starts more than a tenth of the font size after the
 /// previous one ends; but for glyphs whose width it cannot find it reports 0, so every such
 /// glyph was followed by a space ("NVID IA", "In vesto rs a n d o thers" in SEC filings).
-/// Here a glyph of unknown width is taken to be as wide as the page's known glyphs are on
-/// average, and the gap after it must be wider before it counts as a space.
+/// Here a glyph of unknown width is taken to be as wide as the glyphs of known width read so
+/// far are on average, and the gap after it must be wider before it counts as a space.
 struct FallbackText {
     pages: Vec<String>,
     text: String,

@@ -30,12 +30,17 @@ fn stems(text: &str) -> HashSet<String> {
 fn quotable(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut heading: Option<String> = None;
+    // A short line may also be content ("Saturday 10 to 2"): one that heads nothing is
+    // quoted as it is.
+    let mut plain_heading: Option<String> = None;
     for paragraph in text.split("\n\n") {
         let paragraph = paragraph.trim();
         if is_plain_heading(paragraph) {
-            heading = Some(paragraph.to_owned());
+            out.extend(plain_heading.replace(paragraph.to_owned()));
+            heading = plain_heading.clone();
             continue;
         }
+        plain_heading = None;
         for sentence in sentences(paragraph) {
             if sentence.starts_with('#') {
                 heading = Some(sentence.trim_start_matches('#').trim().to_owned());
@@ -47,6 +52,7 @@ fn quotable(text: &str) -> Vec<String> {
             }
         }
     }
+    out.extend(plain_heading);
     out
 }
 
@@ -254,6 +260,14 @@ mod tests {
             answer("How long does the sourdough rest?", &blocks).as_deref(),
             Some("Sourdough — Our sourdough rests for 36 hours. [1]")
         );
+        // Short lines that head nothing are still quoted.
+        let hits = vec![retrieved(
+            "Opening hours\n\nMonday to Friday 9 to 5\n\nSaturday 10 to 2",
+            true,
+        )];
+        let short = crate::prompt::blocks(&hits, 1000);
+        let text = answer("Are you open on Saturday?", &short).expect("an answer");
+        assert!(text.contains("Saturday 10 to 2"), "{text}");
         assert!(!is_plain_heading("- one list item"));
         assert!(!is_plain_heading("Closed on Sundays."));
     }
