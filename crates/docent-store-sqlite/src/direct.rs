@@ -20,7 +20,6 @@ use docent_store::rows::{ChunkHitRow, ChunkRow, ConversationRow, MessageRow};
 use docent_store::{Result, StoreError};
 use rusqlite::{Connection, OpenFlags, Row};
 use sqlx::types::Json;
-use uuid::Uuid;
 
 /// Writes waiting when the writer thread wakes are committed together, up to this many.
 const BATCH: usize = 64;
@@ -245,16 +244,12 @@ pub(crate) fn json_text<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }
 
-pub(crate) fn uuid(row: &Row, i: usize) -> rusqlite::Result<Uuid> {
-    row.get(i)
-}
-
 /// A row of `conversation_columns!()`.
 pub(crate) fn conversation_row(row: &Row) -> rusqlite::Result<ConversationRow> {
     Ok(ConversationRow {
-        id: uuid(row, 0)?,
-        org_id: uuid(row, 1)?,
-        chat_space_id: uuid(row, 2)?,
+        id: row.get(0)?,
+        org_id: row.get(1)?,
+        chat_space_id: row.get(2)?,
         visitor_id: row.get(3)?,
         end_user_email: row.get(4)?,
         end_user_name: row.get(5)?,
@@ -275,10 +270,10 @@ pub(crate) fn conversation_row(row: &Row) -> rusqlite::Result<ConversationRow> {
 /// A row of `message_columns!()`.
 pub(crate) fn message_row(row: &Row) -> rusqlite::Result<MessageRow> {
     Ok(MessageRow {
-        id: uuid(row, 0)?,
-        org_id: uuid(row, 1)?,
-        chat_space_id: uuid(row, 2)?,
-        conversation_id: uuid(row, 3)?,
+        id: row.get(0)?,
+        org_id: row.get(1)?,
+        chat_space_id: row.get(2)?,
+        conversation_id: row.get(3)?,
         role: row.get(4)?,
         content: row.get(5)?,
         model: row.get(6)?,
@@ -298,8 +293,8 @@ pub(crate) fn message_row(row: &Row) -> rusqlite::Result<MessageRow> {
 pub(crate) fn chunk_hit_row(row: &Row) -> rusqlite::Result<ChunkHitRow> {
     Ok(ChunkHitRow {
         chunk: ChunkRow {
-            id: uuid(row, 0)?,
-            document_id: uuid(row, 1)?,
+            id: row.get(0)?,
+            document_id: row.get(1)?,
             chunk_index: row.get(2)?,
             content: row.get(3)?,
             token_count: row.get(4)?,
@@ -316,6 +311,7 @@ pub(crate) fn chunk_hit_row(row: &Row) -> rusqlite::Result<ChunkHitRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
 
     async fn scratch() -> (Direct, Arc<tokio::sync::Mutex<()>>) {
         let dir = std::env::temp_dir().join(format!("docent-direct-{}", Uuid::now_v7()));
