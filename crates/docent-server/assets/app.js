@@ -127,6 +127,12 @@
     item.scrollIntoView({ block: "end" });
     return { item: item, bubble: bubble };
   };
+  // Answers are Markdown (assets/markdown.js); questions stay plain text.
+  var render = function (bubble, text) {
+    bubble.textContent = "";
+    window.docentMarkdown(text, bubble);
+  };
+  document.querySelectorAll("[data-markdown]").forEach(function (bubble) { render(bubble, bubble.textContent); });
   var showSources = function (list) {
     sources.textContent = "";
     list.forEach(function (s, i) {
@@ -153,7 +159,7 @@
     error: "The model failed"
   };
   var finish = function (answer, done) {
-    answer.bubble.textContent = done.content;
+    render(answer.bubble, done.content);
     if (labels[done.answer_kind]) { answer.item.appendChild(el("p", "muted small", labels[done.answer_kind])); }
     if (done.citations && done.citations.length) {
       var list = el("ul", "citations");
@@ -221,7 +227,7 @@
           if (payload.sources) { showSources(payload.sources); }
         } else if (name === "delta") {
           text += payload.text;
-          answer.bubble.textContent = text;
+          render(answer.bubble, text);
         } else if (name === "done") {
           finish(answer, payload);
         } else if (name === "error") {

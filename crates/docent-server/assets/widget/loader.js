@@ -162,8 +162,8 @@
     if (inPlace) want = true;
     if (want) load();
     if (!inPlace && !want) {
-      // Warm the cache when the page is idle, so the first open is instant.
-      (w.requestIdleCallback || setTimeout)(function () {
+      // Warm the cache when the page is idle (or after 3 s at most), so the first open is instant.
+      var warm = function () {
         if (!loading) {
           var l = d.createElement("link");
           l.rel = "prefetch";
@@ -171,7 +171,9 @@
           l.href = base + "__DOCENT_UI__";
           (d.head || d.documentElement).appendChild(l);
         }
-      }, 3000);
+      };
+      if (w.requestIdleCallback) w.requestIdleCallback(warm, { timeout: 3000 });
+      else setTimeout(warm, 3000);
     }
   }
 

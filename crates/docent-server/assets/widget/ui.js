@@ -55,6 +55,9 @@
     ".bu code{font:13px ui-monospace,Menlo,Consolas,monospace;background:rgba(127,127,127,.18);padding:1px 4px;border-radius:4px}" +
     ".bu pre{margin:.4em 0;padding:8px;overflow-x:auto;background:rgba(127,127,127,.15);border-radius:8px}" +
     ".bu pre code{background:none;padding:0}.bu a{color:inherit;text-decoration:underline}" +
+    ".bu blockquote{margin:0 0 .5em;padding-inline-start:8px;border-inline-start:3px solid var(--bd)}" +
+    ".bu .md-t{overflow-x:auto;margin:.3em 0}.bu table{border-collapse:collapse;font-size:13px}" +
+    ".bu th,.bu td{border:1px solid var(--bd);padding:2px 6px;text-align:start}.bu hr{border:0;border-top:1px solid var(--bd)}" +
     ".mt{display:flex;align-items:center;gap:6px;margin-top:3px;font-size:12px;color:var(--mu)}" +
     ".fb{background:none;border:1px solid transparent;border-radius:6px;cursor:pointer;color:var(--mu);" +
       "padding:2px 4px;display:inline-flex}" +
@@ -107,75 +110,9 @@
     return s;
   }
 
-  // The safe Markdown subset: paragraphs, line breaks, lists, fenced and inline code, bold,
-  // italics and http(s)/mailto links. Everything else stays text.
-  var INLINE = /(`[^`\n]+`)|\*\*([^*\n]+)\*\*|\*([^*\s][^*\n]*)\*|(?:^|\b)_([^_\s][^_\n]*)_(?:\b|$)|\[([^\]\n]+)\]\(((?:https?:\/\/|mailto:)[^)\s]+)\)/g;
-  function inline(text, into) {
-    var last = 0;
-    var m;
-    INLINE.lastIndex = 0;
-    function plain(s) {
-      s.split("\n").forEach(function (part, i) {
-        if (i) into.appendChild(el("br"));
-        if (part) into.appendChild(d.createTextNode(part));
-      });
-    }
-    while ((m = INLINE.exec(text))) {
-      plain(text.slice(last, m.index));
-      last = INLINE.lastIndex;
-      if (m[1]) into.appendChild(el("code", "", m[1].slice(1, -1)));
-      else if (m[2]) inline(m[2], into.appendChild(el("strong")));
-      else if (m[3]) inline(m[3], into.appendChild(el("em")));
-      else if (m[4]) inline(m[4], into.appendChild(el("em")));
-      else {
-        var a = el("a", "", m[5]);
-        a.href = m[6];
-        a.target = "_blank";
-        a.rel = "noopener noreferrer";
-        into.appendChild(a);
-      }
-    }
-    plain(text.slice(last));
-  }
-
-  function markdown(text, into) {
-    var para = [];
-    var list = null;
-    var code = null;
-    function flush() {
-      if (para.length) inline(para.join("\n"), into.appendChild(el("p")));
-      para = [];
-    }
-    text.split("\n").forEach(function (line) {
-      if (code) {
-        if (/^\s*```/.test(line)) code = null;
-        else code.textContent += (code.textContent ? "\n" : "") + line;
-        return;
-      }
-      if (/^\s*```/.test(line)) {
-        flush();
-        list = null;
-        code = into.appendChild(el("pre")).appendChild(el("code"));
-        return;
-      }
-      var item = /^\s*([-*•]|\d+[.)])\s+(.*)$/.exec(line);
-      if (item) {
-        flush();
-        var kind = /\d/.test(item[1]) ? "OL" : "UL";
-        if (!list || list.tagName !== kind) list = into.appendChild(el(kind));
-        inline(item[2], list.appendChild(el("li")));
-        return;
-      }
-      if (!line.trim()) {
-        flush();
-        list = null;
-        return;
-      }
-      list = null;
-      para.push(line);
-    });
-    flush();
-  }
+  // The shared Markdown renderer (assets/markdown.js), inlined here when the UI is served.
+  /*@markdown*/
+  w.Docent._md = docentMarkdown;
 
   w.Docent._ui = function (ctx) {
     var cfg = ctx.cfg;
@@ -311,7 +248,7 @@
       // Each message takes the direction of its own text, whatever the layout's.
       b.dir = "auto";
       if (role === "user") b.textContent = text;
-      else markdown(text, b);
+      else docentMarkdown(text, b);
       g.appendChild(b);
       var meta = el("div", "mt");
       meta.appendChild(time(at));
@@ -325,7 +262,7 @@
       g.setAttribute("data-id", m.id);
       var b = g.querySelector(".bu");
       b.textContent = "";
-      markdown(m.content, b);
+      docentMarkdown(m.content, b);
       var meta = g.querySelector(".mt");
       meta.replaceChild(time(m.created_at), meta.firstChild);
       if (m.answer_kind === "extractive") g.insertBefore(el("div", "lb", S.extractive), meta);
@@ -483,7 +420,7 @@
           raw += data.text;
           var b = answer.querySelector(".bu");
           b.textContent = "";
-          markdown(raw, b);
+          docentMarkdown(raw, b);
           scroll();
         } else if (name === "done") {
           done = true;

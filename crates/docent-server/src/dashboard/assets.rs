@@ -20,6 +20,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../assets/app.js"),
     ),
     (
+        "markdown.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/markdown.js"),
+    ),
+    (
         "logo.svg",
         "image/svg+xml",
         include_str!("../../assets/logo.svg"),

@@ -14,6 +14,8 @@ use crate::error::ApiError;
 
 const LOADER: &str = include_str!("../../assets/widget/loader.js");
 const UI: &str = include_str!("../../assets/widget/ui.js");
+/// The Markdown renderer the dashboard serves on its own, inlined into the UI.
+const MARKDOWN: &str = include_str!("../../assets/markdown.js");
 
 fn tag(body: &str) -> String {
     crate::auth::token::hash(body)[..16].to_owned()
@@ -33,8 +35,9 @@ pub fn compact(js: &str) -> String {
         .join("\n")
 }
 
-/// The chat UI as served.
-pub static UI_JS: LazyLock<String> = LazyLock::new(|| compact(UI));
+/// The chat UI as served, with the shared Markdown renderer in its place.
+pub static UI_JS: LazyLock<String> =
+    LazyLock::new(|| compact(&UI.replace("/*@markdown*/", &compact(MARKDOWN))));
 
 /// The UI's file name, e.g. `ui.1a2b3c4d5e6f7a8b.js`.
 pub static UI_FILE: LazyLock<String> = LazyLock::new(|| format!("ui.{}.js", tag(&UI_JS)));
@@ -103,6 +106,12 @@ mod tests {
             compact(js),
             "(function () {\nvar a = \"//x\";\nreturn a;\n})();"
         );
+    }
+
+    #[test]
+    fn the_ui_carries_the_markdown_renderer() {
+        assert!(!UI_JS.contains("/*@markdown*/"));
+        assert!(UI_JS.contains("function docentMarkdown(text, into)"));
     }
 
     #[test]

@@ -76,7 +76,11 @@ impl Browser {
             .spawn()
             .expect("start chromedriver");
         docent_ingest::fetch::init_tls();
-        let http = reqwest::Client::new();
+        // A page stuck in a loop must fail the test, not hang it.
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(90))
+            .build()
+            .expect("client");
         let base = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -91,6 +95,7 @@ impl Browser {
         let profile = std::env::temp_dir().join(format!("docent-chrome-{}", uuid::Uuid::now_v7()));
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            "goog:loggingPrefs": {"browser": "ALL"},
             "goog:chromeOptions": {
                 "binary": chrome_bin,
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -230,6 +235,44 @@ impl Browser {
             Some(json!({"script": script, "args": []})),
         )
         .await
+    }
+
+    /// Runs `script` (a function body) with `arguments[0..]` = `args`.
+    pub(crate) async fn script_with(&self, script: &str, args: Vec<Value>) -> Value {
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": args})),
+        )
+        .await
+    }
+
+    /// The warnings and errors the browser's console received since the last call (page
+    /// scripts' `console.warn`/`console.error`, uncaught exceptions, failed loads), as
+    /// "LEVEL message" lines. A host page's missing favicon is not counted.
+    pub(crate) async fn console_problems(&self) -> Vec<String> {
+        let entries = self
+            .cmd(
+                reqwest::Method::POST,
+                "/se/log",
+                Some(json!({"type": "browser"})),
+            )
+            .await;
+        let entries = entries
+            .as_array()
+            .unwrap_or_else(|| panic!("chromedriver gave no browser log: {entries}"));
+        entries
+            .iter()
+            .filter(|e| matches!(e["level"].as_str(), Some("WARNING" | "SEVERE")))
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["level"].as_str().unwrap_or_default(),
+                    e["message"].as_str().unwrap_or_default()
+                )
+            })
+            .filter(|line| !line.contains("/favicon.ico"))
+            .collect()
     }
 
     /// Waits until the page's URL satisfies `ok`.

@@ -12,6 +12,7 @@ mod fuzz;
 mod isolation;
 mod knowledge;
 mod mail;
+mod markdown_browser;
 mod ops;
 mod orgs;
 mod widget;

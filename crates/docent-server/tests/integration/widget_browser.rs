@@ -53,7 +53,7 @@ fn payloads() -> Vec<String> {
 
 /// Host pages on their own loopback port: `/` embeds the script tag under hostile CSS,
 /// `/frame` the iframe. Each page turns `alert` and friends into a counter first.
-async fn host_site(docent: &str, slug: &str) -> String {
+pub(crate) async fn host_site(docent: &str, slug: &str) -> String {
     let trap = "<script>window.__xss = 0; window.alert = window.confirm = window.prompt = \
                 function () { window.__xss++; };</script>";
     let page = format!(
@@ -81,7 +81,7 @@ const ANSWERED: &str = "var host = document.querySelector('docent-chat'); if (!h
     var done = host.shadowRoot.querySelectorAll('[data-docent=message][data-role=assistant][data-id]'); \
     return done.length ? done[done.length - 1].textContent : null;";
 
-async fn ask_in_widget(browser: &Browser, question: &str) -> String {
+pub(crate) async fn ask_in_widget(browser: &Browser, question: &str) -> String {
     browser
         .until(
             "the history is in",
