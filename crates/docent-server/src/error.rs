@@ -25,6 +25,10 @@ pub enum ApiError {
     InvalidApiKey,
     #[error("{0}")]
     Forbidden(&'static str),
+    #[error(
+        "This API key is limited to one chat space; use an organization-wide key, or log in, for this."
+    )]
+    ApiKeyScope,
     #[error("You are not a member of any organization yet; create one to continue.")]
     NoOrganization,
     #[error("The security token of this form is missing or stale; reload the page and try again.")]
@@ -61,6 +65,8 @@ pub enum ApiError {
     UnsupportedFileType(String),
     #[error("The upload could not be read: {0}")]
     InvalidMultipart(String),
+    #[error("The upload was refused: {0}.")]
+    MultipartFraming(String),
     #[error("{0}")]
     UrlNotAllowed(String),
     #[error("{0} Check the address, or that this server can reach it.")]
@@ -101,6 +107,7 @@ impl ApiError {
         ("invalid_credentials", 401),
         ("invalid_api_key", 401),
         ("forbidden", 403),
+        ("api_key_scope", 403),
         ("no_organization", 403),
         ("csrf_failed", 403),
         ("not_found", 404),
@@ -137,6 +144,7 @@ impl ApiError {
             ApiError::InvalidCredentials => "invalid_credentials",
             ApiError::InvalidApiKey => "invalid_api_key",
             ApiError::Forbidden(_) => "forbidden",
+            ApiError::ApiKeyScope => "api_key_scope",
             ApiError::NoOrganization => "no_organization",
             ApiError::CsrfFailed => "csrf_failed",
             ApiError::NotFound(_) => "not_found",
@@ -152,6 +160,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::UnsupportedFileType(_) => "unsupported_file_type",
             ApiError::InvalidMultipart(_) => "invalid_multipart",
+            ApiError::MultipartFraming(_) => "payload_too_large",
             ApiError::UrlNotAllowed(_) => "url_not_allowed",
             ApiError::UrlUnreachable(_) => "url_unreachable",
             ApiError::MethodNotAllowed => "method_not_allowed",

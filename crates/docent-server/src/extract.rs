@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
+use crate::body::{FramingError, MultipartFraming};
 use crate::error::ApiError;
 
 /// A JSON body; bad JSON is `invalid_json`, wrong shapes are `validation_failed`.
@@ -57,7 +58,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiForm<T> {
     }
 }
 
-/// A multipart body (uploads); a body that is not multipart is `invalid_multipart`.
+/// A multipart body (uploads); a body that is not multipart is `invalid_multipart`. Its
+/// framing is watched while it streams ([`crate::body::MultipartFraming`]).
 #[derive(Debug)]
 pub struct ApiMultipart(pub axum::extract::Multipart);
 
@@ -65,11 +67,41 @@ impl FromRequest<AppState> for ApiMultipart {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let boundary = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| multer::parse_boundary(v).ok());
+        let req = match boundary {
+            Some(boundary) => {
+                let (parts, body) = req.into_parts();
+                let framed = MultipartFraming::new(body.into_data_stream(), &boundary);
+                Request::from_parts(parts, axum::body::Body::from_stream(framed))
+            }
+            None => req,
+        };
         axum::extract::Multipart::from_request(req, state)
             .await
             .map(ApiMultipart)
             .map_err(|e| ApiError::InvalidMultipart(clean(&e.body_text())))
     }
+}
+
+/// What a multipart body that could not be read gets: 413 past the upload limit or when
+/// its framing runs on, else `invalid_multipart`.
+pub fn multipart_error(
+    error: &axum::extract::multipart::MultipartError,
+    state: &AppState,
+) -> ApiError {
+    if let Some(framing) = crate::body::cause::<FramingError>(error) {
+        return ApiError::MultipartFraming(framing.to_string());
+    }
+    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::PayloadTooLarge {
+            limit: crate::body::multipart_limit(&state.settings),
+        };
+    }
+    ApiError::InvalidMultipart(clean(&error.body_text()))
 }
 
 /// A query string; a bad one is `invalid_query`.

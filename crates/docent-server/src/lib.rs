@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod body;
 pub mod dashboard;
 pub mod error;
 pub mod extract;
@@ -216,6 +217,7 @@ pub fn build_app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), widget::gate::middleware))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::csrf::middleware))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), body::middleware))
         .layer(axum::middleware::from_fn_with_state(state.clone(), ops::security_headers))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(

@@ -10,7 +10,7 @@ use super::{List, ListQuery};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiMultipart, ApiQuery, IdPath};
+use crate::extract::{ApiJson, ApiMultipart, ApiQuery, IdPath, multipart_error};
 use crate::service::documents::{self, AddUrl, PatchDocument, Upload};
 
 /// Reads the files (fields named `file`) and the optional `citable` field of an upload,
@@ -22,19 +22,23 @@ pub async fn read_upload(
     let limit = state.settings.max_upload_bytes;
     let mut uploads = Vec::new();
     let mut citable = true;
-    let bad =
-        |e: axum::extract::multipart::MultipartError| ApiError::InvalidMultipart(e.body_text());
+    let bad = |e: axum::extract::multipart::MultipartError| multipart_error(&e, state);
     while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
         match field.name().unwrap_or_default() {
             "file" => {
                 let file_name = field.file_name().unwrap_or("upload").to_owned();
-                let mut bytes = Vec::new();
+                // The pieces as they came, joined once complete: a growing buffer would
+                // hold up to twice the limit while it doubles.
+                let mut pieces = Vec::new();
+                let mut size = 0;
                 while let Some(chunk) = field.chunk().await.map_err(bad)? {
-                    if bytes.len() + chunk.len() > limit {
+                    size += chunk.len();
+                    if size > limit {
                         return Err(ApiError::PayloadTooLarge { limit });
                     }
-                    bytes.extend_from_slice(&chunk);
+                    pieces.push(chunk);
                 }
+                let bytes = pieces.concat();
                 // Browsers send an empty, nameless part when no file was chosen.
                 if !(bytes.is_empty() && file_name.is_empty()) {
                     uploads.push(Upload { file_name, bytes });
