@@ -163,7 +163,7 @@ pub fn openapi_document(server: &str) -> Value {
         let security = match route.access {
             Access::Public => json!([]),
             Access::User | Access::PlatformAdmin => json!([{"session": []}]),
-            Access::Org => json!([{"session": []}, {"apiKey": []}]),
+            Access::Org | Access::ChatSpace => json!([{"session": []}, {"apiKey": []}]),
         };
         let mut op = json!({
             "summary": route.summary,

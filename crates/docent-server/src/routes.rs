@@ -17,8 +17,13 @@ pub enum Access {
     Public,
     /// A logged-in person, whatever their organization.
     User,
-    /// A member (or API key) acting in their organization: the tenant routes.
+    /// A member (or API key) acting in their organization as a whole: members, invitations,
+    /// API keys, plans. A key limited to one chat space is refused (403 `api_key_scope`).
     Org,
+    /// A member (or API key) acting on one chat space or what it holds (documents,
+    /// conversations). A key limited to one chat space reaches these, and through them only
+    /// its own chat space; another's is a 404 to it, as another organization's is to anyone.
+    ChatSpace,
     /// A platform administrator.
     PlatformAdmin,
 }
@@ -70,6 +75,26 @@ fn r(
     }
 }
 
+impl Access {
+    /// Routes of one organization's data (the tenant routes).
+    pub fn is_tenant(self) -> bool {
+        matches!(self, Access::Org | Access::ChatSpace)
+    }
+}
+
+/// Marks a request to an organization-wide route, for [`crate::auth::Caller`] to refuse
+/// keys limited to one chat space.
+#[derive(Clone, Copy, Debug)]
+pub struct OrgWide;
+
+async fn org_wide(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    request.extensions_mut().insert(OrgWide);
+    next.run(request).await
+}
+
 impl Route {
     fn body(mut self, body: &'static str) -> Route {
         self.body = Some(body);
@@ -112,36 +137,36 @@ pub fn routes() -> Vec<Route> {
         r(M::POST, "/api/invitations/accept", User, Api, "Accept an invitation", post(api::orgs::accept_invitation))
             .body("{token}"),
         // ---- chat spaces ----
-        r(M::GET, "/api/chat-spaces", Org, Api, "List chat spaces, newest first (?limit=&cursor=)", get(api::chat_spaces::list)),
+        r(M::GET, "/api/chat-spaces", ChatSpace, Api, "List chat spaces, newest first (?limit=&cursor=)", get(api::chat_spaces::list)),
         r(M::POST, "/api/chat-spaces", Org, Api, "Create a chat space", post(api::chat_spaces::create))
             .body("{name, description?, endpoint_slug?, widget_config?, ai_config?, retrieval_config?, allowed_origins?}"),
-        r(M::GET, "/api/chat-spaces/{id}", Org, Api, "Get a chat space", get(api::chat_spaces::get)),
-        r(M::PATCH, "/api/chat-spaces/{id}", Org, Api, "Change a chat space", patch(api::chat_spaces::patch))
+        r(M::GET, "/api/chat-spaces/{id}", ChatSpace, Api, "Get a chat space", get(api::chat_spaces::get)),
+        r(M::PATCH, "/api/chat-spaces/{id}", ChatSpace, Api, "Change a chat space", patch(api::chat_spaces::patch))
             .body("{name?, description?, endpoint_slug?, status?, widget_config?, ai_config?, retrieval_config?, allowed_origins?, answer_mode?, webhook_url?}"),
-        r(M::DELETE, "/api/chat-spaces/{id}", Org, Api, "Delete a chat space", delete(api::chat_spaces::delete)),
-        r(M::POST, "/api/chat-spaces/{id}/publish", Org, Api, "Publish (needs a completed document)", post(api::chat_spaces::publish)),
-        r(M::POST, "/api/chat-spaces/{id}/unpublish", Org, Api, "Back to draft", post(api::chat_spaces::unpublish)),
-        r(M::GET, "/api/chat-spaces/{id}/widget", Org, Api, "Embed code: script tag, iframe, share link", get(api::chat_spaces::widget)),
+        r(M::DELETE, "/api/chat-spaces/{id}", ChatSpace, Api, "Delete a chat space", delete(api::chat_spaces::delete)),
+        r(M::POST, "/api/chat-spaces/{id}/publish", ChatSpace, Api, "Publish (needs a completed document)", post(api::chat_spaces::publish)),
+        r(M::POST, "/api/chat-spaces/{id}/unpublish", ChatSpace, Api, "Back to draft", post(api::chat_spaces::unpublish)),
+        r(M::GET, "/api/chat-spaces/{id}/widget", ChatSpace, Api, "Embed code: script tag, iframe, share link", get(api::chat_spaces::widget)),
         // ---- knowledge ----
-        r(M::GET, "/api/chat-spaces/{id}/documents", Org, Api, "Documents of a chat space with status and progress", get(api::documents::list)),
-        r(M::GET, "/api/chat-spaces/{id}/documents/events", Org, Api, "Server-sent events of document progress while any is processing", get(api::documents::events)),
-        r(M::POST, "/api/chat-spaces/{id}/documents/upload", Org, Api, "Upload files (multipart: file…, citable)", upload(post(api::documents::upload)))
+        r(M::GET, "/api/chat-spaces/{id}/documents", ChatSpace, Api, "Documents of a chat space with status and progress", get(api::documents::list)),
+        r(M::GET, "/api/chat-spaces/{id}/documents/events", ChatSpace, Api, "Server-sent events of document progress while any is processing", get(api::documents::events)),
+        r(M::POST, "/api/chat-spaces/{id}/documents/upload", ChatSpace, Api, "Upload files (multipart: file…, citable)", upload(post(api::documents::upload)))
             .body("multipart/form-data: file (one or more), citable (true|false)"),
-        r(M::POST, "/api/chat-spaces/{id}/documents/url", Org, Api, "Add a web page; it is fetched and processed in the background", post(api::documents::add_url))
+        r(M::POST, "/api/chat-spaces/{id}/documents/url", ChatSpace, Api, "Add a web page; it is fetched and processed in the background", post(api::documents::add_url))
             .body("{url, citable?}"),
-        r(M::GET, "/api/chat-spaces/{id}/search", Org, Api, "Search a chat space's knowledge (?q=&limit=&mode=fulltext|vector)", get(api::documents::search)),
-        r(M::GET, "/api/documents/{document_id}", Org, Api, "Get a document", get(api::documents::get)),
-        r(M::PATCH, "/api/documents/{document_id}", Org, Api, "Change a document's title or citable flag", patch(api::documents::patch))
+        r(M::GET, "/api/chat-spaces/{id}/search", ChatSpace, Api, "Search a chat space's knowledge (?q=&limit=&mode=fulltext|vector)", get(api::documents::search)),
+        r(M::GET, "/api/documents/{document_id}", ChatSpace, Api, "Get a document", get(api::documents::get)),
+        r(M::PATCH, "/api/documents/{document_id}", ChatSpace, Api, "Change a document's title or citable flag", patch(api::documents::patch))
             .body("{citable?, title?}"),
-        r(M::DELETE, "/api/documents/{document_id}", Org, Api, "Delete a document and its chunks", delete(api::documents::delete)),
-        r(M::POST, "/api/documents/{document_id}/reprocess", Org, Api, "Process a document again", post(api::documents::reprocess)),
-        r(M::GET, "/api/documents/{document_id}/chunks", Org, Api, "A document's chunks in order (?after=&limit=)", get(api::documents::chunks)),
+        r(M::DELETE, "/api/documents/{document_id}", ChatSpace, Api, "Delete a document and its chunks", delete(api::documents::delete)),
+        r(M::POST, "/api/documents/{document_id}/reprocess", ChatSpace, Api, "Process a document again", post(api::documents::reprocess)),
+        r(M::GET, "/api/documents/{document_id}/chunks", ChatSpace, Api, "A document's chunks in order (?after=&limit=)", get(api::documents::chunks)),
         // ---- answers ----
-        r(M::POST, "/api/chat-spaces/{id}/chat", Org, Api, "Ask a question (playground / API): JSON answer, or SSE events start, delta, done, error with Accept: text/event-stream", post(api::answers::chat))
+        r(M::POST, "/api/chat-spaces/{id}/chat", ChatSpace, Api, "Ask a question (playground / API): JSON answer, or SSE events start, delta, done, error with Accept: text/event-stream", post(api::answers::chat))
             .body("{message, conversation_id?}"),
-        r(M::GET, "/api/chat-spaces/{id}/conversations", Org, Api, "Conversations, most recent first (?limit=&cursor=)", get(api::answers::conversations)),
-        r(M::GET, "/api/conversations/{conversation_id}/messages", Org, Api, "A conversation's messages in order (?after=&limit=)", get(api::answers::messages)),
-        r(M::GET, "/api/chat-spaces/{id}/knowledge-gaps", Org, Api, "Questions the knowledge could not answer, newest first (?limit=)", get(api::answers::knowledge_gaps)),
+        r(M::GET, "/api/chat-spaces/{id}/conversations", ChatSpace, Api, "Conversations, most recent first (?limit=&cursor=)", get(api::answers::conversations)),
+        r(M::GET, "/api/conversations/{conversation_id}/messages", ChatSpace, Api, "A conversation's messages in order (?after=&limit=)", get(api::answers::messages)),
+        r(M::GET, "/api/chat-spaces/{id}/knowledge-gaps", ChatSpace, Api, "Questions the knowledge could not answer, newest first (?limit=)", get(api::answers::knowledge_gaps)),
         // ---- the public widget (published chat spaces; origin allowlist, rate limits) ----
         r(M::GET, "/api/widget/{slug}/config", Public, Api, "The widget's look and wording", get(widget::api::config)),
         r(M::POST, "/api/widget/{slug}/conversation", Public, Api, "Start a visitor conversation", post(widget::api::open_conversation))
@@ -187,26 +212,26 @@ pub fn routes() -> Vec<Route> {
         r(M::GET, "/app", Org, Page, "Chat spaces", get(dashboard::chat_spaces::index)),
         r(M::GET, "/app/chat-spaces/new", Org, Page, "New chat space form", get(dashboard::chat_spaces::new_page)),
         r(M::POST, "/app/chat-spaces", Org, Page, "Create a chat space", post(dashboard::chat_spaces::create)),
-        r(M::GET, "/app/chat-spaces/{id}", Org, Page, "A chat space's settings", get(dashboard::chat_spaces::show)),
-        r(M::POST, "/app/chat-spaces/{id}", Org, Page, "Save a chat space's settings", post(dashboard::chat_spaces::update)),
-        r(M::POST, "/app/chat-spaces/{id}/publish", Org, Page, "Publish", post(dashboard::chat_spaces::publish)),
-        r(M::POST, "/app/chat-spaces/{id}/unpublish", Org, Page, "Unpublish", post(dashboard::chat_spaces::unpublish)),
-        r(M::POST, "/app/chat-spaces/{id}/delete", Org, Page, "Delete", post(dashboard::chat_spaces::delete)),
-        r(M::POST, "/app/chat-spaces/{id}/api-keys", Org, Page, "Create an API key", post(dashboard::chat_spaces::create_key)),
-        r(M::POST, "/app/chat-spaces/{id}/api-keys/{key_id}/revoke", Org, Page, "Revoke an API key", post(dashboard::chat_spaces::revoke_key)),
-        r(M::GET, "/app/chat-spaces/{id}/knowledge", Org, Page, "A chat space's knowledge", get(dashboard::knowledge::index)),
-        r(M::POST, "/app/chat-spaces/{id}/documents", Org, Page, "Upload files", upload(post(dashboard::knowledge::upload))),
-        r(M::POST, "/app/chat-spaces/{id}/urls", Org, Page, "Add a web page", post(dashboard::knowledge::add_url)),
-        r(M::GET, "/app/chat-spaces/{id}/playground", Org, Page, "Try the chatbot: answers, citations, retrieved chunks", get(dashboard::playground::index)),
-        r(M::POST, "/app/chat-spaces/{id}/playground", Org, Page, "Ask in the playground (without JavaScript)", post(dashboard::playground::ask)),
-        r(M::GET, "/app/chat-spaces/{id}/appearance", Org, Page, "The widget's look, with a live preview", get(dashboard::widget::appearance)),
-        r(M::POST, "/app/chat-spaces/{id}/appearance", Org, Page, "Save the widget's look", post(dashboard::widget::save_appearance)),
-        r(M::GET, "/app/chat-spaces/{id}/install", Org, Page, "Embed snippets and allowed origins", get(dashboard::widget::install)),
-        r(M::POST, "/app/chat-spaces/{id}/install", Org, Page, "Save the allowed origins", post(dashboard::widget::save_origins)),
-        r(M::GET, "/app/documents/{document_id}", Org, Page, "A document and its chunks", get(dashboard::knowledge::show)),
-        r(M::POST, "/app/documents/{document_id}/citable", Org, Page, "Citable or learn-only", post(dashboard::knowledge::set_citable)),
-        r(M::POST, "/app/documents/{document_id}/reprocess", Org, Page, "Process a document again", post(dashboard::knowledge::reprocess)),
-        r(M::POST, "/app/documents/{document_id}/delete", Org, Page, "Delete a document", post(dashboard::knowledge::delete)),
+        r(M::GET, "/app/chat-spaces/{id}", ChatSpace, Page, "A chat space's settings", get(dashboard::chat_spaces::show)),
+        r(M::POST, "/app/chat-spaces/{id}", ChatSpace, Page, "Save a chat space's settings", post(dashboard::chat_spaces::update)),
+        r(M::POST, "/app/chat-spaces/{id}/publish", ChatSpace, Page, "Publish", post(dashboard::chat_spaces::publish)),
+        r(M::POST, "/app/chat-spaces/{id}/unpublish", ChatSpace, Page, "Unpublish", post(dashboard::chat_spaces::unpublish)),
+        r(M::POST, "/app/chat-spaces/{id}/delete", ChatSpace, Page, "Delete", post(dashboard::chat_spaces::delete)),
+        r(M::POST, "/app/chat-spaces/{id}/api-keys", ChatSpace, Page, "Create an API key", post(dashboard::chat_spaces::create_key)),
+        r(M::POST, "/app/chat-spaces/{id}/api-keys/{key_id}/revoke", ChatSpace, Page, "Revoke an API key", post(dashboard::chat_spaces::revoke_key)),
+        r(M::GET, "/app/chat-spaces/{id}/knowledge", ChatSpace, Page, "A chat space's knowledge", get(dashboard::knowledge::index)),
+        r(M::POST, "/app/chat-spaces/{id}/documents", ChatSpace, Page, "Upload files", upload(post(dashboard::knowledge::upload))),
+        r(M::POST, "/app/chat-spaces/{id}/urls", ChatSpace, Page, "Add a web page", post(dashboard::knowledge::add_url)),
+        r(M::GET, "/app/chat-spaces/{id}/playground", ChatSpace, Page, "Try the chatbot: answers, citations, retrieved chunks", get(dashboard::playground::index)),
+        r(M::POST, "/app/chat-spaces/{id}/playground", ChatSpace, Page, "Ask in the playground (without JavaScript)", post(dashboard::playground::ask)),
+        r(M::GET, "/app/chat-spaces/{id}/appearance", ChatSpace, Page, "The widget's look, with a live preview", get(dashboard::widget::appearance)),
+        r(M::POST, "/app/chat-spaces/{id}/appearance", ChatSpace, Page, "Save the widget's look", post(dashboard::widget::save_appearance)),
+        r(M::GET, "/app/chat-spaces/{id}/install", ChatSpace, Page, "Embed snippets and allowed origins", get(dashboard::widget::install)),
+        r(M::POST, "/app/chat-spaces/{id}/install", ChatSpace, Page, "Save the allowed origins", post(dashboard::widget::save_origins)),
+        r(M::GET, "/app/documents/{document_id}", ChatSpace, Page, "A document and its chunks", get(dashboard::knowledge::show)),
+        r(M::POST, "/app/documents/{document_id}/citable", ChatSpace, Page, "Citable or learn-only", post(dashboard::knowledge::set_citable)),
+        r(M::POST, "/app/documents/{document_id}/reprocess", ChatSpace, Page, "Process a document again", post(dashboard::knowledge::reprocess)),
+        r(M::POST, "/app/documents/{document_id}/delete", ChatSpace, Page, "Delete a document", post(dashboard::knowledge::delete)),
         r(M::GET, "/app/members", Org, Page, "Members and invitations", get(dashboard::members::index)),
         r(M::POST, "/app/members/invite", Org, Page, "Invite a member", post(dashboard::members::invite)),
         r(M::POST, "/app/members/{user_id}/role", Org, Page, "Change a role", post(dashboard::members::change_role)),
@@ -232,9 +257,13 @@ fn upload(handler: MethodRouter<AppState>) -> MethodRouter<AppState> {
 pub fn router() -> Router<AppState> {
     let mut by_path: BTreeMap<&'static str, MethodRouter<AppState>> = BTreeMap::new();
     for route in routes() {
+        let handler = match route.access {
+            Access::Org => route.handler.layer(axum::middleware::from_fn(org_wide)),
+            _ => route.handler,
+        };
         let merged = match by_path.remove(route.path) {
-            Some(existing) => existing.merge(route.handler),
-            None => route.handler,
+            Some(existing) => existing.merge(handler),
+            None => handler,
         };
         by_path.insert(route.path, merged);
     }

@@ -11,6 +11,7 @@ use docent_core::*;
 use super::{SESSION_COOKIE, cookie, token};
 use crate::AppState;
 use crate::error::ApiError;
+use crate::routes::OrgWide;
 
 /// How a request proved who it is.
 #[derive(Clone, Debug)]
@@ -136,6 +137,9 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match credential(parts, state).await? {
             Some(Credential::ApiKey(key)) => {
+                if key.chat_space_id.is_some() && parts.extensions.get::<OrgWide>().is_some() {
+                    return Err(ApiError::ApiKeyScope);
+                }
                 let org = state
                     .store
                     .find_organization(key.org_id)

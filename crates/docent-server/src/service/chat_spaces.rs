@@ -170,9 +170,7 @@ pub async fn create(
 ) -> Result<ChatSpace, ApiError> {
     caller.require(Role::Admin)?;
     if caller.chat_space_scope.is_some() {
-        return Err(ApiError::Forbidden(
-            "This API key is limited to one chat space.",
-        ));
+        return Err(ApiError::ApiKeyScope);
     }
     let mut errors = ValidationErrors::new();
     let name = validate::name(&mut errors, "name", &input.name);

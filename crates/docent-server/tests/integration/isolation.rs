@@ -1,8 +1,11 @@
 //! Tenant isolation, checked over the route table itself: every route that takes an id is
 //! called by another organization with the victim's ids and must answer 404 (403 for
 //! platform-admin routes), every list a stranger can read must not mention the victim's
-//! data, and a viewer gets 403 on every write. A new route with an id parameter this test
-//! does not know makes it fail, so no endpoint can be forgotten.
+//! data, and a viewer gets 403 on every write. Every tenant route is called again with a
+//! key of the victim's own organization limited to another of its chat spaces: 403
+//! `api_key_scope` on organization-wide routes, 404 for the victim's chat space and what it
+//! holds. A new route with an id parameter this test does not know makes it fail, so no
+//! endpoint can be forgotten.
 
 use std::collections::HashMap;
 
@@ -15,7 +18,8 @@ use crate::on_both_backends;
 
 on_both_backends!(
     other_organizations_get_404_everywhere,
-    viewers_cannot_write_anywhere
+    viewers_cannot_write_anywhere,
+    keys_scoped_to_another_chat_space_reach_nothing_else
 );
 
 /// The victim's organization, fully populated.
@@ -23,6 +27,8 @@ struct Victim {
     owner: Session,
     ids: HashMap<&'static str, String>,
     secrets: Vec<String>,
+    /// A key of the victim's organization limited to its other chat space.
+    other_space_key: String,
 }
 
 async fn victim(app: &TestApp) -> Victim {
@@ -48,6 +54,20 @@ async fn victim(app: &TestApp) -> Victim {
             Method::POST,
             "/api/api-keys",
             json!({"name": "victim key", "chat_space_id": space_id}),
+        )
+        .await;
+    let (_, other_space) = owner
+        .json(
+            Method::POST,
+            "/api/chat-spaces",
+            json!({"name": "Other space"}),
+        )
+        .await;
+    let (_, other_space_key) = owner
+        .json(
+            Method::POST,
+            "/api/api-keys",
+            json!({"name": "other space key", "chat_space_id": other_space["id"]}),
         )
         .await;
     let member = app
@@ -106,6 +126,10 @@ async fn victim(app: &TestApp) -> Victim {
         ("org_id", org_id),
     ]);
     Victim {
+        other_space_key: other_space_key["secret"]
+            .as_str()
+            .expect("other space key")
+            .to_owned(),
         owner,
         ids,
         secrets: vec![
@@ -234,15 +258,15 @@ async fn other_organizations_get_404_everywhere(app: TestApp) {
         if route.access == Access::Public {
             continue;
         }
-        let callers: Vec<(&str, &Session)> =
-            if route.kind == Kind::Api && route.access == Access::Org {
-                vec![
-                    ("stranger", &stranger),
-                    ("stranger's API key", &stranger_key),
-                ]
-            } else {
-                vec![("stranger", &stranger)]
-            };
+        let callers: Vec<(&str, &Session)> = if route.kind == Kind::Api && route.access.is_tenant()
+        {
+            vec![
+                ("stranger", &stranger),
+                ("stranger's API key", &stranger_key),
+            ]
+        } else {
+            vec![("stranger", &stranger)]
+        };
         for (who, caller) in callers {
             match fill(route.path, &victim.ids) {
                 Some(path) => {
@@ -298,8 +322,11 @@ async fn other_organizations_get_404_everywhere(app: TestApp) {
         }
     }
     assert!(checked > 30, "only {checked} route checks ran");
+    victim_is_intact(&victim).await;
+}
 
-    // Nothing of the victim's changed.
+/// Nothing of the victim's changed.
+async fn victim_is_intact(victim: &Victim) {
     let owner = &victim.owner;
     let (status, space) = owner
         .get(&format!("/api/chat-spaces/{}", victim.ids["id"]))
@@ -351,7 +378,7 @@ async fn viewers_cannot_write_anywhere(app: TestApp) {
 
     let mut checked = 0;
     for route in routes() {
-        if route.access != Access::Org || route.method == Method::GET {
+        if !route.access.is_tenant() || route.method == Method::GET {
             continue;
         }
         let path = fill(route.path, &victim.ids).unwrap_or_else(|| route.path.to_owned());
@@ -365,4 +392,71 @@ async fn viewers_cannot_write_anywhere(app: TestApp) {
         checked += 1;
     }
     assert!(checked > 15, "only {checked} writes checked");
+}
+
+async fn keys_scoped_to_another_chat_space_reach_nothing_else(app: TestApp) {
+    let victim = victim(&app).await;
+    let key = app.with_key(&victim.other_space_key);
+    let mut refused = 0;
+    let mut hidden = 0;
+    for route in routes() {
+        if !route.access.is_tenant() {
+            continue;
+        }
+        let path = fill(route.path, &victim.ids);
+        let (status, body) = send(
+            &key,
+            &route.method,
+            route.kind,
+            path.as_deref().unwrap_or(route.path),
+            route.path,
+        )
+        .await;
+        let what = format!("{} {}", route.method, route.path);
+        match route.access {
+            Access::Org => {
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{what} answered {status}: {body}"
+                );
+                if route.kind == Kind::Api {
+                    assert!(body.contains("\"api_key_scope\""), "{what}: {body}");
+                }
+                refused += 1;
+            }
+            _ if path.is_some() => {
+                // The victim's chat space, or something in it, seen through a key of the
+                // same organization limited to another chat space.
+                let unknown = fill(route.path, &unknown_ids()).expect("same params");
+                let (unknown_status, _) =
+                    send(&key, &route.method, route.kind, &unknown, route.path).await;
+                assert!(
+                    status == StatusCode::NOT_FOUND
+                        || (status == StatusCode::FORBIDDEN && unknown_status == status),
+                    "{what} answered {status}: {body}"
+                );
+                hidden += 1;
+            }
+            _ => {
+                assert!(status.as_u16() < 500, "{what} answered {status}");
+                for secret in &victim.secrets {
+                    assert!(
+                        !body.contains(secret.as_str()),
+                        "{what} shows {secret:?}: {body}"
+                    );
+                }
+                assert!(
+                    !body.contains(victim.ids["id"].as_str()),
+                    "{what} shows the chat space"
+                );
+            }
+        }
+    }
+    assert!(
+        refused > 15,
+        "only {refused} organization-wide routes refused"
+    );
+    assert!(hidden > 20, "only {hidden} chat-space routes checked");
+    victim_is_intact(&victim).await;
 }
