@@ -61,11 +61,11 @@ impl Mailer {
                 Ok(())
             }
             Mailer::Outbox => {
+                // Never the body: it may hold a reset or invitation link.
                 tracing::info!(
                     to,
                     subject,
-                    body,
-                    "email (no SMTP configured; kept in the admin outbox)"
+                    "email kept in the admin outbox (no SMTP configured)"
                 );
                 store.push_outbox(to, subject, body).await?;
                 Ok(())

@@ -594,15 +594,27 @@ impl Store for SqliteStore {
         token_hash: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<()> {
+        let now = Utc::now();
+        let (_turn, mut conn) = self.write().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        // A new link revokes the account's older ones.
+        sqlx::query(
+            "UPDATE password_resets SET used_at = ?2 WHERE user_id = ?1 AND used_at IS NULL",
+        )
+        .bind(user.0)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO password_resets (token_hash, user_id, expires_at, created_at) VALUES (?1, ?2, ?3, ?4)",
         )
         .bind(token_hash)
         .bind(user.0)
         .bind(expires_at)
-        .bind(Utc::now())
-        .execute(&self.pool)
+        .bind(now)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -611,15 +623,18 @@ impl Store for SqliteStore {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<UserId>> {
-        let user: Option<Uuid> = sqlx::query_scalar(
+        // One statement marks the token used and revokes every other one of its account.
+        let users: Vec<Uuid> = sqlx::query_scalar(
             "UPDATE password_resets SET used_at = ?2 \
-             WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2 RETURNING user_id",
+             WHERE used_at IS NULL AND user_id = (SELECT user_id FROM password_resets \
+               WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2) \
+             RETURNING user_id",
         )
         .bind(token_hash)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_all(&self.pool)
         .await?;
-        Ok(user.map(UserId))
+        Ok(users.first().copied().map(UserId))
     }
 
     async fn create_api_key(&self, org: OrgId, key: NewApiKey) -> Result<ApiKey> {

@@ -255,41 +255,41 @@ pub async fn sessions_expire_and_end(store: &impl Store) {
 }
 
 pub async fn password_resets_are_single_use(store: &impl Store) {
-    let (a, _, _, _) = two_orgs(store).await;
+    let (a, _, b, _) = two_orgs(store).await;
     let now = Utc::now();
+    let hour = now + Duration::hours(1);
+    let use_it = |token: &'static str| async move {
+        store.consume_password_reset(token, now).await.expect("use")
+    };
     store
-        .create_password_reset(a.id, "t1", now + Duration::hours(1))
+        .create_password_reset(a.id, "t1", hour)
         .await
         .expect("reset");
+    assert_eq!(use_it("t1").await, Some(a.id));
+    assert_eq!(use_it("t1").await, None, "used once");
     store
         .create_password_reset(a.id, "t2", now - Duration::seconds(1))
         .await
         .expect("expired reset");
-    assert_eq!(
-        store.consume_password_reset("t1", now).await.expect("use"),
-        Some(a.id)
-    );
-    assert_eq!(
-        store
-            .consume_password_reset("t1", now)
-            .await
-            .expect("reuse"),
-        None
-    );
-    assert_eq!(
-        store
-            .consume_password_reset("t2", now)
-            .await
-            .expect("expired"),
-        None
-    );
-    assert_eq!(
-        store
-            .consume_password_reset("zz", now)
-            .await
-            .expect("unknown"),
-        None
-    );
+    assert_eq!(use_it("t2").await, None, "expired");
+    assert_eq!(use_it("zz").await, None, "unknown");
+
+    // Issuing a link revokes the account's older ones, and only the account's.
+    store
+        .create_password_reset(b.id, "b1", hour)
+        .await
+        .expect("b");
+    store
+        .create_password_reset(a.id, "t3", hour)
+        .await
+        .expect("t3");
+    store
+        .create_password_reset(a.id, "t4", hour)
+        .await
+        .expect("t4");
+    assert_eq!(use_it("t3").await, None, "revoked by the newer link");
+    assert_eq!(use_it("t4").await, Some(a.id));
+    assert_eq!(use_it("b1").await, Some(b.id), "another account's link");
 }
 
 pub async fn chat_spaces_belong_to_their_organization(store: &impl Store) {

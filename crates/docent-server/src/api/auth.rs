@@ -101,9 +101,10 @@ pub struct ForgotInput {
 
 pub async fn forgot_password(
     State(state): State<AppState>,
+    client: ClientInfo,
     ApiJson(input): ApiJson<ForgotInput>,
 ) -> Result<Response, ApiError> {
-    accounts::forgot_password(&state, &input.email).await?;
+    accounts::forgot_password(&state, &input.email, &client).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"status": "sent", "message": "If an account uses this email, a reset link is on its way."})),

@@ -1,4 +1,4 @@
-//! Login throttling: failed attempts per account and per client IP in a sliding window.
+//! Throttling of logins and reset requests: attempts per key in a sliding window.
 //!
 //! Kept in this process's memory: with several replicas each enforces its own window, so the
 //! effective limit is the configured one times the number of replicas. Moving the counters to
@@ -36,6 +36,17 @@ impl Throttle {
         }
     }
 
+    /// How many failures `key` has in the window.
+    pub fn failures(&self, key: &str, now: Instant) -> usize {
+        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key).map_or(0, |times| {
+            times
+                .iter()
+                .filter(|t| now.duration_since(**t) < WINDOW)
+                .count()
+        })
+    }
+
     pub fn record_failure(&self, key: &str, now: Instant) {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() > 100_000 {
@@ -58,6 +69,14 @@ impl Throttle {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(key);
+    }
+
+    /// Forgets every key that starts with `prefix`.
+    pub fn clear_prefix(&self, prefix: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|key, _| !key.starts_with(prefix));
     }
 }
 

@@ -210,9 +210,10 @@ pub struct ForgotForm {
 pub async fn forgot(
     State(state): State<AppState>,
     ctx: PageCtx,
+    client: ClientInfo,
     ApiForm(form): ApiForm<ForgotForm>,
 ) -> Result<Response, PageError> {
-    match accounts::forgot_password(&state, &form.email).await {
+    match accounts::forgot_password(&state, &form.email, &client).await {
         Ok(()) => Ok(redirect_with("/login", "reset_sent")),
         Err(e) => {
             let status = e.status();

@@ -44,6 +44,28 @@ pub struct ClientInfo {
     pub user_agent: Option<String>,
 }
 
+impl ClientInfo {
+    /// The network a limit counts this client in: an IPv4 address alone, an IPv6 address
+    /// by its /64 (the block one subscriber or host gets, so that rotating through it buys
+    /// nothing), an IPv4 address written as IPv6 as the IPv4 address.
+    pub fn network(&self) -> String {
+        let Some(ip) = self.ip.as_deref() else {
+            return "unknown".to_owned();
+        };
+        match ip.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.to_string(),
+                None => {
+                    let s = v6.segments();
+                    format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+                }
+            },
+            Ok(v4) => v4.to_string(),
+            Err(_) => ip.to_owned(),
+        }
+    }
+}
+
 /// A random suffix keeps organization slugs unique without a retry loop.
 pub fn org_slug(name: &str) -> String {
     format!("{}-{}", validate::slugify(name), &token::generate(3))
@@ -88,21 +110,49 @@ pub async fn signup(
     Ok((user, org))
 }
 
-/// Checks the password, with throttling per account and per IP before any hashing.
+/// A wrong password counts against the pair (account, network), the network, and the
+/// account as a whole; see [`login`].
+fn login_keys(email: &str, client: &ClientInfo) -> [String; 3] {
+    let network = client.network();
+    [
+        format!("login:{email}|{network}"),
+        format!("login-network:{network}"),
+        format!("login:{email}"),
+    ]
+}
+
+/// Reset links one account gets in 15 minutes at most.
+pub const RESET_MAILS_PER_WINDOW: u32 = 10;
+
+/// How many more failures an account takes from all networks together than from one.
+pub const ACCOUNT_WIDE_FACTOR: u32 = 10;
+
+/// Checks the password, throttled before any hashing: `login_max_failures_per_account`
+/// failures for one account from one network block that pair, `login_max_failures_per_ip`
+/// from one network block the network, and ten times the per-account number from
+/// everywhere slow down the account, but only for networks that have failed on it, so
+/// nobody can lock an owner out of their account from elsewhere.
 pub async fn login(
     state: &AppState,
     input: LoginInput,
     client: &ClientInfo,
 ) -> Result<User, ApiError> {
     let email = input.email.trim().to_lowercase();
-    let account_key = format!("account:{email}");
-    let ip_key = format!("ip:{}", client.ip.as_deref().unwrap_or("unknown"));
+    let [pair, network, account] = login_keys(&email, client);
     let now = Instant::now();
     let s = &state.settings;
-    for (key, max) in [
-        (&account_key, s.login_max_failures_per_account),
-        (&ip_key, s.login_max_failures_per_ip),
-    ] {
+    let mut limits = vec![
+        (&pair, s.login_max_failures_per_account),
+        (&network, s.login_max_failures_per_ip),
+    ];
+    if state.throttle.failures(&pair, now) > 0 {
+        limits.push((
+            &account,
+            s.login_max_failures_per_account
+                .saturating_mul(ACCOUNT_WIDE_FACTOR),
+        ));
+    }
+    for (key, max) in limits {
         if let Some(retry_after_secs) = state.throttle.blocked_for(key, max, now) {
             return Err(ApiError::TooManyRequests { retry_after_secs });
         }
@@ -117,13 +167,14 @@ pub async fn login(
     };
     match user {
         Some(user) if ok => {
-            state.throttle.clear(&account_key);
+            state.throttle.clear(&pair);
             state.store.record_login(user.id, Utc::now()).await?;
             Ok(user)
         }
         _ => {
-            state.throttle.record_failure(&account_key, now);
-            state.throttle.record_failure(&ip_key, now);
+            for key in [&pair, &network, &account] {
+                state.throttle.record_failure(key, now);
+            }
             Err(ApiError::InvalidCredentials)
         }
     }
@@ -172,11 +223,50 @@ pub async fn logout(state: &AppState, session_secret: &str) -> Result<(), ApiErr
 }
 
 /// Sends a reset link when the account exists; answers the same either way, so the form
-/// does not reveal who has an account.
-pub async fn forgot_password(state: &AppState, email: &str) -> Result<(), ApiError> {
+/// does not reveal who has an account. Asking is throttled like logging in: per address and
+/// network, and per network (429). An account gets at most [`RESET_MAILS_PER_WINDOW`] links
+/// in 15 minutes; asking beyond that is answered the same but sends nothing, so a flood of
+/// requests can neither fill the owner's inbox nor keep revoking the last link they got
+/// (each new link revokes the older ones).
+pub async fn forgot_password(
+    state: &AppState,
+    email: &str,
+    client: &ClientInfo,
+) -> Result<(), ApiError> {
     let mut errors = ValidationErrors::new();
     let email = validate::email(&mut errors, "email", email);
     errors.into_result()?;
+    let now = Instant::now();
+    let s = &state.settings;
+    let network = client.network();
+    let asked = [
+        (
+            format!("forgot:{email}|{network}"),
+            s.login_max_failures_per_account,
+        ),
+        (
+            format!("forgot-network:{network}"),
+            s.login_max_failures_per_ip,
+        ),
+    ];
+    for (key, max) in &asked {
+        if let Some(retry_after_secs) = state.throttle.blocked_for(key, *max, now) {
+            return Err(ApiError::TooManyRequests { retry_after_secs });
+        }
+    }
+    for (key, _) in &asked {
+        state.throttle.record_failure(key, now);
+    }
+    let mailed = format!("forgot:{email}");
+    if state
+        .throttle
+        .blocked_for(&mailed, RESET_MAILS_PER_WINDOW, now)
+        .is_some()
+    {
+        tracing::warn!("password reset asked again after the account's mail limit; nothing sent");
+        return Ok(());
+    }
+    state.throttle.record_failure(&mailed, now);
     let Some(user) = state.store.find_user_by_email(&email).await? else {
         tracing::info!("password reset asked for an unknown email");
         return Ok(());
@@ -233,7 +323,11 @@ pub async fn reset_password(
         .find_user_by_id(user_id)
         .await?
         .ok_or(ApiError::InvalidToken)?;
-    state.throttle.clear(&format!("account:{}", user.email));
+    // The owner has proved who they are: failures against the account no longer count.
+    state.throttle.clear(&format!("login:{}", user.email));
+    state
+        .throttle
+        .clear_prefix(&format!("login:{}|", user.email));
     Ok(user)
 }
 

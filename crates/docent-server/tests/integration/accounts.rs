@@ -3,14 +3,15 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::common::{Backend, TestApp, code};
+use crate::common::{Backend, Session, TestApp, code};
 use crate::on_both_backends;
 
 on_both_backends!(
     signup_logs_in_and_first_user_is_admin,
     bad_signups_get_field_errors,
     login_checks_passwords_and_logout_ends_the_session,
-    password_reset_works_once_and_ends_sessions
+    password_reset_works_once_and_ends_sessions,
+    an_older_reset_link_dies_when_a_newer_one_is_sent
 );
 
 async fn signup_logs_in_and_first_user_is_admin(app: TestApp) {
@@ -226,49 +227,224 @@ async fn unsafe_cookie_requests_need_the_csrf_token() {
     assert_eq!(status, StatusCode::SEE_OTHER, "with the field it logs in");
 }
 
-#[tokio::test]
-async fn repeated_failures_are_throttled() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.login_max_failures_per_account = 3)
+/// Logs in as `email` from `address` (the app trusts X-Forwarded-For).
+async fn login_from(anon: &Session, address: &str, email: &str, password: &str) -> StatusCode {
+    let csrf = anon.csrf().await;
+    anon.request(Method::POST, "/api/auth/login")
+        .header("x-csrf-token", csrf)
+        .header("x-forwarded-for", address)
+        .json(&json!({"email": email, "password": password}))
+        .send()
         .await
-        .expect("app");
+        .expect("send")
+        .status()
+}
+
+const RIGHT: &str = "correct horse battery";
+const WRONG: &str = "wrong password!";
+
+#[tokio::test]
+async fn wrong_passwords_from_elsewhere_never_lock_the_owner_out() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.login_max_failures_per_account = 3;
+        s.login_max_failures_per_ip = 30;
+        s.trust_proxy = true;
+    })
+    .await
+    .expect("app");
     app.signup("ana@example.com").await;
     let anon = app.anonymous();
+    let ana = "ana@example.com";
     for _ in 0..3 {
-        let (status, _) = anon
-            .json(
-                Method::POST,
-                "/api/auth/login",
-                json!({"email": "ana@example.com", "password": "wrong password!"}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            login_from(&anon, "203.0.113.7", ana, WRONG).await,
+            StatusCode::UNAUTHORIZED
+        );
     }
     let csrf = anon.csrf().await;
     let response = anon
         .request(Method::POST, "/api/auth/login")
         .header("x-csrf-token", csrf)
-        .json(&json!({"email": "ana@example.com", "password": "correct horse battery"}))
+        .header("x-forwarded-for", "203.0.113.7")
+        .json(&json!({"email": ana, "password": RIGHT}))
         .send()
         .await
         .expect("send");
     assert_eq!(
         response.status(),
         StatusCode::TOO_MANY_REQUESTS,
-        "even the right password waits"
+        "the failing address waits, even with the right password"
     );
     assert!(response.headers().contains_key("retry-after"));
-    let (status, _) = anon
+    assert_eq!(
+        login_from(&anon, "198.51.100.20", ana, RIGHT).await,
+        StatusCode::OK,
+        "the owner, elsewhere, logs in"
+    );
+    assert_eq!(
+        login_from(&anon, "203.0.113.7", "other@example.com", WRONG).await,
+        StatusCode::UNAUTHORIZED,
+        "other accounts from the failing address are not blocked"
+    );
+
+    // IPv6 counts by /64: three addresses of one block are one network.
+    for host in ["1", "2", "3"] {
+        let address = format!("2001:db8:aa:bb::{host}");
+        assert_eq!(
+            login_from(&anon, &address, ana, WRONG).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        login_from(&anon, "2001:db8:aa:bb::99", ana, RIGHT).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a new address in the same /64 is the same network"
+    );
+
+    // A spray from many networks slows the account down for the networks that failed, never
+    // for one that did not.
+    for n in 0..30 {
+        login_from(&anon, &format!("192.0.2.{n}"), ana, WRONG).await;
+    }
+    assert_eq!(
+        login_from(&anon, "192.0.2.5", ana, RIGHT).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a network that failed waits for the account-wide back-off"
+    );
+    assert_eq!(
+        login_from(&anon, "198.51.100.77", ana, RIGHT).await,
+        StatusCode::OK,
+        "a network that never failed is not blocked"
+    );
+
+    // One network failing on many accounts is throttled as a network.
+    for n in 0..30 {
+        login_from(&anon, "100.64.0.1", &format!("guess{n}@example.com"), WRONG).await;
+    }
+    assert_eq!(
+        login_from(&anon, "100.64.0.1", "fresh@example.com", WRONG).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+/// The reset tokens in the outbox, oldest first.
+async fn reset_tokens(app: &TestApp) -> Vec<String> {
+    let mut outbox = app.state.store.list_outbox(100).await.expect("outbox");
+    outbox.sort_by_key(|m| (m.created_at, m.id));
+    outbox
+        .iter()
+        .filter_map(|m| {
+            m.body
+                .split("token=")
+                .nth(1)
+                .and_then(|t| t.split_whitespace().next())
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+async fn forgot_from(anon: &Session, address: &str, email: &str) -> StatusCode {
+    let csrf = anon.csrf().await;
+    anon.request(Method::POST, "/api/auth/forgot-password")
+        .header("x-csrf-token", csrf)
+        .header("x-forwarded-for", address)
+        .json(&json!({"email": email}))
+        .send()
+        .await
+        .expect("send")
+        .status()
+}
+
+async fn an_older_reset_link_dies_when_a_newer_one_is_sent(app: TestApp) {
+    app.signup("ana@example.com").await;
+    let anon = app.anonymous();
+    for _ in 0..2 {
+        let (status, _) = anon
+            .json(
+                Method::POST,
+                "/api/auth/forgot-password",
+                json!({"email": "ana@example.com"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+    }
+    let tokens = reset_tokens(&app).await;
+    assert_eq!(tokens.len(), 2);
+    let reset = |token: String| {
+        let anon = &anon;
+        async move {
+            anon.json(
+                Method::POST,
+                "/api/auth/reset-password",
+                json!({"token": token, "password": "a brand new secret"}),
+            )
+            .await
+        }
+    };
+    let (status, body) = reset(tokens[0].clone()).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_token"),
+        "the older link was revoked"
+    );
+    let (status, body) = reset(tokens[1].clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = reset(tokens[0].clone()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn asking_for_reset_links_is_throttled_per_address_and_per_account() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.login_max_failures_per_account = 3;
+        s.trust_proxy = true;
+    })
+    .await
+    .expect("app");
+    app.signup("ana@example.com").await;
+    let anon = app.anonymous();
+    for _ in 0..3 {
+        assert_eq!(
+            forgot_from(&anon, "203.0.113.7", "ana@example.com").await,
+            StatusCode::ACCEPTED
+        );
+    }
+    assert_eq!(
+        forgot_from(&anon, "203.0.113.7", "ana@example.com").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "one address asks for one account a few times at most"
+    );
+    assert_eq!(
+        forgot_from(&anon, "203.0.113.7", "ghost@example.com").await,
+        StatusCode::ACCEPTED,
+        "unknown accounts answer as known ones do"
+    );
+    for _ in 0..3 {
+        forgot_from(&anon, "203.0.113.8", "ghost@example.com").await;
+    }
+    assert_eq!(
+        forgot_from(&anon, "203.0.113.8", "ghost@example.com").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "and are throttled alike"
+    );
+    // From many addresses: every answer is the same, but the account gets ten links at most,
+    // and the last one it got still works.
+    for n in 0..20 {
+        assert_eq!(
+            forgot_from(&anon, &format!("192.0.2.{n}"), "ana@example.com").await,
+            StatusCode::ACCEPTED
+        );
+    }
+    let tokens = reset_tokens(&app).await;
+    assert_eq!(tokens.len(), 10, "the account's mail is capped");
+    let (status, body) = anon
         .json(
             Method::POST,
-            "/api/auth/login",
-            json!({"email": "other@example.com", "password": "wrong password!"}),
+            "/api/auth/reset-password",
+            json!({"token": tokens[9], "password": "a brand new secret"}),
         )
         .await;
-    assert_eq!(
-        status,
-        StatusCode::UNAUTHORIZED,
-        "other accounts are not blocked"
-    );
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 async fn password_reset_works_once_and_ends_sessions(app: TestApp) {
