@@ -154,6 +154,10 @@ pub struct Settings {
     /// Messages a minute one widget conversation may send.
     /// `DOCENT_WIDGET_MESSAGES_PER_MINUTE`.
     pub widget_messages_per_minute: u32,
+    /// New widget conversations a minute one chat space accepts, from all visitors together,
+    /// so that rotating addresses cannot fill the database.
+    /// `DOCENT_WIDGET_CONVERSATIONS_PER_MINUTE`.
+    pub widget_conversations_per_minute: u32,
     /// A widget conversation quiet this long is closed; the next message starts a new one.
     /// `DOCENT_WIDGET_IDLE_SECS`.
     pub widget_idle_secs: u32,
@@ -218,6 +222,7 @@ impl Default for Settings {
             llm_prices: default_prices(),
             widget_requests_per_minute: 100,
             widget_messages_per_minute: 12,
+            widget_conversations_per_minute: 300,
             widget_idle_secs: 30 * 60,
         }
     }
@@ -289,6 +294,7 @@ pub struct SettingsLayer {
     pub llm_prices: Option<BTreeMap<String, ModelPrice>>,
     pub widget_requests_per_minute: Option<u32>,
     pub widget_messages_per_minute: Option<u32>,
+    pub widget_conversations_per_minute: Option<u32>,
     pub widget_idle_secs: Option<u32>,
 }
 
@@ -383,6 +389,7 @@ impl Settings {
                 llm_prices,
                 widget_requests_per_minute,
                 widget_messages_per_minute,
+                widget_conversations_per_minute,
                 widget_idle_secs
             ],
             [
@@ -431,10 +438,11 @@ impl Settings {
         }
         if self.widget_requests_per_minute == 0
             || self.widget_messages_per_minute == 0
+            || self.widget_conversations_per_minute == 0
             || self.widget_idle_secs == 0
         {
             return Err(SettingsError::Invalid(
-                "widget_requests_per_minute, widget_messages_per_minute and widget_idle_secs must be at least 1".into(),
+                "widget_requests_per_minute, widget_messages_per_minute, widget_conversations_per_minute and widget_idle_secs must be at least 1".into(),
             ));
         }
         Ok(())
@@ -548,6 +556,7 @@ impl SettingsLayer {
             llm_prices: None,
             widget_requests_per_minute: parse(&env, "DOCENT_WIDGET_REQUESTS_PER_MINUTE")?,
             widget_messages_per_minute: parse(&env, "DOCENT_WIDGET_MESSAGES_PER_MINUTE")?,
+            widget_conversations_per_minute: parse(&env, "DOCENT_WIDGET_CONVERSATIONS_PER_MINUTE")?,
             widget_idle_secs: parse(&env, "DOCENT_WIDGET_IDLE_SECS")?,
             embedding_api_key: text("DOCENT_EMBEDDING_API_KEY")
                 .or_else(|| text("OPENROUTER_API_KEY"))

@@ -143,6 +143,18 @@ impl Visitor {
     }
 }
 
+/// Counts a new conversation against the chat space's limit for all visitors together.
+fn may_open_conversation(state: &AppState, w: &WidgetSpace) -> Result<(), ApiError> {
+    state
+        .widget_limits
+        .new_conversations
+        .check(&w.space.id.to_string(), Instant::now())
+        .map_err(|retry_after_secs| ApiError::RateLimited {
+            message: visitor_string(&w.space, "rate_limited"),
+            retry_after_secs,
+        })
+}
+
 /// A new conversation for a visitor.
 pub async fn open_conversation(
     state: &AppState,
@@ -150,6 +162,7 @@ pub async fn open_conversation(
     visitor: Visitor,
 ) -> Result<Conversation, ApiError> {
     let visitor = visitor.checked()?;
+    may_open_conversation(state, w)?;
     state
         .store
         .create_conversation(
@@ -292,6 +305,9 @@ pub async fn start(
             }
             conversation = Some(Continue::Found(Box::new(found)));
         }
+    }
+    if conversation.is_none() {
+        may_open_conversation(state, w)?;
     }
     let ask = Ask {
         org: w.space.org_id,

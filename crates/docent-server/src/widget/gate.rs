@@ -110,11 +110,10 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
         Err(e) => return e.into_response(),
     };
     // Addresses first: a flood must not reach the database.
-    let address = client.ip.clone().unwrap_or_default();
     if let Err(retry_after_secs) = state
         .widget_limits
         .per_address
-        .check(&address, Instant::now())
+        .check(&client.network(), Instant::now())
     {
         let error = ApiError::RateLimited {
             message: default_string("rate_limited").to_owned(),
@@ -278,10 +277,12 @@ impl RateLimiter {
 /// The widget's rate limits.
 #[derive(Debug)]
 pub struct WidgetLimits {
-    /// Requests per client address.
+    /// Requests per client network ([`ClientInfo::network`]).
     pub per_address: RateLimiter,
     /// Messages per visitor of a chat space.
     pub per_visitor: RateLimiter,
+    /// New conversations per chat space, all visitors together.
+    pub new_conversations: RateLimiter,
     /// Published chat spaces by slug.
     pub spaces: SpaceCache,
 }
@@ -291,6 +292,7 @@ impl WidgetLimits {
         WidgetLimits {
             per_address: RateLimiter::per_minute(settings.widget_requests_per_minute),
             per_visitor: RateLimiter::per_minute(settings.widget_messages_per_minute),
+            new_conversations: RateLimiter::per_minute(settings.widget_conversations_per_minute),
             spaces: SpaceCache::default(),
         }
     }

@@ -726,3 +726,96 @@ async fn rate_limits() {
 async fn idle_and_quota() {
     quiet_conversations_close_and_quotas_speak_kindly().await;
 }
+
+/// Opens a conversation as a visitor from `address` (the app trusts X-Forwarded-For).
+async fn open_from(app: &TestApp, slug: &str, address: &str, visitor_id: &str) -> StatusCode {
+    visitor(
+        app,
+        Method::POST,
+        &format!("/api/widget/{slug}/conversation"),
+        None,
+    )
+    .header("x-forwarded-for", address)
+    .json(&json!({"visitor_id": visitor_id}))
+    .send()
+    .await
+    .expect("send")
+    .status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn widget_limits_count_ipv6_by_network_and_conversations_per_chat_space() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.trust_proxy = true;
+        s.widget_requests_per_minute = 5;
+        s.widget_conversations_per_minute = 12;
+    })
+    .await
+    .expect("app");
+    let (owner, id, slug) = published(&app, "owner@example.com", json!({})).await;
+    // Rotating through one /64 buys nothing: it is one network.
+    let mut statuses = Vec::new();
+    for host in 1..=8 {
+        statuses.push(
+            open_from(
+                &app,
+                &slug,
+                &format!("2001:db8:1:2::{host:x}"),
+                &format!("visitor-v6-{host:04}"),
+            )
+            .await,
+        );
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::OK || **s == StatusCode::CREATED)
+            .count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses[7], StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        open_from(&app, &slug, "2001:db8:1:3::1", "visitor-v6-other")
+            .await
+            .is_success(),
+        "the next /64 is another network"
+    );
+    // Rotating whole addresses: the chat space takes 12 new conversations a minute in all.
+    let mut created = 0;
+    for n in 0..40 {
+        if open_from(
+            &app,
+            &slug,
+            &format!("198.51.100.{n}"),
+            &format!("visitor-v4-{n:04}"),
+        )
+        .await
+        .is_success()
+        {
+            created += 1;
+        }
+    }
+    let before = 6; // five from the first /64 and one from the second
+    assert_eq!(
+        created,
+        12 - before,
+        "the chat space's conversation limit held"
+    );
+    let (_, list) = owner
+        .get(&format!("/api/chat-spaces/{id}/conversations?limit=100"))
+        .await;
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(12));
+    // A message without a conversation opens one, so it counts too.
+    let (status, body) = ask(
+        &app,
+        &slug,
+        json!({"message": "refunds?", "visitor_id": "visitor-late-0001"}),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+        "{body}"
+    );
+}
