@@ -2,13 +2,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use docent_core::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::session_cookie;
+use super::set_session_cookies;
 use crate::AppState;
 use crate::auth::csrf::CsrfToken;
 use crate::auth::{Caller, SESSION_COOKIE, cookie};
@@ -25,9 +25,7 @@ pub struct SessionView {
 
 fn logged_in(state: &AppState, status: StatusCode, secret: &str, body: SessionView) -> Response {
     let mut response = (status, Json(body)).into_response();
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, session_cookie(state, Some(secret)));
+    set_session_cookies(response.headers_mut(), state, Some(secret));
     response
 }
 
@@ -87,9 +85,7 @@ pub async fn logout(
         accounts::logout(&state, &secret).await?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, session_cookie(&state, None));
+    set_session_cookies(response.headers_mut(), &state, None);
     Ok(response)
 }
 

@@ -11,13 +11,13 @@ pub mod orgs;
 use axum::extract::FromRequestParts;
 use axum::extract::connect_info::ConnectInfo;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use docent_core::Page;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 
 use crate::AppState;
-use crate::auth::{SESSION_COOKIE, set_cookie};
+use crate::auth::{CSRF_COOKIE, SESSION_COOKIE, csrf, set_cookie};
 use crate::error::ApiError;
 use crate::service::accounts::ClientInfo;
 
@@ -92,18 +92,26 @@ impl FromRequestParts<AppState> for ClientInfo {
     }
 }
 
-/// `Set-Cookie` for a new session, or to end one when `secret` is `None`.
-pub fn session_cookie(state: &AppState, secret: Option<&str>) -> HeaderValue {
-    let max_age = match secret {
-        Some(_) => i64::from(state.settings.session_days) * 86_400,
-        None => 0,
+/// Adds the `Set-Cookie`s of a new session to `headers` (the session, and the CSRF token
+/// bound to it), or of an ended one when `secret` is `None`.
+pub fn set_session_cookies(headers: &mut HeaderMap, state: &AppState, secret: Option<&str>) {
+    let secure = state.settings.secure_cookies();
+    let (session, csrf) = match secret {
+        Some(secret) => {
+            let days = i64::from(state.settings.session_days) * 86_400;
+            (
+                set_cookie(SESSION_COOKIE, secret, days, true, secure),
+                set_cookie(CSRF_COOKIE, &csrf::for_session(secret), days, false, secure),
+            )
+        }
+        None => (
+            set_cookie(SESSION_COOKIE, "", 0, true, secure),
+            set_cookie(CSRF_COOKIE, "", 0, false, secure),
+        ),
     };
-    let value = set_cookie(
-        SESSION_COOKIE,
-        secret.unwrap_or(""),
-        max_age,
-        true,
-        state.settings.secure_cookies(),
-    );
-    HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static(""))
+    for value in [session, csrf] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.append(header::SET_COOKIE, value);
+        }
+    }
 }

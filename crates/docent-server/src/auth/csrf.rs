@@ -1,7 +1,10 @@
-//! CSRF protection by double submit: a random `docent_csrf` cookie that a page or script
-//! must echo in `X-CSRF-Token` or a `csrf_token` form field on every unsafe request a browser
-//! could forge. A cross-site attacker can make the browser send cookies, but cannot read
-//! them to echo the value.
+//! CSRF protection: a token that a page or script must echo in `X-CSRF-Token` or a
+//! `csrf_token` form field on every unsafe request a browser could forge. For a request with
+//! a session, the token is derived from the session's secret (which is HttpOnly), so a
+//! cookie planted by someone else (a sibling subdomain, a network on plain HTTP) is worth
+//! nothing; the `docent_csrf` cookie carries that token for scripts to read. Before logging
+//! in, the token is a random `docent_csrf` cookie (double submit): a cross-site attacker can
+//! make the browser send cookies, but cannot read them to echo the value.
 //!
 //! Checked: unsafe requests that carry the session cookie, and every form or multipart post
 //! (log-in forms included). Exempt: requests with `Authorization: Bearer` (API keys are not
@@ -23,6 +26,12 @@ use crate::error::ApiError;
 #[derive(Clone, Debug)]
 pub struct CsrfToken(pub String);
 
+/// The CSRF token of the session whose secret is `secret`: 64 hex digits that tell nothing
+/// of the secret.
+pub fn for_session(secret: &str) -> String {
+    token::hash(&format!("docent-csrf:{secret}"))
+}
+
 pub async fn middleware(State(state): State<AppState>, request: Request, next: Next) -> Response {
     // The widget's API, scripts and pages use no cookies: nothing to forge, and no cookie
     // to set on visitors of other sites.
@@ -33,23 +42,41 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
     {
         return next.run(request).await;
     }
-    let existing = cookie(request.headers(), CSRF_COOKIE).filter(|t| t.len() == 64);
-    let (token_value, fresh) = match existing {
-        Some(t) => (t, false),
-        None => (token::generate(32), true),
+    let sent = cookie(request.headers(), CSRF_COOKIE);
+    let session = cookie(request.headers(), SESSION_COOKIE).filter(|s| !s.is_empty());
+    // `fresh`: nothing the browser echoes can be trusted (it sent no token cookie).
+    let (token_value, fresh, set) = match session {
+        Some(secret) => {
+            let bound = for_session(&secret);
+            let set = sent.as_deref() != Some(bound.as_str());
+            (bound, false, set)
+        }
+        None => match sent.filter(|t| t.len() == 64) {
+            Some(t) => (t, false, false),
+            None => (token::generate(32), true, true),
+        },
     };
     let is_api = request.uri().path().starts_with("/api/");
-    let request = match check(&state, request, &token_value, fresh).await {
-        Ok(request) => request,
-        Err(e) if is_api => return e.into_response(),
-        Err(e) => return PageError(e).into_response(),
+    let mut response = match check(&state, request, &token_value, fresh).await {
+        Ok(mut request) => {
+            request
+                .extensions_mut()
+                .insert(CsrfToken(token_value.clone()));
+            next.run(request).await
+        }
+        Err(e) if is_api => e.into_response(),
+        Err(e) => PageError(e).into_response(),
     };
-    let mut request = request;
-    request
-        .extensions_mut()
-        .insert(CsrfToken(token_value.clone()));
-    let mut response = next.run(request).await;
-    if fresh {
+    // A response that starts or ends a session sets the token of its own.
+    let sets_own = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| {
+            v.as_bytes()
+                .starts_with(format!("{CSRF_COOKIE}=").as_bytes())
+        });
+    if set && !sets_own {
         let cookie = set_cookie(
             CSRF_COOKIE,
             &token_value,

@@ -2,14 +2,14 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use docent_core::*;
 use serde::Deserialize;
 
 use super::{PageCtx, PageError, Shell, field_errors, redirect_with};
 use crate::AppState;
-use crate::api::session_cookie;
+use crate::api::set_session_cookies;
 use crate::auth::{SESSION_COOKIE, cookie};
 use crate::extract::{ApiForm, ApiQuery};
 use crate::service::accounts::{self, ClientInfo, LoginInput, SignupInput};
@@ -66,9 +66,7 @@ fn with_session(state: &AppState, secret: &str, to: &str, flash: Option<&str>) -
         Some(flash) => redirect_with(to, flash),
         None => Redirect::to(to).into_response(),
     };
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, session_cookie(state, Some(secret)));
+    set_session_cookies(response.headers_mut(), state, Some(secret));
     response
 }
 
@@ -185,9 +183,7 @@ pub async fn logout(
         accounts::logout(&state, &secret).await?;
     }
     let mut response = Redirect::to("/login").into_response();
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, session_cookie(&state, None));
+    set_session_cookies(response.headers_mut(), &state, None);
     Ok(response)
 }
 

@@ -11,8 +11,55 @@ on_both_backends!(
     bad_signups_get_field_errors,
     login_checks_passwords_and_logout_ends_the_session,
     password_reset_works_once_and_ends_sessions,
-    an_older_reset_link_dies_when_a_newer_one_is_sent
+    an_older_reset_link_dies_when_a_newer_one_is_sent,
+    a_planted_csrf_cookie_cannot_forge_a_post
 );
+
+async fn a_planted_csrf_cookie_cannot_forge_a_post(app: TestApp) {
+    let ana = app.signup("ana@example.com").await;
+    let own = ana.csrf().await;
+    let planted = "a".repeat(64);
+    ana.plant_cookie("docent_csrf", &planted);
+    let form = ana
+        .request(Method::POST, "/app/chat-spaces")
+        .form(&[("csrf_token", planted.as_str()), ("name", "Forged by form")])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        form.status(),
+        StatusCode::FORBIDDEN,
+        "a form echoing a planted cookie"
+    );
+    ana.plant_cookie("docent_csrf", &planted);
+    let response = ana
+        .request(Method::POST, "/api/chat-spaces")
+        .header("x-csrf-token", &planted)
+        .json(&json!({"name": "Forged by script"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(code(&body), "csrf_failed");
+    // The session's own token still works, and the server put it back in the cookie.
+    assert_eq!(ana.cookie("docent_csrf").as_deref(), Some(own.as_str()));
+    let (status, body) = ana
+        .json(Method::POST, "/api/chat-spaces", json!({"name": "Mine"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, list) = ana.get("/api/chat-spaces").await;
+    let names: Vec<&str> = list["data"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(names, ["Mine"]);
+    // Another session's token is not this one's.
+    let ben = app.signup("ben@example.com").await;
+    assert_ne!(ben.csrf().await, own);
+}
 
 async fn signup_logs_in_and_first_user_is_admin(app: TestApp) {
     let ana = app.signup("ana@example.com").await;

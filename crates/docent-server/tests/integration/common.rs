@@ -139,6 +139,13 @@ impl Session {
         }
     }
 
+    /// Puts a cookie in this browser's jar, as a sibling site or a network could.
+    pub fn plant_cookie(&self, name: &str, value: &str) {
+        let url = self.base.parse().expect("url");
+        self.jar
+            .add_cookie_str(&format!("{name}={value}; Path=/"), &url);
+    }
+
     /// The value of a cookie the server set.
     pub fn cookie(&self, name: &str) -> Option<String> {
         let url = self.base.parse().expect("url");
