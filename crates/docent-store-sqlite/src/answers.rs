@@ -10,8 +10,8 @@ use docent_store::*;
 
 use rusqlite::OptionalExtension;
 
-use crate::SqliteStore;
 use crate::direct::{conversation_row, json_text, message_row, time_text};
+use crate::{SqliteStore, immediate};
 
 #[async_trait]
 impl AnswerStore for SqliteStore {
@@ -162,7 +162,7 @@ impl AnswerStore for SqliteStore {
         feedback: Option<Feedback>,
     ) -> Result<Option<Message>> {
         let (_turn, mut conn) = self.write().await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        let mut tx = immediate(&mut conn).await?;
         let before: Option<(Option<String>, DateTime<Utc>)> = sqlx::query_as(
             "SELECT feedback, created_at FROM messages \
              WHERE org_id = ?1 AND conversation_id = ?2 AND id = ?3 AND role = 'assistant'",

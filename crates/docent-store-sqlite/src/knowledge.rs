@@ -10,7 +10,7 @@ use docent_store::text_index::{ChunkTexts, TextIndexes, TextSource};
 use docent_store::*;
 use sqlx::types::Json;
 
-use crate::SqliteStore;
+use crate::{SqliteStore, immediate};
 
 #[async_trait]
 impl KnowledgeStore for SqliteStore {
@@ -197,7 +197,7 @@ impl KnowledgeStore for SqliteStore {
     ) -> Result<bool> {
         let now = Utc::now();
         let (_turn, mut conn) = self.write().await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        let mut tx = immediate(&mut conn).await?;
         let space: Option<uuid::Uuid> =
             sqlx::query_scalar("SELECT chat_space_id FROM documents WHERE org_id = ?1 AND id = ?2")
                 .bind(org.0)
@@ -278,7 +278,7 @@ impl KnowledgeStore for SqliteStore {
         embeddings: Vec<(i32, Vec<f32>)>,
     ) -> Result<u64> {
         let (_turn, mut conn) = self.write().await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        let mut tx = immediate(&mut conn).await?;
         let mut updated = 0;
         for (index, vector) in &embeddings {
             let bytes: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
