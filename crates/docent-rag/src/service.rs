@@ -17,7 +17,7 @@ use docent_ai::{ChatEvent, ChatModel, ChatRequest, Embedder};
 use docent_core::config::{AiConfig, RetrievalConfig};
 use docent_core::settings::ModelPrice;
 use docent_core::*;
-use docent_store::Store;
+use docent_store::{MessageQuota, Store};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
@@ -206,15 +206,19 @@ impl AnswerService {
         if question.chars().count() > MAX_QUESTION_CHARS {
             return Err(AskError::QuestionTooLong);
         }
-        if let Some(limit) = ask.plan.limits().messages_per_month {
+        // Checked first so a spent quota costs nothing more, then again atomically as the
+        // question is stored, so parallel questions cannot pass it together.
+        let quota = ask.plan.limits().messages_per_month.map(|limit| {
             let today = Utc::now().date_naive();
-            let month_start = today.with_day(1).unwrap_or(today);
-            let used = self
-                .store
-                .count_messages_since(ask.org, month_start)
-                .await?;
-            if used >= limit {
-                return Err(AskError::QuotaExceeded { limit });
+            MessageQuota {
+                since: today.with_day(1).unwrap_or(today),
+                limit,
+            }
+        });
+        if let Some(q) = quota {
+            let used = self.store.count_messages_since(ask.org, q.since).await?;
+            if used >= q.limit {
+                return Err(AskError::QuotaExceeded { limit: q.limit });
             }
         }
         let ai: AiConfig =
@@ -233,9 +237,10 @@ impl AnswerService {
         // The question is stored while the knowledge is searched and the history read: none
         // waits for another.
         let (user_message, retrieved, history) = tokio::join!(
-            self.store.add_message(
+            self.store.add_message_within(
                 ask.org,
                 NewMessage::plain(conversation.id, MessageRole::User, question.clone()),
+                quota,
             ),
             self.retrieve(ask.org, &ask.chat_space, &question, Mode::Hybrid),
             async {
@@ -248,7 +253,12 @@ impl AnswerService {
                     .await
             }
         );
-        let user_message = user_message?.ok_or(AskError::ConversationNotFound)?;
+        let user_message = match user_message {
+            Err(docent_store::StoreError::LimitReached { limit }) => {
+                return Err(AskError::QuotaExceeded { limit });
+            }
+            other => other?.ok_or(AskError::ConversationNotFound)?,
+        };
         let mut history = history?;
         history.retain(|m| m.id != user_message.id);
         let excess = history.len().saturating_sub(ai.history_messages as usize);

@@ -196,6 +196,22 @@ impl ApiError {
         }
     }
 
+    /// The error of a store insert made within a plan limit on `what`: the limit's own when
+    /// it was reached, else the store's.
+    pub fn within_plan(
+        plan: docent_core::Plan,
+        what: &'static str,
+    ) -> impl Fn(StoreError) -> ApiError {
+        move |e| match e {
+            StoreError::LimitReached { limit } => ApiError::PlanLimitReached {
+                what,
+                limit,
+                plan: plan.as_str(),
+            },
+            other => other.into(),
+        }
+    }
+
     pub fn validation(field: &str, message: impl Into<String>) -> ApiError {
         ApiError::Validation(ValidationErrors::single(field, message))
     }

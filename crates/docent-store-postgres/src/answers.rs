@@ -9,7 +9,7 @@ use docent_store::rows::*;
 use docent_store::*;
 use sqlx::types::Json;
 
-use crate::PostgresStore;
+use crate::{PostgresStore, limit_lock};
 
 #[async_trait]
 impl AnswerStore for PostgresStore {
@@ -188,15 +188,26 @@ impl AnswerStore for PostgresStore {
         row.into_domain().map(Some)
     }
 
-    async fn add_message(&self, org: OrgId, m: NewMessage) -> Result<Option<Message>> {
+    async fn add_message_within(
+        &self,
+        org: OrgId,
+        m: NewMessage,
+        quota: Option<MessageQuota>,
+    ) -> Result<Option<Message>> {
         let now = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        if quota.is_some() {
+            limit_lock(&mut tx, "messages", org.0).await?;
+        }
         // A trigger counts it on the conversation, the chat space and the day (0006).
         let row: Option<MessageRow> = sqlx::query_as(concat!(
             "INSERT INTO messages (id, org_id, chat_space_id, conversation_id, role, content, model, \
              tokens_in, tokens_out, cost_micro_usd, processing_time_ms, context_chunks, citations, \
              answer_kind, created_at) \
              SELECT $1, org_id, chat_space_id, id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
-             FROM conversations WHERE org_id = $2 AND id = $3 RETURNING ",
+             FROM conversations WHERE org_id = $2 AND id = $3 AND ($15::BIGINT IS NULL OR \
+               (SELECT COALESCE(SUM(messages), 0) FROM usage_daily WHERE org_id = $2 AND date >= $16) < $15) \
+             RETURNING ",
             message_columns!()
         ))
         .bind(MessageId::generate().0)
@@ -213,9 +224,18 @@ impl AnswerStore for PostgresStore {
         .bind(Json(m.citations))
         .bind(m.answer_kind.map(AnswerKind::as_str))
         .bind(now)
-        .fetch_optional(&self.pool)
+        .bind(quota.map(|q| q.limit as i64))
+        .bind(quota.map(|q| q.since))
+        .fetch_optional(&mut *tx)
         .await?;
-        row.map(MessageRow::into_domain).transpose()
+        tx.commit().await?;
+        match (row, quota) {
+            (Some(row), _) => row.into_domain().map(Some),
+            (None, Some(q)) if self.count_messages_since(org, q.since).await? >= q.limit => {
+                Err(StoreError::LimitReached { limit: q.limit })
+            }
+            (None, _) => Ok(None),
+        }
     }
 
     async fn list_messages(

@@ -56,6 +56,21 @@ pub struct PostgresStore {
     text: std::sync::Arc<docent_store::text_index::TextIndexes>,
 }
 
+/// Serializes, inside a transaction, the check-and-insert of rows counted against a plan
+/// limit (`what` of `owner`): two transactions counting at once under READ COMMITTED would
+/// both see room. The lock ends with the transaction.
+pub(crate) async fn limit_lock(
+    conn: &mut sqlx::PgConnection,
+    what: &str,
+    owner: Uuid,
+) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(format!("docent-limit:{what}:{owner}"))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 impl PostgresStore {
     /// Connects to a `postgres://` URL.
     pub async fn connect(url: &str, max_connections: u32) -> Result<PostgresStore> {
@@ -392,10 +407,21 @@ impl Store for PostgresStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn create_invitation(&self, org: OrgId, invite: NewInvitation) -> Result<Invitation> {
-        let row: InvitationRow = sqlx::query_as(concat!(
+    async fn create_invitation_within(
+        &self,
+        org: OrgId,
+        invite: NewInvitation,
+        seats: Option<u64>,
+    ) -> Result<Invitation> {
+        let mut tx = self.pool.begin().await?;
+        if seats.is_some() {
+            limit_lock(&mut tx, "seats", org.0).await?;
+        }
+        let row: Option<InvitationRow> = sqlx::query_as(concat!(
             "INSERT INTO invitations (id, org_id, email, role, token_hash, invited_by, expires_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8 \
+             WHERE $9::BIGINT IS NULL OR (SELECT COUNT(*) FROM memberships WHERE org_id = $2) \
+               + (SELECT COUNT(*) FROM invitations WHERE org_id = $2 AND accepted_at IS NULL) < $9 RETURNING ",
             invitation_columns!()
         ))
         .bind(InvitationId::generate().0)
@@ -406,9 +432,14 @@ impl Store for PostgresStore {
         .bind(invite.invited_by.0)
         .bind(invite.expires_at)
         .bind(Utc::now())
-        .fetch_one(&self.pool)
+        .bind(seats.map(|l| l as i64))
+        .fetch_optional(&mut *tx)
         .await?;
-        row.into_domain()
+        tx.commit().await?;
+        row.ok_or(StoreError::LimitReached {
+            limit: seats.unwrap_or_default(),
+        })?
+        .into_domain()
     }
 
     async fn list_invitations(&self, org: OrgId) -> Result<Vec<Invitation>> {
@@ -649,12 +680,22 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn create_chat_space(&self, org: OrgId, space: NewChatSpace) -> Result<ChatSpace> {
+    async fn create_chat_space_within(
+        &self,
+        org: OrgId,
+        space: NewChatSpace,
+        limit: Option<u64>,
+    ) -> Result<ChatSpace> {
         let now = Utc::now();
-        let row: ChatSpaceRow = sqlx::query_as(concat!(
+        let mut tx = self.pool.begin().await?;
+        if limit.is_some() {
+            limit_lock(&mut tx, "chat_spaces", org.0).await?;
+        }
+        let row: Option<ChatSpaceRow> = sqlx::query_as(concat!(
             "INSERT INTO chat_spaces (id, org_id, name, description, endpoint_slug, widget_config, \
              ai_config, retrieval_config, allowed_origins, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING ",
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10 \
+             WHERE $11::BIGINT IS NULL OR (SELECT COUNT(*) FROM chat_spaces WHERE org_id = $2) < $11 RETURNING ",
             chat_space_columns!()
         ))
         .bind(ChatSpaceId::generate().0)
@@ -667,9 +708,14 @@ impl Store for PostgresStore {
         .bind(Json(&space.retrieval_config))
         .bind(Json(&space.allowed_origins))
         .bind(now)
-        .fetch_one(&self.pool)
+        .bind(limit.map(|l| l as i64))
+        .fetch_optional(&mut *tx)
         .await?;
-        row.into_domain()
+        tx.commit().await?;
+        row.ok_or(StoreError::LimitReached {
+            limit: limit.unwrap_or_default(),
+        })?
+        .into_domain()
     }
 
     async fn list_chat_spaces(

@@ -202,10 +202,18 @@ impl AnswerStore for SqliteStore {
         row.into_domain().map(Some)
     }
 
-    async fn add_message(&self, org: OrgId, m: NewMessage) -> Result<Option<Message>> {
+    async fn add_message_within(
+        &self,
+        org: OrgId,
+        m: NewMessage,
+        quota: Option<MessageQuota>,
+    ) -> Result<Option<Message>> {
         let now = time_text(Utc::now());
         let id = MessageId::generate().0;
-        // A trigger counts it on the conversation, the chat space and the day (0006).
+        let limit = quota.map(|q| q.limit as i64);
+        let since = quota.map(|q| q.since.format("%F").to_string());
+        // A trigger counts it on the conversation, the chat space and the day (0006); the
+        // quota is read by the same statement, under the write lock.
         let row = self
             .direct
             .write(move |conn| {
@@ -214,7 +222,9 @@ impl AnswerStore for SqliteStore {
                      tokens_in, tokens_out, cost_micro_usd, processing_time_ms, context_chunks, citations, \
                      answer_kind, created_at) \
                      SELECT ?1, org_id, chat_space_id, id, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14 \
-                     FROM conversations WHERE org_id = ?2 AND id = ?3 RETURNING ",
+                     FROM conversations WHERE org_id = ?2 AND id = ?3 AND (?15 IS NULL OR \
+                       (SELECT COALESCE(SUM(messages), 0) FROM usage_daily WHERE org_id = ?2 AND date >= ?16) < ?15) \
+                     RETURNING ",
                     message_columns!()
                 ))?
                 .query_row(
@@ -232,14 +242,22 @@ impl AnswerStore for SqliteStore {
                         json_text(&m.context_chunks),
                         json_text(&m.citations),
                         m.answer_kind.map(AnswerKind::as_str),
-                        now
+                        now,
+                        limit,
+                        since
                     ],
                     message_row,
                 )
                 .optional()
             })
             .await?;
-        row.map(MessageRow::into_domain).transpose()
+        match (row, quota) {
+            (Some(row), _) => row.into_domain().map(Some),
+            (None, Some(q)) if self.count_messages_since(org, q.since).await? >= q.limit => {
+                Err(StoreError::LimitReached { limit: q.limit })
+            }
+            (None, _) => Ok(None),
+        }
     }
 
     async fn list_messages(

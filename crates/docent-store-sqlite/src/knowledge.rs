@@ -14,14 +14,20 @@ use crate::{SqliteStore, immediate};
 
 #[async_trait]
 impl KnowledgeStore for SqliteStore {
-    async fn create_document(&self, org: OrgId, doc: NewDocument) -> Result<Document> {
+    async fn create_document_within(
+        &self,
+        org: OrgId,
+        doc: NewDocument,
+        limit: Option<u64>,
+    ) -> Result<Document> {
         let now = Utc::now();
         // The chat space must belong to `org`: the SELECT yields no row otherwise.
         let row: Option<DocumentRow> = sqlx::query_as(concat!(
             "INSERT INTO documents (id, org_id, chat_space_id, type, title, file_name, file_size, \
              content_hash, storage_key, source_url, citable, status, created_at, updated_at, parent_id) \
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14 \
-             FROM chat_spaces WHERE org_id = ?2 AND id = ?3 RETURNING ",
+             FROM chat_spaces WHERE org_id = ?2 AND id = ?3 AND (?15 IS NULL \
+               OR (SELECT COUNT(*) FROM documents WHERE org_id = ?2 AND chat_space_id = ?3) < ?15) RETURNING ",
             document_columns!()
         ))
         .bind(DocumentId::generate().0)
@@ -38,15 +44,26 @@ impl KnowledgeStore for SqliteStore {
         .bind(doc.status.as_str())
         .bind(now)
         .bind(doc.parent_id.map(|p| p.0))
+        .bind(limit.map(|l| l as i64))
         .fetch_optional(&self.pool)
         .await?;
-        row.ok_or_else(|| {
-            StoreError::Corrupt(format!(
+        match row {
+            Some(row) => row.into_domain(),
+            None if limit.is_some()
+                && self
+                    .find_chat_space(org, doc.chat_space_id)
+                    .await?
+                    .is_some() =>
+            {
+                Err(StoreError::LimitReached {
+                    limit: limit.unwrap_or_default(),
+                })
+            }
+            None => Err(StoreError::Corrupt(format!(
                 "chat space {} is not in organization {org}",
                 doc.chat_space_id
-            ))
-        })?
-        .into_domain()
+            ))),
+        }
     }
 
     async fn list_documents(

@@ -458,10 +458,17 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn create_invitation(&self, org: OrgId, invite: NewInvitation) -> Result<Invitation> {
-        let row: InvitationRow = sqlx::query_as(concat!(
+    async fn create_invitation_within(
+        &self,
+        org: OrgId,
+        invite: NewInvitation,
+        seats: Option<u64>,
+    ) -> Result<Invitation> {
+        let row: Option<InvitationRow> = sqlx::query_as(concat!(
             "INSERT INTO invitations (id, org_id, email, role, token_hash, invited_by, expires_at, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING ",
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 \
+             WHERE ?9 IS NULL OR (SELECT COUNT(*) FROM memberships WHERE org_id = ?2) \
+               + (SELECT COUNT(*) FROM invitations WHERE org_id = ?2 AND accepted_at IS NULL) < ?9 RETURNING ",
             invitation_columns!()
         ))
         .bind(InvitationId::generate().0)
@@ -472,9 +479,13 @@ impl Store for SqliteStore {
         .bind(invite.invited_by.0)
         .bind(invite.expires_at)
         .bind(Utc::now())
-        .fetch_one(&self.pool)
+        .bind(seats.map(|l| l as i64))
+        .fetch_optional(&self.pool)
         .await?;
-        row.into_domain()
+        row.ok_or(StoreError::LimitReached {
+            limit: seats.unwrap_or_default(),
+        })?
+        .into_domain()
     }
 
     async fn list_invitations(&self, org: OrgId) -> Result<Vec<Invitation>> {
@@ -717,12 +728,18 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn create_chat_space(&self, org: OrgId, space: NewChatSpace) -> Result<ChatSpace> {
+    async fn create_chat_space_within(
+        &self,
+        org: OrgId,
+        space: NewChatSpace,
+        limit: Option<u64>,
+    ) -> Result<ChatSpace> {
         let now = Utc::now();
-        let row: ChatSpaceRow = sqlx::query_as(concat!(
+        let row: Option<ChatSpaceRow> = sqlx::query_as(concat!(
             "INSERT INTO chat_spaces (id, org_id, name, description, endpoint_slug, widget_config, \
              ai_config, retrieval_config, allowed_origins, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10) RETURNING ",
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10 \
+             WHERE ?11 IS NULL OR (SELECT COUNT(*) FROM chat_spaces WHERE org_id = ?2) < ?11 RETURNING ",
             chat_space_columns!()
         ))
         .bind(ChatSpaceId::generate().0)
@@ -735,9 +752,13 @@ impl Store for SqliteStore {
         .bind(Json(&space.retrieval_config))
         .bind(Json(&space.allowed_origins))
         .bind(now)
-        .fetch_one(&self.pool)
+        .bind(limit.map(|l| l as i64))
+        .fetch_optional(&self.pool)
         .await?;
-        row.into_domain()
+        row.ok_or(StoreError::LimitReached {
+            limit: limit.unwrap_or_default(),
+        })?
+        .into_domain()
     }
 
     async fn list_chat_spaces(

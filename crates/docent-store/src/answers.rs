@@ -64,7 +64,18 @@ pub trait AnswerStore: Send + Sync {
     /// Adds a message to a conversation of `org`, and in the same transaction counts it on
     /// the conversation, the chat space and the day's usage (a visitor message counts
     /// towards quotas; tokens and cost are added as given). `None`: no such conversation.
-    async fn add_message(&self, org: OrgId, message: NewMessage) -> Result<Option<Message>>;
+    async fn add_message(&self, org: OrgId, message: NewMessage) -> Result<Option<Message>> {
+        self.add_message_within(org, message, None).await
+    }
+    /// [`AnswerStore::add_message`], unless `quota` is given and the organization's visitor
+    /// messages since its first day number its limit already
+    /// ([`crate::StoreError::LimitReached`]); counted and added in one atomic step.
+    async fn add_message_within(
+        &self,
+        org: OrgId,
+        message: NewMessage,
+        quota: Option<MessageQuota>,
+    ) -> Result<Option<Message>>;
     /// Messages in the order they were written, after `after`.
     async fn list_messages(
         &self,
@@ -111,4 +122,11 @@ pub fn feedback_delta(before: Option<&str>, after: Option<Feedback>) -> (i64, i6
     let (up_before, down_before) = count(before);
     let (up_after, down_after) = count(after.map(Feedback::as_str));
     (up_after - up_before, down_after - down_before)
+}
+
+/// A limit on an organization's visitor messages since a day (a plan's month).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MessageQuota {
+    pub since: NaiveDate,
+    pub limit: u64,
 }

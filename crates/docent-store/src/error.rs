@@ -9,6 +9,9 @@ pub enum StoreError {
     Conflict { field: &'static str },
     /// A row could not be turned into a domain value: the database holds something the code
     /// never writes.
+    /// A plan limit would be passed: `limit` rows of that kind exist already.
+    #[error("the limit of {limit} is reached")]
+    LimitReached { limit: u64 },
     #[error("corrupt row: {0}")]
     Corrupt(String),
     /// Work done next to the database (building a search index) did not finish.

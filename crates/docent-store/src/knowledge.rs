@@ -10,7 +10,17 @@ use crate::Result;
 #[async_trait]
 pub trait KnowledgeStore: Send + Sync {
     /// Creates a document in a chat space of `org`; an error if the chat space is not there.
-    async fn create_document(&self, org: OrgId, doc: NewDocument) -> Result<Document>;
+    async fn create_document(&self, org: OrgId, doc: NewDocument) -> Result<Document> {
+        self.create_document_within(org, doc, None).await
+    }
+    /// Creates a document unless its chat space holds `limit` documents already
+    /// ([`crate::StoreError::LimitReached`]), atomically.
+    async fn create_document_within(
+        &self,
+        org: OrgId,
+        doc: NewDocument,
+        limit: Option<u64>,
+    ) -> Result<Document>;
     /// Newest first.
     async fn list_documents(
         &self,

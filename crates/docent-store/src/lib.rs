@@ -17,7 +17,7 @@ pub mod rows;
 pub mod stories;
 pub mod text_index;
 
-pub use answers::AnswerStore;
+pub use answers::{AnswerStore, MessageQuota};
 pub use error::StoreError;
 pub use knowledge::{JobQueue, KnowledgeStore};
 
@@ -78,7 +78,17 @@ pub trait Store: KnowledgeStore + JobQueue + AnswerStore + Send + Sync + 'static
 
     // ---- invitations --------------------------------------------------------------------
 
-    async fn create_invitation(&self, org: OrgId, invite: NewInvitation) -> Result<Invitation>;
+    async fn create_invitation(&self, org: OrgId, invite: NewInvitation) -> Result<Invitation> {
+        self.create_invitation_within(org, invite, None).await
+    }
+    /// Creates an invitation unless members and pending invitations together take `seats`
+    /// already ([`StoreError::LimitReached`]), atomically.
+    async fn create_invitation_within(
+        &self,
+        org: OrgId,
+        invite: NewInvitation,
+        seats: Option<u64>,
+    ) -> Result<Invitation>;
     /// Invitations not yet accepted, newest first.
     async fn list_invitations(&self, org: OrgId) -> Result<Vec<Invitation>>;
     async fn find_invitation_by_token(&self, token_hash: &str) -> Result<Option<Invitation>>;
@@ -130,7 +140,18 @@ pub trait Store: KnowledgeStore + JobQueue + AnswerStore + Send + Sync + 'static
 
     // ---- chat spaces --------------------------------------------------------------------
 
-    async fn create_chat_space(&self, org: OrgId, space: NewChatSpace) -> Result<ChatSpace>;
+    async fn create_chat_space(&self, org: OrgId, space: NewChatSpace) -> Result<ChatSpace> {
+        self.create_chat_space_within(org, space, None).await
+    }
+    /// Creates a chat space unless `org` has `limit` of them already
+    /// ([`StoreError::LimitReached`]); the count and the insert are one atomic step, so
+    /// parallel requests cannot pass the limit together.
+    async fn create_chat_space_within(
+        &self,
+        org: OrgId,
+        space: NewChatSpace,
+        limit: Option<u64>,
+    ) -> Result<ChatSpace>;
     /// Newest first.
     async fn list_chat_spaces(&self, org: OrgId, page: Page<ChatSpaceId>)
     -> Result<Vec<ChatSpace>>;

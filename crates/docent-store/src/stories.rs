@@ -6,7 +6,7 @@ use chrono::{Duration, Utc};
 use docent_core::*;
 use serde_json::json;
 
-use crate::{Store, StoreError};
+use crate::{MessageQuota, Store, StoreError};
 
 /// Generates one `#[tokio::test]` per story; `$fresh` is an async expression yielding a new
 /// empty store (`impl Store`), or `None` to skip (a backend that is not available here).
@@ -28,6 +28,7 @@ macro_rules! conformance_tests {
             members_change_roles_and_leave,
             deleting_an_organization_removes_its_data,
             documents_are_counted_per_chat_space,
+            plan_limits_hold_under_parallel_inserts,
             outbox_keeps_messages_newest_first,
             documents_keep_their_chunks_searchable,
             search_stays_inside_the_chat_space,
@@ -2176,4 +2177,115 @@ pub async fn visitors_rate_answers_and_conversations_close(store: &impl Store) {
             .expect("conversation");
         assert_eq!(found.status, status);
     }
+}
+
+/// 40 inserts at once against a limit of 5 (chat spaces, documents, invitations, visitor
+/// messages): exactly 5 pass, the others are `LimitReached`, and no limit means none.
+pub async fn plan_limits_hold_under_parallel_inserts(store: &impl Store) {
+    use futures_util::future::join_all;
+    fn tally<T>(results: Vec<crate::Result<T>>) -> (usize, usize) {
+        let mut passed = 0;
+        let mut refused = 0;
+        for result in results {
+            match result {
+                Ok(_) => passed += 1,
+                Err(StoreError::LimitReached { limit: 5 }) => refused += 1,
+                Err(e) => panic!("unexpected error: {e}"),
+            }
+        }
+        (passed, refused)
+    }
+    let (a, org, _, _) = two_orgs(store).await;
+    let spaces =
+        join_all((0..40).map(|n| {
+            store.create_chat_space_within(org.id, new_space(&format!("race-{n}")), Some(5))
+        }))
+        .await;
+    assert_eq!(tally(spaces), (5, 35), "chat spaces");
+    assert_eq!(store.count_chat_spaces(org.id).await.expect("count"), 5);
+    let space = store
+        .list_chat_spaces(
+            org.id,
+            Page {
+                limit: 1,
+                cursor: None,
+            },
+        )
+        .await
+        .expect("list")
+        .remove(0);
+
+    let docs = join_all((0..40).map(|_| {
+        store.create_document_within(org.id, new_doc(space.id, DocumentStatus::Pending), Some(5))
+    }))
+    .await;
+    assert_eq!(tally(docs), (5, 35), "documents");
+    assert_eq!(
+        store
+            .count_documents(org.id, space.id, None)
+            .await
+            .expect("count"),
+        5
+    );
+
+    // One member (the owner) and four invitations fill five seats.
+    let now = Utc::now();
+    let invites = join_all((0..40).map(|n| {
+        store.create_invitation_within(
+            org.id,
+            NewInvitation {
+                email: format!("seat{n}@example.com"),
+                role: Role::Agent,
+                token_hash: format!("seat-{n}"),
+                invited_by: a.id,
+                expires_at: now + Duration::days(7),
+            },
+            Some(5),
+        )
+    }))
+    .await;
+    assert_eq!(tally(invites), (4, 36), "invitations");
+
+    let conversation = store
+        .create_conversation(
+            org.id,
+            space.id,
+            Channel::Widget,
+            NewConversation::default(),
+        )
+        .await
+        .expect("create")
+        .expect("space exists");
+    let quota = MessageQuota {
+        since: now.date_naive(),
+        limit: 5,
+    };
+    let messages = join_all((0..40).map(|n| {
+        store.add_message_within(
+            org.id,
+            NewMessage::plain(conversation.id, MessageRole::User, format!("question {n}")),
+            Some(quota),
+        )
+    }))
+    .await;
+    assert_eq!(tally(messages), (5, 35), "visitor messages");
+    assert_eq!(
+        store
+            .count_messages_since(org.id, quota.since)
+            .await
+            .expect("count"),
+        5
+    );
+    // Without a quota the same insert passes.
+    assert!(
+        store
+            .add_message_within(
+                org.id,
+                NewMessage::plain(conversation.id, MessageRole::User, "unlimited"),
+                None,
+            )
+            .await
+            .expect("add")
+            .is_some()
+    );
 }

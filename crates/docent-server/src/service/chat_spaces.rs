@@ -207,11 +207,14 @@ pub async fn create(
         retrieval_config: retrieval_config.clone(),
         allowed_origins: allowed_origins.clone(),
     };
+    let plan = caller.org.plan;
+    let limited = ApiError::within_plan(plan, "chat spaces");
     if let Some(slug) = chosen_slug {
-        return Ok(state
+        return state
             .store
-            .create_chat_space(caller.org_id(), new(slug))
-            .await?);
+            .create_chat_space_within(caller.org_id(), new(slug), limit)
+            .await
+            .map_err(limited);
     }
     // A derived slug: the name's, then numbered, then with a random suffix.
     let base = validate::slugify(&name);
@@ -224,14 +227,14 @@ pub async fn create(
     for slug in candidates {
         match state
             .store
-            .create_chat_space(caller.org_id(), new(slug))
+            .create_chat_space_within(caller.org_id(), new(slug), limit)
             .await
         {
             Ok(space) => return Ok(space),
             Err(docent_store::StoreError::Conflict {
                 field: "endpoint_slug",
             }) => continue,
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(limited(e)),
         }
     }
     Err(ApiError::SlugTaken)

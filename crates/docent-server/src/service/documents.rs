@@ -61,11 +61,28 @@ async fn ensure_room(
         Ok(())
     } else {
         Err(ApiError::PlanLimitReached {
-            what: "documents per chat space",
+            what: DOCUMENTS,
             limit: limit.unwrap_or(0),
             plan: caller.org.plan.as_str(),
         })
     }
+}
+
+const DOCUMENTS: &str = "documents per chat space";
+
+/// Creates a user's document within the plan's limit, atomically: [`ensure_room`] refuses
+/// early and whole, this holds when requests race.
+async fn create_within_plan(
+    state: &AppState,
+    caller: &Caller,
+    doc: NewDocument,
+) -> Result<Document, ApiError> {
+    let plan = caller.org.plan;
+    state
+        .store
+        .create_document_within(caller.org_id(), doc, plan.limits().documents_per_chat_space)
+        .await
+        .map_err(ApiError::within_plan(plan, DOCUMENTS))
 }
 
 /// Stores the files, creates their documents and queues their processing. Every file is
@@ -106,25 +123,24 @@ pub async fn upload(
             .store(caller.org_id(), &upload.bytes)
             .await
             .map_err(|e| ApiError::Internal(format!("storing an upload: {e}")))?;
-        let doc = state
-            .store
-            .create_document(
-                caller.org_id(),
-                NewDocument {
-                    chat_space_id: space.id,
-                    parent_id: None,
-                    doc_type: format.document_type().to_owned(),
-                    title: title_from(&file_name),
-                    file_size: Some(stored.size),
-                    file_name: Some(file_name),
-                    content_hash: Some(stored.content_hash),
-                    storage_key: Some(stored.key),
-                    source_url: None,
-                    citable,
-                    status: DocumentStatus::Pending,
-                },
-            )
-            .await?;
+        let doc = create_within_plan(
+            state,
+            caller,
+            NewDocument {
+                chat_space_id: space.id,
+                parent_id: None,
+                doc_type: format.document_type().to_owned(),
+                title: title_from(&file_name),
+                file_size: Some(stored.size),
+                file_name: Some(file_name),
+                content_hash: Some(stored.content_hash),
+                storage_key: Some(stored.key),
+                source_url: None,
+                citable,
+                status: DocumentStatus::Pending,
+            },
+        )
+        .await?;
         state
             .store
             .enqueue_job(caller.org_id(), space.id, doc.id, jobs::INGEST_JOB, None)
@@ -217,29 +233,28 @@ pub async fn add_url(
             Some(serde_json::to_value(c).unwrap_or_default())
         }
     };
-    let doc = state
-        .store
-        .create_document(
-            caller.org_id(),
-            NewDocument {
-                chat_space_id: space.id,
-                parent_id: None,
-                doc_type: if crawl.is_some() {
-                    "site".into()
-                } else {
-                    "url".into()
-                },
-                title: String::new(),
-                file_name: None,
-                file_size: None,
-                content_hash: None,
-                storage_key: None,
-                source_url: Some(url.to_string()),
-                citable: input.citable,
-                status: DocumentStatus::Pending,
+    let doc = create_within_plan(
+        state,
+        caller,
+        NewDocument {
+            chat_space_id: space.id,
+            parent_id: None,
+            doc_type: if crawl.is_some() {
+                "site".into()
+            } else {
+                "url".into()
             },
-        )
-        .await?;
+            title: String::new(),
+            file_name: None,
+            file_size: None,
+            content_hash: None,
+            storage_key: None,
+            source_url: Some(url.to_string()),
+            citable: input.citable,
+            status: DocumentStatus::Pending,
+        },
+    )
+    .await?;
     state
         .store
         .enqueue_job(

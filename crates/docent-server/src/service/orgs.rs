@@ -110,6 +110,8 @@ pub async fn invitations(state: &AppState, caller: &Caller) -> Result<Vec<Invita
 
 /// Invites someone by email; the link is mailed (or put in the outbox). Returns the
 /// invitation and the accept link.
+const SEATS: &str = "members (with pending invitations)";
+
 pub async fn invite(
     state: &AppState,
     caller: &Caller,
@@ -135,7 +137,7 @@ pub async fn invite(
     let seats = members.len() as u64 + pending.len() as u64;
     if !PlanLimits::allows(limit, seats) {
         return Err(ApiError::PlanLimitReached {
-            what: "members (with pending invitations)",
+            what: SEATS,
             limit: limit.unwrap_or(0),
             plan: caller.org.plan.as_str(),
         });
@@ -143,7 +145,7 @@ pub async fn invite(
     let secret = token::generate(32);
     let invitation = state
         .store
-        .create_invitation(
+        .create_invitation_within(
             caller.org_id(),
             NewInvitation {
                 email: email.clone(),
@@ -152,8 +154,10 @@ pub async fn invite(
                 invited_by: inviter.user.id,
                 expires_at: Utc::now() + Duration::days(7),
             },
+            limit,
         )
-        .await?;
+        .await
+        .map_err(ApiError::within_plan(caller.org.plan, SEATS))?;
     let link = format!("{}/invite?token={secret}", state.settings.public_base_url());
     let body = format!(
         "Hello,\n\n{} invited you to join {} on Docent as {}.\n\n\

@@ -8,8 +8,46 @@ use crate::on_both_backends;
 
 on_both_backends!(
     uploads_become_searchable_chunks,
-    documents_are_changed_reprocessed_and_deleted
+    documents_are_changed_reprocessed_and_deleted,
+    parallel_uploads_cannot_pass_the_plan_limit
 );
+
+/// The free plan allows 20 documents per chat space; 40 uploads at once make 20.
+async fn parallel_uploads_cannot_pass_the_plan_limit(app: TestApp) {
+    let (ana, id) = space(&app).await;
+    let path = format!("/api/chat-spaces/{id}/documents/upload");
+    let names: Vec<String> = (0..40).map(|n| format!("race-{n}.txt")).collect();
+    let results = futures_util::future::join_all(names.iter().map(|name| {
+        let (ana, path) = (&ana, &path);
+        async move {
+            ana.upload(
+                path,
+                &[(name.as_str(), b"Refunds take five days.".as_slice())],
+                None,
+            )
+            .await
+        }
+    }))
+    .await;
+    let created = results
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .count();
+    let refused: Vec<&Value> = results
+        .iter()
+        .filter(|(s, _)| *s != StatusCode::CREATED)
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(created, 20, "{refused:?}");
+    assert!(
+        refused.iter().all(|b| code(b) == "plan_limit_reached"),
+        "{refused:?}"
+    );
+    let (_, list) = ana
+        .get(&format!("/api/chat-spaces/{id}/documents?limit=100"))
+        .await;
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(20));
+}
 
 async fn space(app: &TestApp) -> (crate::common::Session, String) {
     let ana = app.signup("ana@example.com").await;
