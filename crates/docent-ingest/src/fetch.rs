@@ -71,14 +71,27 @@ pub fn is_public(ip: IpAddr) -> bool {
                 return is_public_v4(v4);
             }
             let s = v6.segments();
-            // ::a.b.c.d (IPv4-compatible) and 64:ff9b::/96 (NAT64) carry an IPv4 address.
-            if s[..6] == [0; 6] || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-                return is_public_v4(Ipv4Addr::new(
-                    (s[6] >> 8) as u8,
-                    s[6] as u8,
-                    (s[7] >> 8) as u8,
-                    s[7] as u8,
-                ));
+            let v4 = |hi: u16, lo: u16| {
+                Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8)
+            };
+            // Forms that carry an IPv4 address are judged by it: IPv4-compatible ::a.b.c.d,
+            // IPv4-translated ::ffff:0:a.b.c.d, NAT64 64:ff9b::/96 and its local-use
+            // 64:ff9b:1::/48, 6to4 2002:AABB:CCDD::/48, and Teredo 2001:0::/32 (server in
+            // bits 32-63, client inverted in the last 32): both of Teredo's must be public.
+            if s[..6] == [0; 6]
+                || s[..6] == [0, 0, 0, 0, 0xffff, 0]
+                || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
+            {
+                return is_public_v4(v4(s[6], s[7]));
+            }
+            if s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1 {
+                return false;
+            }
+            if s[0] == 0x2002 {
+                return is_public_v4(v4(s[1], s[2]));
+            }
+            if s[0] == 0x2001 && s[1] == 0 {
+                return is_public_v4(v4(s[2], s[3])) && is_public_v4(v4(!s[6], !s[7]));
             }
             !(v6.is_loopback()
                 || v6.is_unspecified()
@@ -86,6 +99,7 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || (s[0] & 0xfe00) == 0xfc00 // unique local fc00::/7 (AWS metadata fd00:ec2::254)
                 || (s[0] & 0xffc0) == 0xfe80 // link-local fe80::/10
                 || (s[0] & 0xffc0) == 0xfec0 // site-local fec0::/10
+                || s[..4] == [0x100, 0, 0, 0] // discard-only 100::/64
                 || s[0] == 0x2001 && s[1] == 0x0db8) // documentation
         }
     }
@@ -330,6 +344,8 @@ impl Fetcher {
                 fetched.content_type = Some("text/html; charset=utf-8".into());
                 fetched.rendered = true;
             }
+            // The page sent the browser somewhere the guard refused: nothing of it is kept.
+            Err(e @ FetchError::NotAllowed(_)) => return Err(e),
             Err(e) => {
                 tracing::warn!(url = %fetched.url, error = %e, "could not render the page; keeping it as fetched");
             }
@@ -461,6 +477,40 @@ mod tests {
         };
         assert!(check_url("http://10.1.2.3/wiki", &listed).is_ok());
         assert!(check_url("http://10.1.2.4/wiki", &listed).is_err());
+    }
+
+    #[test]
+    fn ipv6_forms_that_embed_ipv4_are_judged_by_it() {
+        for ip in [
+            "2002:7f00:1::1",                       // 6to4 of 127.0.0.1
+            "2002:a9fe:a9fe::",                     // 6to4 of 169.254.169.254
+            "2002:c0a8:101::1",                     // 6to4 of 192.168.1.1
+            "64:ff9b::7f00:1",                      // NAT64 of 127.0.0.1
+            "64:ff9b::a00:1",                       // NAT64 of 10.0.0.1
+            "64:ff9b:1::808:808",                   // local-use NAT64, whatever it embeds
+            "2001:0:4136:e378:8000:63bf:80ff:fffe", // Teredo, client 127.0.0.1
+            "2001:0:a00:1:8000:63bf:3fff:fdd2",     // Teredo, server 10.0.0.1
+            "::127.0.0.1",                          // IPv4-compatible
+            "::ffff:0:a9fe:a9fe",                   // IPv4-translated 169.254.169.254
+            "100::1",                               // discard-only
+        ] {
+            assert!(!is_public(ip.parse().expect("ip")), "{ip}");
+            let url = format!("http://[{ip}]/");
+            assert!(
+                matches!(
+                    check_url(&url, &FetchPolicy::default()),
+                    Err(FetchError::NotAllowed(_))
+                ),
+                "{url}"
+            );
+        }
+        for ip in [
+            "2002:808:808::1",                      // 6to4 of 8.8.8.8
+            "64:ff9b::808:808",                     // NAT64 of 8.8.8.8
+            "2001:0:4136:e378:8000:63bf:f7f7:f7f7", // Teredo, server and client public
+        ] {
+            assert!(is_public(ip.parse().expect("ip")), "{ip}");
+        }
     }
 
     #[test]

@@ -113,23 +113,32 @@ impl Renderer {
             return Err(unreachable("the browser gave no output".into()));
         };
         let limit = self.policy.max_bytes;
+        // Read a little past a small limit: Chromium's error page (told apart below) is
+        // ~100 KB before its body.
+        let read_limit = limit.max(1 << 20);
         let read = async {
             let mut html = Vec::new();
             (&mut stdout)
-                .take(limit as u64 + 1)
+                .take(read_limit as u64 + 1)
                 .read_to_end(&mut html)
                 .await
                 .map(|_| html)
         };
         let mut connections = JoinSet::new();
+        // The hosts the guard refused to this page, to tell a refused navigation.
+        let refused_hosts: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
         let serve = async {
             loop {
                 if let Ok((socket, _)) = listener.accept().await {
                     let policy = self.policy.clone();
                     let refused = self.refused.clone();
+                    let hosts = refused_hosts.clone();
                     connections.spawn(async move {
-                        if proxy_connection(socket, &policy).await.is_err() {
+                        if let Err(Refused(host)) = proxy_connection(socket, &policy).await {
                             refused.fetch_add(1, Ordering::Relaxed);
+                            if let Some(host) = host {
+                                hosts.lock().unwrap_or_else(|e| e.into_inner()).push(host);
+                            }
                         }
                     });
                     // Finished connections need not wait for the end of the render.
@@ -158,20 +167,36 @@ impl Renderer {
             Ok(Err(e)) => return Err(unreachable(format!("reading the browser's output: {e}"))),
             Ok(Ok(html)) => html,
         };
-        if html.len() > limit {
-            return Err(FetchError::TooLarge(shown, limit / 1_000_000));
-        }
         let html = String::from_utf8_lossy(&html).into_owned();
         if html.trim().is_empty() {
             return Err(unreachable("the browser could not render the page".into()));
+        }
+        // A navigation that failed (a meta refresh or a script sent the page somewhere the
+        // guard refused) leaves Chromium's own error page, titled with the host it failed
+        // on: never knowledge.
+        if html.contains("<body class=\"neterror\"") && html.contains("id=\"main-frame-error\"") {
+            let host = html
+                .split_once("<title>")
+                .and_then(|(_, rest)| rest.split_once("</title>"))
+                .map(|(title, _)| title.trim().to_owned())
+                .unwrap_or_default();
+            let refused = refused_hosts.lock().unwrap_or_else(|e| e.into_inner());
+            if refused.iter().any(|h| *h == host) {
+                return Err(FetchError::NotAllowed(format!("A redirect to {host}")));
+            }
+            return Err(unreachable(format!("the browser could not load {host}")));
+        }
+        if html.len() > limit {
+            return Err(FetchError::TooLarge(shown, limit / 1_000_000));
         }
         Ok(html)
     }
 }
 
-/// The proxy refused a request (or it could not be served).
+/// The proxy refused a request (or it could not be served), with the host when it was the
+/// guard that refused it.
 #[derive(Debug)]
-struct Refused;
+struct Refused(Option<String>);
 
 /// Serves one of the browser's proxy connections: `CONNECT host:port` (HTTPS, WebSockets
 /// over TLS) becomes a tunnel, `GET http://…` (any method) is forwarded with
@@ -182,7 +207,7 @@ async fn proxy_connection(mut client: TcpStream, policy: &FetchPolicy) -> Result
     let (head, rest) =
         match tokio::time::timeout(Duration::from_secs(10), read_head(&mut client)).await {
             Ok(Ok(read)) => read,
-            _ => return Err(Refused),
+            _ => return Err(Refused(None)),
         };
     let head = String::from_utf8_lossy(&head).into_owned();
     let mut lines = head.split("\r\n");
@@ -206,7 +231,18 @@ async fn proxy_connection(mut client: TcpStream, policy: &FetchPolicy) -> Result
                     b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
                 )
                 .await;
-            return Err(Refused);
+            let host = if tunnel {
+                target.rsplit_once(':').map(|(host, _)| {
+                    host.trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .to_owned()
+                })
+            } else {
+                Url::parse(target)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_owned))
+            };
+            return Err(Refused(host));
         }
     };
     let Ok(Ok(mut upstream)) =

@@ -73,6 +73,18 @@ async fn site() -> u16 {
                         String::new(),
                     ),
                     "/to-page" => ("302 Found", "Location: /page\r\n".to_owned(), String::new()),
+                    "/meta-refresh" => (
+                        "200 OK",
+                        "Content-Type: text/html\r\n".to_owned(),
+                        format!(
+                            "<html><head><meta http-equiv=refresh content=\"0; url=http://127.0.0.2:{port}/secret\"></head><body>Moved.</body></html>"
+                        ),
+                    ),
+                    "/script-navigation" => (
+                        "200 OK",
+                        "Content-Type: text/html\r\n".to_owned(),
+                        "<html><body><p>One moment.</p><script>location.href = 'http://169.254.169.254/latest/meta-data/';</script></body></html>".to_owned(),
+                    ),
                     "/app" | "/app-open" => (
                         "200 OK",
                         "Content-Type: text/html\r\n".to_owned(),
@@ -322,4 +334,33 @@ async fn a_browser_that_cannot_start_leaves_the_page_as_fetched() {
         .expect("page");
     assert!(!fetched.rendered);
     assert!(String::from_utf8_lossy(&fetched.bytes).contains("Loading"));
+}
+
+#[tokio::test]
+async fn a_navigation_the_guard_refuses_fails_the_page() {
+    let Some(chromium) = chromium() else { return };
+    let port = site().await;
+    let policy = listed();
+    let fetcher = Fetcher::new(policy.clone())
+        .expect("fetcher")
+        .with_renderer(Renderer::new(chromium, policy));
+    for (path, host) in [
+        ("/meta-refresh", "127.0.0.2"),
+        ("/script-navigation", "169.254.169.254"),
+    ] {
+        match fetcher
+            .get_page(&format!("http://127.0.0.1:{port}{path}"))
+            .await
+        {
+            Err(e @ FetchError::NotAllowed(_)) => {
+                let message = e.to_string();
+                assert!(
+                    message.starts_with(&format!("A redirect to {host} is not allowed")),
+                    "{path}: {message}"
+                );
+            }
+            Ok(fetched) => panic!("{path} was kept as knowledge: {}", text_of(&fetched.bytes)),
+            Err(e) => panic!("{path}: {e:?}"),
+        }
+    }
 }

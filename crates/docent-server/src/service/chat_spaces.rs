@@ -300,6 +300,15 @@ pub async fn patch(
         );
     }
     errors.into_result()?;
+    // Docent will call it: the same guard as web sources, now and again when it calls. A
+    // name that does not resolve yet is kept (it is checked again at every call); one that
+    // resolves to a private address is refused.
+    if let Some(Some(url)) = &patch.webhook_url {
+        match super::public_url(state, url, "webhook_url").await {
+            Ok(_) | Err(ApiError::UrlUnreachable(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
     let updated = state
         .store
         .update_chat_space(caller.org_id(), id, patch)

@@ -193,18 +193,10 @@ pub async fn add_url(
     space: ChatSpaceId,
     input: AddUrl,
 ) -> Result<Document, ApiError> {
-    use docent_ingest::fetch::{FetchError, check_resolved, check_url};
     caller.require(Role::Admin)?;
     let space = chat_spaces::get(state, caller, space).await?;
-    let policy = state.fetcher.policy();
-    let refuse = |e: FetchError| match e {
-        FetchError::InvalidUrl(_) => ApiError::validation("url", e.to_string()),
-        FetchError::Unreachable(..) => ApiError::UrlUnreachable(e.to_string()),
-        other => ApiError::UrlNotAllowed(other.to_string()),
-    };
-    let url = check_url(&input.url, policy).map_err(refuse)?;
     ensure_room(state, caller, space.id, 1).await?;
-    check_resolved(&url, policy).await.map_err(refuse)?;
+    let url = super::public_url(state, &input.url, "url").await?;
     let crawl = match &input.crawl {
         None => None,
         Some(c) => {

@@ -101,6 +101,28 @@ async fn chat_spaces_are_created_changed_and_deleted(app: TestApp) {
         (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
     );
 
+    // A webhook is a URL Docent will call: the fetch guard refuses private targets in every
+    // spelling when it is saved.
+    for private in [
+        "http://127.0.0.1:5678/webhook/chat",
+        "http://localhost:5678/webhook/chat",
+        "http://[2002:7f00:1::1]/hook",
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",
+        "http://169.254.169.254/latest/meta-data/",
+    ] {
+        let (status, answer) = ana
+            .json(
+                Method::PATCH,
+                &format!("/api/chat-spaces/{id}"),
+                json!({"answer_mode": "webhook", "webhook_url": private}),
+            )
+            .await;
+        assert_eq!(
+            (status, code(&answer)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "url_not_allowed"),
+            "{private}: {answer}"
+        );
+    }
     let (status, webhook) = ana
         .json(
             Method::PATCH,
