@@ -181,7 +181,7 @@ impl Renderer {
                 .map(|(title, _)| title.trim().to_owned())
                 .unwrap_or_default();
             let refused = refused_hosts.lock().unwrap_or_else(|e| e.into_inner());
-            if refused.iter().any(|h| *h == host) {
+            if refused.contains(&host) {
                 return Err(FetchError::NotAllowed(format!("A redirect to {host}")));
             }
             return Err(unreachable(format!("the browser could not load {host}")));
