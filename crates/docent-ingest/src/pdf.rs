@@ -107,7 +107,33 @@ pub fn available() -> bool {
 }
 
 /// Reads a PDF with PDFium, or with the pure-Rust fallback when PDFium is not installed.
+/// A file that declares encryption and cannot be read (no pages, no text, a decryption
+/// failure either engine calls something else) is [`IngestError::EncryptedPdf`]; one
+/// encrypted with an empty user password (permissions only) is read as any other.
 pub fn extract(bytes: &[u8]) -> Result<Extracted, IngestError> {
+    judged(bytes, read(bytes))
+}
+
+fn judged(bytes: &[u8], result: Result<Extracted, IngestError>) -> Result<Extracted, IngestError> {
+    match result {
+        Err(IngestError::Corrupt(_) | IngestError::NoText) if declares_encryption(bytes) => {
+            Err(IngestError::EncryptedPdf)
+        }
+        other => other,
+    }
+}
+
+/// Whether the file has an `/Encrypt` entry: in its trailer, or in the dictionary of a
+/// cross-reference stream, which is never compressed or encrypted itself.
+fn declares_encryption(bytes: &[u8]) -> bool {
+    memchr::memmem::find_iter(bytes, b"/Encrypt").any(|at| {
+        bytes
+            .get(at + 8)
+            .is_none_or(|next| !next.is_ascii_alphanumeric())
+    })
+}
+
+fn read(bytes: &[u8]) -> Result<Extracted, IngestError> {
     let engine = match engine() {
         Ok(engine) => engine,
         Err(_) => return extract_fallback(bytes),
@@ -439,5 +465,41 @@ mod tests {
         );
         let doc = super::extract_fallback(&pdf).expect("fallback");
         assert_eq!(doc.sections[0].text.trim(), "Investors and others");
+    }
+
+    /// Every encrypted PDF of the shared corpus (its MANIFEST says which) is refused as
+    /// password-protected, by PDFium when it is there and by the fallback; the fallback
+    /// called five of them "damaged: the PDF has no pages", PDFium two "empty".
+    #[test]
+    fn every_encrypted_pdf_is_refused_as_encrypted() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/corpora/pdfs/malformed");
+        let Ok(manifest) = std::fs::read_to_string(dir.join("MANIFEST.tsv")) else {
+            eprintln!("skipped: no corpus at {}", dir.display());
+            return;
+        };
+        let encrypted: Vec<&str> = manifest
+            .lines()
+            .filter_map(|l| {
+                let cols: Vec<&str> = l.split('\t').collect();
+                (cols.get(5) == Some(&"encrypted")).then_some(cols[0])
+            })
+            .collect();
+        assert!(encrypted.len() >= 10, "{encrypted:?}");
+        let mut wrong = Vec::new();
+        for name in &encrypted {
+            let bytes = std::fs::read(dir.join(name)).expect("read");
+            let fallback = super::judged(&bytes, super::extract_fallback(&bytes));
+            if fallback.as_ref().err() != Some(&super::IngestError::EncryptedPdf) {
+                wrong.push(format!("fallback {name}: {:?}", fallback.map(|d| d.text())));
+            }
+            if super::available() {
+                let pdfium = super::extract(&bytes);
+                if pdfium.as_ref().err() != Some(&super::IngestError::EncryptedPdf) {
+                    wrong.push(format!("PDFium {name}: {:?}", pdfium.map(|d| d.text())));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
     }
 }
