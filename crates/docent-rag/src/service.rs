@@ -305,6 +305,8 @@ impl AnswerService {
             }
             AnswerKind::DontKnow | AnswerKind::Error => Vec::new(),
         };
+        // What is stored (and shown when the answer is done) marks only listed sources.
+        draft.text = prompt::keep_cited_markers(&draft.text, &citations);
         let cost = draft
             .model
             .as_ref()

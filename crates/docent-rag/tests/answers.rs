@@ -523,3 +523,44 @@ async fn a_model_that_says_nothing_gets_the_dont_know_reply() {
     assert_eq!(shown, config::AiConfig::default().dont_know_reply);
     assert_eq!(stored.content, shown);
 }
+
+/// A model that answers with a fixed text.
+#[derive(Debug)]
+struct Says(&'static str);
+
+#[async_trait]
+impl ChatModel for Says {
+    async fn stream(&self, _: ChatRequest) -> Result<ChatStream, AiError> {
+        let (tx, stream) = ChatStream::channel();
+        let text = self.0;
+        tokio::spawn(async move {
+            let _ = tx.send(Ok(ChatEvent::Delta(text.into()))).await;
+            let _ = tx.send(Ok(ChatEvent::Done { usage: None })).await;
+        });
+        Ok(stream)
+    }
+}
+
+#[tokio::test]
+async fn stored_answers_mark_only_the_sources_they_list() {
+    let world = world().await;
+    let service = AnswerService::new(
+        world.store.clone(),
+        None,
+        Some(Arc::new(Says(
+            "**Returns** are accepted within *thirty days* [1][3]. Refunds take five days [2, 1].",
+        ))),
+        BTreeMap::new(),
+    );
+    let (_, _, stored) = run(&service, ask(&world, "How do returns work?")).await;
+    let stored = stored.expect("answer");
+    assert_eq!(stored.answer_kind, Some(AnswerKind::Generated));
+    assert_eq!(
+        stored.citations.iter().map(|c| c.index).collect::<Vec<_>>(),
+        [1]
+    );
+    assert_eq!(
+        stored.content,
+        "**Returns** are accepted within *thirty days* [1]. Refunds take five days [1]."
+    );
+}

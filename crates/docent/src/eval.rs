@@ -193,6 +193,43 @@ struct Scores {
     recall: f64,
     reciprocal_rank: f64,
     gold_chars: f64,
+    /// Marker numbers in quoted answers, and those naming no citation: as answered, and
+    /// with the context numbered per chunk (as before the numbering went by document).
+    markers: (usize, usize),
+    markers_per_chunk: (usize, usize),
+}
+
+/// Marker numbers of the quoted answer to `question` over `retrieved`, and how many name no
+/// citation: as the answer service numbers sources (by document), then numbered per chunk.
+fn quoted_markers(
+    question: &str,
+    retrieved: &[docent_rag::Retrieved],
+) -> ((usize, usize), (usize, usize)) {
+    use docent_rag::{extractive, prompt};
+    let count = |blocks: &[prompt::Block<'_>]| {
+        let Some(answer) = extractive::answer(question, blocks) else {
+            return (0, 0);
+        };
+        let cited = prompt::citations(&answer, blocks);
+        prompt::marker_numbers(&prompt::keep_cited_markers(&answer, &cited), &cited)
+    };
+    let by_document = prompt::blocks(retrieved, prompt::CONTEXT_BUDGET_TOKENS);
+    let mut n = 0;
+    let per_chunk: Vec<prompt::Block<'_>> = by_document
+        .iter()
+        .map(|b| prompt::Block {
+            retrieved: b.retrieved,
+            number: b.number.map(|_| {
+                n += 1;
+                n
+            }),
+        })
+        .collect();
+    // The per-chunk count is of the answer as it was stored then, markers and all.
+    let per_chunk_count = extractive::answer(question, &per_chunk).map_or((0, 0), |answer| {
+        prompt::marker_numbers(&answer, &prompt::citations(&answer, &per_chunk))
+    });
+    (count(&by_document), per_chunk_count)
 }
 
 impl Scores {
@@ -382,11 +419,26 @@ pub async fn chroma(settings: &Settings, dir: &Path, options: Options) -> anyhow
                 eprintln!("    {} {}..{} ({tokens} tokens)", span.0, span.1, span.2);
             }
         }
+        let (markers, per_chunk) = quoted_markers(question, &retrieved);
+        scores.markers.0 += markers.0;
+        scores.markers.1 += markers.1;
+        scores.markers_per_chunk.0 += per_chunk.0;
+        scores.markers_per_chunk.1 += per_chunk.1;
         scores.questions += 1;
         progress.tick("");
     }
     progress.finish();
     scores.report("chroma", &options, mode, true);
+    if !options.json {
+        println!(
+            "  quoted answers: {} citation markers, {} naming no listed citation \
+             (numbered per chunk, as before: {} of {})",
+            scores.markers.0,
+            scores.markers.1,
+            scores.markers_per_chunk.1,
+            scores.markers_per_chunk.0
+        );
+    }
     Ok(())
 }
 
