@@ -4,29 +4,19 @@
 //! public widget. Each is refused with 413 `payload_too_large` soon after passing its limit,
 //! and the server's resident memory stays flat throughout.
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use common::{Server, free_port, post_json, scratch_dir, sign_up};
+
 const MB: usize = 1024 * 1024;
 const SENT: usize = 300 * MB;
-
-struct Server {
-    child: Child,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 /// The server's resident memory in bytes.
 fn rss(pid: u32) -> usize {
@@ -165,84 +155,28 @@ fn refused(what: &str, answer: &Answer, limit: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_of_300_mb_are_refused_while_they_stream_and_memory_stays_flat() {
-    let dir = std::env::temp_dir().join(format!("docent-bodies-{}", uuid::Uuid::now_v7()));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_docent"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(&dir)
-        .env("DOCENT_LOG", "warn")
-        .env_remove("DOCENT_DATABASE_URL")
-        .env_remove("DOCENT_MAX_UPLOAD_BYTES")
-        .env_remove("DOCENT_MAX_BODY_BYTES")
-        .env_remove("DOCENT_EMBEDDING_MODEL_DIR")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start docent serve");
-    let pid = child.id();
-    let server = Server { child, dir };
-    let base = format!("http://127.0.0.1:{port}");
-    docent_ingest::fetch::init_tls();
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .expect("client");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !client
-        .get(format!("{base}/ready"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        assert!(Instant::now() < deadline, "the server did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let signup = client
-        .post(format!("{base}/api/auth/signup"))
-        .json(&json!({"email": "ops@example.com", "password": "correct horse battery"}))
-        .send()
-        .await
-        .expect("signup");
-    assert_eq!(signup.status(), 201);
-    let me: Value = client
-        .get(format!("{base}/api/auth/me"))
-        .send()
-        .await
-        .expect("me")
-        .json()
-        .await
-        .expect("json");
-    let csrf = me["csrf_token"].as_str().expect("csrf").to_owned();
-    let key: Value = client
-        .post(format!("{base}/api/api-keys"))
-        .header("x-csrf-token", &csrf)
-        .json(&json!({"name": "uploads"}))
-        .send()
-        .await
-        .expect("key")
-        .json()
-        .await
-        .expect("json");
+    let dir = scratch_dir("bodies");
+    let port = free_port();
+    let server = Server::start(&dir, port, &[], None);
+    server.ready().await;
+    let pid = server.pid();
+    let base = server.base.clone();
+    let (client, csrf) = sign_up(&base, "ops@example.com").await;
+    let key = post_json(
+        &client,
+        &csrf,
+        &format!("{base}/api/api-keys"),
+        json!({"name": "uploads"}),
+    )
+    .await;
     let key = key["secret"].as_str().expect("secret").to_owned();
-    let space: Value = client
-        .post(format!("{base}/api/chat-spaces"))
-        .header("x-csrf-token", &csrf)
-        .json(&json!({"name": "Bodies"}))
-        .send()
-        .await
-        .expect("space")
-        .json()
-        .await
-        .expect("json");
+    let space = post_json(
+        &client,
+        &csrf,
+        &format!("{base}/api/chat-spaces"),
+        json!({"name": "Bodies"}),
+    )
+    .await;
     let id = space["id"].as_str().expect("id");
     let slug = space["endpoint_slug"].as_str().expect("slug");
     let upload_limit = 50 * MB;
@@ -320,4 +254,5 @@ async fn bodies_of_300_mb_are_refused_while_they_stream_and_memory_stays_flat() 
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains("payload_too_large"), "{answer}");
     drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,80 +1,33 @@
 //! The real `docent serve` on its embedded SQLite, with its two workers, while 8 clients
 //! upload 400 small files at once: every document completes, none fails for a busy database.
 
-use std::process::{Command, Stdio};
+mod common;
+
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use common::{Server, free_port, get_json, post_json, scratch_dir, sign_up};
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn four_hundred_uploads_from_eight_clients_all_complete() {
-    let dir = std::env::temp_dir().join(format!("docent-contention-{}", uuid::Uuid::now_v7()));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let log = std::env::temp_dir().join(format!("docent-contention-{port}.log"));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_docent"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(&dir)
-        .env("DOCENT_LOG", "warn")
-        .env("DOCENT_WORKERS", "2")
-        .env_remove("DOCENT_DATABASE_URL")
-        .env_remove("DOCENT_EMBEDDING_MODEL_DIR")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log"))
-        .spawn()
-        .expect("start docent serve");
-    let base = format!("http://127.0.0.1:{port}");
-    docent_ingest::fetch::init_tls();
+    let dir = scratch_dir("contention");
+    let port = free_port();
+    let log = dir.with_extension("log");
+    let server = Server::start(&dir, port, &[("DOCENT_WORKERS", "2")], Some(&log));
+    server.ready().await;
+    let base = server.base.clone();
     let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !client
-        .get(format!("{base}/ready"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        assert!(Instant::now() < deadline, "the server did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let session = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .expect("client");
-    let signup = session
-        .post(format!("{base}/api/auth/signup"))
-        .json(&json!({"email": "ops@example.com", "password": "correct horse battery"}))
-        .send()
-        .await
-        .expect("signup");
-    assert_eq!(signup.status(), 201);
-    let me: Value = session
-        .get(format!("{base}/api/auth/me"))
-        .send()
-        .await
-        .expect("me")
-        .json()
-        .await
-        .expect("json");
-    let csrf = me["csrf_token"].as_str().expect("csrf").to_owned();
+    let (session, csrf) = sign_up(&base, "ops@example.com").await;
+    let me = get_json(&session, &format!("{base}/api/auth/me")).await;
     let org = me["organization"]["id"].as_str().expect("org").to_owned();
-    let key: Value = session
-        .post(format!("{base}/api/api-keys"))
-        .header("x-csrf-token", &csrf)
-        .json(&json!({"name": "loader"}))
-        .send()
-        .await
-        .expect("key")
-        .json()
-        .await
-        .expect("json");
+    let key = post_json(
+        &session,
+        &csrf,
+        &format!("{base}/api/api-keys"),
+        json!({"name": "loader"}),
+    )
+    .await;
     let key = key["secret"].as_str().expect("secret").to_owned();
     // The free plan allows 20 documents; this is about the database, not the plan. The
     // first account is the platform's administrator.
@@ -183,8 +136,7 @@ async fn four_hundred_uploads_from_eight_clients_all_complete() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     let logged = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(
         failed.is_empty(),

@@ -2,52 +2,19 @@
 //! document and started again: the job's lease runs out, a new worker takes it over, and
 //! the document completes with each chunk stored once.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
 use serde_json::{Value, json};
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::{Server, free_port, get_json, post_json, scratch_dir, sign_up, wait_until};
 
 fn start(dir: &std::path::Path, port: u16) -> Server {
-    let child = Command::new(env!("CARGO_BIN_EXE_docent"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(dir)
-        .env("DOCENT_WORKERS", "1")
-        .env("DOCENT_JOB_LEASE_SECS", "2")
-        .env("DOCENT_LOG", "warn")
-        .env_remove("DOCENT_DATABASE_URL")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start docent serve");
-    Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    }
-}
-
-async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    Server::start(
+        dir,
+        port,
+        &[("DOCENT_WORKERS", "1"), ("DOCENT_JOB_LEASE_SECS", "2")],
+        None,
+    )
 }
 
 /// A text of `paragraphs` varied paragraphs.
@@ -76,55 +43,19 @@ fn big_text(paragraphs: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_finishes_the_job_after_restart_without_duplicates() {
-    let dir = std::env::temp_dir().join(format!("docent-restart-{}", uuid::Uuid::now_v7()));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
-    docent_ingest::fetch::init_tls();
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .expect("client");
+    let dir = scratch_dir("restart");
+    let port = free_port();
     let server = start(&dir, port);
+    server.ready().await;
     let base = server.base.clone();
-    wait_until("the first start", async || {
-        client
-            .get(format!("{base}/ready"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-    })
-    .await;
-
-    let post = |path: &str, body: Value| client.post(format!("{base}{path}")).json(&body).send();
-    let signup = post(
-        "/api/auth/signup",
-        json!({"email": "ops@example.com", "password": "correct horse battery"}),
+    let (client, csrf) = sign_up(&base, "ops@example.com").await;
+    let space = post_json(
+        &client,
+        &csrf,
+        &format!("{base}/api/chat-spaces"),
+        json!({"name": "Big"}),
     )
-    .await
-    .expect("signup");
-    assert_eq!(signup.status(), 201);
-    let me: Value = client
-        .get(format!("{base}/api/auth/me"))
-        .send()
-        .await
-        .expect("me")
-        .json()
-        .await
-        .expect("json");
-    let csrf = me["csrf_token"].as_str().expect("csrf").to_owned();
-    let space: Value = client
-        .post(format!("{base}/api/chat-spaces"))
-        .header("x-csrf-token", &csrf)
-        .json(&json!({"name": "Big"}))
-        .send()
-        .await
-        .expect("space")
-        .json()
-        .await
-        .expect("json");
+    .await;
     let space_id = space["id"].as_str().expect("id").to_owned();
     let text = big_text(3000);
     let form = reqwest::multipart::Form::new().part(
@@ -147,63 +78,31 @@ async fn a_killed_server_finishes_the_job_after_restart_without_duplicates() {
     let doc_url = format!("{base}/api/documents/{doc_id}");
 
     wait_until("processing to start", async || {
-        let doc: Value = client
-            .get(&doc_url)
-            .send()
-            .await
-            .expect("doc")
-            .json()
-            .await
-            .expect("json");
+        let doc = get_json(&client, &doc_url).await;
         doc["status"] == "processing"
     })
     .await;
     drop(server); // SIGKILL in the middle of the work
 
     let server = start(&dir, port);
-    let base = server.base.clone();
-    wait_until("the restart", async || {
-        client
-            .get(format!("{base}/ready"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-    })
-    .await;
+    server.ready().await;
     wait_until("the document to complete", async || {
-        let doc: Value = client
-            .get(&doc_url)
-            .send()
-            .await
-            .expect("doc")
-            .json()
-            .await
-            .expect("json");
+        let doc = get_json(&client, &doc_url).await;
         assert_ne!(doc["status"], "failed", "{doc}");
         doc["status"] == "completed"
     })
     .await;
 
-    let doc: Value = client
-        .get(&doc_url)
-        .send()
-        .await
-        .expect("doc")
-        .json()
-        .await
-        .expect("json");
+    let doc = get_json(&client, &doc_url).await;
     let count = doc["chunk_count"].as_i64().expect("count");
     let mut indexes = Vec::new();
     let mut after = -1;
     loop {
-        let page: Value = client
-            .get(format!("{doc_url}/chunks?after={after}&limit=200"))
-            .send()
-            .await
-            .expect("chunks")
-            .json()
-            .await
-            .expect("json");
+        let page = get_json(
+            &client,
+            &format!("{doc_url}/chunks?after={after}&limit=200"),
+        )
+        .await;
         let chunks = page["data"].as_array().expect("data").clone();
         if chunks.is_empty() {
             break;
