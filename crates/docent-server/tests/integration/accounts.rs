@@ -274,17 +274,32 @@ async fn unsafe_cookie_requests_need_the_csrf_token() {
     assert_eq!(status, StatusCode::SEE_OTHER, "with the field it logs in");
 }
 
-/// Logs in as `email` from `address` (the app trusts X-Forwarded-For).
-async fn login_from(anon: &Session, address: &str, email: &str, password: &str) -> StatusCode {
+/// POSTs `body` to `path` from `address` (the app trusts X-Forwarded-For); the status.
+async fn post_from(
+    anon: &Session,
+    address: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> StatusCode {
     let csrf = anon.csrf().await;
-    anon.request(Method::POST, "/api/auth/login")
+    anon.request(Method::POST, path)
         .header("x-csrf-token", csrf)
         .header("x-forwarded-for", address)
-        .json(&json!({"email": email, "password": password}))
+        .json(&body)
         .send()
         .await
         .expect("send")
         .status()
+}
+
+async fn login_from(anon: &Session, address: &str, email: &str, password: &str) -> StatusCode {
+    post_from(
+        anon,
+        address,
+        "/api/auth/login",
+        json!({"email": email, "password": password}),
+    )
+    .await
 }
 
 const RIGHT: &str = "correct horse battery";
@@ -391,15 +406,13 @@ async fn reset_tokens(app: &TestApp) -> Vec<String> {
 }
 
 async fn forgot_from(anon: &Session, address: &str, email: &str) -> StatusCode {
-    let csrf = anon.csrf().await;
-    anon.request(Method::POST, "/api/auth/forgot-password")
-        .header("x-csrf-token", csrf)
-        .header("x-forwarded-for", address)
-        .json(&json!({"email": email}))
-        .send()
-        .await
-        .expect("send")
-        .status()
+    post_from(
+        anon,
+        address,
+        "/api/auth/forgot-password",
+        json!({"email": email}),
+    )
+    .await
 }
 
 async fn an_older_reset_link_dies_when_a_newer_one_is_sent(app: TestApp) {

@@ -3,7 +3,6 @@
 //! a model (extractive), and with a provider that fails.
 
 use axum::Json;
-use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use docent_rag::guard::leaked_run;
@@ -11,7 +10,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::common::{
-    Backend, Session, TestApp, code, drain_jobs, events, loopback, serve_in_background,
+    Backend, Session, TestApp, code, completion_stream, drain_jobs, events, loopback,
+    serve_in_background,
 };
 
 const PUBLIC: &str = "Returns are accepted within thirty days of delivery when the item is \
@@ -31,25 +31,11 @@ async fn provider() -> String {
             .as_array()
             .map(|m| m.iter().filter_map(|m| m["content"].as_str()).collect())
             .unwrap_or_default();
-        let text = prompt.join("\n");
-        let mut sse = String::new();
-        let chars: Vec<char> = text.chars().collect();
-        for piece in chars.chunks(5) {
-            let delta: String = piece.iter().collect();
-            sse.push_str(&format!(
-                "data: {}\n\n",
-                json!({"choices": [{"index": 0, "delta": {"content": delta}}]})
-            ));
-        }
-        sse.push_str(&format!(
-            "data: {}\n\ndata: {}\n\ndata: [DONE]\n\n",
-            json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}),
-            json!({"choices": [], "usage": {"prompt_tokens": 321, "completion_tokens": 123}})
-        ));
-        Response::builder()
-            .header("content-type", "text/event-stream")
-            .body(Body::from(sse))
-            .expect("response")
+        completion_stream(
+            &prompt.join("\n"),
+            5,
+            Some(json!({"prompt_tokens": 321, "completion_tokens": 123})),
+        )
     }
     let (listener, base) = loopback().await;
     serve_in_background(

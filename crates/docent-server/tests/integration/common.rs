@@ -388,3 +388,36 @@ pub fn events(body: &str) -> Vec<(String, Value)> {
     }
     out
 }
+
+/// A streamed chat completion in the OpenAI wire format: `text` in pieces of `piece_chars`
+/// characters, a stop, the usage when given, and `[DONE]`.
+pub fn completion_stream(
+    text: &str,
+    piece_chars: usize,
+    usage: Option<Value>,
+) -> axum::response::Response {
+    let chars: Vec<char> = text.chars().collect();
+    let mut sse = String::new();
+    for piece in chars.chunks(piece_chars.max(1)) {
+        let delta: String = piece.iter().collect();
+        sse.push_str(&format!(
+            "data: {}\n\n",
+            json!({"choices": [{"index": 0, "delta": {"content": delta}}]})
+        ));
+    }
+    sse.push_str(&format!(
+        "data: {}\n\n",
+        json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    ));
+    if let Some(usage) = usage {
+        sse.push_str(&format!(
+            "data: {}\n\n",
+            json!({"choices": [], "usage": usage})
+        ));
+    }
+    sse.push_str("data: [DONE]\n\n");
+    axum::response::Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(axum::body::Body::from(sse))
+        .expect("response")
+}

@@ -6,13 +6,12 @@
 //! more nodes or text than it was given. The widget's page must log no warning or error.
 
 use axum::Json;
-use axum::body::Body;
 use axum::response::Response;
 use axum::routing::post;
 use serde_json::{Value, json};
 
 use crate::browser::Browser;
-use crate::common::{Backend, TestApp, loopback, serve_in_background};
+use crate::common::{Backend, TestApp, completion_stream, loopback, serve_in_background};
 use crate::widget::published;
 use crate::widget_browser::{ask_in_widget, host_site};
 
@@ -26,23 +25,11 @@ order number.\n2. Send the item back; see [our policy](https://shop.example/retu
 /// marks arrive split (`*` now, `*` later) and the renderer sees every unbalanced state.
 async fn writer() -> String {
     async fn completions(Json(_): Json<Value>) -> Response {
-        let chars: Vec<char> = ANSWER.chars().collect();
-        let mut sse = String::new();
-        for piece in chars.chunks(7) {
-            let delta: String = piece.iter().collect();
-            sse.push_str(&format!(
-                "data: {}\n\n",
-                json!({"choices": [{"index": 0, "delta": {"content": delta}}]})
-            ));
-        }
-        sse.push_str(&format!(
-            "data: {}\n\ndata: [DONE]\n\n",
-            json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 50, "completion_tokens": 60}})
-        ));
-        Response::builder()
-            .header("content-type", "text/event-stream")
-            .body(Body::from(sse))
-            .expect("response")
+        completion_stream(
+            ANSWER,
+            7,
+            Some(json!({"prompt_tokens": 50, "completion_tokens": 60})),
+        )
     }
     let (listener, base) = loopback().await;
     serve_in_background(
@@ -50,6 +37,22 @@ async fn writer() -> String {
         axum::Router::new().route("/v1/chat/completions", post(completions)),
     );
     format!("{base}/v1")
+}
+
+/// An app whose model is [`writer`], with a published chat space (id and slug) of
+/// `owner@example.com`.
+async fn writing_app() -> (TestApp, String, String) {
+    let model = writer().await;
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.llm_base_url = Some(model))
+        .await
+        .expect("app");
+    let (_owner, id, slug) = published(
+        &app,
+        "owner@example.com",
+        json!({"ai_config": {"model": "writer"}}),
+    )
+    .await;
+    (app, id, slug)
 }
 
 /// Markdown strings from a fixed seed: runs of marks and words, nested and unbalanced
@@ -215,16 +218,7 @@ async fn the_widget_renders_markdown_emphasis_without_hanging() {
     let Some(browser) = Browser::start().await else {
         return;
     };
-    let model = writer().await;
-    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.llm_base_url = Some(model))
-        .await
-        .expect("app");
-    let (_owner, _id, slug) = published(
-        &app,
-        "owner@example.com",
-        json!({"ai_config": {"model": "writer"}}),
-    )
-    .await;
+    let (app, _id, slug) = writing_app().await;
     let host = host_site(&app.base, &slug).await;
     browser.goto(&format!("{host}/")).await;
     let launcher = browser.shadow("[data-docent=launcher]").await;
@@ -256,16 +250,7 @@ async fn the_playground_renders_markdown_emphasis_without_hanging() {
     let Some(browser) = Browser::start().await else {
         return;
     };
-    let model = writer().await;
-    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.llm_base_url = Some(model))
-        .await
-        .expect("app");
-    let (_owner, id, _slug) = published(
-        &app,
-        "owner@example.com",
-        json!({"ai_config": {"model": "writer"}}),
-    )
-    .await;
+    let (app, id, _slug) = writing_app().await;
     browser.goto(&format!("{}/login", app.base)).await;
     browser.fill("#email", "owner@example.com").await;
     browser.fill("#password", "correct horse battery").await;
