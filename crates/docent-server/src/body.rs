@@ -1,6 +1,6 @@
 //! Request bodies are bounded while they stream, whatever the route, the content type or the
-//! transfer encoding. [`middleware`] refuses a declared length over the bound at once and
-//! wraps every body so reading past it fails (413 `payload_too_large`); multipart bodies may
+//! transfer encoding. [`middleware`] refuses a declared length over the bound at once (on
+//! the API) and wraps every body so reading past it fails (413 `payload_too_large`); multipart bodies may
 //! be as large as one upload, everything else as large as `DOCENT_MAX_BODY_BYTES`.
 //!
 //! Multipart bodies get one more guard ([`MultipartFraming`]): the parser (multer) keeps
@@ -60,7 +60,10 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
+    // Dashboard pages read up to the limit and then answer in the page itself (the upload
+    // form with its error), so only the API refuses a declared length before reading.
+    let page = request.uri().path().starts_with("/app/");
+    if !page && declared.is_some_and(|n| n > limit as u64) {
         return ApiError::PayloadTooLarge { limit }.into_response();
     }
     let (parts, body) = request.into_parts();

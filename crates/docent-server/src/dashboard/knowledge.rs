@@ -108,6 +108,7 @@ pub async fn upload(
             let errors = match e {
                 ApiError::UnsupportedFileType(_)
                 | ApiError::PayloadTooLarge { .. }
+                | ApiError::MultipartFraming(_)
                 | ApiError::InvalidMultipart(_) => ValidationErrors::single("file", e.message()),
                 other => field_errors(other)?,
             };

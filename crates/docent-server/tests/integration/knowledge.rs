@@ -295,6 +295,27 @@ async fn bad_uploads_are_refused_clearly() {
         (status, code(&answer)),
         (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
     );
+    // Past the whole request's bound too: the API refuses it before reading; the dashboard
+    // answers on its Knowledge page, with the error under the upload field.
+    let huge = vec![b'a'; 1_200_000];
+    let (status, answer) = ana.upload(&path, &[("huge.txt", &huge)], None).await;
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
+    let (status, page) = ana
+        .upload(
+            &format!("/app/chat-spaces/{id}/documents"),
+            &[("huge.txt", &huge)],
+            None,
+        )
+        .await;
+    let page = page.as_str().unwrap_or_default();
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        page.contains("<form") && page.contains("larger than 1000 bytes"),
+        "{page}"
+    );
     let (status, answer) = ana.upload(&path, &[("empty.txt", b"")], None).await;
     assert_eq!(
         (status, code(&answer)),
