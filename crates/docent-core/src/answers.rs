@@ -30,6 +30,52 @@ impl Channel {
     }
 }
 
+/// Where a conversation stands (DESIGN §3): the bot answers while it is `active`; a person
+/// is awaited (`waiting_for_human`) or owns it (`human`); `closed` when it ended (a new
+/// message starts over); `archived` when put away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    Active,
+    WaitingForHuman,
+    Human,
+    Closed,
+    Archived,
+}
+
+impl ConversationStatus {
+    pub const ALL: [ConversationStatus; 5] = [
+        ConversationStatus::Active,
+        ConversationStatus::WaitingForHuman,
+        ConversationStatus::Human,
+        ConversationStatus::Closed,
+        ConversationStatus::Archived,
+    ];
+
+    /// The name stored in the database and shown in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationStatus::Active => "active",
+            ConversationStatus::WaitingForHuman => "waiting_for_human",
+            ConversationStatus::Human => "human",
+            ConversationStatus::Closed => "closed",
+            ConversationStatus::Archived => "archived",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ConversationStatus> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// Over: a new message starts a new conversation.
+    pub fn is_over(self) -> bool {
+        matches!(
+            self,
+            ConversationStatus::Closed | ConversationStatus::Archived
+        )
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Conversation {
     pub id: ConversationId,
@@ -43,8 +89,7 @@ pub struct Conversation {
     pub referrer: Option<String>,
     pub locale: Option<String>,
     pub channel: Channel,
-    /// `active`, `waiting_for_human`, `human`, `closed` or `archived`.
-    pub status: String,
+    pub status: ConversationStatus,
     pub assigned_agent_id: Option<UserId>,
     pub message_count: i64,
     pub last_activity_at: DateTime<Utc>,
@@ -252,4 +297,21 @@ pub struct UsageDay {
     pub cost: i64,
     pub feedback_up: i64,
     pub feedback_down: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversation_statuses_round_trip_by_their_stored_names() {
+        for status in ConversationStatus::ALL {
+            assert_eq!(ConversationStatus::parse(status.as_str()), Some(status));
+            assert_eq!(
+                serde_json::to_value(status).expect("json"),
+                serde_json::json!(status.as_str())
+            );
+        }
+        assert_eq!(ConversationStatus::parse("Active"), None);
+    }
 }

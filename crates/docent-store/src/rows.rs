@@ -282,7 +282,7 @@ impl ConversationRow {
             referrer: self.referrer,
             locale: self.locale,
             channel: parse("channel", &self.channel, Channel::parse)?,
-            status: self.status,
+            status: parse("status", &self.status, ConversationStatus::parse)?,
             assigned_agent_id: self.assigned_agent_id.map(UserId),
             message_count: self.message_count,
             last_activity_at: self.last_activity_at,

@@ -1752,7 +1752,7 @@ pub async fn conversations_keep_messages_and_count_usage(store: &impl Store) {
         .await
         .expect("create")
         .expect("space exists");
-    assert_eq!(conversation.status, "active");
+    assert_eq!(conversation.status, ConversationStatus::Active);
     assert_eq!(conversation.channel, Channel::Widget);
     for turn in 0..3 {
         store
@@ -2136,7 +2136,7 @@ pub async fn visitors_rate_answers_and_conversations_close(store: &impl Store) {
         .await
         .expect("find")
         .expect("conversation");
-    assert_eq!(closed.status, "closed");
+    assert_eq!(closed.status, ConversationStatus::Closed);
     assert!(closed.closed_at.is_some());
 
     // Housekeeping closes quiet widget conversations, and only those.
@@ -2169,7 +2169,10 @@ pub async fn visitors_rate_answers_and_conversations_close(store: &impl Store) {
         1,
         "the widget conversation closed earlier is not counted again"
     );
-    for (id, status) in [(quiet.id, "closed"), (playground.id, "active")] {
+    for (id, status) in [
+        (quiet.id, ConversationStatus::Closed),
+        (playground.id, ConversationStatus::Active),
+    ] {
         let found = store
             .find_conversation(org_a.id, id)
             .await

@@ -196,7 +196,7 @@ async fn visitors_conversation(
 pub struct History {
     pub conversation_id: ConversationId,
     /// `closed` when it went quiet for too long: the next message starts a new one.
-    pub status: String,
+    pub status: ConversationStatus,
     pub messages: Vec<VisitorMessage>,
 }
 
@@ -212,7 +212,7 @@ pub async fn history(
         .recent_messages(w.space.org_id, conversation.id, 200)
         .await?;
     let status = if is_idle(state, &conversation) {
-        "closed".to_owned()
+        ConversationStatus::Closed
     } else {
         conversation.status
     };
@@ -225,7 +225,7 @@ pub async fn history(
 
 fn is_idle(state: &AppState, c: &Conversation) -> bool {
     let idle = Duration::seconds(i64::from(state.settings.widget_idle_secs));
-    matches!(c.status.as_str(), "closed" | "archived") || Utc::now() - c.last_activity_at > idle
+    c.status.is_over() || Utc::now() - c.last_activity_at > idle
 }
 
 #[derive(Debug, Deserialize)]
