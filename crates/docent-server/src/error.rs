@@ -8,8 +8,10 @@ use axum::response::{IntoResponse, Response};
 use docent_core::ValidationErrors;
 use docent_store::StoreError;
 use serde_json::json;
+use strum::IntoEnumIterator;
 
-#[derive(Clone, Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error, strum::EnumDiscriminants)]
+#[strum_discriminants(name(ErrorKind), derive(strum::EnumIter))]
 pub enum ApiError {
     #[error("The request body is not valid JSON: {0}")]
     InvalidJson(String),
@@ -97,90 +99,76 @@ pub enum ApiError {
     Internal(String),
 }
 
+/// Each error's stable code (a public contract) and HTTP status: the one table, an
+/// exhaustive match over every variant, so a new error cannot go without both.
+impl ErrorKind {
+    pub fn spec(self) -> (&'static str, StatusCode) {
+        match self {
+            ErrorKind::InvalidJson => ("invalid_json", StatusCode::BAD_REQUEST),
+            ErrorKind::InvalidQuery => ("invalid_query", StatusCode::BAD_REQUEST),
+            ErrorKind::Validation => ("validation_failed", StatusCode::UNPROCESSABLE_ENTITY),
+            ErrorKind::Unauthenticated => ("not_authenticated", StatusCode::UNAUTHORIZED),
+            ErrorKind::InvalidCredentials => ("invalid_credentials", StatusCode::UNAUTHORIZED),
+            ErrorKind::InvalidApiKey => ("invalid_api_key", StatusCode::UNAUTHORIZED),
+            ErrorKind::Forbidden => ("forbidden", StatusCode::FORBIDDEN),
+            ErrorKind::ApiKeyScope => ("api_key_scope", StatusCode::FORBIDDEN),
+            ErrorKind::NoOrganization => ("no_organization", StatusCode::FORBIDDEN),
+            ErrorKind::CsrfFailed => ("csrf_failed", StatusCode::FORBIDDEN),
+            ErrorKind::NotFound => ("not_found", StatusCode::NOT_FOUND),
+            ErrorKind::EmailTaken => ("email_taken", StatusCode::CONFLICT),
+            ErrorKind::SlugTaken => ("slug_taken", StatusCode::CONFLICT),
+            ErrorKind::PlanLimitReached => ("plan_limit_reached", StatusCode::PAYMENT_REQUIRED),
+            ErrorKind::PublishRequiresDocument => {
+                ("publish_requires_document", StatusCode::CONFLICT)
+            }
+            ErrorKind::LastOwner => ("last_owner", StatusCode::CONFLICT),
+            ErrorKind::InvalidToken => ("invalid_token", StatusCode::BAD_REQUEST),
+            ErrorKind::InvitationEmailMismatch => {
+                ("invitation_email_mismatch", StatusCode::FORBIDDEN)
+            }
+            ErrorKind::TooManyRequests => ("too_many_requests", StatusCode::TOO_MANY_REQUESTS),
+            ErrorKind::PayloadTooLarge => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
+            ErrorKind::UnsupportedMediaType => {
+                ("unsupported_media_type", StatusCode::UNSUPPORTED_MEDIA_TYPE)
+            }
+            ErrorKind::UnsupportedFileType => {
+                ("unsupported_file_type", StatusCode::UNSUPPORTED_MEDIA_TYPE)
+            }
+            ErrorKind::InvalidMultipart => ("invalid_multipart", StatusCode::BAD_REQUEST),
+            ErrorKind::MultipartFraming => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
+            ErrorKind::UrlNotAllowed => ("url_not_allowed", StatusCode::UNPROCESSABLE_ENTITY),
+            ErrorKind::UrlUnreachable => ("url_unreachable", StatusCode::UNPROCESSABLE_ENTITY),
+            ErrorKind::MethodNotAllowed => ("method_not_allowed", StatusCode::METHOD_NOT_ALLOWED),
+            ErrorKind::NotReady => ("not_ready", StatusCode::SERVICE_UNAVAILABLE),
+            ErrorKind::ModelUnavailable => ("model_unavailable", StatusCode::SERVICE_UNAVAILABLE),
+            ErrorKind::MailFailed => ("mail_failed", StatusCode::SERVICE_UNAVAILABLE),
+            ErrorKind::OriginNotAllowed => ("origin_not_allowed", StatusCode::FORBIDDEN),
+            ErrorKind::RateLimited => ("rate_limited", StatusCode::TOO_MANY_REQUESTS),
+            ErrorKind::QuotaExceeded => ("quota_exceeded", StatusCode::TOO_MANY_REQUESTS),
+            ErrorKind::Internal => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
+        }
+    }
+}
+
 impl ApiError {
-    /// Every code this API can answer with, for the OpenAPI document and the docs.
-    pub const CODES: &[(&str, u16)] = &[
-        ("invalid_json", 400),
-        ("invalid_query", 400),
-        ("validation_failed", 422),
-        ("not_authenticated", 401),
-        ("invalid_credentials", 401),
-        ("invalid_api_key", 401),
-        ("forbidden", 403),
-        ("api_key_scope", 403),
-        ("no_organization", 403),
-        ("csrf_failed", 403),
-        ("not_found", 404),
-        ("email_taken", 409),
-        ("slug_taken", 409),
-        ("plan_limit_reached", 402),
-        ("publish_requires_document", 409),
-        ("last_owner", 409),
-        ("invalid_token", 400),
-        ("invitation_email_mismatch", 403),
-        ("too_many_requests", 429),
-        ("payload_too_large", 413),
-        ("unsupported_media_type", 415),
-        ("unsupported_file_type", 415),
-        ("invalid_multipart", 400),
-        ("url_not_allowed", 422),
-        ("url_unreachable", 422),
-        ("method_not_allowed", 405),
-        ("not_ready", 503),
-        ("model_unavailable", 503),
-        ("mail_failed", 503),
-        ("origin_not_allowed", 403),
-        ("rate_limited", 429),
-        ("quota_exceeded", 429),
-        ("internal", 500),
-    ];
+    /// Every code this API can answer with and its status, for the OpenAPI document.
+    pub fn codes() -> Vec<(&'static str, StatusCode)> {
+        let mut codes: Vec<(&'static str, StatusCode)> = Vec::new();
+        for kind in ErrorKind::iter() {
+            let spec = kind.spec();
+            if !codes.contains(&spec) {
+                codes.push(spec);
+            }
+        }
+        codes
+    }
 
     pub fn code(&self) -> &'static str {
-        match self {
-            ApiError::InvalidJson(_) => "invalid_json",
-            ApiError::InvalidQuery(_) => "invalid_query",
-            ApiError::Validation(_) => "validation_failed",
-            ApiError::Unauthenticated => "not_authenticated",
-            ApiError::InvalidCredentials => "invalid_credentials",
-            ApiError::InvalidApiKey => "invalid_api_key",
-            ApiError::Forbidden(_) => "forbidden",
-            ApiError::ApiKeyScope => "api_key_scope",
-            ApiError::NoOrganization => "no_organization",
-            ApiError::CsrfFailed => "csrf_failed",
-            ApiError::NotFound(_) => "not_found",
-            ApiError::EmailTaken => "email_taken",
-            ApiError::SlugTaken => "slug_taken",
-            ApiError::PlanLimitReached { .. } => "plan_limit_reached",
-            ApiError::PublishRequiresDocument => "publish_requires_document",
-            ApiError::LastOwner => "last_owner",
-            ApiError::InvalidToken => "invalid_token",
-            ApiError::InvitationEmailMismatch => "invitation_email_mismatch",
-            ApiError::TooManyRequests { .. } => "too_many_requests",
-            ApiError::PayloadTooLarge { .. } => "payload_too_large",
-            ApiError::UnsupportedMediaType => "unsupported_media_type",
-            ApiError::UnsupportedFileType(_) => "unsupported_file_type",
-            ApiError::InvalidMultipart(_) => "invalid_multipart",
-            ApiError::MultipartFraming(_) => "payload_too_large",
-            ApiError::UrlNotAllowed(_) => "url_not_allowed",
-            ApiError::UrlUnreachable(_) => "url_unreachable",
-            ApiError::MethodNotAllowed => "method_not_allowed",
-            ApiError::NotReady => "not_ready",
-            ApiError::ModelUnavailable(_) => "model_unavailable",
-            ApiError::MailFailed(_) => "mail_failed",
-            ApiError::OriginNotAllowed => "origin_not_allowed",
-            ApiError::RateLimited { .. } => "rate_limited",
-            ApiError::QuotaExceeded(_) => "quota_exceeded",
-            ApiError::Internal(_) => "internal",
-        }
+        ErrorKind::from(self).spec().0
     }
 
     pub fn status(&self) -> StatusCode {
-        let code = self.code();
-        let status = Self::CODES
-            .iter()
-            .find(|(c, _)| *c == code)
-            .map_or(500, |(_, s)| *s);
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        ErrorKind::from(self).spec().1
     }
 
     /// The message a person sees; internal details stay in the log.
@@ -265,5 +253,37 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_code_is_snake_case_with_one_status() {
+        let codes = ApiError::codes();
+        assert!(codes.len() >= 30, "{codes:?}");
+        for (code, status) in &codes {
+            assert!(
+                code.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{code}"
+            );
+            assert!(
+                status.is_client_error() || status.is_server_error(),
+                "{code}"
+            );
+            assert_eq!(
+                codes.iter().filter(|(c, _)| c == code).count(),
+                1,
+                "{code} has two statuses"
+            );
+        }
+        assert_eq!(ApiError::ApiKeyScope.code(), "api_key_scope");
+        assert_eq!(ApiError::ApiKeyScope.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            ApiError::MultipartFraming("x".into()).code(),
+            ApiError::PayloadTooLarge { limit: 1 }.code()
+        );
     }
 }

@@ -184,7 +184,7 @@ pub fn openapi_document(server: &str) -> Value {
             .or_insert_with(|| json!({}));
         entry[route.method.as_str().to_lowercase()] = op;
     }
-    let codes: Vec<&str> = ApiError::CODES.iter().map(|(c, _)| *c).collect();
+    let codes: Vec<&str> = ApiError::codes().into_iter().map(|(c, _)| c).collect();
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Docent API", "version": env!("CARGO_PKG_VERSION"), "license": {"name": "Apache-2.0"}},
