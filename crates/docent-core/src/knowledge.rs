@@ -1,7 +1,7 @@
 //! Knowledge sources, their chunks and the jobs that process them (DESIGN §3, §6).
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ids::*;
 
@@ -147,6 +147,42 @@ pub struct ChunkHit {
     pub score: f64,
 }
 
+/// What a background job does (DESIGN §6), stored by its snake_case name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Read a stored file into chunks.
+    Ingest,
+    /// Fetch a web page, then ingest it.
+    Fetch,
+    /// Crawl a site into pages of its own.
+    Crawl,
+    /// Embed a document's chunks.
+    Embed,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 4] = [
+        JobKind::Ingest,
+        JobKind::Fetch,
+        JobKind::Crawl,
+        JobKind::Embed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Ingest => "ingest",
+            JobKind::Fetch => "fetch",
+            JobKind::Crawl => "crawl",
+            JobKind::Embed => "embed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
 /// A unit of background work (DESIGN §6).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Job {
@@ -154,7 +190,7 @@ pub struct Job {
     pub org_id: OrgId,
     pub chat_space_id: ChatSpaceId,
     pub document_id: DocumentId,
-    pub job_type: String,
+    pub job_type: JobKind,
     pub status: String,
     pub progress: i32,
     pub attempts: i32,

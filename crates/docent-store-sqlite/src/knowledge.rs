@@ -502,7 +502,7 @@ impl JobQueue for SqliteStore {
         org: OrgId,
         chat_space: ChatSpaceId,
         document: DocumentId,
-        job_type: &str,
+        kind: JobKind,
         payload: Option<serde_json::Value>,
     ) -> Result<Job> {
         let now = Utc::now();
@@ -515,7 +515,7 @@ impl JobQueue for SqliteStore {
         .bind(org.0)
         .bind(chat_space.0)
         .bind(document.0)
-        .bind(job_type)
+        .bind(kind.as_str())
         .bind(now)
         .bind(payload.map(Json))
         .fetch_one(&self.pool)

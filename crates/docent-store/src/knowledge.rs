@@ -114,7 +114,7 @@ pub trait JobQueue: Send + Sync {
         org: OrgId,
         chat_space: ChatSpaceId,
         document: DocumentId,
-        job_type: &str,
+        kind: JobKind,
         payload: Option<serde_json::Value>,
     ) -> Result<Job>;
     /// Takes the next job that is due (or whose lease ran out) for `worker` until

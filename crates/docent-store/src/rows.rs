@@ -590,7 +590,7 @@ impl JobRow {
             org_id: OrgId(self.org_id),
             chat_space_id: ChatSpaceId(self.chat_space_id),
             document_id: DocumentId(self.document_id),
-            job_type: self.job_type,
+            job_type: parse("job_type", &self.job_type, JobKind::parse)?,
             status: self.status,
             progress: self.progress,
             attempts: self.attempts,

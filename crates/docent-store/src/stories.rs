@@ -1410,7 +1410,7 @@ pub async fn jobs_are_claimed_once_and_retried(store: &impl Store) {
         .await
         .expect("doc");
     let job = store
-        .enqueue_job(org_a.id, space.id, doc.id, "ingest", None)
+        .enqueue_job(org_a.id, space.id, doc.id, JobKind::Ingest, None)
         .await
         .expect("enqueue");
     let now = Utc::now();
@@ -1515,7 +1515,7 @@ pub async fn expired_leases_pass_to_another_worker(store: &impl Store) {
         .await
         .expect("doc");
     let job = store
-        .enqueue_job(org_a.id, space.id, doc.id, "ingest", None)
+        .enqueue_job(org_a.id, space.id, doc.id, JobKind::Ingest, None)
         .await
         .expect("enqueue");
     let now = Utc::now();

@@ -10,8 +10,6 @@ use super::ingest::JobError;
 use crate::AppState;
 use crate::service::documents::CrawlInput;
 
-pub const JOB_TYPE: &str = "crawl";
-
 pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
     let store = &state.store;
     let Some(site) = store.find_document(job.org_id, job.document_id).await? else {
@@ -144,13 +142,7 @@ async fn add_page(
         .map_err(|e| e.to_string())?;
     state
         .store
-        .enqueue_job(
-            job.org_id,
-            job.chat_space_id,
-            doc.id,
-            super::INGEST_JOB,
-            None,
-        )
+        .enqueue_job(job.org_id, job.chat_space_id, doc.id, JobKind::Ingest, None)
         .await
         .map_err(|e| e.to_string())?;
     state.jobs_waiting.notify_waiters();

@@ -6,8 +6,6 @@ use docent_core::*;
 use super::ingest::JobError;
 use crate::AppState;
 
-pub const JOB_TYPE: &str = "embed";
-
 /// Chunks read from the store per page.
 const PAGE: u32 = 200;
 

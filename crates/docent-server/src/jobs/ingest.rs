@@ -10,10 +10,6 @@ use docent_ingest::{Chunk as TextChunk, Chunker, ExtractOptions, Extracted, Inge
 use super::isolated;
 use crate::AppState;
 
-pub const JOB_TYPE: &str = "ingest";
-/// Fetch a web page, store it, then ingest it.
-pub const FETCH_JOB_TYPE: &str = "fetch";
-
 /// Why a job did not complete.
 #[derive(Debug)]
 pub enum JobError {
@@ -87,13 +83,7 @@ pub async fn run(
         .await?;
     if state.embedder.is_some() {
         store
-            .enqueue_job(
-                job.org_id,
-                job.chat_space_id,
-                doc.id,
-                super::EMBED_JOB,
-                None,
-            )
+            .enqueue_job(job.org_id, job.chat_space_id, doc.id, JobKind::Embed, None)
             .await?;
         state.jobs_waiting.notify_waiters();
     }

@@ -7,10 +7,6 @@ mod embed;
 mod ingest;
 pub mod isolated;
 
-pub use crawl::JOB_TYPE as CRAWL_JOB;
-pub use embed::JOB_TYPE as EMBED_JOB;
-pub use ingest::{FETCH_JOB_TYPE as FETCH_JOB, JOB_TYPE as INGEST_JOB};
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -78,16 +74,13 @@ impl Worker {
 
     async fn run_job(&self, job: &Job) -> JobOutcome {
         let beat = self.heartbeat(job.id);
-        let result = match job.job_type.as_str() {
-            ingest::JOB_TYPE => ingest::run(&self.state, job, self.extractor.as_deref()).await,
-            ingest::FETCH_JOB_TYPE => {
+        let result = match job.job_type {
+            JobKind::Ingest => ingest::run(&self.state, job, self.extractor.as_deref()).await,
+            JobKind::Fetch => {
                 ingest::fetch_and_run(&self.state, job, self.extractor.as_deref()).await
             }
-            crawl::JOB_TYPE => crawl::run(&self.state, job).await,
-            embed::JOB_TYPE => embed::run(&self.state, job).await,
-            other => Err(ingest::JobError::Final(format!(
-                "unknown job type {other:?}"
-            ))),
+            JobKind::Crawl => crawl::run(&self.state, job).await,
+            JobKind::Embed => embed::run(&self.state, job).await,
         };
         beat.abort();
         match result {

@@ -8,7 +8,6 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::jobs;
 use crate::service::chat_spaces;
 
 /// One uploaded file.
@@ -143,7 +142,7 @@ pub async fn upload(
         .await?;
         state
             .store
-            .enqueue_job(caller.org_id(), space.id, doc.id, jobs::INGEST_JOB, None)
+            .enqueue_job(caller.org_id(), space.id, doc.id, JobKind::Ingest, None)
             .await?;
         created.push(doc);
     }
@@ -254,9 +253,9 @@ pub async fn add_url(
             space.id,
             doc.id,
             if crawl.is_some() {
-                jobs::CRAWL_JOB
+                JobKind::Crawl
             } else {
-                jobs::FETCH_JOB
+                JobKind::Fetch
             },
             crawl,
         )
@@ -353,12 +352,12 @@ pub async fn reprocess(
         .await?;
     // Web pages are fetched again and sites crawled again, with the options they had.
     let (job, payload) = match doc.doc_type.as_str() {
-        "url" => (jobs::FETCH_JOB, None),
+        "url" => (JobKind::Fetch, None),
         "site" => {
             let last = state.store.list_jobs(caller.org_id(), id).await?;
-            (jobs::CRAWL_JOB, last.into_iter().find_map(|j| j.payload))
+            (JobKind::Crawl, last.into_iter().find_map(|j| j.payload))
         }
-        _ => (jobs::INGEST_JOB, None),
+        _ => (JobKind::Ingest, None),
     };
     state
         .store
