@@ -14,6 +14,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 mod answers;
+pub mod hub;
 mod knowledge;
 
 /// Migrations in order; the SQLite backend has one of the same name for each.
@@ -54,6 +55,7 @@ const MIGRATION_LOCK: i64 = 0x646f_6365_6e74; // "docent"
 pub struct PostgresStore {
     pool: PgPool,
     text: std::sync::Arc<docent_store::text_index::TextIndexes>,
+    hub: hub::SharedHub,
 }
 
 /// Serializes, inside a transaction, the check-and-insert of rows counted against a plan
@@ -80,6 +82,7 @@ impl PostgresStore {
             .connect(url)
             .await?;
         Ok(PostgresStore {
+            hub: std::sync::Arc::new(hub::PgHub::new(pool.clone())),
             pool,
             text: Default::default(),
         })
@@ -208,6 +211,10 @@ async fn insert_user(conn: &mut PgConnection, user: &NewUser, now: DateTime<Utc>
 impl Store for PostgresStore {
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    fn hub(&self) -> std::sync::Arc<dyn docent_store::hub::Hub> {
+        self.hub.clone()
     }
 
     async fn ping(&self) -> Result<()> {

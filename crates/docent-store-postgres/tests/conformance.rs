@@ -44,3 +44,30 @@ fn migrations_match_the_sqlite_backend() {
         ))
     );
 }
+
+/// Two replicas on one database: an event published by one reaches the other's subscribers
+/// through LISTEN/NOTIFY, in order and by topic, well within a second each.
+#[tokio::test]
+async fn the_hub_carries_events_between_replicas() {
+    let Ok(url) = std::env::var("DOCENT_TEST_DATABASE_URL") else {
+        assert!(std::env::var("DOCENT_REQUIRE_POSTGRES").is_err());
+        return;
+    };
+    let one = docent_store_postgres::PostgresStore::connect(&url, 2)
+        .await
+        .expect("one");
+    let two = docent_store_postgres::PostgresStore::connect(&url, 2)
+        .await
+        .expect("two");
+    use docent_store::Store;
+    let prefix = format!("test:{}", uuid::Uuid::now_v7());
+    let started = std::time::Instant::now();
+    docent_store::hub::hub_story(&*one.hub(), &*two.hub(), &prefix).await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // And within one replica, its own events come back through the database.
+    docent_store::hub::hub_story(&*one.hub(), &*one.hub(), &format!("{prefix}:self")).await;
+}

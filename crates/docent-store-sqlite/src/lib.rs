@@ -59,6 +59,8 @@ pub struct SqliteStore {
     /// Taken for every write transaction: this process's writers queue here in order,
     /// instead of meeting at SQLite's lock, whose busy handler sleeps in millisecond steps.
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// One process owns the embedded database: its hub broadcasts in process.
+    hub: std::sync::Arc<docent_store::hub::LocalHub>,
     /// The answer path's statements, on connections of its own (see `direct`).
     direct: std::sync::Arc<direct::Direct>,
     /// A test store's directory, removed when the last clone of the store is dropped.
@@ -128,6 +130,7 @@ impl SqliteStore {
             vectors: Default::default(),
             text: Default::default(),
             writer,
+            hub: Default::default(),
             direct: std::sync::Arc::new(direct),
             #[cfg(feature = "testing")]
             scratch: None,
@@ -257,6 +260,10 @@ async fn insert_user(
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn hub(&self) -> std::sync::Arc<dyn docent_store::hub::Hub> {
+        self.hub.clone()
     }
 
     async fn ping(&self) -> Result<()> {

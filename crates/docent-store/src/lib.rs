@@ -11,6 +11,7 @@ use docent_core::*;
 
 pub mod answers;
 mod error;
+pub mod hub;
 mod knowledge;
 pub mod rows;
 #[cfg(feature = "testing")]
@@ -36,6 +37,8 @@ pub struct PoolStats {
 pub trait Store: KnowledgeStore + JobQueue + AnswerStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+    /// This backend's publish/subscribe (see [`hub`]).
+    fn hub(&self) -> std::sync::Arc<dyn hub::Hub>;
     /// Whether the database answers.
     async fn ping(&self) -> Result<()>;
     fn pool_stats(&self) -> PoolStats;
