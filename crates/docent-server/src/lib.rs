@@ -7,6 +7,7 @@ pub mod auth;
 pub mod body;
 pub mod dashboard;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod files;
 pub mod jobs;

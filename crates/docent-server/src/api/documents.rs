@@ -132,9 +132,11 @@ pub async fn reprocess(
 }
 
 /// Server-sent events of a chat space's documents while any is being processed: a
-/// `documents` event with the documents that changed (all of them first), every second,
-/// then `done` once none is pending or processing. Read from the database, so it works the
-/// same whichever replica or worker process does the work.
+/// `documents` event with the documents that changed (all of them first), each time the Hub
+/// says they changed, then `done` once none is pending or processing. The documents are
+/// read from the database, so whichever replica or worker process did the work, what is
+/// sent is what is stored; a read every [`FALLBACK`] all the same covers changes no event
+/// announced (a worker process on the embedded database, whose hub is its own).
 pub async fn events(
     State(state): State<AppState>,
     caller: Caller,
@@ -146,34 +148,64 @@ pub async fn events(
     ApiError,
 > {
     use axum::response::sse::{Event, KeepAlive, Sse};
+    use docent_store::hub::Subscription;
     use std::collections::HashMap;
-    documents::list(&state, &caller, id, Page::first(1)).await?;
+    use std::time::{Duration, Instant};
     /// Longest a stream stays open; the page opens a new one if work is still going on.
-    const MAX_TICKS: u32 = 600;
+    const LONGEST: Duration = Duration::from_secs(600);
+    /// A read even without an event.
+    const FALLBACK: Duration = Duration::from_secs(10);
+    /// Reads at most this often, however many events come (a crawl sends one a page).
+    const EVERY: Duration = Duration::from_millis(200);
+    documents::list(&state, &caller, id, Page::first(1)).await?;
+    // Subscribed before the first read, so no change between the two is missed.
+    let subscription = state
+        .store
+        .hub()
+        .subscribe(&crate::events::chat_space_topic(id))
+        .await?;
     struct Follow {
         state: AppState,
         caller: Caller,
         id: ChatSpaceId,
+        subscription: Option<Subscription>,
         seen: HashMap<DocumentId, (DocumentStatus, i32, i32)>,
-        ticks: u32,
+        started: Instant,
+        first: bool,
         finished: bool,
     }
     let start = Follow {
         state,
         caller,
         id,
+        subscription: Some(subscription),
         seen: HashMap::new(),
-        ticks: 0,
+        started: Instant::now(),
+        first: true,
         finished: false,
     };
     let stream = futures_util::stream::unfold(start, |mut f| async move {
         if f.finished {
             return None;
         }
-        if f.ticks > 0 {
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        if !f.first {
+            let heard = async {
+                match f.subscription.as_mut() {
+                    Some(subscription) => subscription.next().await.is_some(),
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                still_there = heard => {
+                    if !still_there {
+                        f.subscription = None; // the hub is gone: the timer alone then
+                    }
+                    tokio::time::sleep(EVERY).await;
+                }
+                () = tokio::time::sleep(FALLBACK) => {}
+            }
         }
-        f.ticks += 1;
+        f.first = false;
         // An error (the chat space was deleted meanwhile) ends the stream.
         let docs = documents::list(
             &f.state,
@@ -194,7 +226,7 @@ pub async fn events(
         for d in &docs {
             f.seen.insert(d.id, (d.status, d.progress, d.chunk_count));
         }
-        f.finished = !docs.iter().any(|d| d.status.is_active()) || f.ticks >= MAX_TICKS;
+        f.finished = !docs.iter().any(|d| d.status.is_active()) || f.started.elapsed() >= LONGEST;
         Some((Ok(event), f))
     });
     // After the last change, a final `done` closes the stream.

@@ -53,9 +53,7 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
             org.plan.as_str()
         )));
     }
-    store
-        .set_document_status(job.org_id, site.id, DocumentStatus::Processing, 1, None)
-        .await?;
+    super::ingest::progress(state, job, site.id, 1).await?;
     let max_pages = options.max_pages;
     let report = crawl(&state.fetcher, &start, &options, |page, count| {
         let state = state.clone();
@@ -66,16 +64,7 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
                 tracing::warn!(site = %site.id, error = %e, "storing a crawled page failed");
             }
             let progress = (count * 95 / max_pages.max(1)).clamp(1, 95) as i32;
-            let _ = state
-                .store
-                .set_document_status(
-                    job.org_id,
-                    site.id,
-                    DocumentStatus::Processing,
-                    progress,
-                    None,
-                )
-                .await;
+            let _ = super::ingest::progress(&state, &job, site.id, progress).await;
         }
     })
     .await;

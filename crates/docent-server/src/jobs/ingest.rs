@@ -34,9 +34,7 @@ pub async fn run(
     let Some(doc) = store.find_document(job.org_id, job.document_id).await? else {
         return Ok(()); // deleted meanwhile: nothing to do
     };
-    store
-        .set_document_status(job.org_id, doc.id, DocumentStatus::Processing, 10, None)
-        .await?;
+    progress(state, job, doc.id, 10).await?;
     let key = doc
         .storage_key
         .clone()
@@ -46,18 +44,14 @@ pub async fn run(
         .get(&key)
         .await
         .map_err(|e| JobError::Passing(format!("reading the stored file: {e}")))?;
-    store
-        .set_document_status(job.org_id, doc.id, DocumentStatus::Processing, 30, None)
-        .await?;
+    progress(state, job, doc.id, 30).await?;
     let config: RetrievalConfig = store
         .find_chat_space(job.org_id, job.chat_space_id)
         .await?
         .map(|space| read(&space.retrieval_config))
         .unwrap_or_default();
     let (extracted, chunks) = extract(state, extractor, &doc, bytes, &config).await?;
-    store
-        .set_document_status(job.org_id, doc.id, DocumentStatus::Processing, 90, None)
-        .await?;
+    progress(state, job, doc.id, 90).await?;
     let facts = DocumentFacts {
         title: extracted.title.clone(),
         author: extracted.author.clone(),
@@ -107,9 +101,7 @@ pub async fn fetch_and_run(
         .source_url
         .clone()
         .ok_or_else(|| JobError::Final("the document has no address".into()))?;
-    store
-        .set_document_status(job.org_id, doc.id, DocumentStatus::Processing, 5, None)
-        .await?;
+    progress(state, job, doc.id, 5).await?;
     let fetched = match state.fetcher.get_page(&url).await {
         Ok(fetched) => fetched,
         // The server may be back later; everything else is about the address itself.
@@ -183,6 +175,27 @@ async fn extract(
             timeout.as_secs()
         ))),
     }
+}
+
+/// Records how far the job's work on `document` is, and tells the document's watchers.
+pub async fn progress(
+    state: &AppState,
+    job: &Job,
+    document: DocumentId,
+    percent: i32,
+) -> Result<(), JobError> {
+    state
+        .store
+        .set_document_status(
+            job.org_id,
+            document,
+            DocumentStatus::Processing,
+            percent,
+            None,
+        )
+        .await?;
+    crate::events::documents_changed(state, job.chat_space_id).await;
+    Ok(())
 }
 
 /// Marks the job's document failed with `message` (what the owner reads).

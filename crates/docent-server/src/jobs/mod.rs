@@ -69,6 +69,8 @@ impl Worker {
             .store
             .finish_job(job.id, &self.name, outcome, Utc::now())
             .await?;
+        // Completed, failed or waiting for a retry: the document's watchers re-read it.
+        crate::events::documents_changed(&self.state, job.chat_space_id).await;
         Ok(Some(job))
     }
 

@@ -147,6 +147,7 @@ pub async fn upload(
         created.push(doc);
     }
     state.jobs_waiting.notify_waiters();
+    crate::events::documents_changed(state, space.id).await;
     Ok(created)
 }
 
@@ -261,6 +262,7 @@ pub async fn add_url(
         )
         .await?;
     state.jobs_waiting.notify_waiters();
+    crate::events::documents_changed(state, space.id).await;
     Ok(doc)
 }
 
@@ -300,7 +302,7 @@ pub async fn patch(
         .as_deref()
         .map(|t| validate::name(&mut errors, "title", t));
     errors.into_result()?;
-    state
+    let doc = state
         .store
         .update_document(
             caller.org_id(),
@@ -311,7 +313,9 @@ pub async fn patch(
             },
         )
         .await?
-        .ok_or(ApiError::NotFound("document"))
+        .ok_or(ApiError::NotFound("document"))?;
+    crate::events::documents_changed(state, doc.chat_space_id).await;
+    Ok(doc)
 }
 
 /// Deletes the document, its chunks and its stored file (a site: its pages and theirs).
@@ -334,6 +338,7 @@ pub async fn delete(
             tracing::warn!(document = %doc.id, error = %e, "deleting a stored file failed");
         }
     }
+    crate::events::documents_changed(state, doc.chat_space_id).await;
     Ok(doc)
 }
 
@@ -364,6 +369,7 @@ pub async fn reprocess(
         .enqueue_job(caller.org_id(), doc.chat_space_id, id, job, payload)
         .await?;
     state.jobs_waiting.notify_waiters();
+    crate::events::documents_changed(state, doc.chat_space_id).await;
     get(state, caller, id).await
 }
 

@@ -824,10 +824,11 @@ async fn progress_streams_as_server_sent_events_until_done() {
     )
     .await;
     let worker_app = app.state.clone();
-    tokio::spawn(async move {
+    let worked = tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
         let worker = docent_server::jobs::Worker::new(worker_app, "sse-worker");
         while worker.run_once().await.expect("worker").is_some() {}
+        std::time::Instant::now()
     });
     let response = ana
         .request(
@@ -858,6 +859,13 @@ async fn progress_streams_as_server_sent_events_until_done() {
         "a later one has it completed: {body}"
     );
     assert!(body.trim_end().ends_with("event: done\ndata: {}"), "{body}");
+    // Driven by the Hub's events: the stream ends right after the work, not at the next of
+    // its 10-second fallback reads.
+    let late = worked.await.expect("worker").elapsed();
+    assert!(
+        late < std::time::Duration::from_secs(5),
+        "the stream ended {late:?} after the work"
+    );
 }
 
 /// An OpenAI-compatible embeddings provider whose vectors count topic words, so nearness

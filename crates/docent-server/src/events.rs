@@ -1,0 +1,21 @@
+//! What this server publishes on the Hub (DESIGN §7), in one place: topics by id, events
+//! that say what to re-read. Whoever subscribes has been authorised for the topic first.
+
+use docent_core::ChatSpaceId;
+use docent_store::hub::Event;
+
+use crate::AppState;
+
+/// Everything about one chat space (its documents now; its conversations next).
+pub fn chat_space_topic(id: ChatSpaceId) -> String {
+    format!("chat_space:{id}")
+}
+
+/// The documents of `space` changed (added, progressed, finished, failed, edited, deleted).
+pub async fn documents_changed(state: &AppState, space: ChatSpaceId) {
+    let event = Event::new(chat_space_topic(space), "documents");
+    // Subscribers also re-read on a timer, so a lost event only delays them.
+    if let Err(e) = state.store.hub().publish(event).await {
+        tracing::warn!(chat_space = %space, error = %e, "could not publish a document change");
+    }
+}
