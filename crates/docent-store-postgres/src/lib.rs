@@ -883,6 +883,23 @@ impl Store for PostgresStore {
 
 /// A fresh, migrated store in a new database on the server named by
 /// `DOCENT_TEST_DATABASE_URL`, for tests; `None` when that is unset (the tests then skip),
+/// Another replica's store on the same database: a pool, indexes and hub of its own.
+#[cfg(feature = "testing")]
+impl PostgresStore {
+    pub async fn another_replica(&self) -> PostgresStore {
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .connect_with((*self.pool.connect_options()).clone())
+            .await
+            .expect("connect a second replica");
+        PostgresStore {
+            hub: std::sync::Arc::new(hub::PgHub::new(pool.clone())),
+            pool,
+            text: Default::default(),
+        }
+    }
+}
+
 /// unless `DOCENT_REQUIRE_POSTGRES` is set, which makes a missing server a failure.
 #[cfg(feature = "testing")]
 pub async fn fresh_test_store() -> Option<PostgresStore> {

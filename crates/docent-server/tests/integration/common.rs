@@ -69,6 +69,22 @@ impl TestApp {
             Backend::Sqlite => Arc::new(docent_store_sqlite::fresh_test_store().await),
             Backend::Postgres => Arc::new(docent_store_postgres::fresh_test_store().await?),
         };
+        Some(Self::spawn_on(store, tune).await)
+    }
+
+    /// Two replicas on one fresh PostgreSQL database, each with its own pool, indexes and
+    /// hub, as two `docent serve` behind a load balancer; they share the file store (as
+    /// replicas share a bucket).
+    pub async fn spawn_replicas() -> Option<(TestApp, TestApp)> {
+        let one = docent_store_postgres::fresh_test_store().await?;
+        let two = one.another_replica().await;
+        let front = Self::spawn_on(Arc::new(one), |_| {}).await;
+        let files = front.state.settings.data_dir.clone();
+        let back = Self::spawn_on(Arc::new(two), |s| s.data_dir = files).await;
+        Some((front, back))
+    }
+
+    async fn spawn_on(store: Arc<dyn Store>, tune: impl FnOnce(&mut Settings)) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -87,11 +103,11 @@ impl TestApp {
         tokio::spawn(serve(listener, app, async {
             rx.await.ok();
         }));
-        Some(TestApp {
+        TestApp {
             base: format!("http://{addr}"),
             state,
             _shutdown: tx,
-        })
+        }
     }
 
     /// A client with its own cookie jar and no session.

@@ -816,14 +816,30 @@ async fn plans_cap_documents_per_chat_space() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn progress_streams_as_server_sent_events_until_done() {
     let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
-    let (ana, id) = space(&app).await;
+    progress_streams_from(&app, &app).await;
+}
+
+/// The visitor's replica streams while another replica's worker does the work: the events
+/// cross through PostgreSQL's LISTEN/NOTIFY.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_streams_across_replicas() {
+    let Some((front, back)) = TestApp::spawn_replicas().await else {
+        return;
+    };
+    progress_streams_from(&front, &back).await;
+}
+
+/// Streams the documents of `front` while `back`'s worker processes an upload.
+async fn progress_streams_from(front: &TestApp, back: &TestApp) {
+    let app = front;
+    let (ana, id) = space(app).await;
     ana.upload(
         &format!("/api/chat-spaces/{id}/documents/upload"),
         &[("returns.md", MARKDOWN)],
         None,
     )
     .await;
-    let worker_app = app.state.clone();
+    let worker_app = back.state.clone();
     let worked = tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
         let worker = docent_server::jobs::Worker::new(worker_app, "sse-worker");
