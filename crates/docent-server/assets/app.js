@@ -211,17 +211,7 @@
       if (!response.ok) {
         return response.json().then(function (e) { fail(answer, e.error ? e.error.message : "The question could not be answered."); });
       }
-      var reader = response.body.getReader();
-      var decoder = new TextDecoder();
-      var buffer = "";
-      var handle = function (block) {
-        var name = "message", data = "";
-        block.split("\n").forEach(function (line) {
-          if (line.indexOf("event:") === 0) { name = line.slice(6).trim(); }
-          else if (line.indexOf("data:") === 0) { data += line.slice(5).replace(/^ /, ""); }
-        });
-        if (!data) { return; }
-        var payload = JSON.parse(data);
+      return window.docentEvents(response, function (name, payload) {
         if (name === "start") {
           conversation.value = payload.conversation_id;
           if (payload.sources) { showSources(payload.sources); }
@@ -233,20 +223,7 @@
         } else if (name === "error") {
           fail(answer, payload.message);
         }
-      };
-      var pump = function () {
-        return reader.read().then(function (chunk) {
-          if (chunk.done) { return; }
-          buffer += decoder.decode(chunk.value, { stream: true });
-          var at;
-          while ((at = buffer.indexOf("\n\n")) >= 0) {
-            handle(buffer.slice(0, at));
-            buffer = buffer.slice(at + 2);
-          }
-          return pump();
-        });
-      };
-      return pump();
+      });
     }).catch(function () {
       fail(answer, "The connection was lost; try again.");
     }).then(function () {

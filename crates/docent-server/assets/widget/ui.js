@@ -113,6 +113,8 @@
   // The shared Markdown renderer (assets/markdown.js), inlined here when the UI is served.
   /*@markdown*/
   w.Docent._md = docentMarkdown;
+  // The shared reader of server-sent events (assets/sse.js), inlined the same way.
+  /*@sse*/
 
   w.Docent._ui = function (ctx) {
     var cfg = ctx.cfg;
@@ -449,36 +451,12 @@
               code === "validation_failed" ? null : text);
           }, function () { fail(S.error, text); });
         }
-        var reader = r.body.getReader();
-        var decoder = new TextDecoder();
-        var buffer = "";
-        function pump() {
-          return reader.read().then(function (chunk) {
-            if (chunk.done) {
-              if (!done) {
-                if (answer) answer.remove();
-                fail(S.network_error, text);
-              }
-              return;
-            }
-            buffer += decoder.decode(chunk.value, { stream: true });
-            var parts = buffer.split(/\r?\n\r?\n/);
-            buffer = parts.pop();
-            parts.forEach(function (block) {
-              var name = "message";
-              var data = "";
-              block.split(/\r?\n/).forEach(function (line) {
-                if (line.indexOf("event:") === 0) name = line.slice(6).trim();
-                else if (line.indexOf("data:") === 0) data += (data ? "\n" : "") + line.slice(5).replace(/^ /, "");
-              });
-              if (data) {
-                try { event(name, JSON.parse(data)); } catch (e) { /* a keep-alive or a torn event */ }
-              }
-            });
-            return pump();
-          });
-        }
-        return pump();
+        return docentEvents(r, event).then(function () {
+          if (!done) {
+            if (answer) answer.remove();
+            fail(S.network_error, text);
+          }
+        });
       }).catch(function () {
         if (!done) {
           if (answer) answer.remove();

@@ -25,6 +25,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../assets/markdown.js"),
     ),
     (
+        "sse.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/sse.js"),
+    ),
+    (
         "logo.svg",
         "image/svg+xml",
         include_str!("../../assets/logo.svg"),

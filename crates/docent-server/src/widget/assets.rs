@@ -14,8 +14,10 @@ use crate::error::ApiError;
 
 const LOADER: &str = include_str!("../../assets/widget/loader.js");
 const UI: &str = include_str!("../../assets/widget/ui.js");
-/// The Markdown renderer the dashboard serves on its own, inlined into the UI.
+/// The Markdown renderer and the event-stream reader the dashboard serves on their own,
+/// inlined into the UI.
 const MARKDOWN: &str = include_str!("../../assets/markdown.js");
+const SSE: &str = include_str!("../../assets/sse.js");
 
 fn tag(body: &str) -> String {
     crate::auth::token::hash(body)[..16].to_owned()
@@ -35,9 +37,13 @@ pub fn compact(js: &str) -> String {
         .join("\n")
 }
 
-/// The chat UI as served, with the shared Markdown renderer in its place.
-pub static UI_JS: LazyLock<String> =
-    LazyLock::new(|| compact(&UI.replace("/*@markdown*/", &compact(MARKDOWN))));
+/// The chat UI as served, with the shared modules in their places.
+pub static UI_JS: LazyLock<String> = LazyLock::new(|| {
+    compact(
+        &UI.replace("/*@markdown*/", &compact(MARKDOWN))
+            .replace("/*@sse*/", &compact(SSE)),
+    )
+});
 
 /// The UI's file name, e.g. `ui.1a2b3c4d5e6f7a8b.js`.
 pub static UI_FILE: LazyLock<String> = LazyLock::new(|| format!("ui.{}.js", tag(&UI_JS)));
@@ -109,9 +115,10 @@ mod tests {
     }
 
     #[test]
-    fn the_ui_carries_the_markdown_renderer() {
-        assert!(!UI_JS.contains("/*@markdown*/"));
+    fn the_ui_carries_the_shared_modules() {
+        assert!(!UI_JS.contains("/*@markdown*/") && !UI_JS.contains("/*@sse*/"));
         assert!(UI_JS.contains("function docentMarkdown(text, into)"));
+        assert!(UI_JS.contains("function docentEvents(response, onEvent)"));
     }
 
     #[test]
