@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod files;
+pub mod http;
 pub mod jobs;
 pub mod mail;
 pub mod ops;

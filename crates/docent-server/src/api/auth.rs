@@ -8,12 +8,12 @@ use docent_core::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::set_session_cookies;
 use crate::AppState;
 use crate::auth::csrf::CsrfToken;
 use crate::auth::{Caller, SESSION_COOKIE, cookie};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::http::cookies::set_session_cookies;
 use crate::service::accounts::{self, ClientInfo, LoginInput, SignupInput};
 
 #[derive(Debug, Serialize)]

@@ -1,7 +1,7 @@
 //! `/api/chat-spaces/{id}/documents…`, `/api/documents/…` and `/api/chat-spaces/{id}/search`.
 
 use axum::Json;
-use axum::extract::{Multipart, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use docent_core::*;
 use serde::Deserialize;
@@ -10,53 +10,9 @@ use super::{List, ListQuery};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiMultipart, ApiQuery, IdPath, multipart_error};
-use crate::service::documents::{self, AddUrl, PatchDocument, Upload};
-
-/// Reads the files (fields named `file`) and the optional `citable` field of an upload,
-/// refusing any file over the configured size while it streams in.
-pub async fn read_upload(
-    state: &AppState,
-    mut multipart: Multipart,
-) -> Result<(Vec<Upload>, bool), ApiError> {
-    let limit = state.settings.max_upload_bytes;
-    let mut uploads = Vec::new();
-    let mut citable = true;
-    let bad = |e: axum::extract::multipart::MultipartError| multipart_error(&e, state);
-    while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
-        match field.name().unwrap_or_default() {
-            "file" => {
-                let file_name = field.file_name().unwrap_or("upload").to_owned();
-                // The pieces as they came, joined once complete: a growing buffer would
-                // hold up to twice the limit while it doubles.
-                let mut pieces = Vec::new();
-                let mut size = 0;
-                while let Some(chunk) = field.chunk().await.map_err(bad)? {
-                    size += chunk.len();
-                    if size > limit {
-                        return Err(ApiError::PayloadTooLarge { limit });
-                    }
-                    pieces.push(chunk);
-                }
-                let bytes = pieces.concat();
-                // Browsers send an empty, nameless part when no file was chosen.
-                if !(bytes.is_empty() && file_name.is_empty()) {
-                    uploads.push(Upload { file_name, bytes });
-                }
-            }
-            "citable" => {
-                let value = field.text().await.map_err(bad)?;
-                citable = match value.trim() {
-                    "true" | "on" | "1" | "yes" => true,
-                    "false" | "off" | "0" | "no" | "" => false,
-                    _ => return Err(ApiError::validation("citable", "Use true or false.")),
-                };
-            }
-            _ => {}
-        }
-    }
-    Ok((uploads, citable))
-}
+use crate::extract::{ApiJson, ApiMultipart, ApiQuery, IdPath};
+use crate::http::upload::read_upload;
+use crate::service::documents::{self, AddUrl, PatchDocument};
 
 pub async fn upload(
     State(state): State<AppState>,

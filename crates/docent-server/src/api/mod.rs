@@ -10,14 +10,13 @@ pub mod orgs;
 
 use axum::extract::FromRequestParts;
 use axum::extract::connect_info::ConnectInfo;
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
 use docent_core::Page;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 
 use crate::AppState;
-use crate::auth::{CSRF_COOKIE, SESSION_COOKIE, csrf, set_cookie};
 use crate::error::ApiError;
 use crate::service::accounts::ClientInfo;
 
@@ -89,29 +88,5 @@ impl FromRequestParts<AppState> for ClientInfo {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
         })
-    }
-}
-
-/// Adds the `Set-Cookie`s of a new session to `headers` (the session, and the CSRF token
-/// bound to it), or of an ended one when `secret` is `None`.
-pub fn set_session_cookies(headers: &mut HeaderMap, state: &AppState, secret: Option<&str>) {
-    let secure = state.settings.secure_cookies();
-    let (session, csrf) = match secret {
-        Some(secret) => {
-            let days = i64::from(state.settings.session_days) * 86_400;
-            (
-                set_cookie(SESSION_COOKIE, secret, days, true, secure),
-                set_cookie(CSRF_COOKIE, &csrf::for_session(secret), days, false, secure),
-            )
-        }
-        None => (
-            set_cookie(SESSION_COOKIE, "", 0, true, secure),
-            set_cookie(CSRF_COOKIE, "", 0, false, secure),
-        ),
-    };
-    for value in [session, csrf] {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            headers.append(header::SET_COOKIE, value);
-        }
     }
 }

@@ -9,9 +9,9 @@ use serde::Deserialize;
 
 use super::{PageCtx, PageError, Shell, field_errors, redirect_with};
 use crate::AppState;
-use crate::api::set_session_cookies;
 use crate::auth::{SESSION_COOKIE, cookie};
 use crate::extract::{ApiForm, ApiQuery};
+use crate::http::cookies::set_session_cookies;
 use crate::service::accounts::{self, ClientInfo, LoginInput, SignupInput};
 
 #[derive(Template)]

@@ -3,10 +3,11 @@
 use std::sync::LazyLock;
 
 use axum::extract::Path;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
+use crate::http::etag::{etag_of, revalidated};
 
 const FILES: &[(&str, &str, &str)] = &[
     (
@@ -35,35 +36,6 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../assets/logo.svg"),
     ),
 ];
-
-/// The quoted ETag of a body: the start of its hash.
-pub fn etag_of(body: &str) -> String {
-    format!("\"{}\"", &crate::auth::token::hash(body)[..16])
-}
-
-/// `body` with its `etag` and the caller's `headers`, or an empty 304 when the client
-/// already holds that version.
-pub fn revalidated(
-    request: &HeaderMap,
-    etag: &str,
-    mut headers: HeaderMap,
-    content_type: &'static str,
-    body: impl IntoResponse,
-) -> Response {
-    headers.insert(
-        header::ETAG,
-        HeaderValue::from_str(etag).unwrap_or(HeaderValue::from_static("")),
-    );
-    if request
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == etag)
-    {
-        return (StatusCode::NOT_MODIFIED, headers).into_response();
-    }
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    (headers, body).into_response()
-}
 
 /// The ETags of [`FILES`], in their order, computed once.
 static ETAGS: LazyLock<Vec<String>> =

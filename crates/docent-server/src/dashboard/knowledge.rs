@@ -9,10 +9,10 @@ use serde::Deserialize;
 
 use super::{PageCtx, PageError, Shell, field_errors, redirect_with};
 use crate::AppState;
-use crate::api::documents::read_upload;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{ApiForm, ApiMultipart, IdPath};
+use crate::http::upload::read_upload;
 use crate::service::{chat_spaces, documents};
 
 /// File types the upload field offers (detection is by content all the same).

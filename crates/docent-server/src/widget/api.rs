@@ -10,10 +10,10 @@ use docent_core::*;
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
-use crate::api::answers::{Present, respond};
-use crate::dashboard::assets::{etag_of, revalidated};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, IdPath};
+use crate::http::answer::{Present, respond};
+use crate::http::etag::{etag_of, revalidated};
 use crate::service::widget::{
     self, FeedbackInput, History, Visitor, VisitorMessage, WidgetChat, visitor_error,
 };

@@ -9,8 +9,8 @@ use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::dashboard::assets::{etag_of, revalidated};
 use crate::error::ApiError;
+use crate::http::etag::{etag_of, revalidated};
 
 const LOADER: &str = include_str!("../../assets/widget/loader.js");
 const UI: &str = include_str!("../../assets/widget/ui.js");
