@@ -142,6 +142,7 @@ impl Hub for LocalHub {
 /// subscribers of its topic on `subscriber` (the same hub, or another replica's), in order,
 /// and only theirs. Topics start with `prefix`, so that stories running at once on one
 /// database keep apart. Called by each backend's tests.
+#[cfg(any(test, feature = "testing"))]
 pub async fn hub_story(publisher: &dyn Hub, subscriber: &dyn Hub, prefix: &str) {
     let (a, b) = (format!("{prefix}:a"), format!("{prefix}:b"));
     let mut mine = subscriber.subscribe(&a).await.expect("subscribe");
