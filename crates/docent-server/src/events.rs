@@ -19,3 +19,20 @@ pub async fn documents_changed(state: &AppState, space: ChatSpaceId) {
         tracing::warn!(chat_space = %space, error = %e, "could not publish a document change");
     }
 }
+
+/// Where workers hear that jobs were queued, on every replica.
+pub const JOBS_TOPIC: &str = "jobs";
+
+/// Jobs were queued: this process's idle workers wake at once, and through the Hub every
+/// other replica's (their one-second look for due jobs is the fallback).
+pub async fn jobs_queued(state: &AppState) {
+    state.jobs_waiting.notify_waiters();
+    if let Err(e) = state
+        .store
+        .hub()
+        .publish(Event::new(JOBS_TOPIC, "queued"))
+        .await
+    {
+        tracing::warn!(error = %e, "could not announce queued jobs");
+    }
+}

@@ -92,7 +92,7 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
     store
         .complete_document(job.org_id, site.id, facts, Vec::new())
         .await?;
-    state.jobs_waiting.notify_waiters();
+    crate::events::jobs_queued(state).await;
     tracing::info!(site = %site.id, pages = report.pages, skipped = report.skipped_by_robots, duplicates = report.duplicates, "crawl finished");
     Ok(())
 }
@@ -134,6 +134,6 @@ async fn add_page(
         .enqueue_job(job.org_id, job.chat_space_id, doc.id, JobKind::Ingest, None)
         .await
         .map_err(|e| e.to_string())?;
-    state.jobs_waiting.notify_waiters();
+    crate::events::jobs_queued(state).await;
     Ok(())
 }

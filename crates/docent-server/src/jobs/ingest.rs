@@ -79,7 +79,7 @@ pub async fn run(
         store
             .enqueue_job(job.org_id, job.chat_space_id, doc.id, JobKind::Embed, None)
             .await?;
-        state.jobs_waiting.notify_waiters();
+        crate::events::jobs_queued(state).await;
     }
     tracing::info!(document = %doc.id, "document processed");
     Ok(())

@@ -143,6 +143,20 @@ impl Worker {
     /// Works until `shutdown` turns true, finishing the job at hand first.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(worker = %self.name, "worker started");
+        // Jobs queued on any replica wake this worker (see `events::jobs_queued`).
+        let mut queued = match self
+            .state
+            .store
+            .hub()
+            .subscribe(crate::events::JOBS_TOPIC)
+            .await
+        {
+            Ok(subscription) => Some(subscription),
+            Err(e) => {
+                tracing::warn!(worker = %self.name, error = %e, "not hearing queued jobs; looking every second");
+                None
+            }
+        };
         while !*shutdown.borrow() {
             // A bug that panics in a job must not stop the worker: the job's lease runs
             // out and it is retried, and this worker goes on with the next one.
@@ -160,7 +174,18 @@ impl Worker {
                     tracing::error!(worker = %self.name, "a job panicked; its lease will run out and it will be retried")
                 }
             }
+            let heard = async {
+                match queued.as_mut() {
+                    Some(subscription) => subscription.next().await.is_some(),
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
+                still_there = heard => {
+                    if !still_there {
+                        queued = None;
+                    }
+                }
                 _ = self.state.jobs_waiting.notified() => {}
                 _ = tokio::time::sleep(IDLE_POLL) => {}
                 _ = shutdown.changed() => {}

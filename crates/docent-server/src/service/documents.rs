@@ -146,7 +146,7 @@ pub async fn upload(
             .await?;
         created.push(doc);
     }
-    state.jobs_waiting.notify_waiters();
+    crate::events::jobs_queued(state).await;
     crate::events::documents_changed(state, space.id).await;
     Ok(created)
 }
@@ -261,7 +261,7 @@ pub async fn add_url(
             crawl,
         )
         .await?;
-    state.jobs_waiting.notify_waiters();
+    crate::events::jobs_queued(state).await;
     crate::events::documents_changed(state, space.id).await;
     Ok(doc)
 }
@@ -368,7 +368,7 @@ pub async fn reprocess(
         .store
         .enqueue_job(caller.org_id(), doc.chat_space_id, id, job, payload)
         .await?;
-    state.jobs_waiting.notify_waiters();
+    crate::events::jobs_queued(state).await;
     crate::events::documents_changed(state, doc.chat_space_id).await;
     get(state, caller, id).await
 }
