@@ -77,6 +77,20 @@ impl Subscription {
     }
 }
 
+/// The next thing `subscription` hears; never, when there is none (the caller then goes by
+/// its timers alone). A subscription whose hub is gone is dropped.
+pub async fn heard(subscription: &mut Option<Subscription>) -> Received {
+    loop {
+        match subscription {
+            Some(s) => match s.next().await {
+                Some(received) => return received,
+                None => *subscription = None,
+            },
+            None => return std::future::pending().await,
+        }
+    }
+}
+
 /// The broadcast inside a process that every hub delivers through.
 #[derive(Clone, Debug)]
 pub struct Fanout {

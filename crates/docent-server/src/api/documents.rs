@@ -145,17 +145,8 @@ pub async fn events(
             return None;
         }
         if !f.first {
-            let heard = async {
-                match f.subscription.as_mut() {
-                    Some(subscription) => subscription.next().await.is_some(),
-                    None => std::future::pending().await,
-                }
-            };
             tokio::select! {
-                still_there = heard => {
-                    if !still_there {
-                        f.subscription = None; // the hub is gone: the timer alone then
-                    }
+                _ = docent_store::hub::heard(&mut f.subscription) => {
                     tokio::time::sleep(EVERY).await;
                 }
                 () = tokio::time::sleep(FALLBACK) => {}

@@ -174,18 +174,8 @@ impl Worker {
                     tracing::error!(worker = %self.name, "a job panicked; its lease will run out and it will be retried")
                 }
             }
-            let heard = async {
-                match queued.as_mut() {
-                    Some(subscription) => subscription.next().await.is_some(),
-                    None => std::future::pending().await,
-                }
-            };
             tokio::select! {
-                still_there = heard => {
-                    if !still_there {
-                        queued = None;
-                    }
-                }
+                _ = docent_store::hub::heard(&mut queued) => {}
                 _ = self.state.jobs_waiting.notified() => {}
                 _ = tokio::time::sleep(IDLE_POLL) => {}
                 _ = shutdown.changed() => {}
