@@ -184,6 +184,15 @@ impl ApiError {
         }
     }
 
+    /// `plan` allows `limit` of `what`, and they are all taken.
+    pub fn plan_limit(plan: docent_core::Plan, what: &'static str, limit: u64) -> ApiError {
+        ApiError::PlanLimitReached {
+            what,
+            limit,
+            plan: plan.as_str(),
+        }
+    }
+
     /// The error of a store insert made within a plan limit on `what`: the limit's own when
     /// it was reached, else the store's.
     pub fn within_plan(
@@ -191,11 +200,7 @@ impl ApiError {
         what: &'static str,
     ) -> impl Fn(StoreError) -> ApiError {
         move |e| match e {
-            StoreError::LimitReached { limit } => ApiError::PlanLimitReached {
-                what,
-                limit,
-                plan: plan.as_str(),
-            },
+            StoreError::LimitReached { limit } => ApiError::plan_limit(plan, what, limit),
             other => other.into(),
         }
     }

@@ -114,11 +114,17 @@ pub async fn signup(
 /// account as a whole; see [`login`].
 fn login_keys(email: &str, client: &ClientInfo) -> [String; 3] {
     let network = client.network();
+    let account = account_login_key(email);
     [
-        format!("login:{email}|{network}"),
+        format!("{account}|{network}"),
         format!("login-network:{network}"),
-        format!("login:{email}"),
+        account,
     ]
+}
+
+/// The account-wide login key; the per-network ones are it, `|` and the network.
+fn account_login_key(email: &str) -> String {
+    format!("login:{email}")
 }
 
 /// Reset links one account gets in 15 minutes at most.
@@ -324,10 +330,9 @@ pub async fn reset_password(
         .await?
         .ok_or(ApiError::InvalidToken)?;
     // The owner has proved who they are: failures against the account no longer count.
-    state.throttle.clear(&format!("login:{}", user.email));
-    state
-        .throttle
-        .clear_prefix(&format!("login:{}|", user.email));
+    let account = account_login_key(&user.email);
+    state.throttle.clear(&account);
+    state.throttle.clear_prefix(&format!("{account}|"));
     Ok(user)
 }
 

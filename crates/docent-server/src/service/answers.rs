@@ -27,11 +27,7 @@ pub fn ask_error(e: AskError, plan: Plan) -> ApiError {
             "message",
             format!("Use at most {} characters.", docent_rag::MAX_QUESTION_CHARS),
         ),
-        AskError::QuotaExceeded { limit } => ApiError::PlanLimitReached {
-            what: "messages a month",
-            limit,
-            plan: plan.as_str(),
-        },
+        AskError::QuotaExceeded { limit } => ApiError::plan_limit(plan, "messages a month", limit),
         AskError::ConversationNotFound => ApiError::NotFound("conversation"),
         AskError::Rag(e) => ApiError::Internal(e.to_string()),
     }

@@ -189,15 +189,8 @@ pub async fn create(
     );
     errors.into_result()?;
 
+    // Counted against the plan as it is stored, in one step.
     let limit = caller.org.plan.limits().chat_spaces_per_org;
-    let count = state.store.count_chat_spaces(caller.org_id()).await?;
-    if !PlanLimits::allows(limit, count) {
-        return Err(ApiError::PlanLimitReached {
-            what: "chat spaces",
-            limit: limit.unwrap_or(0),
-            plan: caller.org.plan.as_str(),
-        });
-    }
     let new = |slug: String| NewChatSpace {
         name: name.clone(),
         description: description.clone(),

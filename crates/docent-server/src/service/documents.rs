@@ -59,11 +59,11 @@ async fn ensure_room(
     if PlanLimits::allows(limit, existing + adding.saturating_sub(1)) {
         Ok(())
     } else {
-        Err(ApiError::PlanLimitReached {
-            what: DOCUMENTS,
-            limit: limit.unwrap_or(0),
-            plan: caller.org.plan.as_str(),
-        })
+        Err(ApiError::plan_limit(
+            caller.org.plan,
+            DOCUMENTS,
+            limit.unwrap_or(0),
+        ))
     }
 }
 

@@ -132,16 +132,9 @@ pub async fn invite(
             "This person is a member already.",
         ));
     }
-    let pending = state.store.list_invitations(caller.org_id()).await?;
+    // Members and pending invitations are counted against the plan as the invitation is
+    // stored, in one step.
     let limit = caller.org.plan.limits().members_per_org;
-    let seats = members.len() as u64 + pending.len() as u64;
-    if !PlanLimits::allows(limit, seats) {
-        return Err(ApiError::PlanLimitReached {
-            what: SEATS,
-            limit: limit.unwrap_or(0),
-            plan: caller.org.plan.as_str(),
-        });
-    }
     let secret = token::generate(32);
     let invitation = state
         .store
