@@ -195,12 +195,8 @@ impl AnswerStore for PostgresStore {
         quota: Option<MessageQuota>,
     ) -> Result<Option<Message>> {
         let now = Utc::now();
-        let mut tx = self.pool.begin().await?;
-        if quota.is_some() {
-            limit_lock(&mut tx, "messages", org.0).await?;
-        }
         // A trigger counts it on the conversation, the chat space and the day (0006).
-        let row: Option<MessageRow> = sqlx::query_as(concat!(
+        let insert = sqlx::query_as::<_, MessageRow>(concat!(
             "INSERT INTO messages (id, org_id, chat_space_id, conversation_id, role, content, model, \
              tokens_in, tokens_out, cost_micro_usd, processing_time_ms, context_chunks, citations, \
              answer_kind, created_at) \
@@ -225,10 +221,19 @@ impl AnswerStore for PostgresStore {
         .bind(m.answer_kind.map(AnswerKind::as_str))
         .bind(now)
         .bind(quota.map(|q| q.limit as i64))
-        .bind(quota.map(|q| q.since))
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        .bind(quota.map(|q| q.since));
+        // Only a quota needs the lock and so a transaction; the answer path's other messages
+        // stay one round trip.
+        let row = match quota {
+            Some(_) => {
+                let mut tx = self.pool.begin().await?;
+                limit_lock(&mut tx, "messages", org.0).await?;
+                let row = insert.fetch_optional(&mut *tx).await?;
+                tx.commit().await?;
+                row
+            }
+            None => insert.fetch_optional(&self.pool).await?,
+        };
         match (row, quota) {
             (Some(row), _) => row.into_domain().map(Some),
             (None, Some(q)) if self.count_messages_since(org, q.since).await? >= q.limit => {
