@@ -10,6 +10,7 @@
 //! watches the stream for the same markers and fails it when the text before the first
 //! boundary, or a part's headers, pass [`FRAMING_LIMIT`].
 
+use docent_app::AppError;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -64,7 +65,7 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
     // form with its error), so only the API refuses a declared length before reading.
     let page = request.uri().path().starts_with("/app/");
     if !page && declared.is_some_and(|n| n > limit as u64) {
-        return ApiError::PayloadTooLarge { limit }.into_response();
+        return ApiError::from(AppError::PayloadTooLarge { limit }).into_response();
     }
     let (parts, body) = request.into_parts();
     let body = Body::new(http_body_util::Limited::new(body, limit));

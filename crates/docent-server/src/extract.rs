@@ -1,9 +1,11 @@
 //! Extractors whose rejections speak the API's error format instead of axum's plain text.
 
+use crate::error::HttpError;
 use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use docent_app::AppError;
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
@@ -27,13 +29,16 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
 
 fn json_rejection(rejection: JsonRejection, state: &AppState) -> ApiError {
     match rejection {
-        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
-        JsonRejection::JsonDataError(e) => ApiError::validation("body", clean(&e.body_text())),
-        JsonRejection::JsonSyntaxError(e) => ApiError::InvalidJson(clean(&e.body_text())),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
+        JsonRejection::MissingJsonContentType(_) => HttpError::UnsupportedMediaType.into(),
+        JsonRejection::JsonDataError(e) => {
+            AppError::validation("body", clean(&e.body_text())).into()
+        }
+        JsonRejection::JsonSyntaxError(e) => HttpError::InvalidJson(clean(&e.body_text())).into(),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge {
             limit: state.settings.max_body_bytes,
-        },
-        other => ApiError::InvalidJson(other.body_text()),
+        }
+        .into(),
+        other => HttpError::InvalidJson(other.body_text()).into(),
     }
 }
 
@@ -47,13 +52,16 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiForm<T> {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         match axum::Form::<T>::from_request(req, state).await {
             Ok(axum::Form(value)) => Ok(ApiForm(value)),
-            Err(FormRejection::InvalidFormContentType(_)) => Err(ApiError::UnsupportedMediaType),
-            Err(other) if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::PayloadTooLarge {
-                    limit: state.settings.max_body_bytes,
-                })
+            Err(FormRejection::InvalidFormContentType(_)) => {
+                Err(HttpError::UnsupportedMediaType.into())
             }
-            Err(other) => Err(ApiError::validation("form", clean(&other.body_text()))),
+            Err(other) if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(AppError::PayloadTooLarge {
+                    limit: state.settings.max_body_bytes,
+                }
+                .into())
+            }
+            Err(other) => Err(AppError::validation("form", clean(&other.body_text())).into()),
         }
     }
 }
@@ -83,7 +91,7 @@ impl FromRequest<AppState> for ApiMultipart {
         axum::extract::Multipart::from_request(req, state)
             .await
             .map(ApiMultipart)
-            .map_err(|e| ApiError::InvalidMultipart(clean(&e.body_text())))
+            .map_err(|e| HttpError::InvalidMultipart(clean(&e.body_text())).into())
     }
 }
 
@@ -94,14 +102,15 @@ pub fn multipart_error(
     state: &AppState,
 ) -> ApiError {
     if let Some(framing) = crate::body::cause::<FramingError>(error) {
-        return ApiError::MultipartFraming(framing.to_string());
+        return HttpError::MultipartFraming(framing.to_string()).into();
     }
     if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::PayloadTooLarge {
+        return AppError::PayloadTooLarge {
             limit: crate::body::multipart_limit(&state.settings),
-        };
+        }
+        .into();
     }
-    ApiError::InvalidMultipart(clean(&error.body_text()))
+    HttpError::InvalidMultipart(clean(&error.body_text())).into()
 }
 
 /// A query string; a bad one is `invalid_query`.
@@ -115,7 +124,7 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiQuery<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| ApiQuery(q.0))
-            .map_err(|e: QueryRejection| ApiError::InvalidQuery(clean(&e.body_text())))
+            .map_err(|e: QueryRejection| HttpError::InvalidQuery(clean(&e.body_text())).into())
     }
 }
 
@@ -130,7 +139,7 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for IdPath<T> {
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| IdPath(p.0))
-            .map_err(|_: PathRejection| ApiError::NotFound("resource"))
+            .map_err(|_: PathRejection| AppError::NotFound("resource").into())
     }
 }
 

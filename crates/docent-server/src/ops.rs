@@ -1,6 +1,8 @@
 //! Operations endpoints: liveness, readiness, Prometheus metrics, the OpenAPI document, and
 //! the middleware that records request metrics and sets security headers.
 
+use crate::error::HttpError;
+use docent_app::AppError;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -48,7 +50,7 @@ pub async fn health() -> Json<Value> {
 pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     state.store.ping().await.map_err(|e| {
         tracing::warn!(error = %e, "readiness check failed");
-        ApiError::NotReady
+        AppError::NotReady
     })?;
     Ok(Json(
         json!({"status": "ready", "database": state.store.backend()}),
@@ -214,12 +216,12 @@ pub fn openapi_document(server: &str) -> Value {
 /// The answer for paths no route matches.
 pub async fn not_found(request: Request) -> Response {
     if request.uri().path().starts_with("/api/") {
-        ApiError::NotFound("endpoint").into_response()
+        ApiError::from(AppError::NotFound("endpoint")).into_response()
     } else {
-        crate::dashboard::PageError(ApiError::NotFound("page")).into_response()
+        crate::dashboard::PageError::from(AppError::NotFound("page")).into_response()
     }
 }
 
 pub async fn method_not_allowed() -> Response {
-    ApiError::MethodNotAllowed.into_response()
+    ApiError::from(HttpError::MethodNotAllowed).into_response()
 }

@@ -4,23 +4,18 @@
 use std::io::Write;
 
 use anyhow::Context;
+use docent_app::App;
 use docent_core::*;
 use docent_rag::{AnswerEvent, Ask};
-use docent_server::AppState;
 use tokio::sync::mpsc;
 
-pub async fn run(
-    state: &AppState,
-    slug: &str,
-    question: &str,
-    show_sources: bool,
-) -> anyhow::Result<()> {
-    let space = state
+pub async fn run(app: &App, slug: &str, question: &str, show_sources: bool) -> anyhow::Result<()> {
+    let space = app
         .store
         .find_chat_space_by_slug(slug)
         .await?
         .with_context(|| format!("no chat space has the slug {slug:?}"))?;
-    let org = state
+    let org = app
         .store
         .find_organization(space.org_id)
         .await?
@@ -39,7 +34,7 @@ pub async fn run(
         show_sources,
     };
     let (tx, mut rx) = mpsc::channel(64);
-    let answers = state.answers.clone();
+    let answers = app.answers.clone();
     let task = tokio::spawn(async move { answers.answer(ask, tx).await });
     let mut out = std::io::stdout().lock();
     while let Some(event) = rx.recv().await {

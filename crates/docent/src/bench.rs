@@ -211,8 +211,8 @@ pub async fn ingest(
     baseline: &Path,
     scratch: &Path,
 ) -> anyhow::Result<()> {
+    use docent_app::jobs::isolated::{Extractor, Limits, Outcome};
     use docent_core::*;
-    use docent_server::jobs::isolated::{Extractor, Limits, Outcome};
     use docent_store::{KnowledgeStore, Store};
 
     let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)

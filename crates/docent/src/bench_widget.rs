@@ -149,7 +149,7 @@ pub async fn widget(
         ..Settings::default()
     };
     let mut state = AppState::new(store.clone(), settings).map_err(anyhow::Error::msg)?;
-    state.answers = AnswerService::new(
+    state.app.answers = AnswerService::new(
         store.clone(),
         None,
         Some(Arc::new(InstantModel)),

@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use docent_app::App;
 use docent_core::config::RetrievalConfig;
 use docent_core::*;
 use docent_rag::Mode;
-use docent_server::AppState;
 use docent_store::Store;
 use serde::Deserialize;
 
@@ -41,7 +41,7 @@ fn mode_name(mode: Mode) -> &'static str {
 
 /// A scratch store with one enterprise organization and one chat space.
 struct Scratch {
-    state: AppState,
+    app: App,
     org: OrgId,
     space: ChatSpace,
     dir: PathBuf,
@@ -66,7 +66,7 @@ async fn scratch(settings: &Settings, options: &Options) -> anyhow::Result<Scrat
     let mut settings = settings.clone();
     settings.data_dir = dir.clone();
     settings.database_url = None;
-    let state = AppState::new(store.clone(), settings).map_err(anyhow::Error::msg)?;
+    let app = App::new(store.clone(), settings).map_err(anyhow::Error::msg)?;
     let (_, org) = store
         .signup(
             NewUser {
@@ -103,7 +103,7 @@ async fn scratch(settings: &Settings, options: &Options) -> anyhow::Result<Scrat
         )
         .await?;
     Ok(Scratch {
-        state,
+        app,
         org: org.id,
         space,
         dir,
@@ -123,9 +123,9 @@ fn uuid_like() -> String {
 impl Scratch {
     /// Ingests `files` and waits for every job (embeddings included).
     async fn load(&self, files: Vec<PathBuf>) -> anyhow::Result<()> {
-        crate::ingest::run(&self.state, &self.space.endpoint_slug, &files, true).await?;
-        if self.state.embedder.is_some() {
-            let worker = docent_server::jobs::Worker::new(self.state.clone(), "eval");
+        crate::ingest::run(&self.app, &self.space.endpoint_slug, &files, true).await?;
+        if self.app.embedder.is_some() {
+            let worker = docent_app::jobs::Worker::new(self.app.clone(), "eval");
             eprintln!("embedding chunks…");
             while worker
                 .run_once()
@@ -135,20 +135,17 @@ impl Scratch {
             {}
         }
         // Every question is then answered by the in-memory index, as a running server's are.
-        self.state
-            .store
-            .warm_search(self.org, self.space.id)
-            .await?;
+        self.app.store.warm_search(self.org, self.space.id).await?;
         Ok(())
     }
 
     fn mode(&self, options: &Options) -> anyhow::Result<Mode> {
-        let mode = options.mode.unwrap_or(if self.state.embedder.is_some() {
+        let mode = options.mode.unwrap_or(if self.app.embedder.is_some() {
             Mode::Hybrid
         } else {
             Mode::FullText
         });
-        if mode != Mode::FullText && self.state.embedder.is_none() {
+        if mode != Mode::FullText && self.app.embedder.is_none() {
             bail!(
                 "--mode {} needs embeddings: set DOCENT_EMBEDDING_MODEL_DIR (local MiniLM) or DOCENT_EMBEDDING_MODEL",
                 mode_name(mode)
@@ -159,7 +156,7 @@ impl Scratch {
 
     async fn ask(&self, question: &str, mode: Mode) -> anyhow::Result<Vec<docent_rag::Retrieved>> {
         Ok(self
-            .state
+            .app
             .answers
             .retrieve(self.org, &self.space, question, mode)
             .await?)
@@ -167,7 +164,7 @@ impl Scratch {
 
     /// Every chunk of the chat space, by document.
     async fn chunks(&self) -> anyhow::Result<Vec<(Document, Vec<Chunk>)>> {
-        let store = &self.state.store;
+        let store = &self.app.store;
         let documents = store
             .list_documents(self.org, self.space.id, Page::first(1000))
             .await?;

@@ -6,11 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use docent_app::documents::{self, Upload};
+use docent_app::jobs::Worker;
+use docent_app::{App, AppError, Caller};
 use docent_core::*;
-use docent_server::AppState;
-use docent_server::auth::Caller;
-use docent_server::jobs::Worker;
-use docent_server::service::documents::{self, Upload};
 
 use crate::progress::Progress;
 
@@ -34,18 +33,13 @@ fn collect(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-pub async fn run(
-    state: &AppState,
-    slug: &str,
-    paths: &[PathBuf],
-    citable: bool,
-) -> anyhow::Result<()> {
-    let space = state
+pub async fn run(app: &App, slug: &str, paths: &[PathBuf], citable: bool) -> anyhow::Result<()> {
+    let space = app
         .store
         .find_chat_space_by_slug(slug)
         .await?
         .with_context(|| format!("no chat space has the slug {slug:?}"))?;
-    let org = state
+    let org = app
         .store
         .find_organization(space.org_id)
         .await?
@@ -72,13 +66,13 @@ pub async fn run(
             continue;
         }
         let upload = Upload { file_name, bytes };
-        match documents::upload(state, &caller, space.id, vec![upload], citable).await {
+        match documents::upload(app, &caller, space.id, vec![upload], citable).await {
             Ok(added) => documents_added.extend(added),
-            Err(e @ docent_server::ApiError::PlanLimitReached { .. }) => {
+            Err(e @ AppError::PlanLimitReached { .. }) => {
                 eprintln!("stopped adding files: {}", e.message());
                 break;
             }
-            Err(e) => bail!("{}: {} ({})", file.display(), e.message(), e.code()),
+            Err(e) => bail!("{}: {}", file.display(), e.message()),
         }
     }
     if !skipped.is_empty() {
@@ -93,12 +87,12 @@ pub async fn run(
     }
 
     let mut progress = Progress::new("ingest", documents_added.len());
-    let worker = Worker::new(state.clone(), format!("cli-{}", std::process::id()));
+    let worker = Worker::new(app.clone(), format!("cli-{}", std::process::id()));
     let (mut completed, mut failed) = (0, Vec::new());
     for doc in &documents_added {
         // Each upload queued one job; run jobs until this document has an outcome.
         loop {
-            let current = documents::get(state, &caller, doc.id)
+            let current = documents::get(app, &caller, doc.id)
                 .await
                 .map_err(|e| anyhow::anyhow!(e.message()))?;
             match current.status {

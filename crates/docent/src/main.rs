@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
+use docent_app::App;
 use docent_core::Settings;
 use docent_core::settings::{LogFormat, SettingsLayer};
 use docent_ingest::Chunker;
@@ -489,7 +490,7 @@ async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::
             command: ConfigCommand::Check,
         } => {
             println!("{}", serde_json::to_string_pretty(&settings)?);
-            docent_server::mail::Mailer::from_settings(&settings).map_err(anyhow::Error::msg)?;
+            docent_app::mail::Mailer::from_settings(&settings).map_err(anyhow::Error::msg)?;
             eprintln!("settings are valid");
             Ok(())
         }
@@ -503,7 +504,7 @@ async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::
             ..
         } => {
             let url = path.as_deref().and_then(|p| p.to_str()).unwrap_or_default();
-            let fetcher = docent_server::web_fetcher(&settings).map_err(anyhow::Error::msg)?;
+            let fetcher = docent_app::web_fetcher(&settings).map_err(anyhow::Error::msg)?;
             let fetched = match fetcher.get_page(url).await {
                 Ok(fetched) => fetched,
                 Err(e) => return extract_failed(url, e, json),
@@ -625,8 +626,8 @@ async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::
         } => {
             let settings = with_isolated_extractor(settings);
             let store = open_store(&settings).await?;
-            let state = AppState::new(store, settings).map_err(anyhow::Error::msg)?;
-            ingest::run(&state, &chat_space, &paths, !learn_only).await
+            let app = App::new(store, settings).map_err(anyhow::Error::msg)?;
+            ingest::run(&app, &chat_space, &paths, !learn_only).await
         }
         Command::Eval {
             command: EvalCommand::Chroma { dir, options },
@@ -643,8 +644,8 @@ async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::
             question,
         } => {
             let store = open_store(&settings).await?;
-            let state = AppState::new(store, settings).map_err(anyhow::Error::msg)?;
-            ask::run(&state, &chat_space, &question, sources).await
+            let app = App::new(store, settings).map_err(anyhow::Error::msg)?;
+            ask::run(&app, &chat_space, &question, sources).await
         }
         Command::Migrate => {
             open_store(&settings).await?;
@@ -653,29 +654,26 @@ async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::
         }
         Command::User { command } => {
             let store = open_store(&settings).await?;
-            let state = AppState::new(store, settings).map_err(anyhow::Error::msg)?;
+            let app = App::new(store, settings).map_err(anyhow::Error::msg)?;
             match command {
                 UserCommand::Create {
                     email,
                     password,
                     admin,
                 } => {
-                    let (user, org) = docent_server::service::accounts::create_user_headless(
-                        &state, &email, &password, admin,
-                    )
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{} ({})", e.message(), e.code()))?;
+                    let (user, org) =
+                        docent_app::accounts::create_user_headless(&app, &email, &password, admin)
+                            .await
+                            .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
                     println!(
                         "created {} (platform admin: {}) with organization {:?}",
                         user.email, user.is_platform_admin, org.name
                     );
                 }
                 UserCommand::ResetPassword { email, password } => {
-                    let user = docent_server::service::accounts::set_password_headless(
-                        &state, &email, password,
-                    )
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{} ({})", e.message(), e.code()))?;
+                    let user = docent_app::accounts::set_password_headless(&app, &email, password)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
                     println!("password changed for {}; their sessions ended", user.email);
                 }
             }
@@ -693,9 +691,8 @@ async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::
                 Err(e) => bail!("cannot listen on {listen}: {e} (choose another with --listen)"),
             };
             let (stop_workers, stopping) = tokio::sync::watch::channel(false);
-            let workers =
-                docent_server::jobs::spawn_workers(&state, state.settings.workers, stopping);
-            tokio::spawn(docent_server::warm_search(state.clone()));
+            let workers = docent_app::jobs::spawn_workers(&state, state.settings.workers, stopping);
+            tokio::spawn(docent_app::warm_search(state.app.clone()));
             let app = build_app(state);
             tracing::info!(%listen, backend, ready_ms = started.elapsed().as_millis() as u64, "ready");
             println!("Docent is running at {public}  (database: {backend}; press Ctrl+C to stop)");
@@ -708,10 +705,10 @@ async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::
         Command::Worker => {
             let settings = with_isolated_extractor(settings);
             let store = open_store(&settings).await?;
-            let state = AppState::new(store, settings).map_err(anyhow::Error::msg)?;
-            let count = state.settings.workers.max(1);
+            let app = App::new(store, settings).map_err(anyhow::Error::msg)?;
+            let count = app.settings.workers.max(1);
             let (stop_workers, stopping) = tokio::sync::watch::channel(false);
-            let workers = docent_server::jobs::spawn_workers(&state, count, stopping);
+            let workers = docent_app::jobs::spawn_workers(&app, count, stopping);
             println!("Docent worker running {count} worker(s)  (press Ctrl+C to stop)");
             shutdown_signal().await;
             stop_workers.send(true).ok();

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use docent_server::jobs::isolated::{Extractor, Limits, Outcome};
+use docent_app::jobs::isolated::{Extractor, Limits, Outcome};
 
 async fn extract(bin: &Path, bytes: &[u8], name: &str, limits: Limits) -> Outcome {
     Extractor::new(bin, limits).extract(bytes, name).await

@@ -10,15 +10,15 @@ use crate::AppState;
 use crate::auth::PlatformAdmin;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, IdPath};
-use crate::service::orgs;
+use docent_app::platform;
 
 pub async fn organizations(
     State(state): State<AppState>,
-    _admin: PlatformAdmin,
+    admin: PlatformAdmin,
     ApiQuery(query): ApiQuery<ListQuery<OrgId>>,
 ) -> Result<Json<List<Organization>>, ApiError> {
     let page = query.page();
-    let orgs = state.store.list_organizations(page).await?;
+    let orgs = platform::organizations(&state, &admin, page).await?;
     Ok(Json(List::new(orgs, page.limit, |o| o.id.to_string())))
 }
 
@@ -30,16 +30,18 @@ pub struct PlanInput {
 
 pub async fn set_plan(
     State(state): State<AppState>,
-    _admin: PlatformAdmin,
+    admin: PlatformAdmin,
     IdPath(org_id): IdPath<OrgId>,
     ApiJson(input): ApiJson<PlanInput>,
 ) -> Result<Json<Organization>, ApiError> {
-    Ok(Json(orgs::set_plan(&state, org_id, input.plan).await?))
+    Ok(Json(
+        platform::set_plan(&state, &admin, org_id, input.plan).await?,
+    ))
 }
 
 pub async fn outbox(
     State(state): State<AppState>,
-    _admin: PlatformAdmin,
+    admin: PlatformAdmin,
 ) -> Result<Json<Vec<OutboxEmail>>, ApiError> {
-    Ok(Json(state.store.list_outbox(100).await?))
+    Ok(Json(platform::outbox(&state, &admin, 100).await?))
 }

@@ -14,7 +14,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, IdPath};
 use crate::http::answer::{Present, respond};
-use crate::service::answers::{self, ChatInput, ask_error};
+use docent_app::answers::{self, ChatInput, ask_error};
 
 pub async fn chat(
     State(state): State<AppState>,

@@ -14,7 +14,8 @@ use crate::auth::{Caller, SESSION_COOKIE, cookie};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::http::cookies::set_session_cookies;
-use crate::service::accounts::{self, ClientInfo, LoginInput, SignupInput};
+use docent_app::accounts::{self, ClientInfo, LoginInput, SignupInput};
+use docent_app::orgs;
 
 #[derive(Debug, Serialize)]
 pub struct SessionView {
@@ -55,9 +56,7 @@ pub async fn login(
 ) -> Result<Response, ApiError> {
     let user = accounts::login(&state, input, &client).await?;
     let login = accounts::start_session(&state, &user, None, &client).await?;
-    let membership = state
-        .store
-        .memberships_of_user(user.id)
+    let membership = orgs::memberships(&state, &user)
         .await?
         .into_iter()
         .find(|m| Some(m.organization.id) == login.session.active_org_id);
@@ -140,7 +139,7 @@ pub async fn me(
     csrf: Option<axum::Extension<CsrfToken>>,
 ) -> Result<Json<MeView>, ApiError> {
     let current = caller.person()?.clone();
-    let organizations = state.store.memberships_of_user(current.user.id).await?;
+    let organizations = orgs::memberships(&state, &current.user).await?;
     Ok(Json(MeView {
         user: current.user,
         organization: caller.org,

@@ -11,8 +11,8 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, IdPath};
-use crate::service::api_keys::{self, CreateApiKey};
-use crate::service::chat_spaces::{self, CreateChatSpace, EmbedCode, PatchChatSpace};
+use docent_app::api_keys::{self, CreateApiKey};
+use docent_app::chat_spaces::{self, CreateChatSpace, EmbedCode, PatchChatSpace};
 
 pub async fn list(
     State(state): State<AppState>,

@@ -12,7 +12,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiMultipart, ApiQuery, IdPath};
 use crate::http::upload::read_upload;
-use crate::service::documents::{self, AddUrl, PatchDocument};
+use docent_app::documents::{self, AddUrl, PatchDocument};
 
 pub async fn upload(
     State(state): State<AppState>,
@@ -113,13 +113,8 @@ pub async fn events(
     const FALLBACK: Duration = Duration::from_secs(10);
     /// Reads at most this often, however many events come (a crawl sends one a page).
     const EVERY: Duration = Duration::from_millis(200);
-    documents::list(&state, &caller, id, Page::first(1)).await?;
     // Subscribed before the first read, so no change between the two is missed.
-    let subscription = state
-        .store
-        .hub()
-        .subscribe(&crate::events::chat_space_topic(id))
-        .await?;
+    let subscription = documents::watch(&state, &caller, id).await?;
     struct Follow {
         state: AppState,
         caller: Caller,

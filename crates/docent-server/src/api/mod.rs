@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::service::accounts::ClientInfo;
+use docent_app::accounts::ClientInfo;
 
 /// A page of a list and the cursor of the next one.
 #[derive(Debug, Serialize)]

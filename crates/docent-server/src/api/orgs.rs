@@ -10,15 +10,13 @@ use crate::AppState;
 use crate::auth::{Caller, CurrentUser};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, IdPath};
-use crate::service::orgs::{self, CreateOrgInput, InviteInput, RoleInput, Usage};
+use docent_app::orgs::{self, CreateOrgInput, InviteInput, RoleInput, Usage};
 
 pub async fn list(
     State(state): State<AppState>,
     current: CurrentUser,
 ) -> Result<Json<Vec<OrgMembership>>, ApiError> {
-    Ok(Json(
-        state.store.memberships_of_user(current.user.id).await?,
-    ))
+    Ok(Json(orgs::memberships(&state, &current.user).await?))
 }
 
 pub async fn create(

@@ -11,16 +11,19 @@
 //! sent by browsers on their own) and cookie-less JSON, which browsers cannot send
 //! cross-site without a CORS preflight.
 
+use crate::error::HttpError;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use docent_app::AppError;
 
-use super::{CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, cookie, set_cookie, token};
+use super::{CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, cookie, set_cookie};
 use crate::AppState;
 use crate::dashboard::PageError;
 use crate::error::ApiError;
+use docent_app::auth::token;
 
 /// The CSRF token of this request, for templates to put in forms.
 #[derive(Clone, Debug)]
@@ -119,7 +122,7 @@ async fn check(
     }
     if fresh {
         // The browser sent no CSRF cookie, so nothing it echoes can be trusted.
-        return Err(ApiError::CsrfFailed);
+        return Err(HttpError::CsrfFailed.into());
     }
     if let Some(sent) = request
         .headers()
@@ -129,7 +132,7 @@ async fn check(
         return if token::constant_time_eq(sent, expected) {
             Ok(request)
         } else {
-            Err(ApiError::CsrfFailed)
+            Err(HttpError::CsrfFailed.into())
         };
     }
     if !is_form {
@@ -144,17 +147,17 @@ async fn check(
         return if in_query {
             Ok(request)
         } else {
-            Err(ApiError::CsrfFailed)
+            Err(HttpError::CsrfFailed.into())
         };
     }
     let (parts, body) = request.into_parts();
     let limit = state.settings.max_body_bytes;
     let bytes = to_bytes(body, limit)
         .await
-        .map_err(|_| ApiError::PayloadTooLarge { limit })?;
-    let sent = form_field(&bytes, CSRF_FIELD).ok_or(ApiError::CsrfFailed)?;
+        .map_err(|_| AppError::PayloadTooLarge { limit })?;
+    let sent = form_field(&bytes, CSRF_FIELD).ok_or(HttpError::CsrfFailed)?;
     if !token::constant_time_eq(&sent, expected) {
-        return Err(ApiError::CsrfFailed);
+        return Err(HttpError::CsrfFailed.into());
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }

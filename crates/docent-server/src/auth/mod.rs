@@ -1,13 +1,10 @@
-//! Who is calling: sessions (cookie), API keys (`Authorization: Bearer`), CSRF double-submit,
-//! password hashing and login throttling.
+//! Who is calling, as the request says: sessions (cookie), API keys (`Authorization:
+//! Bearer`) and the CSRF double-submit.
 
 pub mod csrf;
-pub mod password;
 pub mod principal;
-pub mod throttle;
-pub mod token;
 
-pub use principal::{Caller, CurrentUser, PlatformAdmin};
+pub use docent_app::{Caller, CurrentUser, PlatformAdmin};
 
 /// Name of the session cookie (HttpOnly).
 pub const SESSION_COOKIE: &str = "docent_session";

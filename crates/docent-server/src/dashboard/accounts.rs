@@ -10,9 +10,10 @@ use serde::Deserialize;
 use super::{PageCtx, PageError, Shell, field_errors, redirect_with};
 use crate::AppState;
 use crate::auth::{SESSION_COOKIE, cookie};
+use crate::error::ApiError;
 use crate::extract::{ApiForm, ApiQuery};
 use crate::http::cookies::set_session_cookies;
-use crate::service::accounts::{self, ClientInfo, LoginInput, SignupInput};
+use docent_app::accounts::{self, ClientInfo, LoginInput, SignupInput};
 
 #[derive(Template)]
 #[template(path = "signup.html")]
@@ -115,6 +116,7 @@ pub async fn signup(
             Ok(with_session(&state, &login.secret, "/app", Some("welcome")))
         }
         Err(e) => {
+            let e = ApiError::from(e);
             let status = e.status();
             let page = SignupPage {
                 shell: ctx.shell.clone(),
@@ -163,6 +165,7 @@ pub async fn login(
             Ok(with_session(&state, &login.secret, "/app", None))
         }
         Err(e) => {
+            let e = ApiError::from(e);
             let status = e.status();
             let page = LoginPage {
                 shell: ctx.shell.clone(),
@@ -212,6 +215,7 @@ pub async fn forgot(
     match accounts::forgot_password(&state, &form.email, &client).await {
         Ok(()) => Ok(redirect_with("/login", "reset_sent")),
         Err(e) => {
+            let e = ApiError::from(e);
             let status = e.status();
             let page = ForgotPage {
                 shell: ctx.shell.clone(),
@@ -256,6 +260,7 @@ pub async fn reset(
     match accounts::reset_password(&state, &form.token, form.password).await {
         Ok(_) => Ok(redirect_with("/login", "password_reset")),
         Err(e) => {
+            let e = ApiError::from(e);
             let status = e.status();
             let page = ResetPage {
                 shell: ctx.shell.clone(),

@@ -3,15 +3,15 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
+use docent_app::AppError;
 use docent_core::*;
 use serde::Deserialize;
 
 use super::{PageCtx, PageError, Shell, redirect_with};
 use crate::AppState;
 use crate::auth::PlatformAdmin;
-use crate::error::ApiError;
 use crate::extract::{ApiForm, IdPath};
-use crate::service::orgs;
+use docent_app::platform;
 
 #[derive(Template)]
 #[template(path = "admin.html")]
@@ -25,7 +25,7 @@ struct AdminPage {
 
 pub async fn index(
     State(state): State<AppState>,
-    _admin: PlatformAdmin,
+    admin: PlatformAdmin,
     ctx: PageCtx,
 ) -> Result<Response, PageError> {
     let page = AdminPage {
@@ -34,12 +34,13 @@ pub async fn index(
             ..ctx.shell.clone()
         },
         title: "Platform administration",
-        organizations: state
-            .store
-            .list_organizations(Page::first(Page::<OrgId>::MAX_LIMIT))
-            .await
-            .map_err(ApiError::from)?,
-        outbox: state.store.list_outbox(50).await.map_err(ApiError::from)?,
+        organizations: platform::organizations(
+            &state,
+            &admin,
+            Page::first(Page::<OrgId>::MAX_LIMIT),
+        )
+        .await?,
+        outbox: platform::outbox(&state, &admin, 50).await?,
         plans: Plan::ALL,
     };
     Ok(ctx.render(&page))
@@ -53,12 +54,12 @@ pub struct PlanForm {
 
 pub async fn set_plan(
     State(state): State<AppState>,
-    _admin: PlatformAdmin,
+    admin: PlatformAdmin,
     IdPath(org_id): IdPath<OrgId>,
     ApiForm(form): ApiForm<PlanForm>,
 ) -> Result<Response, PageError> {
     let plan = Plan::parse(&form.plan)
-        .ok_or_else(|| ApiError::validation("plan", "Choose free, pro or enterprise."))?;
-    orgs::set_plan(&state, org_id, plan).await?;
+        .ok_or_else(|| AppError::validation("plan", "Choose free, pro or enterprise."))?;
+    platform::set_plan(&state, &admin, org_id, plan).await?;
     Ok(redirect_with("/admin", "plan_changed"))
 }

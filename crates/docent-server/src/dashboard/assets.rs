@@ -1,5 +1,6 @@
 //! The dashboard's CSS and JavaScript, compiled into the binary and served with an ETag.
 
+use docent_app::AppError;
 use std::sync::LazyLock;
 
 use axum::extract::Path;
@@ -43,7 +44,7 @@ static ETAGS: LazyLock<Vec<String>> =
 
 pub async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Response {
     let Some(at) = FILES.iter().position(|(name, _, _)| *name == file) else {
-        return ApiError::NotFound("asset").into_response();
+        return ApiError::from(AppError::NotFound("asset")).into_response();
     };
     let (_, content_type, body) = FILES[at];
     let mut cache = HeaderMap::new();

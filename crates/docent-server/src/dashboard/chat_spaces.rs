@@ -4,6 +4,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use docent_app::AppError;
 use docent_core::config::{AiConfig, RetrievalConfig, read};
 use docent_core::*;
 use serde::Deserialize;
@@ -14,9 +15,9 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{ApiForm, IdPath};
-use crate::service::api_keys::{self, CreateApiKey};
-use crate::service::chat_spaces::{self, CreateChatSpace, PatchChatSpace};
-use crate::service::orgs;
+use docent_app::api_keys::{self, CreateApiKey};
+use docent_app::chat_spaces::{self, CreateChatSpace, PatchChatSpace};
+use docent_app::{documents, orgs};
 
 #[derive(Template)]
 #[template(path = "spaces.html")]
@@ -117,6 +118,7 @@ pub async fn create(
             "created",
         )),
         Err(e) => {
+            let e = ApiError::from(e);
             let status = e.status();
             let page = NewSpacePage {
                 shell: Shell {
@@ -257,11 +259,7 @@ async fn space_page(
     } else {
         Vec::new()
     };
-    let completed_documents = state
-        .store
-        .count_documents(caller.org_id(), space.id, Some(DocumentStatus::Completed))
-        .await
-        .map_err(ApiError::from)?;
+    let completed_documents = documents::completed_count(state, caller, &space).await?;
     Ok(SpacePage {
         shell: Shell {
             nav: "spaces",
@@ -339,7 +337,7 @@ pub(super) async fn save_form(
     let result = if errors.is_empty() {
         chat_spaces::patch(state, caller, id, patch).await
     } else {
-        Err(ApiError::Validation(errors))
+        Err(AppError::Validation(errors))
     };
     match result {
         Ok(space) => Ok(Saved::Done(redirect_with(
@@ -347,6 +345,7 @@ pub(super) async fn save_form(
             "saved",
         ))),
         Err(e) => {
+            let e = ApiError::from(e);
             let status = e.status();
             Ok(Saved::Refused(status, field_errors(e)?))
         }
@@ -371,6 +370,7 @@ async fn status_change(
             if publish { "published" } else { "unpublished" },
         )),
         Err(e) => {
+            let e = ApiError::from(e);
             let status = e.status();
             let errors = field_errors(e)?;
             let space = chat_spaces::get(state, caller, id).await?;
@@ -427,7 +427,7 @@ pub async fn create_key(
     };
     let (errors, secret) = match api_keys::create(&state, &caller, input).await {
         Ok((_, secret)) => (ValidationErrors::new(), Some(secret)),
-        Err(ApiError::Validation(errors)) => (
+        Err(AppError::Validation(errors)) => (
             ValidationErrors(
                 errors
                     .0
@@ -462,7 +462,7 @@ pub async fn revoke_key(
         .iter()
         .any(|k| k.id == key_id);
     if !key_belongs {
-        return Err(ApiError::NotFound("API key").into());
+        return Err(AppError::NotFound("API key").into());
     }
     api_keys::revoke(&state, &caller, key_id).await?;
     Ok(redirect_with(

@@ -1,9 +1,11 @@
 //! The Knowledge page of a chat space: upload, the documents table with live progress, the
 //! citable / learn-only switch, reprocess, delete, and a chunk viewer.
 
+use crate::error::HttpError;
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
+use docent_app::AppError;
 use docent_core::*;
 use serde::Deserialize;
 
@@ -13,7 +15,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{ApiForm, ApiMultipart, IdPath};
 use crate::http::upload::read_upload;
-use crate::service::{chat_spaces, documents};
+use docent_app::{chat_spaces, documents};
 
 /// File types the upload field offers (detection is by content all the same).
 const ACCEPT: &str = ".pdf,.docx,.txt,.md,.markdown,.html,.htm,.vtt,.srt";
@@ -95,7 +97,9 @@ pub async fn upload(
     ApiMultipart(multipart): ApiMultipart,
 ) -> Result<Response, PageError> {
     let result = match read_upload(&state, multipart).await {
-        Ok((uploads, citable)) => documents::upload(&state, &caller, id, uploads, citable).await,
+        Ok((uploads, citable)) => documents::upload(&state, &caller, id, uploads, citable)
+            .await
+            .map_err(ApiError::from),
         Err(e) => Err(e),
     };
     match result {
@@ -106,10 +110,12 @@ pub async fn upload(
         Err(e) => {
             let status = e.status();
             let errors = match e {
-                ApiError::UnsupportedFileType(_)
-                | ApiError::PayloadTooLarge { .. }
-                | ApiError::MultipartFraming(_)
-                | ApiError::InvalidMultipart(_) => ValidationErrors::single("file", e.message()),
+                ApiError::App(
+                    AppError::UnsupportedFileType(_) | AppError::PayloadTooLarge { .. },
+                )
+                | ApiError::Http(HttpError::MultipartFraming(_) | HttpError::InvalidMultipart(_)) => {
+                    ValidationErrors::single("file", e.message())
+                }
                 other => field_errors(other)?,
             };
             let page = knowledge_page(&state, &caller, &ctx, id, errors).await?;
@@ -154,9 +160,10 @@ pub async fn add_url(
             "url_added",
         )),
         Err(e) => {
+            let e = ApiError::from(e);
             let status = e.status();
             let errors = match e {
-                ApiError::UrlNotAllowed(_) | ApiError::UrlUnreachable(_) => {
+                ApiError::App(AppError::UrlNotAllowed(_) | AppError::UrlUnreachable(_)) => {
                     ValidationErrors::single("url", e.message())
                 }
                 other => field_errors(other)?,
@@ -183,7 +190,7 @@ pub async fn set_citable(
     let citable = match form.citable.as_str() {
         "true" => true,
         "false" => false,
-        _ => return Err(ApiError::validation("citable", "Choose citable or learn-only.").into()),
+        _ => return Err(AppError::validation("citable", "Choose citable or learn-only.").into()),
     };
     let doc = documents::patch(
         &state,

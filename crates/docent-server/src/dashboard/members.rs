@@ -3,6 +3,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
+use docent_app::AppError;
 use docent_core::*;
 use serde::Deserialize;
 
@@ -12,7 +13,7 @@ use crate::AppState;
 use crate::auth::{Caller, CurrentUser};
 use crate::error::ApiError;
 use crate::extract::{ApiForm, ApiQuery, IdPath};
-use crate::service::orgs::{self, CreateOrgInput, InviteInput, Usage};
+use docent_app::orgs::{self, CreateOrgInput, InviteInput, Usage};
 
 #[derive(Template)]
 #[template(path = "members.html")]
@@ -68,9 +69,10 @@ async fn members_error(
     state: &AppState,
     caller: &Caller,
     ctx: &PageCtx,
-    error: ApiError,
+    error: impl Into<ApiError>,
     invite_email: String,
 ) -> Result<Response, PageError> {
+    let error = error.into();
     let status = error.status();
     let errors = field_errors(error)?;
     let page = members_page(state, caller, ctx, errors, invite_email, None).await?;
@@ -153,7 +155,7 @@ pub async fn change_role(
     ApiForm(form): ApiForm<RoleForm>,
 ) -> Result<Response, PageError> {
     let role =
-        Role::parse(&form.role).ok_or_else(|| ApiError::validation("role", "Choose a role."))?;
+        Role::parse(&form.role).ok_or_else(|| AppError::validation("role", "Choose a role."))?;
     match orgs::change_role(&state, &caller, user_id, role).await {
         Ok(_) => Ok(redirect_with("/app/members", "role_changed")),
         Err(e) => members_error(&state, &caller, &ctx, e, String::new()).await,
@@ -333,6 +335,7 @@ pub async fn create_org(
     {
         Ok(_) => Ok(redirect_with("/app", "org_created")),
         Err(e) => {
+            let e = ApiError::from(e);
             let status = e.status();
             let page = NewOrgPage {
                 shell: ctx.shell.clone(),
@@ -359,7 +362,7 @@ pub async fn switch_org(
     let org: OrgId = form
         .org_id
         .parse()
-        .map_err(|_| ApiError::NotFound("organization"))?;
+        .map_err(|_| AppError::NotFound("organization"))?;
     orgs::switch(&state, &current, org).await?;
     Ok(redirect_with("/app", "switched"))
 }

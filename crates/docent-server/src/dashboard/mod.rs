@@ -16,6 +16,7 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use docent_app::{AppError, orgs};
 use docent_core::*;
 
 use crate::AppState;
@@ -139,11 +140,7 @@ impl FromRequestParts<AppState> for PageCtx {
         {
             let user = caller.person().ok().map(|p| p.user.clone());
             if let Some(user) = &user {
-                shell.orgs = state
-                    .store
-                    .memberships_of_user(user.id)
-                    .await
-                    .map_err(ApiError::from)?;
+                shell.orgs = orgs::memberships(state, user).await?;
             }
             shell.user = user;
             shell.org = Some(caller.org);
@@ -167,9 +164,9 @@ impl OptionalFromRequestParts<AppState> for Caller {
     ) -> Result<Option<Self>, ApiError> {
         match <Caller as FromRequestParts<AppState>>::from_request_parts(parts, state).await {
             Ok(caller) => Ok(Some(caller)),
-            Err(ApiError::Unauthenticated | ApiError::NoOrganization | ApiError::InvalidApiKey) => {
-                Ok(None)
-            }
+            Err(ApiError::App(
+                AppError::Unauthenticated | AppError::NoOrganization | AppError::InvalidApiKey,
+            )) => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -185,7 +182,8 @@ impl PageCtx {
         let mut response = match template.render() {
             Ok(html) => (status, Html(html)).into_response(),
             Err(e) => {
-                return PageError(ApiError::Internal(format!("rendering: {e}"))).into_response();
+                return PageError::from(AppError::Internal(format!("rendering: {e}")))
+                    .into_response();
             }
         };
         if self.clear_flash
@@ -202,9 +200,9 @@ impl PageCtx {
 #[derive(Debug)]
 pub struct PageError(pub ApiError);
 
-impl From<ApiError> for PageError {
-    fn from(e: ApiError) -> Self {
-        PageError(e)
+impl<E: Into<ApiError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.into())
     }
 }
 
@@ -221,12 +219,12 @@ struct ErrorPage<'a> {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let error = self.0;
-        match error {
-            ApiError::Unauthenticated => return Redirect::to("/login").into_response(),
-            ApiError::NoOrganization => {
+        match error.app() {
+            Some(AppError::Unauthenticated) => return Redirect::to("/login").into_response(),
+            Some(AppError::NoOrganization) => {
                 return Redirect::to("/app/organizations/new").into_response();
             }
-            ApiError::Internal(ref detail) => {
+            Some(AppError::Internal(detail)) => {
                 tracing::error!(error = %detail, "internal error on a page")
             }
             _ => {}
@@ -264,25 +262,29 @@ pub async fn html_errors(
 }
 
 /// Field errors and the values to show again when a form is re-rendered.
-pub fn field_errors(e: ApiError) -> Result<ValidationErrors, PageError> {
+pub fn field_errors(e: impl Into<ApiError>) -> Result<ValidationErrors, PageError> {
+    let e = match e.into() {
+        ApiError::App(e) => e,
+        http => return Err(PageError(http)),
+    };
     match e {
-        ApiError::Validation(errors) => Ok(errors),
-        ApiError::EmailTaken => Ok(ValidationErrors::single(
+        AppError::Validation(errors) => Ok(errors),
+        AppError::EmailTaken => Ok(ValidationErrors::single(
             "email",
-            ApiError::EmailTaken.message(),
+            AppError::EmailTaken.message(),
         )),
-        ApiError::SlugTaken => Ok(ValidationErrors::single(
+        AppError::SlugTaken => Ok(ValidationErrors::single(
             "endpoint_slug",
-            ApiError::SlugTaken.message(),
+            AppError::SlugTaken.message(),
         )),
-        ApiError::InvalidCredentials
-        | ApiError::TooManyRequests { .. }
-        | ApiError::InvalidToken
-        | ApiError::PlanLimitReached { .. }
-        | ApiError::PublishRequiresDocument
-        | ApiError::LastOwner
-        | ApiError::InvitationEmailMismatch
-        | ApiError::MailFailed(_) => Ok(ValidationErrors::single("form", e.message())),
-        other => Err(PageError(other)),
+        AppError::InvalidCredentials
+        | AppError::TooManyRequests { .. }
+        | AppError::InvalidToken
+        | AppError::PlanLimitReached { .. }
+        | AppError::PublishRequiresDocument
+        | AppError::LastOwner
+        | AppError::InvitationEmailMismatch
+        | AppError::MailFailed(_) => Ok(ValidationErrors::single("form", e.message())),
+        other => Err(PageError(other.into())),
     }
 }

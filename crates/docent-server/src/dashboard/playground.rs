@@ -13,9 +13,10 @@ use serde::Deserialize;
 use super::{PageCtx, PageError, Shell, field_errors};
 use crate::AppState;
 use crate::auth::Caller;
+use crate::error::ApiError;
 use crate::extract::{ApiForm, ApiQuery, IdPath};
-use crate::service::answers::{self, ChatInput, ask_error};
-use crate::service::chat_spaces;
+use docent_app::answers::{self, ChatInput, ask_error};
+use docent_app::chat_spaces;
 
 #[derive(Template)]
 #[template(path = "playground.html")]
@@ -146,7 +147,7 @@ pub async fn ask(
             match task.await {
                 Ok(Ok(message)) => Ok((message, sources)),
                 Ok(Err(e)) => Err(ask_error(e, caller.org.plan)),
-                Err(e) => Err(crate::ApiError::Internal(e.to_string())),
+                Err(e) => Err(docent_app::AppError::Internal(e.to_string())),
             }
         }
         Err(e) => Err(e),
@@ -158,6 +159,7 @@ pub async fn ask(
             Ok(ctx.render(&page))
         }
         Err(e) => {
+            let e = ApiError::from(e);
             let status = e.status();
             let errors = field_errors(e)?;
             let mut page = page(&state, &caller, &ctx, id, conversation).await?;

@@ -16,7 +16,7 @@ use super::{PageCtx, PageError, Shell};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::extract::{ApiForm, IdPath};
-use crate::service::chat_spaces::{self, EmbedCode, PatchChatSpace, embed_code_for};
+use docent_app::chat_spaces::{self, EmbedCode, PatchChatSpace, embed_code_for};
 
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct AppearanceForm {

@@ -2,6 +2,7 @@
 //! `delta`, `done`, `error`) when the caller accepts `text/event-stream`. The API and the
 //! widget both answer this way, each presenting errors and messages for its callers.
 
+use docent_app::AppError;
 use std::convert::Infallible;
 
 use axum::Json;
@@ -37,7 +38,7 @@ pub async fn respond<E, M>(
     present: Present<E, M>,
 ) -> Result<Response, ApiError>
 where
-    E: Fn(AskError) -> ApiError + Send + 'static,
+    E: Fn(AskError) -> AppError + Send + 'static,
     M: Fn(Message) -> Value + Send + 'static,
 {
     let wants_stream = headers
@@ -59,7 +60,7 @@ async fn whole<E, M>(
     present: Present<E, M>,
 ) -> Result<Response, ApiError>
 where
-    E: Fn(AskError) -> ApiError,
+    E: Fn(AskError) -> AppError,
     M: Fn(Message) -> Value,
 {
     let mut sources: Option<Vec<Source>> = None;
@@ -103,16 +104,16 @@ async fn stream<E, M>(
     present: Present<E, M>,
 ) -> Result<Response, ApiError>
 where
-    E: Fn(AskError) -> ApiError + Send + 'static,
+    E: Fn(AskError) -> AppError + Send + 'static,
     M: Fn(Message) -> Value + Send + 'static,
 {
     let Some(first) = rx.recv().await else {
         // The service ended before starting: its error is the response.
         let error = match joined(task).await {
             Err(e) => (present.error)(e),
-            Ok(_) => ApiError::Internal("an answer ended without starting".into()),
+            Ok(_) => AppError::Internal("an answer ended without starting".into()),
         };
-        return Err(error);
+        return Err(error.into());
     };
     struct Follow<E, M> {
         first: Option<AnswerEvent>,
@@ -137,7 +138,7 @@ where
                     return match joined(task).await {
                         Ok(_) => None,
                         Err(e) => {
-                            let e = (f.present.error)(e);
+                            let e = ApiError::from((f.present.error)(e));
                             let event = Event::default().event("error").json_data(
                                 serde_json::json!({"code": e.code(), "message": e.message()}),
                             );

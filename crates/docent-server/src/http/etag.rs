@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 
 /// The quoted ETag of a body: the start of its hash.
 pub fn etag_of(body: &str) -> String {
-    format!("\"{}\"", &crate::auth::token::hash(body)[..16])
+    format!("\"{}\"", &docent_app::auth::token::hash(body)[..16])
 }
 
 /// `body` with its `etag` and the caller's `headers`, or an empty 304 when the client

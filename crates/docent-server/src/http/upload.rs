@@ -1,11 +1,12 @@
 //! The files of an upload (the API's and the Knowledge page's form alike).
 
 use axum::extract::Multipart;
+use docent_app::AppError;
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::multipart_error;
-use crate::service::documents::Upload;
+use docent_app::documents::Upload;
 
 /// Reads the files (fields named `file`) and the optional `citable` field of an upload,
 /// refusing any file over the configured size while it streams in.
@@ -28,7 +29,7 @@ pub async fn read_upload(
                 while let Some(chunk) = field.chunk().await.map_err(bad)? {
                     size += chunk.len();
                     if size > limit {
-                        return Err(ApiError::PayloadTooLarge { limit });
+                        return Err(AppError::PayloadTooLarge { limit }.into());
                     }
                     pieces.push(chunk);
                 }
@@ -43,7 +44,7 @@ pub async fn read_upload(
                 citable = match value.trim() {
                     "true" | "on" | "1" | "yes" => true,
                     "false" | "off" | "0" | "no" | "" => false,
-                    _ => return Err(ApiError::validation("citable", "Use true or false.")),
+                    _ => return Err(AppError::validation("citable", "Use true or false.").into()),
                 };
             }
             _ => {}

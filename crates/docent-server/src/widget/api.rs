@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
+use docent_app::AppError;
 use docent_core::*;
 use serde::{Deserialize, Serialize};
 
@@ -14,14 +15,14 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, IdPath};
 use crate::http::answer::{Present, respond};
 use crate::http::etag::{etag_of, revalidated};
-use crate::service::widget::{
+use docent_app::limits::WidgetSpace;
+use docent_app::visitors::{
     self, FeedbackInput, History, Visitor, VisitorMessage, WidgetChat, visitor_error,
 };
-use crate::widget::gate::WidgetSpace;
 
 /// Revalidated on every load (a cheap 304), so a change in the dashboard shows at once.
 pub async fn config(w: WidgetSpace, headers: HeaderMap) -> Response {
-    let body = serde_json::to_string(&widget::settings(&w)).unwrap_or_default();
+    let body = serde_json::to_string(&visitors::settings(&w)).unwrap_or_default();
     let mut cache = HeaderMap::new();
     cache.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     revalidated(&headers, &etag_of(&body), cache, "application/json", body)
@@ -37,7 +38,7 @@ pub async fn open_conversation(
     w: WidgetSpace,
     ApiJson(visitor): ApiJson<Visitor>,
 ) -> Result<(StatusCode, Json<Opened>), ApiError> {
-    let conversation = widget::open_conversation(&state, &w, visitor).await?;
+    let conversation = visitors::open_conversation(&state, &w, visitor).await?;
     Ok((
         StatusCode::CREATED,
         Json(Opened {
@@ -58,9 +59,9 @@ pub async fn history(
     IdPath((_, id)): IdPath<(String, String)>,
     ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> Result<Json<History>, ApiError> {
-    let id: ConversationId = id.parse().map_err(|_| ApiError::NotFound("conversation"))?;
+    let id: ConversationId = id.parse().map_err(|_| AppError::NotFound("conversation"))?;
     Ok(Json(
-        widget::history(&state, &w, id, &query.visitor_id).await?,
+        visitors::history(&state, &w, id, &query.visitor_id).await?,
     ))
 }
 
@@ -70,7 +71,7 @@ pub async fn chat(
     headers: HeaderMap,
     ApiJson(input): ApiJson<WidgetChat>,
 ) -> Result<Response, ApiError> {
-    let (rx, task) = widget::start(&state, &w, input).await?;
+    let (rx, task) = visitors::start(&state, &w, input).await?;
     let (space, plan) = (w.space, w.plan);
     let present = Present {
         error: move |e| visitor_error(&space, plan, e),
@@ -84,5 +85,5 @@ pub async fn feedback(
     w: WidgetSpace,
     ApiJson(input): ApiJson<FeedbackInput>,
 ) -> Result<Json<VisitorMessage>, ApiError> {
-    Ok(Json(widget::feedback(&state, &w, input).await?))
+    Ok(Json(visitors::feedback(&state, &w, input).await?))
 }

@@ -3,6 +3,7 @@
 //! cached for an hour and revalidated by ETag; the UI's name carries a hash of its content,
 //! so it is cached for good.
 
+use docent_app::AppError;
 use std::sync::LazyLock;
 
 use axum::extract::Path;
@@ -20,7 +21,7 @@ const MARKDOWN: &str = include_str!("../../assets/markdown.js");
 const SSE: &str = include_str!("../../assets/sse.js");
 
 fn tag(body: &str) -> String {
-    crate::auth::token::hash(body)[..16].to_owned()
+    docent_app::auth::token::hash(body)[..16].to_owned()
 }
 
 /// The script without its opening comment, indentation, blank lines and comment lines:
@@ -91,7 +92,7 @@ pub async fn loader(headers: HeaderMap) -> Response {
 
 pub async fn ui(Path(file): Path<String>, headers: HeaderMap) -> Response {
     if file != *UI_FILE {
-        return ApiError::NotFound("widget file").into_response();
+        return ApiError::from(AppError::NotFound("widget file")).into_response();
     }
     javascript(
         &headers,

@@ -5,6 +5,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use docent_app::AppError;
 use docent_core::config::WidgetConfig;
 use docent_core::*;
 
@@ -25,10 +26,10 @@ struct WidgetPage {
 }
 
 async fn published(state: &AppState, slug: &str) -> Result<ChatSpace, Response> {
-    match super::gate::published(state, slug).await {
+    match docent_app::limits::published(state, slug).await {
         Ok(Some((space, _))) => Ok(space),
         Ok(None) => Err(not_found()),
-        Err(e) => Err(e.into_response()),
+        Err(e) => Err(ApiError::from(e).into_response()),
     }
 }
 
@@ -64,7 +65,7 @@ fn page(state: &AppState, space: &ChatSpace, share: bool) -> Response {
     };
     match page.render() {
         Ok(html) => Html(html).into_response(),
-        Err(e) => ApiError::Internal(e.to_string()).into_response(),
+        Err(e) => ApiError::from(AppError::Internal(e.to_string())).into_response(),
     }
 }
 

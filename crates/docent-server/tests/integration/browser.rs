@@ -577,7 +577,7 @@ async fn knowledge_uploads_show_live_progress_and_chunks() {
     };
     let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
     let (_stop, stopping) = tokio::sync::watch::channel(false);
-    let _workers = docent_server::jobs::spawn_workers(&app.state, 1, stopping);
+    let _workers = docent_app::jobs::spawn_workers(&app.state, 1, stopping);
     let base = &app.base;
 
     browser.goto(&format!("{base}/signup")).await;

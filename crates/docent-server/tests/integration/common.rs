@@ -293,7 +293,7 @@ pub fn code(body: &Value) -> &str {
 
 /// Runs queued jobs until none is left; returns how many ran.
 pub async fn drain_jobs(app: &TestApp) -> usize {
-    let worker = docent_server::jobs::Worker::new(app.state.clone(), "test-worker");
+    let worker = docent_app::jobs::Worker::new(app.state.app.clone(), "test-worker");
     let mut ran = 0;
     while worker.run_once().await.expect("worker").is_some() {
         ran += 1;

@@ -842,7 +842,7 @@ async fn progress_streams_from(front: &TestApp, back: &TestApp) {
     let worker_app = back.state.clone();
     let worked = tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-        let worker = docent_server::jobs::Worker::new(worker_app, "sse-worker");
+        let worker = docent_app::jobs::Worker::new(worker_app.app, "sse-worker");
         while worker.run_once().await.expect("worker").is_some() {}
         std::time::Instant::now()
     });

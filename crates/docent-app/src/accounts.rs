@@ -7,9 +7,9 @@ use docent_core::validate;
 use docent_core::*;
 use serde::Deserialize;
 
-use crate::AppState;
+use crate::App;
+use crate::AppError;
 use crate::auth::{password, token};
-use crate::error::ApiError;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -71,10 +71,7 @@ pub fn org_slug(name: &str) -> String {
     format!("{}-{}", validate::slugify(name), &token::generate(3))
 }
 
-pub async fn signup(
-    state: &AppState,
-    input: SignupInput,
-) -> Result<(User, Organization), ApiError> {
+pub async fn signup(app: &App, input: SignupInput) -> Result<(User, Organization), AppError> {
     let mut errors = ValidationErrors::new();
     let email = validate::email(&mut errors, "email", &input.email);
     validate::password(&mut errors, "password", &input.password);
@@ -90,7 +87,7 @@ pub async fn signup(
     };
     errors.into_result()?;
     let hash = password::hash(input.password).await?;
-    let (user, org) = state
+    let (user, org) = app
         .store
         .signup(
             NewUser {
@@ -138,20 +135,16 @@ pub const ACCOUNT_WIDE_FACTOR: u32 = 10;
 /// from one network block the network, and ten times the per-account number from
 /// everywhere slow down the account, but only for networks that have failed on it, so
 /// nobody can lock an owner out of their account from elsewhere.
-pub async fn login(
-    state: &AppState,
-    input: LoginInput,
-    client: &ClientInfo,
-) -> Result<User, ApiError> {
+pub async fn login(app: &App, input: LoginInput, client: &ClientInfo) -> Result<User, AppError> {
     let email = input.email.trim().to_lowercase();
     let [pair, network, account] = login_keys(&email, client);
     let now = Instant::now();
-    let s = &state.settings;
+    let s = &app.settings;
     let mut limits = vec![
         (&pair, s.login_max_failures_per_account),
         (&network, s.login_max_failures_per_ip),
     ];
-    if state.throttle.failures(&pair, now) > 0 {
+    if app.throttle.failures(&pair, now) > 0 {
         limits.push((
             &account,
             s.login_max_failures_per_account
@@ -159,11 +152,11 @@ pub async fn login(
         ));
     }
     for (key, max) in limits {
-        if let Some(retry_after_secs) = state.throttle.blocked_for(key, max, now) {
-            return Err(ApiError::TooManyRequests { retry_after_secs });
+        if let Some(retry_after_secs) = app.throttle.blocked_for(key, max, now) {
+            return Err(AppError::TooManyRequests { retry_after_secs });
         }
     }
-    let user = state.store.find_user_by_email(&email).await?;
+    let user = app.store.find_user_by_email(&email).await?;
     let ok = match user.as_ref().and_then(|u| u.password_hash.clone()) {
         Some(hash) => password::verify(input.password, hash).await,
         None => {
@@ -173,43 +166,43 @@ pub async fn login(
     };
     match user {
         Some(user) if ok => {
-            state.throttle.clear(&pair);
-            state.store.record_login(user.id, Utc::now()).await?;
+            app.throttle.clear(&pair);
+            app.store.record_login(user.id, Utc::now()).await?;
             Ok(user)
         }
         _ => {
             for key in [&pair, &network, &account] {
-                state.throttle.record_failure(key, now);
+                app.throttle.record_failure(key, now);
             }
-            Err(ApiError::InvalidCredentials)
+            Err(AppError::InvalidCredentials)
         }
     }
 }
 
 /// Opens a session for `user` in `org` (their first organization when `None`).
 pub async fn start_session(
-    state: &AppState,
+    app: &App,
     user: &User,
     org: Option<OrgId>,
     client: &ClientInfo,
-) -> Result<NewLogin, ApiError> {
+) -> Result<NewLogin, AppError> {
     let secret = token::generate(32);
     let active_org_id = match org {
         Some(org) => Some(org),
-        None => state
+        None => app
             .store
             .memberships_of_user(user.id)
             .await?
             .first()
             .map(|m| m.organization.id),
     };
-    let session = state
+    let session = app
         .store
         .create_session(NewSession {
             user_id: user.id,
             token_hash: token::hash(&secret),
             active_org_id,
-            expires_at: Utc::now() + Duration::days(i64::from(state.settings.session_days)),
+            expires_at: Utc::now() + Duration::days(i64::from(app.settings.session_days)),
             ip: client.ip.clone(),
             user_agent: client
                 .user_agent
@@ -220,9 +213,8 @@ pub async fn start_session(
     Ok(NewLogin { secret, session })
 }
 
-pub async fn logout(state: &AppState, session_secret: &str) -> Result<(), ApiError> {
-    state
-        .store
+pub async fn logout(app: &App, session_secret: &str) -> Result<(), AppError> {
+    app.store
         .delete_session(&token::hash(session_secret))
         .await?;
     Ok(())
@@ -234,16 +226,12 @@ pub async fn logout(state: &AppState, session_secret: &str) -> Result<(), ApiErr
 /// in 15 minutes; asking beyond that is answered the same but sends nothing, so a flood of
 /// requests can neither fill the owner's inbox nor keep revoking the last link they got
 /// (each new link revokes the older ones).
-pub async fn forgot_password(
-    state: &AppState,
-    email: &str,
-    client: &ClientInfo,
-) -> Result<(), ApiError> {
+pub async fn forgot_password(app: &App, email: &str, client: &ClientInfo) -> Result<(), AppError> {
     let mut errors = ValidationErrors::new();
     let email = validate::email(&mut errors, "email", email);
     errors.into_result()?;
     let now = Instant::now();
-    let s = &state.settings;
+    let s = &app.settings;
     let network = client.network();
     let asked = [
         (
@@ -256,15 +244,15 @@ pub async fn forgot_password(
         ),
     ];
     for (key, max) in &asked {
-        if let Some(retry_after_secs) = state.throttle.blocked_for(key, *max, now) {
-            return Err(ApiError::TooManyRequests { retry_after_secs });
+        if let Some(retry_after_secs) = app.throttle.blocked_for(key, *max, now) {
+            return Err(AppError::TooManyRequests { retry_after_secs });
         }
     }
     for (key, _) in &asked {
-        state.throttle.record_failure(key, now);
+        app.throttle.record_failure(key, now);
     }
     let mailed = format!("forgot:{email}");
-    if state
+    if app
         .throttle
         .blocked_for(&mailed, RESET_MAILS_PER_WINDOW, now)
         .is_some()
@@ -272,14 +260,13 @@ pub async fn forgot_password(
         tracing::warn!("password reset asked again after the account's mail limit; nothing sent");
         return Ok(());
     }
-    state.throttle.record_failure(&mailed, now);
-    let Some(user) = state.store.find_user_by_email(&email).await? else {
+    app.throttle.record_failure(&mailed, now);
+    let Some(user) = app.store.find_user_by_email(&email).await? else {
         tracing::info!("password reset asked for an unknown email");
         return Ok(());
     };
     let secret = token::generate(32);
-    state
-        .store
+    app.store
         .create_password_reset(
             user.id,
             &token::hash(&secret),
@@ -288,7 +275,7 @@ pub async fn forgot_password(
         .await?;
     let link = format!(
         "{}/reset-password?token={secret}",
-        state.settings.public_base_url()
+        app.settings.public_base_url()
     );
     let body = format!(
         "Hello {},\n\nSomeone asked to reset the password of your Docent account. \
@@ -296,56 +283,50 @@ pub async fn forgot_password(
          If it was not you, ignore this email; your password stays as it is.\n",
         user.name
     );
-    state
-        .mailer
-        .send(
-            &state.store,
-            &user.email,
-            "Reset your Docent password",
-            &body,
-        )
+    app.mailer
+        .send(&app.store, &user.email, "Reset your Docent password", &body)
         .await
 }
 
 /// Sets a new password with a reset token and ends every session of the account.
 pub async fn reset_password(
-    state: &AppState,
+    app: &App,
     secret: &str,
     new_password: String,
-) -> Result<User, ApiError> {
+) -> Result<User, AppError> {
     let mut errors = ValidationErrors::new();
     validate::password(&mut errors, "password", &new_password);
     errors.into_result()?;
     let hash = password::hash(new_password).await?;
-    let user_id = state
+    let user_id = app
         .store
         .consume_password_reset(&token::hash(secret.trim()), Utc::now())
         .await?
-        .ok_or(ApiError::InvalidToken)?;
-    state.store.set_user_password(user_id, &hash).await?;
-    state.store.delete_user_sessions(user_id).await?;
-    let user = state
+        .ok_or(AppError::InvalidToken)?;
+    app.store.set_user_password(user_id, &hash).await?;
+    app.store.delete_user_sessions(user_id).await?;
+    let user = app
         .store
         .find_user_by_id(user_id)
         .await?
-        .ok_or(ApiError::InvalidToken)?;
+        .ok_or(AppError::InvalidToken)?;
     // The owner has proved who they are: failures against the account no longer count.
     let account = account_login_key(&user.email);
-    state.throttle.clear(&account);
-    state.throttle.clear_prefix(&format!("{account}|"));
+    app.throttle.clear(&account);
+    app.throttle.clear_prefix(&format!("{account}|"));
     Ok(user)
 }
 
 /// Creates an account from the command line (`docent user create`), with an organization of
 /// its own so it can use the dashboard at once.
 pub async fn create_user_headless(
-    state: &AppState,
+    app: &App,
     email: &str,
     password: &str,
     platform_admin: bool,
-) -> Result<(User, Organization), ApiError> {
+) -> Result<(User, Organization), AppError> {
     let (user, org) = signup(
-        state,
+        app,
         SignupInput {
             email: email.to_owned(),
             password: password.to_owned(),
@@ -355,28 +336,28 @@ pub async fn create_user_headless(
     )
     .await?;
     if platform_admin && !user.is_platform_admin {
-        state.store.set_platform_admin(user.id, true).await?;
+        app.store.set_platform_admin(user.id, true).await?;
     }
-    let user = state.store.find_user_by_id(user.id).await?.unwrap_or(user);
+    let user = app.store.find_user_by_id(user.id).await?.unwrap_or(user);
     Ok((user, org))
 }
 
 /// Sets a password from the command line (`docent user reset-password`).
 pub async fn set_password_headless(
-    state: &AppState,
+    app: &App,
     email: &str,
     new_password: String,
-) -> Result<User, ApiError> {
+) -> Result<User, AppError> {
     let mut errors = ValidationErrors::new();
     validate::password(&mut errors, "password", &new_password);
     errors.into_result()?;
-    let user = state
+    let user = app
         .store
         .find_user_by_email(email)
         .await?
-        .ok_or(ApiError::NotFound("user"))?;
+        .ok_or(AppError::NotFound("user"))?;
     let hash = password::hash(new_password).await?;
-    state.store.set_user_password(user.id, &hash).await?;
-    state.store.delete_user_sessions(user.id).await?;
+    app.store.set_user_password(user.id, &hash).await?;
+    app.store.delete_user_sessions(user.id).await?;
     Ok(user)
 }

@@ -4,7 +4,7 @@
 use docent_core::ChatSpaceId;
 use docent_store::hub::Event;
 
-use crate::AppState;
+use crate::App;
 
 /// Everything about one chat space (its documents now; its conversations next).
 pub fn chat_space_topic(id: ChatSpaceId) -> String {
@@ -12,10 +12,10 @@ pub fn chat_space_topic(id: ChatSpaceId) -> String {
 }
 
 /// The documents of `space` changed (added, progressed, finished, failed, edited, deleted).
-pub async fn documents_changed(state: &AppState, space: ChatSpaceId) {
+pub async fn documents_changed(app: &App, space: ChatSpaceId) {
     let event = Event::new(chat_space_topic(space), "documents");
     // Subscribers also re-read on a timer, so a lost event only delays them.
-    if let Err(e) = state.store.hub().publish(event).await {
+    if let Err(e) = app.store.hub().publish(event).await {
         tracing::warn!(chat_space = %space, error = %e, "could not publish a document change");
     }
 }
@@ -25,9 +25,9 @@ pub const JOBS_TOPIC: &str = "jobs";
 
 /// Jobs were queued: this process's idle workers wake at once, and through the Hub every
 /// other replica's (their one-second look for due jobs is the fallback).
-pub async fn jobs_queued(state: &AppState) {
-    state.jobs_waiting.notify_waiters();
-    if let Err(e) = state
+pub async fn jobs_queued(app: &App) {
+    app.jobs_waiting.notify_waiters();
+    if let Err(e) = app
         .store
         .hub()
         .publish(Event::new(JOBS_TOPIC, "queued"))

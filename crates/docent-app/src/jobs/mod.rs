@@ -14,8 +14,8 @@ use chrono::Utc;
 use docent_core::*;
 use tokio::sync::watch;
 
-use crate::AppState;
-use crate::error::ApiError;
+use crate::App;
+use crate::AppError;
 
 /// Attempts before a job that keeps failing for passing reasons is given up.
 pub const MAX_ATTEMPTS: i32 = 3;
@@ -25,23 +25,23 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 pub struct Worker {
-    state: AppState,
+    app: App,
     name: String,
     /// This worker's extraction child, when files are read out of process.
     extractor: Option<Arc<isolated::Extractor>>,
 }
 
 impl Worker {
-    pub fn new(state: AppState, name: impl Into<String>) -> Worker {
-        let extractor = state.settings.extractor.as_ref().map(|bin| {
+    pub fn new(app: App, name: impl Into<String>) -> Worker {
+        let extractor = app.settings.extractor.as_ref().map(|bin| {
             let limits = isolated::Limits {
-                memory_mb: state.settings.extract_memory_mb,
-                timeout: Duration::from_secs(u64::from(state.settings.extract_timeout_secs)),
+                memory_mb: app.settings.extract_memory_mb,
+                timeout: Duration::from_secs(u64::from(app.settings.extract_timeout_secs)),
             };
             Arc::new(isolated::Extractor::new(bin, limits))
         });
         Worker {
-            state,
+            app,
             name: name.into(),
             extractor,
         }
@@ -49,15 +49,15 @@ impl Worker {
 
     /// How long a claimed job stays with this worker without a heartbeat.
     fn lease(&self) -> chrono::Duration {
-        chrono::Duration::seconds(i64::from(self.state.settings.job_lease_secs))
+        chrono::Duration::seconds(i64::from(self.app.settings.job_lease_secs))
     }
 
     /// Claims and runs one due job; `None` when there was none.
-    pub async fn run_once(&self) -> Result<Option<Job>, ApiError> {
+    pub async fn run_once(&self) -> Result<Option<Job>, AppError> {
         let now = Utc::now();
         let lease = self.lease();
         let Some(job) = self
-            .state
+            .app
             .store
             .claim_job(&self.name, now, now + lease)
             .await?
@@ -65,31 +65,31 @@ impl Worker {
             return Ok(None);
         };
         let outcome = self.run_job(&job).await;
-        self.state
+        self.app
             .store
             .finish_job(job.id, &self.name, outcome, Utc::now())
             .await?;
         // Completed, failed or waiting for a retry: the document's watchers re-read it.
-        crate::events::documents_changed(&self.state, job.chat_space_id).await;
+        crate::events::documents_changed(&self.app, job.chat_space_id).await;
         Ok(Some(job))
     }
 
     async fn run_job(&self, job: &Job) -> JobOutcome {
         let beat = self.heartbeat(job.id);
         let result = match job.job_type {
-            JobKind::Ingest => ingest::run(&self.state, job, self.extractor.as_deref()).await,
+            JobKind::Ingest => ingest::run(&self.app, job, self.extractor.as_deref()).await,
             JobKind::Fetch => {
-                ingest::fetch_and_run(&self.state, job, self.extractor.as_deref()).await
+                ingest::fetch_and_run(&self.app, job, self.extractor.as_deref()).await
             }
-            JobKind::Crawl => crawl::run(&self.state, job).await,
-            JobKind::Embed => embed::run(&self.state, job).await,
+            JobKind::Crawl => crawl::run(&self.app, job).await,
+            JobKind::Embed => embed::run(&self.app, job).await,
         };
         beat.abort();
         match result {
             Ok(()) => JobOutcome::Completed,
             // Every final failure reaches the document, whichever step raised it.
             Err(ingest::JobError::Final(message)) => {
-                ingest::mark_failed(&self.state, job, &message).await;
+                ingest::mark_failed(&self.app, job, &message).await;
                 JobOutcome::Failed(message)
             }
             Err(ingest::JobError::Passing(message)) if job.attempts < MAX_ATTEMPTS => {
@@ -102,7 +102,7 @@ impl Worker {
             }
             Err(ingest::JobError::Passing(message)) => {
                 ingest::mark_failed(
-                    &self.state,
+                    &self.app,
                     job,
                     &format!(
                         "Processing failed after {} attempts: {message}",
@@ -117,14 +117,14 @@ impl Worker {
 
     /// Renews the lease four times per lease period until aborted.
     fn heartbeat(&self, job: JobId) -> tokio::task::JoinHandle<()> {
-        let state = self.state.clone();
+        let app = self.app.clone();
         let name = self.name.clone();
         let lease = self.lease();
-        let every = Duration::from_millis(u64::from(state.settings.job_lease_secs) * 250);
+        let every = Duration::from_millis(u64::from(app.settings.job_lease_secs) * 250);
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;
-                match state
+                match app
                     .store
                     .heartbeat_job(job, &name, Utc::now() + lease, 0)
                     .await
@@ -145,7 +145,7 @@ impl Worker {
         tracing::info!(worker = %self.name, "worker started");
         // Jobs queued on any replica wake this worker (see `events::jobs_queued`).
         let mut queued = match self
-            .state
+            .app
             .store
             .hub()
             .subscribe(crate::events::JOBS_TOPIC)
@@ -176,7 +176,7 @@ impl Worker {
             }
             tokio::select! {
                 _ = docent_store::hub::heard(&mut queued) => {}
-                _ = self.state.jobs_waiting.notified() => {}
+                _ = self.app.jobs_waiting.notified() => {}
                 _ = tokio::time::sleep(IDLE_POLL) => {}
                 _ = shutdown.changed() => {}
             }
@@ -188,28 +188,28 @@ impl Worker {
 /// Starts `count` workers named after this process, and the housekeeping task; they stop
 /// when `shutdown` turns true.
 pub fn spawn_workers(
-    state: &AppState,
+    app: &App,
     count: u32,
     shutdown: watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "docent".into());
     let mut tasks: Vec<_> = (0..count)
         .map(|i| {
-            let worker = Worker::new(state.clone(), format!("{host}-{}-{i}", std::process::id()));
+            let worker = Worker::new(app.clone(), format!("{host}-{}-{i}", std::process::id()));
             tokio::spawn(worker.run(shutdown.clone()))
         })
         .collect();
-    tasks.push(tokio::spawn(housekeeping(state.clone(), shutdown)));
+    tasks.push(tokio::spawn(housekeeping(app.clone(), shutdown)));
     tasks
 }
 
 /// Once a minute, closes widget conversations quiet for longer than `widget_idle_secs`.
 /// Every replica may run it: closing is idempotent.
-async fn housekeeping(state: AppState, mut shutdown: watch::Receiver<bool>) {
-    let idle = chrono::Duration::seconds(i64::from(state.settings.widget_idle_secs));
+async fn housekeeping(app: App, mut shutdown: watch::Receiver<bool>) {
+    let idle = chrono::Duration::seconds(i64::from(app.settings.widget_idle_secs));
     while !*shutdown.borrow() {
         let now = Utc::now();
-        match state
+        match app
             .store
             .close_idle_conversations(Channel::Widget, now - idle, now)
             .await

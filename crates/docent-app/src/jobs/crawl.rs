@@ -7,11 +7,11 @@ use docent_ingest::crawl::{CrawlOptions, crawl};
 use docent_ingest::fetch::FetchError;
 
 use super::ingest::JobError;
-use crate::AppState;
-use crate::service::documents::CrawlInput;
+use crate::App;
+use crate::documents::CrawlInput;
 
-pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
-    let store = &state.store;
+pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
+    let store = &app.store;
     let Some(site) = store.find_document(job.org_id, job.document_id).await? else {
         return Ok(());
     };
@@ -45,7 +45,7 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
         max_depth: input.max_depth.map_or(defaults.max_depth, |d| d as usize),
         include: input.include,
         exclude: input.exclude,
-        delay: std::time::Duration::from_millis(state.settings.crawl_delay_ms.into()),
+        delay: std::time::Duration::from_millis(app.settings.crawl_delay_ms.into()),
     };
     if options.max_pages == 0 {
         return Err(JobError::Final(format!(
@@ -53,18 +53,18 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
             org.plan.as_str()
         )));
     }
-    super::ingest::progress(state, job, site.id, 1).await?;
+    super::ingest::progress(app, job, site.id, 1).await?;
     let max_pages = options.max_pages;
-    let report = crawl(&state.fetcher, &start, &options, |page, count| {
-        let state = state.clone();
+    let report = crawl(&app.fetcher, &start, &options, |page, count| {
+        let app = app.clone();
         let site = site.clone();
         let job = job.clone();
         async move {
-            if let Err(e) = add_page(&state, &job, &site, page.fetched).await {
+            if let Err(e) = add_page(&app, &job, &site, page.fetched).await {
                 tracing::warn!(site = %site.id, error = %e, "storing a crawled page failed");
             }
             let progress = (count * 95 / max_pages.max(1)).clamp(1, 95) as i32;
-            let _ = super::ingest::progress(&state, &job, site.id, progress).await;
+            let _ = super::ingest::progress(&app, &job, site.id, progress).await;
         }
     })
     .await;
@@ -92,24 +92,24 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
     store
         .complete_document(job.org_id, site.id, facts, Vec::new())
         .await?;
-    crate::events::jobs_queued(state).await;
+    crate::events::jobs_queued(app).await;
     tracing::info!(site = %site.id, pages = report.pages, skipped = report.skipped_by_robots, duplicates = report.duplicates, "crawl finished");
     Ok(())
 }
 
 /// Stores one page and queues its processing.
 async fn add_page(
-    state: &AppState,
+    app: &App,
     job: &Job,
     site: &Document,
     fetched: docent_ingest::fetch::Fetched,
 ) -> Result<(), String> {
-    let stored = state
+    let stored = app
         .files
         .store(job.org_id, &fetched.bytes)
         .await
         .map_err(|e| e.to_string())?;
-    let doc = state
+    let doc = app
         .store
         .create_document(
             job.org_id,
@@ -129,11 +129,10 @@ async fn add_page(
         )
         .await
         .map_err(|e| e.to_string())?;
-    state
-        .store
+    app.store
         .enqueue_job(job.org_id, job.chat_space_id, doc.id, JobKind::Ingest, None)
         .await
         .map_err(|e| e.to_string())?;
-    crate::events::jobs_queued(state).await;
+    crate::events::jobs_queued(app).await;
     Ok(())
 }

@@ -7,9 +7,9 @@ use docent_core::*;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::AppState;
-use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::App;
+use crate::AppError;
+use crate::Caller;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -132,12 +132,12 @@ fn initial_doc<T: config::ConfigDoc>(
 }
 
 pub async fn list(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     page: Page<ChatSpaceId>,
-) -> Result<Vec<ChatSpace>, ApiError> {
+) -> Result<Vec<ChatSpace>, AppError> {
     if let Some(scope) = caller.chat_space_scope {
-        return Ok(state
+        return Ok(app
             .store
             .find_chat_space(caller.org_id(), scope)
             .await?
@@ -145,32 +145,27 @@ pub async fn list(
             .filter(|s| page.cursor.is_none_or(|c| s.id < c))
             .collect());
     }
-    Ok(state.store.list_chat_spaces(caller.org_id(), page).await?)
+    Ok(app.store.list_chat_spaces(caller.org_id(), page).await?)
 }
 
-pub async fn get(
-    state: &AppState,
-    caller: &Caller,
-    id: ChatSpaceId,
-) -> Result<ChatSpace, ApiError> {
+pub async fn get(app: &App, caller: &Caller, id: ChatSpaceId) -> Result<ChatSpace, AppError> {
     if !caller.sees(id) {
-        return Err(ApiError::NotFound("chat space"));
+        return Err(AppError::NotFound("chat space"));
     }
-    state
-        .store
+    app.store
         .find_chat_space(caller.org_id(), id)
         .await?
-        .ok_or(ApiError::NotFound("chat space"))
+        .ok_or(AppError::NotFound("chat space"))
 }
 
 pub async fn create(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     input: CreateChatSpace,
-) -> Result<ChatSpace, ApiError> {
+) -> Result<ChatSpace, AppError> {
     caller.require(Role::Admin)?;
     if caller.chat_space_scope.is_some() {
-        return Err(ApiError::ApiKeyScope);
+        return Err(AppError::ApiKeyScope);
     }
     let mut errors = ValidationErrors::new();
     let name = validate::name(&mut errors, "name", &input.name);
@@ -201,9 +196,9 @@ pub async fn create(
         allowed_origins: allowed_origins.clone(),
     };
     let plan = caller.org.plan;
-    let limited = ApiError::within_plan(plan, "chat spaces");
+    let limited = AppError::within_plan(plan, "chat spaces");
     if let Some(slug) = chosen_slug {
-        return state
+        return app
             .store
             .create_chat_space_within(caller.org_id(), new(slug), limit)
             .await
@@ -218,7 +213,7 @@ pub async fn create(
                 .take(3),
         );
     for slug in candidates {
-        match state
+        match app
             .store
             .create_chat_space_within(caller.org_id(), new(slug), limit)
             .await
@@ -230,17 +225,17 @@ pub async fn create(
             Err(e) => return Err(limited(e)),
         }
     }
-    Err(ApiError::SlugTaken)
+    Err(AppError::SlugTaken)
 }
 
 pub async fn patch(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     id: ChatSpaceId,
     input: PatchChatSpace,
-) -> Result<ChatSpace, ApiError> {
+) -> Result<ChatSpace, AppError> {
     caller.require(Role::Admin)?;
-    let current = get(state, caller, id).await?;
+    let current = get(app, caller, id).await?;
     let mut errors = ValidationErrors::new();
     let patch = ChatSpacePatch {
         name: input
@@ -297,92 +292,80 @@ pub async fn patch(
     // name that does not resolve yet is kept (it is checked again at every call); one that
     // resolves to a private address is refused.
     if let Some(Some(url)) = &patch.webhook_url {
-        match super::public_url(state, url, "webhook_url").await {
-            Ok(_) | Err(ApiError::UrlUnreachable(_)) => {}
+        match super::public_url(app, url, "webhook_url").await {
+            Ok(_) | Err(AppError::UrlUnreachable(_)) => {}
             Err(e) => return Err(e),
         }
     }
-    let updated = state
+    let updated = app
         .store
         .update_chat_space(caller.org_id(), id, patch)
         .await?
-        .ok_or(ApiError::NotFound("chat space"))?;
+        .ok_or(AppError::NotFound("chat space"))?;
     // This replica's widgets see the change at once; others within the cache's second.
-    state.widget_limits.spaces.forget(&current.endpoint_slug);
-    state.widget_limits.spaces.forget(&updated.endpoint_slug);
+    app.widget_limits.spaces.forget(&current.endpoint_slug);
+    app.widget_limits.spaces.forget(&updated.endpoint_slug);
     match input.status {
         None => Ok(updated),
-        Some(ChatSpaceStatus::Published) => publish(state, caller, id).await,
-        Some(status) => set_status(state, caller, id, status).await,
+        Some(ChatSpaceStatus::Published) => publish(app, caller, id).await,
+        Some(status) => set_status(app, caller, id, status).await,
     }
 }
 
 async fn set_status(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     id: ChatSpaceId,
     status: ChatSpaceStatus,
-) -> Result<ChatSpace, ApiError> {
-    let space = state
+) -> Result<ChatSpace, AppError> {
+    let space = app
         .store
         .set_chat_space_status(caller.org_id(), id, status, Utc::now())
         .await?
-        .ok_or(ApiError::NotFound("chat space"))?;
-    state.widget_limits.spaces.forget(&space.endpoint_slug);
+        .ok_or(AppError::NotFound("chat space"))?;
+    app.widget_limits.spaces.forget(&space.endpoint_slug);
     Ok(space)
 }
 
 /// Publishes the chat space once it has at least one completed document.
-pub async fn publish(
-    state: &AppState,
-    caller: &Caller,
-    id: ChatSpaceId,
-) -> Result<ChatSpace, ApiError> {
+pub async fn publish(app: &App, caller: &Caller, id: ChatSpaceId) -> Result<ChatSpace, AppError> {
     caller.require(Role::Admin)?;
-    let space = get(state, caller, id).await?;
-    let completed = state
-        .store
-        .count_documents(caller.org_id(), space.id, Some(DocumentStatus::Completed))
-        .await?;
-    if completed == 0 {
-        return Err(ApiError::PublishRequiresDocument);
+    let space = get(app, caller, id).await?;
+    if crate::documents::completed_count(app, caller, &space).await? == 0 {
+        return Err(AppError::PublishRequiresDocument);
     }
-    set_status(state, caller, id, ChatSpaceStatus::Published).await
+    set_status(app, caller, id, ChatSpaceStatus::Published).await
 }
 
-pub async fn unpublish(
-    state: &AppState,
-    caller: &Caller,
-    id: ChatSpaceId,
-) -> Result<ChatSpace, ApiError> {
+pub async fn unpublish(app: &App, caller: &Caller, id: ChatSpaceId) -> Result<ChatSpace, AppError> {
     caller.require(Role::Admin)?;
-    get(state, caller, id).await?;
-    set_status(state, caller, id, ChatSpaceStatus::Draft).await
+    get(app, caller, id).await?;
+    set_status(app, caller, id, ChatSpaceStatus::Draft).await
 }
 
-pub async fn delete(state: &AppState, caller: &Caller, id: ChatSpaceId) -> Result<(), ApiError> {
+pub async fn delete(app: &App, caller: &Caller, id: ChatSpaceId) -> Result<(), AppError> {
     caller.require(Role::Admin)?;
-    let slug = state
+    let slug = app
         .store
         .find_chat_space(caller.org_id(), id)
         .await?
         .map(|space| space.endpoint_slug);
-    if !caller.sees(id) || !state.store.delete_chat_space(caller.org_id(), id).await? {
-        return Err(ApiError::NotFound("chat space"));
+    if !caller.sees(id) || !app.store.delete_chat_space(caller.org_id(), id).await? {
+        return Err(AppError::NotFound("chat space"));
     }
     if let Some(slug) = slug {
-        state.widget_limits.spaces.forget(&slug);
+        app.widget_limits.spaces.forget(&slug);
     }
     Ok(())
 }
 
 pub async fn embed_code(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     id: ChatSpaceId,
-) -> Result<EmbedCode, ApiError> {
-    let space = get(state, caller, id).await?;
-    Ok(embed_code_for(&state.settings.public_base_url(), &space))
+) -> Result<EmbedCode, AppError> {
+    let space = get(app, caller, id).await?;
+    Ok(embed_code_for(&app.settings.public_base_url(), &space))
 }
 
 pub fn embed_code_for(base: &str, space: &ChatSpace) -> EmbedCode {

@@ -5,18 +5,18 @@ use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
-use crate::error::ApiError;
+use crate::AppError;
 
 /// Hashes a password into a PHC string (`$argon2id$v=19$…`).
-pub async fn hash(password: String) -> Result<String, ApiError> {
+pub async fn hash(password: String) -> Result<String, AppError> {
     tokio::task::spawn_blocking(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
             .map(|h| h.to_string())
-            .map_err(|e| ApiError::Internal(format!("hashing a password: {e}")))
+            .map_err(|e| AppError::Internal(format!("hashing a password: {e}")))
     })
     .await
-    .map_err(|e| ApiError::Internal(format!("hashing task: {e}")))?
+    .map_err(|e| AppError::Internal(format!("hashing task: {e}")))?
 }
 
 /// Whether `password` matches `phc`. A malformed stored hash never matches.

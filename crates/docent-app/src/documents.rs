@@ -5,10 +5,10 @@ use docent_core::validate;
 use docent_core::*;
 use serde::Deserialize;
 
-use crate::AppState;
-use crate::auth::Caller;
-use crate::error::ApiError;
-use crate::service::chat_spaces;
+use crate::App;
+use crate::AppError;
+use crate::Caller;
+use crate::chat_spaces;
 
 /// One uploaded file.
 #[derive(Debug)]
@@ -46,20 +46,20 @@ fn title_from(file_name: &str) -> String {
 
 /// Refuses adding `adding` documents beyond the plan's limit per chat space.
 async fn ensure_room(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     space: ChatSpaceId,
     adding: u64,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let limit = caller.org.plan.limits().documents_per_chat_space;
-    let existing = state
+    let existing = app
         .store
         .count_documents(caller.org_id(), space, None)
         .await?;
     if PlanLimits::allows(limit, existing + adding.saturating_sub(1)) {
         Ok(())
     } else {
-        Err(ApiError::plan_limit(
+        Err(AppError::plan_limit(
             caller.org.plan,
             DOCUMENTS,
             limit.unwrap_or(0),
@@ -72,31 +72,30 @@ const DOCUMENTS: &str = "documents per chat space";
 /// Creates a user's document within the plan's limit, atomically: [`ensure_room`] refuses
 /// early and whole, this holds when requests race.
 async fn create_within_plan(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     doc: NewDocument,
-) -> Result<Document, ApiError> {
+) -> Result<Document, AppError> {
     let plan = caller.org.plan;
-    state
-        .store
+    app.store
         .create_document_within(caller.org_id(), doc, plan.limits().documents_per_chat_space)
         .await
-        .map_err(ApiError::within_plan(plan, DOCUMENTS))
+        .map_err(AppError::within_plan(plan, DOCUMENTS))
 }
 
 /// Stores the files, creates their documents and queues their processing. Every file is
 /// checked before any is stored, so one bad file refuses the whole upload.
 pub async fn upload(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     space: ChatSpaceId,
     uploads: Vec<Upload>,
     citable: bool,
-) -> Result<Vec<Document>, ApiError> {
+) -> Result<Vec<Document>, AppError> {
     caller.require(Role::Admin)?;
-    let space = chat_spaces::get(state, caller, space).await?;
+    let space = chat_spaces::get(app, caller, space).await?;
     if uploads.is_empty() {
-        return Err(ApiError::validation(
+        return Err(AppError::validation(
             "file",
             "Choose at least one file to upload.",
         ));
@@ -104,26 +103,26 @@ pub async fn upload(
     let mut formats = Vec::with_capacity(uploads.len());
     for upload in &uploads {
         if upload.bytes.is_empty() {
-            return Err(ApiError::validation(
+            return Err(AppError::validation(
                 "file",
                 format!("{} is empty.", clean_name(&upload.file_name)),
             ));
         }
         let format = docent_ingest::detect(&upload.bytes, Some(&upload.file_name))
-            .map_err(|_| ApiError::UnsupportedFileType(clean_name(&upload.file_name)))?;
+            .map_err(|_| AppError::UnsupportedFileType(clean_name(&upload.file_name)))?;
         formats.push(format);
     }
-    ensure_room(state, caller, space.id, uploads.len() as u64).await?;
+    ensure_room(app, caller, space.id, uploads.len() as u64).await?;
     let mut created = Vec::with_capacity(uploads.len());
     for (upload, format) in uploads.into_iter().zip(formats) {
         let file_name = clean_name(&upload.file_name);
-        let stored = state
+        let stored = app
             .files
             .store(caller.org_id(), &upload.bytes)
             .await
-            .map_err(|e| ApiError::Internal(format!("storing an upload: {e}")))?;
+            .map_err(|e| AppError::Internal(format!("storing an upload: {e}")))?;
         let doc = create_within_plan(
-            state,
+            app,
             caller,
             NewDocument {
                 chat_space_id: space.id,
@@ -140,14 +139,13 @@ pub async fn upload(
             },
         )
         .await?;
-        state
-            .store
+        app.store
             .enqueue_job(caller.org_id(), space.id, doc.id, JobKind::Ingest, None)
             .await?;
         created.push(doc);
     }
-    crate::events::jobs_queued(state).await;
-    crate::events::documents_changed(state, space.id).await;
+    crate::events::jobs_queued(app).await;
+    crate::events::documents_changed(app, space.id).await;
     Ok(created)
 }
 
@@ -188,15 +186,15 @@ fn yes() -> bool {
 /// Adds a web page as a source: the address is checked now (scheme, credentials, and every
 /// address it resolves to), then a worker fetches and processes it.
 pub async fn add_url(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     space: ChatSpaceId,
     input: AddUrl,
-) -> Result<Document, ApiError> {
+) -> Result<Document, AppError> {
     caller.require(Role::Admin)?;
-    let space = chat_spaces::get(state, caller, space).await?;
-    ensure_room(state, caller, space.id, 1).await?;
-    let url = super::public_url(state, &input.url, "url").await?;
+    let space = chat_spaces::get(app, caller, space).await?;
+    ensure_room(app, caller, space.id, 1).await?;
+    let url = super::public_url(app, &input.url, "url").await?;
     let crawl = match &input.crawl {
         None => None,
         Some(c) => {
@@ -226,7 +224,7 @@ pub async fn add_url(
         }
     };
     let doc = create_within_plan(
-        state,
+        app,
         caller,
         NewDocument {
             chat_space_id: space.id,
@@ -247,8 +245,7 @@ pub async fn add_url(
         },
     )
     .await?;
-    state
-        .store
+    app.store
         .enqueue_job(
             caller.org_id(),
             space.id,
@@ -261,48 +258,74 @@ pub async fn add_url(
             crawl,
         )
         .await?;
-    crate::events::jobs_queued(state).await;
-    crate::events::documents_changed(state, space.id).await;
+    crate::events::jobs_queued(app).await;
+    crate::events::documents_changed(app, space.id).await;
     Ok(doc)
 }
 
+/// How many of the chat space's documents are ready to answer from.
+pub async fn completed_count(
+    app: &App,
+    caller: &Caller,
+    space: &ChatSpace,
+) -> Result<u64, AppError> {
+    Ok(app
+        .store
+        .count_documents(caller.org_id(), space.id, Some(DocumentStatus::Completed))
+        .await?)
+}
+
+/// A subscription to the changes of the chat space's documents (progress, status, new and
+/// deleted ones), for live views; subscribe before the first read so nothing is missed.
+pub async fn watch(
+    app: &App,
+    caller: &Caller,
+    space: ChatSpaceId,
+) -> Result<docent_store::hub::Subscription, AppError> {
+    let space = chat_spaces::get(app, caller, space).await?;
+    Ok(app
+        .store
+        .hub()
+        .subscribe(&crate::events::chat_space_topic(space.id))
+        .await?)
+}
+
 pub async fn list(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     space: ChatSpaceId,
     page: Page<DocumentId>,
-) -> Result<Vec<Document>, ApiError> {
-    let space = chat_spaces::get(state, caller, space).await?;
-    Ok(state
+) -> Result<Vec<Document>, AppError> {
+    let space = chat_spaces::get(app, caller, space).await?;
+    Ok(app
         .store
         .list_documents(caller.org_id(), space.id, page)
         .await?)
 }
 
-pub async fn get(state: &AppState, caller: &Caller, id: DocumentId) -> Result<Document, ApiError> {
-    state
-        .store
+pub async fn get(app: &App, caller: &Caller, id: DocumentId) -> Result<Document, AppError> {
+    app.store
         .find_document(caller.org_id(), id)
         .await?
         .filter(|d| caller.sees(d.chat_space_id))
-        .ok_or(ApiError::NotFound("document"))
+        .ok_or(AppError::NotFound("document"))
 }
 
 pub async fn patch(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     id: DocumentId,
     input: PatchDocument,
-) -> Result<Document, ApiError> {
+) -> Result<Document, AppError> {
     caller.require(Role::Admin)?;
-    get(state, caller, id).await?;
+    get(app, caller, id).await?;
     let mut errors = ValidationErrors::new();
     let title = input
         .title
         .as_deref()
         .map(|t| validate::name(&mut errors, "title", t));
     errors.into_result()?;
-    let doc = state
+    let doc = app
         .store
         .update_document(
             caller.org_id(),
@@ -313,75 +336,65 @@ pub async fn patch(
             },
         )
         .await?
-        .ok_or(ApiError::NotFound("document"))?;
-    crate::events::documents_changed(state, doc.chat_space_id).await;
+        .ok_or(AppError::NotFound("document"))?;
+    crate::events::documents_changed(app, doc.chat_space_id).await;
     Ok(doc)
 }
 
 /// Deletes the document, its chunks and its stored file (a site: its pages and theirs).
-pub async fn delete(
-    state: &AppState,
-    caller: &Caller,
-    id: DocumentId,
-) -> Result<Document, ApiError> {
+pub async fn delete(app: &App, caller: &Caller, id: DocumentId) -> Result<Document, AppError> {
     caller.require(Role::Admin)?;
-    get(state, caller, id).await?;
-    let mut keys = state.store.child_storage_keys(caller.org_id(), id).await?;
-    let doc = state
+    get(app, caller, id).await?;
+    let mut keys = app.store.child_storage_keys(caller.org_id(), id).await?;
+    let doc = app
         .store
         .delete_document(caller.org_id(), id)
         .await?
-        .ok_or(ApiError::NotFound("document"))?;
+        .ok_or(AppError::NotFound("document"))?;
     keys.extend(doc.storage_key.clone());
     for key in keys {
-        if let Err(e) = state.files.delete(&key).await {
+        if let Err(e) = app.files.delete(&key).await {
             tracing::warn!(document = %doc.id, error = %e, "deleting a stored file failed");
         }
     }
-    crate::events::documents_changed(state, doc.chat_space_id).await;
+    crate::events::documents_changed(app, doc.chat_space_id).await;
     Ok(doc)
 }
 
 /// Processes the document again (after a failure, or with new chunk settings); web pages
 /// are fetched again.
-pub async fn reprocess(
-    state: &AppState,
-    caller: &Caller,
-    id: DocumentId,
-) -> Result<Document, ApiError> {
+pub async fn reprocess(app: &App, caller: &Caller, id: DocumentId) -> Result<Document, AppError> {
     caller.require(Role::Admin)?;
-    let doc = get(state, caller, id).await?;
-    state
-        .store
+    let doc = get(app, caller, id).await?;
+    app.store
         .set_document_status(caller.org_id(), id, DocumentStatus::Pending, 0, None)
         .await?;
     // Web pages are fetched again and sites crawled again, with the options they had.
     let (job, payload) = match doc.doc_type.as_str() {
         "url" => (JobKind::Fetch, None),
         "site" => {
-            let last = state.store.list_jobs(caller.org_id(), id).await?;
+            let last = app.store.list_jobs(caller.org_id(), id).await?;
             (JobKind::Crawl, last.into_iter().find_map(|j| j.payload))
         }
         _ => (JobKind::Ingest, None),
     };
-    state
-        .store
+    app.store
         .enqueue_job(caller.org_id(), doc.chat_space_id, id, job, payload)
         .await?;
-    crate::events::jobs_queued(state).await;
-    crate::events::documents_changed(state, doc.chat_space_id).await;
-    get(state, caller, id).await
+    crate::events::jobs_queued(app).await;
+    crate::events::documents_changed(app, doc.chat_space_id).await;
+    get(app, caller, id).await
 }
 
 pub async fn chunks(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     id: DocumentId,
     after: Option<i32>,
     limit: u32,
-) -> Result<Vec<Chunk>, ApiError> {
-    let doc = get(state, caller, id).await?;
-    Ok(state
+) -> Result<Vec<Chunk>, AppError> {
+    let doc = get(app, caller, id).await?;
+    Ok(app
         .store
         .list_chunks(caller.org_id(), doc.id, after, limit)
         .await?)
@@ -400,27 +413,27 @@ pub enum SearchMode {
 
 /// Searches a chat space's knowledge, best first.
 pub async fn search(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     space: ChatSpaceId,
     query: &str,
     mode: SearchMode,
     limit: u32,
-) -> Result<Vec<ChunkHit>, ApiError> {
-    let space = chat_spaces::get(state, caller, space).await?;
+) -> Result<Vec<ChunkHit>, AppError> {
+    let space = chat_spaces::get(app, caller, space).await?;
     let terms = search_terms(query);
     if terms.is_empty() {
-        return Err(ApiError::validation("q", "Type some words to search for."));
+        return Err(AppError::validation("q", "Type some words to search for."));
     }
     let limit = limit.clamp(1, 50);
     match mode {
-        SearchMode::Fulltext => Ok(state
+        SearchMode::Fulltext => Ok(app
             .store
             .search_chunks(caller.org_id(), space.id, &terms, limit)
             .await?),
         SearchMode::Vector => {
-            let embedder = state.embedder.as_ref().ok_or_else(|| {
-                ApiError::validation(
+            let embedder = app.embedder.as_ref().ok_or_else(|| {
+                AppError::validation(
                     "mode",
                     "Vector search needs an embedding provider: set DOCENT_EMBEDDING_MODEL.",
                 )
@@ -428,9 +441,9 @@ pub async fn search(
             let vectors = embedder
                 .embed(&[query.to_owned()])
                 .await
-                .map_err(|e| ApiError::ModelUnavailable(e.to_string()))?;
+                .map_err(|e| AppError::ModelUnavailable(e.to_string()))?;
             let vector = vectors.into_iter().next().unwrap_or_default();
-            Ok(state
+            Ok(app
                 .store
                 .vector_search(caller.org_id(), space.id, &vector, limit)
                 .await?)

@@ -6,10 +6,10 @@ use docent_rag::{AnswerEvent, Ask, AskError, Continue};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use crate::AppState;
-use crate::auth::Caller;
-use crate::error::ApiError;
-use crate::service::chat_spaces;
+use crate::App;
+use crate::AppError;
+use crate::Caller;
+use crate::chat_spaces;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,23 +20,23 @@ pub struct ChatInput {
 }
 
 /// The API error for a question that got no answer, on `plan`.
-pub fn ask_error(e: AskError, plan: Plan) -> ApiError {
+pub fn ask_error(e: AskError, plan: Plan) -> AppError {
     match e {
-        AskError::EmptyQuestion => ApiError::validation("message", "Type a question."),
-        AskError::QuestionTooLong => ApiError::validation(
+        AskError::EmptyQuestion => AppError::validation("message", "Type a question."),
+        AskError::QuestionTooLong => AppError::validation(
             "message",
             format!("Use at most {} characters.", docent_rag::MAX_QUESTION_CHARS),
         ),
-        AskError::QuotaExceeded { limit } => ApiError::plan_limit(plan, "messages a month", limit),
-        AskError::ConversationNotFound => ApiError::NotFound("conversation"),
-        AskError::Rag(e) => ApiError::Internal(e.to_string()),
+        AskError::QuotaExceeded { limit } => AppError::plan_limit(plan, "messages a month", limit),
+        AskError::ConversationNotFound => AppError::NotFound("conversation"),
+        AskError::Rag(e) => AppError::Internal(e.to_string()),
     }
 }
 
 /// Starts an answer in the background; events arrive on the returned receiver, and the
 /// handle yields the outcome. Members and keys see the retrieved chunks (the playground).
 pub async fn start(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     space: ChatSpaceId,
     input: ChatInput,
@@ -45,10 +45,10 @@ pub async fn start(
         mpsc::Receiver<AnswerEvent>,
         tokio::task::JoinHandle<Result<Message, AskError>>,
     ),
-    ApiError,
+    AppError,
 > {
     caller.require(Role::Agent)?;
-    let space = chat_spaces::get(state, caller, space).await?;
+    let space = chat_spaces::get(app, caller, space).await?;
     let ask = Ask {
         org: caller.org_id(),
         plan: caller.org.plan,
@@ -64,51 +64,51 @@ pub async fn start(
         show_sources: true,
     };
     let (tx, rx) = mpsc::channel(64);
-    let answers = state.answers.clone();
+    let answers = app.answers.clone();
     let task = tokio::spawn(async move { answers.answer(ask, tx).await });
     Ok((rx, task))
 }
 
 pub async fn conversations(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     space: ChatSpaceId,
     page: Page<ConversationId>,
-) -> Result<Vec<Conversation>, ApiError> {
-    let space = chat_spaces::get(state, caller, space).await?;
-    Ok(state
+) -> Result<Vec<Conversation>, AppError> {
+    let space = chat_spaces::get(app, caller, space).await?;
+    Ok(app
         .store
         .list_conversations(caller.org_id(), space.id, page)
         .await?)
 }
 
 pub async fn messages(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     conversation: ConversationId,
     after: Option<MessageId>,
     limit: u32,
-) -> Result<Vec<Message>, ApiError> {
-    let conversation = state
+) -> Result<Vec<Message>, AppError> {
+    let conversation = app
         .store
         .find_conversation(caller.org_id(), conversation)
         .await?
         .filter(|c| caller.sees(c.chat_space_id))
-        .ok_or(ApiError::NotFound("conversation"))?;
-    Ok(state
+        .ok_or(AppError::NotFound("conversation"))?;
+    Ok(app
         .store
         .list_messages(caller.org_id(), conversation.id, after, limit)
         .await?)
 }
 
 pub async fn knowledge_gaps(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     space: ChatSpaceId,
     limit: u32,
-) -> Result<Vec<KnowledgeGap>, ApiError> {
-    let space = chat_spaces::get(state, caller, space).await?;
-    Ok(state
+) -> Result<Vec<KnowledgeGap>, AppError> {
+    let space = chat_spaces::get(app, caller, space).await?;
+    Ok(app
         .store
         .list_knowledge_gaps(caller.org_id(), space.id, limit)
         .await?)

@@ -5,10 +5,11 @@ use docent_core::validate;
 use docent_core::*;
 use serde::Deserialize;
 
-use crate::AppState;
-use crate::auth::{Caller, token};
-use crate::error::ApiError;
-use crate::service::chat_spaces;
+use crate::App;
+use crate::AppError;
+use crate::Caller;
+use crate::auth::token;
+use crate::chat_spaces;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,20 +21,20 @@ pub struct CreateApiKey {
 }
 
 pub async fn create(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     input: CreateApiKey,
-) -> Result<(ApiKey, String), ApiError> {
+) -> Result<(ApiKey, String), AppError> {
     caller.person()?;
     caller.require(Role::Admin)?;
     let mut errors = ValidationErrors::new();
     let name = validate::name(&mut errors, "name", &input.name);
     errors.into_result()?;
     if let Some(space) = input.chat_space_id {
-        chat_spaces::get(state, caller, space).await?;
+        chat_spaces::get(app, caller, space).await?;
     }
     let (secret, prefix) = token::api_key();
-    let key = state
+    let key = app
         .store
         .create_api_key(
             caller.org_id(),
@@ -49,28 +50,28 @@ pub async fn create(
 }
 
 pub async fn list(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     chat_space: Option<ChatSpaceId>,
-) -> Result<Vec<ApiKey>, ApiError> {
+) -> Result<Vec<ApiKey>, AppError> {
     caller.require(Role::Admin)?;
     if let Some(space) = chat_space {
-        chat_spaces::get(state, caller, space).await?;
+        chat_spaces::get(app, caller, space).await?;
     }
     let scope = chat_space.or(caller.chat_space_scope);
-    Ok(state.store.list_api_keys(caller.org_id(), scope).await?)
+    Ok(app.store.list_api_keys(caller.org_id(), scope).await?)
 }
 
-pub async fn revoke(state: &AppState, caller: &Caller, id: ApiKeyId) -> Result<(), ApiError> {
+pub async fn revoke(app: &App, caller: &Caller, id: ApiKeyId) -> Result<(), AppError> {
     caller.person()?;
     caller.require(Role::Admin)?;
-    if state
+    if app
         .store
         .revoke_api_key(caller.org_id(), id, Utc::now())
         .await?
     {
         Ok(())
     } else {
-        Err(ApiError::NotFound("API key"))
+        Err(AppError::NotFound("API key"))
     }
 }

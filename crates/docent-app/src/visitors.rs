@@ -12,10 +12,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::AppState;
-use crate::error::ApiError;
-use crate::service::answers::ask_error;
-use crate::widget::gate::{WidgetSpace, default_string};
+use crate::App;
+use crate::AppError;
+use crate::answers::ask_error;
+use crate::limits::{WidgetSpace, default_string};
 
 /// What the widget needs to paint itself.
 #[derive(Debug, Serialize)]
@@ -94,7 +94,7 @@ pub struct Visitor {
     pub referrer: Option<String>,
 }
 
-fn check_visitor_id(id: &str) -> Result<(), ApiError> {
+fn check_visitor_id(id: &str) -> Result<(), AppError> {
     let ok = (8..=64).contains(&id.len())
         && id
             .bytes()
@@ -102,7 +102,7 @@ fn check_visitor_id(id: &str) -> Result<(), ApiError> {
     if ok {
         Ok(())
     } else {
-        Err(ApiError::validation(
+        Err(AppError::validation(
             "visitor_id",
             "Send the visitor id the widget made: 8 to 64 letters, digits, - or _.",
         ))
@@ -116,7 +116,7 @@ fn clip(value: Option<String>, max: usize) -> Option<String> {
 }
 
 impl Visitor {
-    fn checked(self) -> Result<Visitor, ApiError> {
+    fn checked(self) -> Result<Visitor, AppError> {
         check_visitor_id(&self.visitor_id)?;
         let mut errors = ValidationErrors::new();
         let email = clip(self.email, 254).map(|e| validate::email(&mut errors, "email", &e));
@@ -144,12 +144,11 @@ impl Visitor {
 }
 
 /// Counts a new conversation against the chat space's limit for all visitors together.
-fn may_open_conversation(state: &AppState, w: &WidgetSpace) -> Result<(), ApiError> {
-    state
-        .widget_limits
+fn may_open_conversation(app: &App, w: &WidgetSpace) -> Result<(), AppError> {
+    app.widget_limits
         .new_conversations
         .check(&w.space.id.to_string(), Instant::now())
-        .map_err(|retry_after_secs| ApiError::RateLimited {
+        .map_err(|retry_after_secs| AppError::RateLimited {
             message: visitor_string(&w.space, "rate_limited"),
             retry_after_secs,
         })
@@ -157,14 +156,13 @@ fn may_open_conversation(state: &AppState, w: &WidgetSpace) -> Result<(), ApiErr
 
 /// A new conversation for a visitor.
 pub async fn open_conversation(
-    state: &AppState,
+    app: &App,
     w: &WidgetSpace,
     visitor: Visitor,
-) -> Result<Conversation, ApiError> {
+) -> Result<Conversation, AppError> {
     let visitor = visitor.checked()?;
-    may_open_conversation(state, w)?;
-    state
-        .store
+    may_open_conversation(app, w)?;
+    app.store
         .create_conversation(
             w.space.org_id,
             w.space.id,
@@ -172,23 +170,22 @@ pub async fn open_conversation(
             visitor.new_conversation(w),
         )
         .await?
-        .ok_or(ApiError::NotFound("chat space"))
+        .ok_or(AppError::NotFound("chat space"))
 }
 
 /// A conversation of this chat space that `visitor_id` opened.
 async fn visitors_conversation(
-    state: &AppState,
+    app: &App,
     w: &WidgetSpace,
     id: ConversationId,
     visitor_id: &str,
-) -> Result<Conversation, ApiError> {
+) -> Result<Conversation, AppError> {
     check_visitor_id(visitor_id)?;
-    state
-        .store
+    app.store
         .find_conversation(w.space.org_id, id)
         .await?
         .filter(|c| c.chat_space_id == w.space.id && c.visitor_id.as_deref() == Some(visitor_id))
-        .ok_or(ApiError::NotFound("conversation"))
+        .ok_or(AppError::NotFound("conversation"))
 }
 
 /// A conversation and its messages (the last 200), as the visitor sees them.
@@ -201,17 +198,17 @@ pub struct History {
 }
 
 pub async fn history(
-    state: &AppState,
+    app: &App,
     w: &WidgetSpace,
     id: ConversationId,
     visitor_id: &str,
-) -> Result<History, ApiError> {
-    let conversation = visitors_conversation(state, w, id, visitor_id).await?;
-    let messages = state
+) -> Result<History, AppError> {
+    let conversation = visitors_conversation(app, w, id, visitor_id).await?;
+    let messages = app
         .store
         .recent_messages(w.space.org_id, conversation.id, 200)
         .await?;
-    let status = if is_idle(state, &conversation) {
+    let status = if is_idle(app, &conversation) {
         ConversationStatus::Closed
     } else {
         conversation.status
@@ -223,8 +220,8 @@ pub async fn history(
     })
 }
 
-fn is_idle(state: &AppState, c: &Conversation) -> bool {
-    let idle = Duration::seconds(i64::from(state.settings.widget_idle_secs));
+fn is_idle(app: &App, c: &Conversation) -> bool {
+    let idle = Duration::seconds(i64::from(app.settings.widget_idle_secs));
     c.status.is_over() || Utc::now() - c.last_activity_at > idle
 }
 
@@ -246,10 +243,10 @@ pub struct WidgetChat {
 }
 
 /// The error a visitor sees for a question that got no answer.
-pub fn visitor_error(space: &ChatSpace, plan: Plan, e: AskError) -> ApiError {
+pub fn visitor_error(space: &ChatSpace, plan: Plan, e: AskError) -> AppError {
     match e {
         AskError::QuotaExceeded { .. } => {
-            ApiError::QuotaExceeded(visitor_string(space, "quota_exceeded"))
+            AppError::QuotaExceeded(visitor_string(space, "quota_exceeded"))
         }
         other => ask_error(other, plan),
     }
@@ -258,7 +255,7 @@ pub fn visitor_error(space: &ChatSpace, plan: Plan, e: AskError) -> ApiError {
 /// Starts an answer for a visitor: continues their conversation unless it went idle (then it
 /// is closed and a new one begins), within the per-visitor message rate.
 pub async fn start(
-    state: &AppState,
+    app: &App,
     w: &WidgetSpace,
     input: WidgetChat,
 ) -> Result<
@@ -266,7 +263,7 @@ pub async fn start(
         mpsc::Receiver<AnswerEvent>,
         JoinHandle<Result<Message, AskError>>,
     ),
-    ApiError,
+    AppError,
 > {
     let visitor = Visitor {
         visitor_id: input.visitor_id,
@@ -277,24 +274,22 @@ pub async fn start(
     }
     .checked()?;
     let key = format!("{}:{}", w.space.id, visitor.visitor_id);
-    if let Err(retry_after_secs) = state.widget_limits.per_visitor.check(&key, Instant::now()) {
-        return Err(ApiError::RateLimited {
+    if let Err(retry_after_secs) = app.widget_limits.per_visitor.check(&key, Instant::now()) {
+        return Err(AppError::RateLimited {
             message: visitor_string(&w.space, "rate_limited"),
             retry_after_secs,
         });
     }
     let mut conversation = None;
     if let Some(id) = input.conversation_id {
-        let found = visitors_conversation(state, w, id, &visitor.visitor_id).await?;
-        if is_idle(state, &found) {
-            state
-                .store
+        let found = visitors_conversation(app, w, id, &visitor.visitor_id).await?;
+        if is_idle(app, &found) {
+            app.store
                 .close_conversation(w.space.org_id, found.id, Utc::now())
                 .await?;
         } else {
             if visitor.name.is_some() || visitor.email.is_some() {
-                state
-                    .store
+                app.store
                     .identify_visitor(
                         w.space.org_id,
                         found.id,
@@ -307,7 +302,7 @@ pub async fn start(
         }
     }
     if conversation.is_none() {
-        may_open_conversation(state, w)?;
+        may_open_conversation(app, w)?;
     }
     let ask = Ask {
         org: w.space.org_id,
@@ -320,7 +315,7 @@ pub async fn start(
         show_sources: false,
     };
     let (tx, rx) = mpsc::channel(64);
-    let answers = state.answers.clone();
+    let answers = app.answers.clone();
     let task = tokio::spawn(async move { answers.answer(ask, tx).await });
     Ok((rx, task))
 }
@@ -336,13 +331,13 @@ pub struct FeedbackInput {
 }
 
 pub async fn feedback(
-    state: &AppState,
+    app: &App,
     w: &WidgetSpace,
     input: FeedbackInput,
-) -> Result<VisitorMessage, ApiError> {
+) -> Result<VisitorMessage, AppError> {
     let conversation =
-        visitors_conversation(state, w, input.conversation_id, &input.visitor_id).await?;
-    let message = state
+        visitors_conversation(app, w, input.conversation_id, &input.visitor_id).await?;
+    let message = app
         .store
         .set_feedback(
             w.space.org_id,
@@ -351,6 +346,6 @@ pub async fn feedback(
             input.feedback,
         )
         .await?
-        .ok_or(ApiError::NotFound("answer"))?;
+        .ok_or(AppError::NotFound("answer"))?;
     Ok(message.into())
 }

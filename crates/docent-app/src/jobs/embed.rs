@@ -4,20 +4,20 @@
 use docent_core::*;
 
 use super::ingest::JobError;
-use crate::AppState;
+use crate::App;
 
 /// Chunks read from the store per page.
 const PAGE: u32 = 200;
 
-pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
+pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
     // The provider may have been switched off since the job was queued.
-    let Some(embedder) = &state.embedder else {
+    let Some(embedder) = &app.embedder else {
         return Ok(());
     };
     let mut chunks = Vec::new();
     let mut after = None;
     loop {
-        let page = state
+        let page = app
             .store
             .list_chunks(job.org_id, job.document_id, after, PAGE)
             .await?;
@@ -40,8 +40,7 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
         }
     })?;
     let pairs = chunks.iter().map(|c| c.chunk_index).zip(vectors).collect();
-    state
-        .store
+    app.store
         .set_chunk_embeddings(job.org_id, job.document_id, pairs)
         .await?;
     tracing::info!(document = %job.document_id, chunks = texts.len(), model = embedder.model(), "chunks embedded");

@@ -9,7 +9,7 @@ use docent_store::Store;
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::error::ApiError;
+use crate::AppError;
 
 #[derive(Debug)]
 pub enum Mailer {
@@ -42,22 +42,22 @@ impl Mailer {
         to: &str,
         subject: &str,
         body: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), AppError> {
         match self {
             Mailer::Smtp { transport, from } => {
                 let to: Mailbox = to
                     .parse()
-                    .map_err(|_| ApiError::validation("email", "Enter a valid email address."))?;
+                    .map_err(|_| AppError::validation("email", "Enter a valid email address."))?;
                 let message = Message::builder()
                     .from(from.clone())
                     .to(to)
                     .subject(subject)
                     .body(body.to_owned())
-                    .map_err(|e| ApiError::Internal(format!("building email: {e}")))?;
+                    .map_err(|e| AppError::Internal(format!("building email: {e}")))?;
                 transport
                     .send(message)
                     .await
-                    .map_err(|e| ApiError::MailFailed(e.to_string()))?;
+                    .map_err(|e| AppError::MailFailed(e.to_string()))?;
                 Ok(())
             }
             Mailer::Outbox => {

@@ -5,10 +5,11 @@ use docent_core::validate;
 use docent_core::*;
 use serde::Deserialize;
 
-use crate::AppState;
-use crate::auth::{Caller, CurrentUser, token};
-use crate::error::ApiError;
-use crate::service::accounts::org_slug;
+use crate::App;
+use crate::AppError;
+use crate::accounts::org_slug;
+use crate::auth::token;
+use crate::{Caller, CurrentUser};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,14 +32,14 @@ pub struct RoleInput {
 
 /// Creates another organization owned by the caller and makes it their active one.
 pub async fn create(
-    state: &AppState,
+    app: &App,
     current: &CurrentUser,
     input: CreateOrgInput,
-) -> Result<Organization, ApiError> {
+) -> Result<Organization, AppError> {
     let mut errors = ValidationErrors::new();
     let name = validate::name(&mut errors, "name", &input.name);
     errors.into_result()?;
-    let org = state
+    let org = app
         .store
         .create_organization(
             NewOrganization {
@@ -49,8 +50,7 @@ pub async fn create(
             current.user.id,
         )
         .await?;
-    state
-        .store
+    app.store
         .set_session_org(current.session.id, org.id)
         .await?;
     Ok(org)
@@ -58,18 +58,18 @@ pub async fn create(
 
 /// Makes `org` the active organization of the session; only organizations the user belongs to.
 pub async fn switch(
-    state: &AppState,
+    app: &App,
     current: &CurrentUser,
     org: OrgId,
-) -> Result<OrgMembership, ApiError> {
-    let membership = state
+) -> Result<OrgMembership, AppError> {
+    let membership = app
         .store
         .memberships_of_user(current.user.id)
         .await?
         .into_iter()
         .find(|m| m.organization.id == org)
-        .ok_or(ApiError::NotFound("organization"))?;
-    state.store.set_session_org(current.session.id, org).await?;
+        .ok_or(AppError::NotFound("organization"))?;
+    app.store.set_session_org(current.session.id, org).await?;
     Ok(membership)
 }
 
@@ -82,30 +82,30 @@ pub struct Usage {
     pub members: u64,
 }
 
-pub async fn usage(state: &AppState, caller: &Caller) -> Result<Usage, ApiError> {
+pub async fn usage(app: &App, caller: &Caller) -> Result<Usage, AppError> {
     Ok(Usage {
         plan: caller.org.plan,
         limits: caller.org.plan.limits(),
-        chat_spaces: state.store.count_chat_spaces(caller.org_id()).await?,
-        members: state.store.count_members(caller.org_id()).await?,
+        chat_spaces: app.store.count_chat_spaces(caller.org_id()).await?,
+        members: app.store.count_members(caller.org_id()).await?,
     })
 }
 
-pub async fn delete(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
+pub async fn delete(app: &App, caller: &Caller) -> Result<(), AppError> {
     caller.person()?;
     caller.require(Role::Owner)?;
-    state.store.delete_organization(caller.org_id()).await?;
+    app.store.delete_organization(caller.org_id()).await?;
     tracing::info!(org = %caller.org_id(), "organization deleted");
     Ok(())
 }
 
-pub async fn members(state: &AppState, caller: &Caller) -> Result<Vec<Member>, ApiError> {
-    Ok(state.store.list_members(caller.org_id()).await?)
+pub async fn members(app: &App, caller: &Caller) -> Result<Vec<Member>, AppError> {
+    Ok(app.store.list_members(caller.org_id()).await?)
 }
 
-pub async fn invitations(state: &AppState, caller: &Caller) -> Result<Vec<Invitation>, ApiError> {
+pub async fn invitations(app: &App, caller: &Caller) -> Result<Vec<Invitation>, AppError> {
     caller.require(Role::Admin)?;
-    Ok(state.store.list_invitations(caller.org_id()).await?)
+    Ok(app.store.list_invitations(caller.org_id()).await?)
 }
 
 /// Invites someone by email; the link is mailed (or put in the outbox). Returns the
@@ -113,10 +113,10 @@ pub async fn invitations(state: &AppState, caller: &Caller) -> Result<Vec<Invita
 const SEATS: &str = "members (with pending invitations)";
 
 pub async fn invite(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     input: InviteInput,
-) -> Result<(Invitation, String), ApiError> {
+) -> Result<(Invitation, String), AppError> {
     let inviter = caller.person()?;
     caller.require(Role::Admin)?;
     if input.role == Role::Owner {
@@ -125,9 +125,9 @@ pub async fn invite(
     let mut errors = ValidationErrors::new();
     let email = validate::email(&mut errors, "email", &input.email);
     errors.into_result()?;
-    let members = state.store.list_members(caller.org_id()).await?;
+    let members = app.store.list_members(caller.org_id()).await?;
     if members.iter().any(|m| m.email == email) {
-        return Err(ApiError::validation(
+        return Err(AppError::validation(
             "email",
             "This person is a member already.",
         ));
@@ -136,7 +136,7 @@ pub async fn invite(
     // stored, in one step.
     let limit = caller.org.plan.limits().members_per_org;
     let secret = token::generate(32);
-    let invitation = state
+    let invitation = app
         .store
         .create_invitation_within(
             caller.org_id(),
@@ -150,8 +150,8 @@ pub async fn invite(
             limit,
         )
         .await
-        .map_err(ApiError::within_plan(caller.org.plan, SEATS))?;
-    let link = format!("{}/invite?token={secret}", state.settings.public_base_url());
+        .map_err(AppError::within_plan(caller.org.plan, SEATS))?;
+    let link = format!("{}/invite?token={secret}", app.settings.public_base_url());
     let body = format!(
         "Hello,\n\n{} invited you to join {} on Docent as {}.\n\n\
          Open this link within 7 days to accept (sign up first if you have no account, with this email address):\n\n{link}\n",
@@ -159,10 +159,9 @@ pub async fn invite(
         caller.org.name,
         input.role.label()
     );
-    state
-        .mailer
+    app.mailer
         .send(
-            &state.store,
+            &app.store,
             &email,
             &format!("Join {} on Docent", caller.org.name),
             &body,
@@ -173,63 +172,62 @@ pub async fn invite(
 
 /// Looks up a pending invitation by its secret (for the accept page).
 pub async fn find_invitation(
-    state: &AppState,
+    app: &App,
     secret: &str,
-) -> Result<(Invitation, Organization), ApiError> {
-    let invitation = state
+) -> Result<(Invitation, Organization), AppError> {
+    let invitation = app
         .store
         .find_invitation_by_token(&token::hash(secret.trim()))
         .await?
         .filter(|i| i.accepted_at.is_none() && i.expires_at > Utc::now())
-        .ok_or(ApiError::InvalidToken)?;
-    let org = state
+        .ok_or(AppError::InvalidToken)?;
+    let org = app
         .store
         .find_organization(invitation.org_id)
         .await?
-        .ok_or(ApiError::InvalidToken)?;
+        .ok_or(AppError::InvalidToken)?;
     Ok((invitation, org))
 }
 
 /// Accepts an invitation as the logged-in user, whose email must be the invited one, and
 /// switches the session to that organization.
 pub async fn accept(
-    state: &AppState,
+    app: &App,
     current: &CurrentUser,
     secret: &str,
-) -> Result<Organization, ApiError> {
-    let (invitation, org) = find_invitation(state, secret).await?;
+) -> Result<Organization, AppError> {
+    let (invitation, org) = find_invitation(app, secret).await?;
     if invitation.email != current.user.email {
-        return Err(ApiError::InvitationEmailMismatch);
+        return Err(AppError::InvitationEmailMismatch);
     }
-    if !state
+    if !app
         .store
         .accept_invitation(invitation.id, current.user.id, Utc::now())
         .await?
     {
-        return Err(ApiError::InvalidToken);
+        return Err(AppError::InvalidToken);
     }
-    state
-        .store
+    app.store
         .set_session_org(current.session.id, org.id)
         .await?;
     Ok(org)
 }
 
 pub async fn revoke_invitation(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     id: InvitationId,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     caller.require(Role::Admin)?;
-    if state.store.delete_invitation(caller.org_id(), id).await? {
+    if app.store.delete_invitation(caller.org_id(), id).await? {
         Ok(())
     } else {
-        Err(ApiError::NotFound("invitation"))
+        Err(AppError::NotFound("invitation"))
     }
 }
 
-async fn owners(state: &AppState, org: OrgId) -> Result<usize, ApiError> {
-    Ok(state
+async fn owners(app: &App, org: OrgId) -> Result<usize, AppError> {
+    Ok(app
         .store
         .list_members(org)
         .await?
@@ -241,50 +239,44 @@ async fn owners(state: &AppState, org: OrgId) -> Result<usize, ApiError> {
 /// Changes a member's role. Admins manage non-owners; only owners grant or take ownership;
 /// the last owner stays an owner.
 pub async fn change_role(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     user: UserId,
     role: Role,
-) -> Result<Member, ApiError> {
+) -> Result<Member, AppError> {
     caller.person()?;
     caller.require(Role::Admin)?;
-    let current = state
+    let current = app
         .store
         .find_role(caller.org_id(), user)
         .await?
-        .ok_or(ApiError::NotFound("member"))?;
+        .ok_or(AppError::NotFound("member"))?;
     if current == Role::Owner || role == Role::Owner {
         caller.require(Role::Owner)?;
     }
-    if current == Role::Owner && role != Role::Owner && owners(state, caller.org_id()).await? <= 1 {
-        return Err(ApiError::LastOwner);
+    if current == Role::Owner && role != Role::Owner && owners(app, caller.org_id()).await? <= 1 {
+        return Err(AppError::LastOwner);
     }
-    state
-        .store
+    app.store
         .set_member_role(caller.org_id(), user, role)
         .await?;
-    state
-        .store
+    app.store
         .list_members(caller.org_id())
         .await?
         .into_iter()
         .find(|m| m.user_id == user)
-        .ok_or(ApiError::NotFound("member"))
+        .ok_or(AppError::NotFound("member"))
 }
 
 /// Removes a member; anyone may leave, admins remove non-owners, owners remove anyone but
 /// the last owner.
-pub async fn remove_member(
-    state: &AppState,
-    caller: &Caller,
-    user: UserId,
-) -> Result<(), ApiError> {
+pub async fn remove_member(app: &App, caller: &Caller, user: UserId) -> Result<(), AppError> {
     let me = caller.person()?;
-    let role = state
+    let role = app
         .store
         .find_role(caller.org_id(), user)
         .await?
-        .ok_or(ApiError::NotFound("member"))?;
+        .ok_or(AppError::NotFound("member"))?;
     if me.user.id != user {
         caller.require(if role == Role::Owner {
             Role::Owner
@@ -292,21 +284,14 @@ pub async fn remove_member(
             Role::Admin
         })?;
     }
-    if role == Role::Owner && owners(state, caller.org_id()).await? <= 1 {
-        return Err(ApiError::LastOwner);
+    if role == Role::Owner && owners(app, caller.org_id()).await? <= 1 {
+        return Err(AppError::LastOwner);
     }
-    state.store.remove_member(caller.org_id(), user).await?;
+    app.store.remove_member(caller.org_id(), user).await?;
     Ok(())
 }
 
-/// Changes an organization's plan (platform admins).
-pub async fn set_plan(state: &AppState, org: OrgId, plan: Plan) -> Result<Organization, ApiError> {
-    if !state.store.set_organization_plan(org, plan).await? {
-        return Err(ApiError::NotFound("organization"));
-    }
-    state
-        .store
-        .find_organization(org)
-        .await?
-        .ok_or(ApiError::NotFound("organization"))
+/// The organizations `user` belongs to, with their role in each.
+pub async fn memberships(app: &App, user: &User) -> Result<Vec<OrgMembership>, AppError> {
+    Ok(app.store.memberships_of_user(user.id).await?)
 }

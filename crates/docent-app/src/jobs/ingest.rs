@@ -8,7 +8,7 @@ use docent_core::*;
 use docent_ingest::{Chunk as TextChunk, Chunker, ExtractOptions, Extracted, IngestError};
 
 use super::isolated;
-use crate::AppState;
+use crate::App;
 
 /// Why a job did not complete.
 #[derive(Debug)]
@@ -26,32 +26,32 @@ impl From<docent_store::StoreError> for JobError {
 }
 
 pub async fn run(
-    state: &AppState,
+    app: &App,
     job: &Job,
     extractor: Option<&isolated::Extractor>,
 ) -> Result<(), JobError> {
-    let store = &state.store;
+    let store = &app.store;
     let Some(doc) = store.find_document(job.org_id, job.document_id).await? else {
         return Ok(()); // deleted meanwhile: nothing to do
     };
-    progress(state, job, doc.id, 10).await?;
+    progress(app, job, doc.id, 10).await?;
     let key = doc
         .storage_key
         .clone()
         .ok_or_else(|| JobError::Final("the document has no stored file".into()))?;
-    let bytes = state
+    let bytes = app
         .files
         .get(&key)
         .await
         .map_err(|e| JobError::Passing(format!("reading the stored file: {e}")))?;
-    progress(state, job, doc.id, 30).await?;
+    progress(app, job, doc.id, 30).await?;
     let config: RetrievalConfig = store
         .find_chat_space(job.org_id, job.chat_space_id)
         .await?
         .map(|space| read(&space.retrieval_config))
         .unwrap_or_default();
-    let (extracted, chunks) = extract(state, extractor, &doc, bytes, &config).await?;
-    progress(state, job, doc.id, 90).await?;
+    let (extracted, chunks) = extract(app, extractor, &doc, bytes, &config).await?;
+    progress(app, job, doc.id, 90).await?;
     let facts = DocumentFacts {
         title: extracted.title.clone(),
         author: extracted.author.clone(),
@@ -75,11 +75,11 @@ pub async fn run(
     store
         .complete_document(job.org_id, doc.id, facts, chunks)
         .await?;
-    if state.embedder.is_some() {
+    if app.embedder.is_some() {
         store
             .enqueue_job(job.org_id, job.chat_space_id, doc.id, JobKind::Embed, None)
             .await?;
-        crate::events::jobs_queued(state).await;
+        crate::events::jobs_queued(app).await;
     }
     tracing::info!(document = %doc.id, "document processed");
     Ok(())
@@ -88,12 +88,12 @@ pub async fn run(
 /// Fetches the document's URL (through the guarded client), stores what came back and
 /// processes it like an upload.
 pub async fn fetch_and_run(
-    state: &AppState,
+    app: &App,
     job: &Job,
     extractor: Option<&isolated::Extractor>,
 ) -> Result<(), JobError> {
     use docent_ingest::fetch::FetchError;
-    let store = &state.store;
+    let store = &app.store;
     let Some(doc) = store.find_document(job.org_id, job.document_id).await? else {
         return Ok(());
     };
@@ -101,8 +101,8 @@ pub async fn fetch_and_run(
         .source_url
         .clone()
         .ok_or_else(|| JobError::Final("the document has no address".into()))?;
-    progress(state, job, doc.id, 5).await?;
-    let fetched = match state.fetcher.get_page(&url).await {
+    progress(app, job, doc.id, 5).await?;
+    let fetched = match app.fetcher.get_page(&url).await {
         Ok(fetched) => fetched,
         // The server may be back later; everything else is about the address itself.
         Err(e @ FetchError::Unreachable(..)) => return Err(JobError::Passing(e.to_string())),
@@ -113,7 +113,7 @@ pub async fn fetch_and_run(
         }
         Err(e) => return Err(JobError::Final(e.to_string())),
     };
-    let stored = state
+    let stored = app
         .files
         .store(job.org_id, &fetched.bytes)
         .await
@@ -125,19 +125,19 @@ pub async fn fetch_and_run(
         source_url: Some(fetched.url.to_string()),
     };
     store.set_document_file(job.org_id, doc.id, file).await?;
-    run(state, job, extractor).await
+    run(app, job, extractor).await
 }
 
 /// Extracts in the worker's child process when it has one (as under `docent serve`), else
 /// in this process off the async runtime; chunks here either way.
 async fn extract(
-    state: &AppState,
+    app: &App,
     extractor: Option<&isolated::Extractor>,
     doc: &Document,
     bytes: Vec<u8>,
     config: &RetrievalConfig,
 ) -> Result<(Extracted, Vec<TextChunk>), JobError> {
-    let timeout = Duration::from_secs(u64::from(state.settings.extract_timeout_secs));
+    let timeout = Duration::from_secs(u64::from(app.settings.extract_timeout_secs));
     let file_name = doc.file_name.clone().unwrap_or_else(|| "upload".into());
     let (size, overlap) = (config.chunk_size, config.chunk_overlap);
     if let Some(extractor) = extractor {
@@ -179,13 +179,12 @@ async fn extract(
 
 /// Records how far the job's work on `document` is, and tells the document's watchers.
 pub async fn progress(
-    state: &AppState,
+    app: &App,
     job: &Job,
     document: DocumentId,
     percent: i32,
 ) -> Result<(), JobError> {
-    state
-        .store
+    app.store
         .set_document_status(
             job.org_id,
             document,
@@ -194,13 +193,13 @@ pub async fn progress(
             None,
         )
         .await?;
-    crate::events::documents_changed(state, job.chat_space_id).await;
+    crate::events::documents_changed(app, job.chat_space_id).await;
     Ok(())
 }
 
 /// Marks the job's document failed with `message` (what the owner reads).
-pub async fn mark_failed(state: &AppState, job: &Job, message: &str) {
-    if let Err(e) = state
+pub async fn mark_failed(app: &App, job: &Job, message: &str) {
+    if let Err(e) = app
         .store
         .set_document_status(
             job.org_id,
