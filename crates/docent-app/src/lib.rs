@@ -136,6 +136,22 @@ impl App {
     }
 }
 
+impl App {
+    /// Readiness: the database answers. The backend's name when it does.
+    pub async fn ready(&self) -> Result<&'static str, AppError> {
+        self.store.ping().await.map_err(|e| {
+            tracing::warn!(error = %e, "readiness check failed");
+            AppError::NotReady
+        })?;
+        Ok(self.store.backend())
+    }
+
+    /// The backend's name and its connection pool (connections, idle ones), for metrics.
+    pub fn database_pool(&self) -> (&'static str, docent_store::PoolStats) {
+        (self.store.backend(), self.store.pool_stats())
+    }
+}
+
 /// The guarded web client the settings ask for: what it may reach, and the browser that
 /// renders script-built pages when `DOCENT_CHROMIUM_PATH` is set.
 pub fn web_fetcher(settings: &Settings) -> Result<docent_ingest::fetch::Fetcher, String> {

@@ -48,21 +48,14 @@ pub async fn health() -> Json<Value> {
 
 /// Readiness: the database answers.
 pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    state.store.ping().await.map_err(|e| {
-        tracing::warn!(error = %e, "readiness check failed");
-        AppError::NotReady
-    })?;
-    Ok(Json(
-        json!({"status": "ready", "database": state.store.backend()}),
-    ))
+    let backend = state.ready().await?;
+    Ok(Json(json!({"status": "ready", "database": backend})))
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let pool = state.store.pool_stats();
-    metrics::gauge!("db_pool_connections", "backend" => state.store.backend())
-        .set(f64::from(pool.size));
-    metrics::gauge!("db_pool_idle_connections", "backend" => state.store.backend())
-        .set(f64::from(pool.idle));
+    let (backend, pool) = state.database_pool();
+    metrics::gauge!("db_pool_connections", "backend" => backend).set(f64::from(pool.size));
+    metrics::gauge!("db_pool_idle_connections", "backend" => backend).set(f64::from(pool.idle));
     metrics::gauge!("process_uptime_seconds").set(state.started.elapsed().as_secs_f64());
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
