@@ -140,7 +140,10 @@ pub async fn upload(
         )
         .await?;
         app.store
-            .enqueue_job(caller.org_id(), space.id, doc.id, JobKind::Ingest, None)
+            .enqueue_job(
+                NewJob::for_document(JobKind::Ingest, caller.org_id(), space.id, doc.id),
+                chrono::Utc::now(),
+            )
             .await?;
         created.push(doc);
     }
@@ -247,15 +250,14 @@ pub async fn add_url(
     .await?;
     app.store
         .enqueue_job(
-            caller.org_id(),
-            space.id,
-            doc.id,
-            if crawl.is_some() {
-                JobKind::Crawl
-            } else {
-                JobKind::Fetch
+            match crawl {
+                Some(options) => {
+                    NewJob::for_document(JobKind::Crawl, caller.org_id(), space.id, doc.id)
+                        .with_payload(options)
+                }
+                None => NewJob::for_document(JobKind::Fetch, caller.org_id(), space.id, doc.id),
             },
-            crawl,
+            chrono::Utc::now(),
         )
         .await?;
     crate::events::jobs_queued(app).await;
@@ -370,17 +372,20 @@ pub async fn reprocess(app: &App, caller: &Caller, id: DocumentId) -> Result<Doc
         .set_document_status(caller.org_id(), id, DocumentStatus::Pending, 0, None)
         .await?;
     // Web pages are fetched again and sites crawled again, with the options they had.
-    let (job, payload) = match doc.doc_type.as_str() {
-        "url" => (JobKind::Fetch, None),
+    let job = |kind| NewJob::for_document(kind, caller.org_id(), doc.chat_space_id, id);
+    let job = match doc.doc_type.as_str() {
+        "url" => job(JobKind::Fetch),
         "site" => {
             let last = app.store.list_jobs(caller.org_id(), id).await?;
-            (JobKind::Crawl, last.into_iter().find_map(|j| j.payload))
+            let options = last
+                .into_iter()
+                .find(|j| j.job_type == JobKind::Crawl)
+                .map(|j| j.payload);
+            job(JobKind::Crawl).with_payload(options.unwrap_or_else(|| serde_json::json!({})))
         }
-        _ => (JobKind::Ingest, None),
+        _ => job(JobKind::Ingest),
     };
-    app.store
-        .enqueue_job(caller.org_id(), doc.chat_space_id, id, job, payload)
-        .await?;
+    app.store.enqueue_job(job, chrono::Utc::now()).await?;
     crate::events::jobs_queued(app).await;
     crate::events::documents_changed(app, doc.chat_space_id).await;
     get(app, caller, id).await

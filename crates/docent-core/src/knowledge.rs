@@ -1,7 +1,7 @@
 //! Knowledge sources, their chunks and the jobs that process them (DESIGN §3, §6).
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::ids::*;
 
@@ -145,74 +145,6 @@ pub struct ChunkHit {
     pub source_url: Option<String>,
     pub citable: bool,
     pub score: f64,
-}
-
-/// What a background job does (DESIGN §6), stored by its snake_case name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobKind {
-    /// Read a stored file into chunks.
-    Ingest,
-    /// Fetch a web page, then ingest it.
-    Fetch,
-    /// Crawl a site into pages of its own.
-    Crawl,
-    /// Embed a document's chunks.
-    Embed,
-}
-
-impl JobKind {
-    pub const ALL: [JobKind; 4] = [
-        JobKind::Ingest,
-        JobKind::Fetch,
-        JobKind::Crawl,
-        JobKind::Embed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobKind::Ingest => "ingest",
-            JobKind::Fetch => "fetch",
-            JobKind::Crawl => "crawl",
-            JobKind::Embed => "embed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<JobKind> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
-
-/// A unit of background work (DESIGN §6).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Job {
-    pub id: JobId,
-    pub org_id: OrgId,
-    pub chat_space_id: ChatSpaceId,
-    pub document_id: DocumentId,
-    pub job_type: JobKind,
-    pub status: String,
-    pub progress: i32,
-    pub attempts: i32,
-    pub run_after: DateTime<Utc>,
-    pub locked_by: Option<String>,
-    pub locked_until: Option<DateTime<Utc>>,
-    pub error_message: Option<String>,
-    /// Options of the job (a crawl's limits).
-    pub payload: Option<serde_json::Value>,
-}
-
-/// How a claimed job ended.
-#[derive(Clone, Debug, PartialEq)]
-pub enum JobOutcome {
-    Completed,
-    /// Given up: the error is final (a broken file, too many attempts).
-    Failed(String),
-    /// Try again at `run_after` (a passing failure).
-    Retry {
-        message: String,
-        run_after: DateTime<Utc>,
-    },
 }
 
 /// The words of a search, stripped of every operator, for full-text queries that cannot

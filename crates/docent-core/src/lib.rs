@@ -5,6 +5,7 @@
 pub mod answers;
 pub mod config;
 pub mod ids;
+pub mod jobs;
 pub mod knowledge;
 pub mod model;
 pub mod plans;
@@ -13,6 +14,7 @@ pub mod validate;
 
 pub use answers::*;
 pub use ids::*;
+pub use jobs::*;
 pub use knowledge::*;
 pub use model::*;
 pub use plans::{Plan, PlanLimits};

@@ -3,12 +3,11 @@
 //! `docent-store-sqlite/src/knowledge.rs`.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use docent_core::*;
 use docent_store::rows::*;
 use docent_store::text_index::{ChunkTexts, TextIndexes, TextSource};
 use docent_store::*;
-use sqlx::types::Json;
 
 use crate::{PostgresStore, limit_lock};
 
@@ -483,121 +482,5 @@ impl TextSource for PostgresStore {
         .fetch_all(&self.pool)
         .await?;
         ChunkHitRow::in_order(rows, scored)
-    }
-}
-
-#[async_trait]
-impl JobQueue for PostgresStore {
-    async fn enqueue_job(
-        &self,
-        org: OrgId,
-        chat_space: ChatSpaceId,
-        document: DocumentId,
-        kind: JobKind,
-        payload: Option<serde_json::Value>,
-    ) -> Result<Job> {
-        let now = Utc::now();
-        let row: JobRow = sqlx::query_as(concat!(
-            "INSERT INTO processing_jobs (id, org_id, chat_space_id, document_id, job_type, run_after, created_at, payload) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING ",
-            job_columns!()
-        ))
-        .bind(JobId::generate().0)
-        .bind(org.0)
-        .bind(chat_space.0)
-        .bind(document.0)
-        .bind(kind.as_str())
-        .bind(now)
-        .bind(payload.map(Json))
-        .fetch_one(&self.pool)
-        .await?;
-        row.into_domain()
-    }
-
-    async fn claim_job(
-        &self,
-        worker: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> Result<Option<Job>> {
-        // SKIP LOCKED: concurrent workers pass over a row another is taking.
-        let row: Option<JobRow> = sqlx::query_as(concat!(
-            "UPDATE processing_jobs SET status = 'running', locked_by = $1, locked_until = $3, \
-             attempts = attempts + 1, started_at = COALESCE(started_at, $2) \
-             WHERE id = (SELECT id FROM processing_jobs \
-                         WHERE (status = 'pending' AND run_after <= $2) OR (status = 'running' AND locked_until < $2) \
-                         ORDER BY run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING ",
-            job_columns!()
-        ))
-        .bind(worker)
-        .bind(now)
-        .bind(lease_until)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(JobRow::into_domain).transpose()
-    }
-
-    async fn heartbeat_job(
-        &self,
-        id: JobId,
-        worker: &str,
-        lease_until: DateTime<Utc>,
-        progress: i32,
-    ) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE processing_jobs SET locked_until = $3, progress = $4 \
-             WHERE id = $1 AND locked_by = $2 AND status = 'running'",
-        )
-        .bind(id.0)
-        .bind(worker)
-        .bind(lease_until)
-        .bind(progress)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    async fn finish_job(
-        &self,
-        id: JobId,
-        worker: &str,
-        outcome: JobOutcome,
-        now: DateTime<Utc>,
-    ) -> Result<bool> {
-        let (status, message, run_after) = match &outcome {
-            JobOutcome::Completed => ("completed", None, None),
-            JobOutcome::Failed(m) => ("failed", Some(m.as_str()), None),
-            JobOutcome::Retry { message, run_after } => {
-                ("pending", Some(message.as_str()), Some(*run_after))
-            }
-        };
-        let done = sqlx::query(
-            "UPDATE processing_jobs SET status = $3, error_message = $4, run_after = COALESCE($5, run_after), \
-             locked_by = NULL, locked_until = NULL, progress = CASE WHEN $3 = 'completed' THEN 100 ELSE progress END, \
-             completed_at = CASE WHEN $3 IN ('completed', 'failed') THEN $6 ELSE NULL END \
-             WHERE id = $1 AND locked_by = $2 AND status = 'running'",
-        )
-        .bind(id.0)
-        .bind(worker)
-        .bind(status)
-        .bind(message)
-        .bind(run_after)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    async fn list_jobs(&self, org: OrgId, document: DocumentId) -> Result<Vec<Job>> {
-        let rows: Vec<JobRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            job_columns!(),
-            " FROM processing_jobs WHERE org_id = $1 AND document_id = $2 ORDER BY id DESC"
-        ))
-        .bind(org.0)
-        .bind(document.0)
-        .fetch_all(&self.pool)
-        .await?;
-        all(rows, JobRow::into_domain)
     }
 }

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 mod answers;
 pub mod hub;
+mod jobs;
 mod knowledge;
 
 /// Migrations in order; the SQLite backend has one of the same name for each.
@@ -46,6 +47,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "text_index",
         include_str!("../migrations/0007_text_index.sql"),
     ),
+    (8, "jobs", include_str!("../migrations/0008_jobs.sql")),
 ];
 
 /// Key of the advisory lock that serialises migrations across replicas starting together.

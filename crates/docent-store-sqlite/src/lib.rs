@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 mod answers;
 mod direct;
+mod jobs;
 mod knowledge;
 mod vectors;
 
@@ -49,6 +50,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "text_index",
         include_str!("../migrations/0007_text_index.sql"),
     ),
+    (8, "jobs", include_str!("../migrations/0008_jobs.sql")),
 ];
 
 #[derive(Clone, Debug)]

@@ -2,7 +2,6 @@
 //! queue. Both backends implement these next to their `Store`.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use docent_core::*;
 
 use crate::Result;
@@ -105,42 +104,4 @@ pub trait KnowledgeStore: Send + Sync {
     /// Readies what the backend keeps in memory to search a chat space, so that the next
     /// search is as fast as any; searches work without it.
     async fn warm_search(&self, org: OrgId, chat_space: ChatSpaceId) -> Result<()>;
-}
-
-#[async_trait]
-pub trait JobQueue: Send + Sync {
-    async fn enqueue_job(
-        &self,
-        org: OrgId,
-        chat_space: ChatSpaceId,
-        document: DocumentId,
-        kind: JobKind,
-        payload: Option<serde_json::Value>,
-    ) -> Result<Job>;
-    /// Takes the next job that is due (or whose lease ran out) for `worker` until
-    /// `lease_until`. Two workers never get the same job.
-    async fn claim_job(
-        &self,
-        worker: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> Result<Option<Job>>;
-    /// Extends the lease and records progress; false when `worker` lost the job.
-    async fn heartbeat_job(
-        &self,
-        id: JobId,
-        worker: &str,
-        lease_until: DateTime<Utc>,
-        progress: i32,
-    ) -> Result<bool>;
-    /// Ends a claimed job; false when `worker` no longer held it.
-    async fn finish_job(
-        &self,
-        id: JobId,
-        worker: &str,
-        outcome: JobOutcome,
-        now: DateTime<Utc>,
-    ) -> Result<bool>;
-    /// The jobs of a document, newest first.
-    async fn list_jobs(&self, org: OrgId, document: DocumentId) -> Result<Vec<Job>>;
 }

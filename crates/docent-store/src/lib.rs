@@ -12,6 +12,7 @@ use docent_core::*;
 pub mod answers;
 mod error;
 pub mod hub;
+pub mod jobs;
 mod knowledge;
 pub mod rows;
 #[cfg(feature = "testing")]
@@ -20,7 +21,8 @@ pub mod text_index;
 
 pub use answers::{AnswerStore, MessageQuota};
 pub use error::StoreError;
-pub use knowledge::{JobQueue, KnowledgeStore};
+pub use jobs::JobQueue;
+pub use knowledge::KnowledgeStore;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

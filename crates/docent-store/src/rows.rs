@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::{Result, StoreError};
 
-fn parse<T>(what: &str, raw: &str, f: impl Fn(&str) -> Option<T>) -> Result<T> {
+pub fn parse<T>(what: &str, raw: &str, f: impl Fn(&str) -> Option<T>) -> Result<T> {
     f(raw).ok_or_else(|| StoreError::Corrupt(format!("unknown {what} {raw:?}")))
 }
 
@@ -566,43 +566,6 @@ impl ChunkHitRow {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
-pub struct JobRow {
-    pub id: Uuid,
-    pub org_id: Uuid,
-    pub chat_space_id: Uuid,
-    pub document_id: Uuid,
-    pub job_type: String,
-    pub status: String,
-    pub progress: i32,
-    pub attempts: i32,
-    pub run_after: DateTime<Utc>,
-    pub locked_by: Option<String>,
-    pub locked_until: Option<DateTime<Utc>>,
-    pub error_message: Option<String>,
-    pub payload: Option<Json<serde_json::Value>>,
-}
-
-impl JobRow {
-    pub fn into_domain(self) -> Result<Job> {
-        Ok(Job {
-            id: JobId(self.id),
-            org_id: OrgId(self.org_id),
-            chat_space_id: ChatSpaceId(self.chat_space_id),
-            document_id: DocumentId(self.document_id),
-            job_type: parse("job_type", &self.job_type, JobKind::parse)?,
-            status: self.status,
-            progress: self.progress,
-            attempts: self.attempts,
-            run_after: self.run_after,
-            locked_by: self.locked_by,
-            locked_until: self.locked_until,
-            error_message: self.error_message,
-            payload: self.payload.map(|p| p.0),
-        })
-    }
-}
-
 #[macro_export]
 macro_rules! document_columns {
     () => {
@@ -616,12 +579,5 @@ macro_rules! document_columns {
 macro_rules! chunk_columns {
     () => {
         "id, document_id, chunk_index, content, token_count, metadata"
-    };
-}
-#[macro_export]
-macro_rules! job_columns {
-    () => {
-        "id, org_id, chat_space_id, document_id, job_type, status, progress, attempts, \
-         run_after, locked_by, locked_until, error_message, payload"
     };
 }

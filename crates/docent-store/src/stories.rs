@@ -35,6 +35,7 @@ macro_rules! conformance_tests {
             the_search_index_follows_every_change,
             jobs_are_claimed_once_and_retried,
             expired_leases_pass_to_another_worker,
+            jobs_of_no_document_are_scheduled_and_keyed_once,
             nearest_chunks_are_found_by_embedding,
             site_pages_go_with_their_site,
             conversations_keep_messages_and_count_usage,
@@ -1410,7 +1411,10 @@ pub async fn jobs_are_claimed_once_and_retried(store: &impl Store) {
         .await
         .expect("doc");
     let job = store
-        .enqueue_job(org_a.id, space.id, doc.id, JobKind::Ingest, None)
+        .enqueue_job(
+            NewJob::for_document(JobKind::Ingest, org_a.id, space.id, doc.id),
+            Utc::now(),
+        )
         .await
         .expect("enqueue");
     let now = Utc::now();
@@ -1492,8 +1496,8 @@ pub async fn jobs_are_claimed_once_and_retried(store: &impl Store) {
     );
     let jobs = store.list_jobs(org_a.id, doc.id).await.expect("jobs");
     assert_eq!(
-        (jobs[0].status.as_str(), jobs[0].progress),
-        ("completed", 100)
+        (jobs[0].status, jobs[0].progress),
+        (JobStatus::Completed, 100)
     );
     assert!(
         store
@@ -1515,7 +1519,10 @@ pub async fn expired_leases_pass_to_another_worker(store: &impl Store) {
         .await
         .expect("doc");
     let job = store
-        .enqueue_job(org_a.id, space.id, doc.id, JobKind::Ingest, None)
+        .enqueue_job(
+            NewJob::for_document(JobKind::Ingest, org_a.id, space.id, doc.id),
+            Utc::now(),
+        )
         .await
         .expect("enqueue");
     let now = Utc::now();
@@ -1551,8 +1558,102 @@ pub async fn expired_leases_pass_to_another_worker(store: &impl Store) {
     );
     assert_eq!(
         store.list_jobs(org_a.id, doc.id).await.expect("jobs")[0].status,
-        "failed"
+        JobStatus::Failed
     );
+}
+
+pub async fn jobs_of_no_document_are_scheduled_and_keyed_once(store: &impl Store) {
+    let now = Utc::now();
+    let later = now + Duration::seconds(60);
+    let payload = serde_json::json!({"window": "hour", "limits": [1, 2]});
+    let first = store
+        .enqueue_job(
+            NewJob::of(JobKind::Sweep)
+                .with_payload(payload.clone())
+                .at(later)
+                .keyed("sweep"),
+            now,
+        )
+        .await
+        .expect("enqueue");
+    assert_eq!(
+        (
+            first.org_id,
+            first.document_id,
+            &first.payload,
+            first.status
+        ),
+        (None, None, &payload, JobStatus::Pending)
+    );
+    assert_eq!(first.key.as_deref(), Some("sweep"));
+    // Another instance scheduling the same work gets the job that is queued already.
+    let again = store
+        .enqueue_job(NewJob::of(JobKind::Sweep).keyed("sweep"), now)
+        .await
+        .expect("enqueue again");
+    assert_eq!((again.id, again.run_after), (first.id, first.run_after));
+    assert!(
+        store
+            .claim_job("w1", now, now + Duration::seconds(30))
+            .await
+            .expect("claim")
+            .is_none(),
+        "scheduled for later"
+    );
+    let claimed = store
+        .claim_job("w1", later, later + Duration::seconds(30))
+        .await
+        .expect("claim")
+        .expect("due now");
+    assert_eq!((claimed.id, &claimed.payload), (first.id, &payload));
+    let while_running = store
+        .enqueue_job(NewJob::of(JobKind::Sweep).keyed("sweep"), later)
+        .await
+        .expect("enqueue while running");
+    assert_eq!(while_running.id, first.id, "a running job holds its key");
+    assert!(
+        store
+            .finish_job(first.id, "w1", JobOutcome::Completed, later)
+            .await
+            .expect("done")
+    );
+    assert!(
+        store
+            .find_job_by_key("sweep")
+            .await
+            .expect("find")
+            .is_none()
+    );
+    // Once it ended, the key is free for the next run.
+    let next = store
+        .enqueue_job(
+            NewJob::of(JobKind::Sweep)
+                .at(later + Duration::seconds(60))
+                .keyed("sweep"),
+            later,
+        )
+        .await
+        .expect("next");
+    assert_ne!(next.id, first.id);
+    assert_eq!(next.payload, serde_json::json!({}));
+    assert_eq!(
+        store
+            .find_job_by_key("sweep")
+            .await
+            .expect("find")
+            .map(|j| j.id),
+        Some(next.id)
+    );
+    // Unkeyed jobs are never merged.
+    let a = store
+        .enqueue_job(NewJob::of(JobKind::Sweep), later)
+        .await
+        .expect("a");
+    let b = store
+        .enqueue_job(NewJob::of(JobKind::Sweep), later)
+        .await
+        .expect("b");
+    assert_ne!(a.id, b.id);
 }
 
 pub async fn outbox_keeps_messages_newest_first(store: &impl Store) {

@@ -6,11 +6,11 @@ use docent_core::*;
 use docent_ingest::crawl::{CrawlOptions, crawl};
 use docent_ingest::fetch::FetchError;
 
-use super::ingest::JobError;
+use super::{DocumentJob, JobError};
 use crate::App;
 use crate::documents::CrawlInput;
 
-pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
+pub async fn run(app: &App, job: &DocumentJob<'_>) -> Result<(), JobError> {
     let store = &app.store;
     let Some(site) = store.find_document(job.org_id, job.document_id).await? else {
         return Ok(());
@@ -21,11 +21,7 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
         .ok_or_else(|| JobError::Final("the site has no address".into()))?;
     let start = url::Url::parse(&start)
         .map_err(|e| JobError::Final(format!("the site's address is invalid: {e}")))?;
-    let input: CrawlInput = job
-        .payload
-        .clone()
-        .and_then(|p| serde_json::from_value(p).ok())
-        .unwrap_or_default();
+    let input: CrawlInput = serde_json::from_value(job.payload.clone()).unwrap_or_default();
     let org = store
         .find_organization(job.org_id)
         .await?
@@ -58,13 +54,12 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
     let report = crawl(&app.fetcher, &start, &options, |page, count| {
         let app = app.clone();
         let site = site.clone();
-        let job = job.clone();
         async move {
-            if let Err(e) = add_page(&app, &job, &site, page.fetched).await {
+            if let Err(e) = add_page(&app, job, &site, page.fetched).await {
                 tracing::warn!(site = %site.id, error = %e, "storing a crawled page failed");
             }
             let progress = (count * 95 / max_pages.max(1)).clamp(1, 95) as i32;
-            let _ = super::ingest::progress(&app, &job, site.id, progress).await;
+            let _ = super::ingest::progress(&app, job, site.id, progress).await;
         }
     })
     .await;
@@ -100,7 +95,7 @@ pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
 /// Stores one page and queues its processing.
 async fn add_page(
     app: &App,
-    job: &Job,
+    job: &DocumentJob<'_>,
     site: &Document,
     fetched: docent_ingest::fetch::Fetched,
 ) -> Result<(), String> {
@@ -130,7 +125,10 @@ async fn add_page(
         .await
         .map_err(|e| e.to_string())?;
     app.store
-        .enqueue_job(job.org_id, job.chat_space_id, doc.id, JobKind::Ingest, None)
+        .enqueue_job(
+            NewJob::for_document(JobKind::Ingest, job.org_id, job.chat_space_id, doc.id),
+            chrono::Utc::now(),
+        )
         .await
         .map_err(|e| e.to_string())?;
     crate::events::jobs_queued(app).await;

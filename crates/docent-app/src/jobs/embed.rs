@@ -1,15 +1,13 @@
 //! The `embed` job: vectors for a document's chunks, after they are already searchable by
 //! full text, so a slow or failing provider never delays a document's availability.
 
-use docent_core::*;
-
-use super::ingest::JobError;
+use super::{DocumentJob, JobError};
 use crate::App;
 
 /// Chunks read from the store per page.
 const PAGE: u32 = 200;
 
-pub async fn run(app: &App, job: &Job) -> Result<(), JobError> {
+pub async fn run(app: &App, job: &DocumentJob<'_>) -> Result<(), JobError> {
     // The provider may have been switched off since the job was queued.
     let Some(embedder) = &app.embedder else {
         return Ok(());

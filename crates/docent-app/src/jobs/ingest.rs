@@ -7,27 +7,12 @@ use docent_core::config::{RetrievalConfig, read};
 use docent_core::*;
 use docent_ingest::{Chunk as TextChunk, Chunker, ExtractOptions, Extracted, IngestError};
 
-use super::isolated;
+use super::{DocumentJob, JobError, isolated};
 use crate::App;
-
-/// Why a job did not complete.
-#[derive(Debug)]
-pub enum JobError {
-    /// Retrying cannot help (the file is broken or unsupported); the owner is told why.
-    Final(String),
-    /// Something outside the file failed (database, disk); worth another attempt.
-    Passing(String),
-}
-
-impl From<docent_store::StoreError> for JobError {
-    fn from(e: docent_store::StoreError) -> Self {
-        JobError::Passing(e.to_string())
-    }
-}
 
 pub async fn run(
     app: &App,
-    job: &Job,
+    job: &DocumentJob<'_>,
     extractor: Option<&isolated::Extractor>,
 ) -> Result<(), JobError> {
     let store = &app.store;
@@ -77,7 +62,10 @@ pub async fn run(
         .await?;
     if app.embedder.is_some() {
         store
-            .enqueue_job(job.org_id, job.chat_space_id, doc.id, JobKind::Embed, None)
+            .enqueue_job(
+                NewJob::for_document(JobKind::Embed, job.org_id, job.chat_space_id, doc.id),
+                chrono::Utc::now(),
+            )
             .await?;
         crate::events::jobs_queued(app).await;
     }
@@ -89,7 +77,7 @@ pub async fn run(
 /// processes it like an upload.
 pub async fn fetch_and_run(
     app: &App,
-    job: &Job,
+    job: &DocumentJob<'_>,
     extractor: Option<&isolated::Extractor>,
 ) -> Result<(), JobError> {
     use docent_ingest::fetch::FetchError;
@@ -180,7 +168,7 @@ async fn extract(
 /// Records how far the job's work on `document` is, and tells the document's watchers.
 pub async fn progress(
     app: &App,
-    job: &Job,
+    job: &DocumentJob<'_>,
     document: DocumentId,
     percent: i32,
 ) -> Result<(), JobError> {
@@ -198,7 +186,7 @@ pub async fn progress(
 }
 
 /// Marks the job's document failed with `message` (what the owner reads).
-pub async fn mark_failed(app: &App, job: &Job, message: &str) {
+pub async fn mark_failed(app: &App, job: &DocumentJob<'_>, message: &str) {
     if let Err(e) = app
         .store
         .set_document_status(

@@ -1,11 +1,14 @@
-//! Background work (DESIGN §6): jobs are rows; workers claim them with a lease, heartbeat
-//! while they work, and a crashed worker's job is taken over when its lease runs out.
-//! [`Worker::run_once`] lets tests step the queue.
+//! Background work (DESIGN §6): one queue of jobs of every kind. Workers claim a job with a
+//! lease, heartbeat while they work, and a crashed worker's job is taken over when its lease
+//! runs out. A passing failure is retried as the kind's [`RetryPolicy`] says; recurring kinds
+//! queue their next run when one ends (keyed, so every instance may schedule it and one runs
+//! it). [`Worker::run_once`] lets tests step the queue.
 
 mod crawl;
 mod embed;
 mod ingest;
 pub mod isolated;
+mod sweep;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,8 +20,53 @@ use tokio::sync::watch;
 use crate::App;
 use crate::AppError;
 
-/// Attempts before a job that keeps failing for passing reasons is given up.
-pub const MAX_ATTEMPTS: i32 = 3;
+/// Why a job did not complete.
+#[derive(Debug)]
+pub enum JobError {
+    /// Retrying cannot help (the file is broken or unsupported); the owner is told why.
+    Final(String),
+    /// Something outside the job failed (database, disk, a site); worth another attempt.
+    Passing(String),
+}
+
+impl From<docent_store::StoreError> for JobError {
+    fn from(e: docent_store::StoreError) -> Self {
+        JobError::Passing(e.to_string())
+    }
+}
+
+/// A job about one document, with the ids that every such job has.
+#[derive(Debug)]
+pub struct DocumentJob<'a> {
+    pub job: &'a Job,
+    pub org_id: OrgId,
+    pub chat_space_id: ChatSpaceId,
+    pub document_id: DocumentId,
+}
+
+impl<'a> DocumentJob<'a> {
+    fn of(job: &'a Job) -> Option<DocumentJob<'a>> {
+        Some(DocumentJob {
+            job,
+            org_id: job.org_id?,
+            chat_space_id: job.chat_space_id?,
+            document_id: job.document_id?,
+        })
+    }
+}
+
+impl std::ops::Deref for DocumentJob<'_> {
+    type Target = Job;
+
+    fn deref(&self) -> &Job {
+        self.job
+    }
+}
+
+/// The key of the recurring job of `kind`: one is queued at a time across all instances.
+fn schedule_key(kind: JobKind) -> String {
+    format!("every:{}", kind.as_str())
+}
 /// How long an idle worker waits before looking for work again (a new job wakes it
 /// earlier in this process; other processes find it within this time).
 const IDLE_POLL: Duration = Duration::from_secs(1);
@@ -65,54 +113,68 @@ impl Worker {
             return Ok(None);
         };
         let outcome = self.run_job(&job).await;
-        self.app
+        let ended = !matches!(outcome, JobOutcome::Retry { .. });
+        let held = self
+            .app
             .store
             .finish_job(job.id, &self.name, outcome, Utc::now())
             .await?;
+        if let Some(every) = job.job_type.every()
+            && ended
+            && held
+        {
+            schedule(&self.app, job.job_type, Utc::now() + every).await;
+        }
         // Completed, failed or waiting for a retry: the document's watchers re-read it.
-        crate::events::documents_changed(&self.app, job.chat_space_id).await;
+        if let Some(space) = job.chat_space_id {
+            crate::events::documents_changed(&self.app, space).await;
+        }
         Ok(Some(job))
     }
 
     async fn run_job(&self, job: &Job) -> JobOutcome {
         let beat = self.heartbeat(job.id);
-        let result = match job.job_type {
-            JobKind::Ingest => ingest::run(&self.app, job, self.extractor.as_deref()).await,
-            JobKind::Fetch => {
-                ingest::fetch_and_run(&self.app, job, self.extractor.as_deref()).await
-            }
-            JobKind::Crawl => crawl::run(&self.app, job).await,
-            JobKind::Embed => embed::run(&self.app, job).await,
+        let document = DocumentJob::of(job);
+        let extractor = self.extractor.as_deref();
+        let result = match (job.job_type, &document) {
+            (JobKind::Sweep, _) => sweep::run(&self.app).await,
+            (_, None) => Err(JobError::Final(format!(
+                "a {} job needs its organization, chat space and document",
+                job.job_type.as_str()
+            ))),
+            (JobKind::Ingest, Some(d)) => ingest::run(&self.app, d, extractor).await,
+            (JobKind::Fetch, Some(d)) => ingest::fetch_and_run(&self.app, d, extractor).await,
+            (JobKind::Crawl, Some(d)) => crawl::run(&self.app, d).await,
+            (JobKind::Embed, Some(d)) => embed::run(&self.app, d).await,
         };
         beat.abort();
-        match result {
-            Ok(()) => JobOutcome::Completed,
-            // Every final failure reaches the document, whichever step raised it.
-            Err(ingest::JobError::Final(message)) => {
-                ingest::mark_failed(&self.app, job, &message).await;
-                JobOutcome::Failed(message)
-            }
-            Err(ingest::JobError::Passing(message)) if job.attempts < MAX_ATTEMPTS => {
-                let backoff = 10 * 2i64.pow(job.attempts.clamp(0, 10) as u32);
-                tracing::warn!(job = %job.id, attempt = job.attempts, %message, "job failed; will retry");
-                JobOutcome::Retry {
+        let policy = job.job_type.retry();
+        let message = match result {
+            Ok(()) => return JobOutcome::Completed,
+            Err(JobError::Passing(message)) if policy.retries_after(job.attempts) => {
+                tracing::warn!(job = %job.id, kind = job.job_type.as_str(), attempt = job.attempts, %message, "job failed; will retry");
+                return JobOutcome::Retry {
                     message,
-                    run_after: Utc::now() + chrono::Duration::seconds(backoff),
-                }
+                    run_after: Utc::now() + policy.delay_after(job.attempts),
+                };
             }
-            Err(ingest::JobError::Passing(message)) => {
-                ingest::mark_failed(
-                    &self.app,
-                    job,
-                    &format!(
-                        "Processing failed after {} attempts: {message}",
-                        job.attempts
-                    ),
+            Err(JobError::Final(message)) => message,
+            Err(JobError::Passing(message)) if policy.max_attempts > 1 => {
+                format!(
+                    "Processing failed after {} attempts: {message}",
+                    job.attempts
                 )
-                .await;
-                JobOutcome::Failed(message)
+            }
+            Err(JobError::Passing(message)) => message,
+        };
+        // Every final failure reaches the document, whichever step raised it.
+        match &document {
+            Some(d) => ingest::mark_failed(&self.app, d, &message).await,
+            None => {
+                tracing::warn!(job = %job.id, kind = job.job_type.as_str(), %message, "job failed")
             }
         }
+        JobOutcome::Failed(message)
     }
 
     /// Renews the lease four times per lease period until aborted.
@@ -185,8 +247,18 @@ impl Worker {
     }
 }
 
-/// Starts `count` workers named after this process, and the housekeeping task; they stop
-/// when `shutdown` turns true.
+/// Queues the next run of the recurring `kind` for `at`, unless one is queued already.
+pub async fn schedule(app: &App, kind: JobKind, at: chrono::DateTime<Utc>) {
+    let job = NewJob::of(kind).at(at).keyed(schedule_key(kind));
+    match app.store.enqueue_job(job, Utc::now()).await {
+        Ok(job) if job.run_after <= Utc::now() => crate::events::jobs_queued(app).await,
+        Ok(_) => {}
+        Err(e) => tracing::warn!(kind = kind.as_str(), error = %e, "could not schedule a job"),
+    }
+}
+
+/// Starts `count` workers named after this process, and makes sure the recurring jobs are
+/// scheduled; the workers stop when `shutdown` turns true.
 pub fn spawn_workers(
     app: &App,
     count: u32,
@@ -199,28 +271,13 @@ pub fn spawn_workers(
             tokio::spawn(worker.run(shutdown.clone()))
         })
         .collect();
-    tasks.push(tokio::spawn(housekeeping(app.clone(), shutdown)));
+    let app = app.clone();
+    tasks.push(tokio::spawn(async move {
+        for kind in <JobKind as strum::IntoEnumIterator>::iter() {
+            if kind.every().is_some() {
+                schedule(&app, kind, Utc::now()).await;
+            }
+        }
+    }));
     tasks
-}
-
-/// Once a minute, closes widget conversations quiet for longer than `widget_idle_secs`.
-/// Every replica may run it: closing is idempotent.
-async fn housekeeping(app: App, mut shutdown: watch::Receiver<bool>) {
-    let idle = chrono::Duration::seconds(i64::from(app.settings.widget_idle_secs));
-    while !*shutdown.borrow() {
-        let now = Utc::now();
-        match app
-            .store
-            .close_idle_conversations(Channel::Widget, now - idle, now)
-            .await
-        {
-            Ok(0) => {}
-            Ok(closed) => tracing::info!(closed, "closed idle widget conversations"),
-            Err(e) => tracing::warn!(error = %e, "closing idle conversations failed"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
-            _ = shutdown.changed() => {}
-        }
-    }
 }

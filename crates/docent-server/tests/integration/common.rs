@@ -76,11 +76,20 @@ impl TestApp {
     /// hub, as two `docent serve` behind a load balancer; they share the file store (as
     /// replicas share a bucket).
     pub async fn spawn_replicas() -> Option<(TestApp, TestApp)> {
+        Self::spawn_replicas_with(|_| {}).await
+    }
+
+    /// [`TestApp::spawn_replicas`] with both replicas' settings tuned by `tune`.
+    pub async fn spawn_replicas_with(tune: impl Fn(&mut Settings)) -> Option<(TestApp, TestApp)> {
         let one = docent_store_postgres::fresh_test_store().await?;
         let two = one.another_replica().await;
-        let front = Self::spawn_on(Arc::new(one), |_| {}).await;
+        let front = Self::spawn_on(Arc::new(one), &tune).await;
         let files = front.state.settings.data_dir.clone();
-        let back = Self::spawn_on(Arc::new(two), |s| s.data_dir = files).await;
+        let back = Self::spawn_on(Arc::new(two), |s| {
+            tune(s);
+            s.data_dir = files;
+        })
+        .await;
         Some((front, back))
     }
 

@@ -10,6 +10,7 @@ mod browser;
 mod chat_spaces;
 mod fuzz;
 mod isolation;
+mod jobs;
 mod knowledge;
 mod mail;
 mod markdown_browser;

@@ -1,0 +1,248 @@
+//! Background work (DESIGN §6): one queue for every kind of job. A job is a [`JobKind`], a
+//! JSON payload, optionally the organization, chat space and document it concerns, and a
+//! time from which it may run (`run_after`), which is how work is scheduled.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ChatSpaceId, DocumentId, JobId, OrgId};
+
+/// What a background job does, stored by its snake_case name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::EnumIter)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Read a stored file into chunks.
+    Ingest,
+    /// Fetch a web page, then ingest it.
+    Fetch,
+    /// Crawl a site into pages of its own.
+    Crawl,
+    /// Embed a document's chunks.
+    Embed,
+    /// Housekeeping on a schedule: close widget conversations that went quiet.
+    Sweep,
+}
+
+/// How a kind of job is retried after a passing failure: up to `max_attempts` runs in all,
+/// waiting `first_delay_secs` after the first failure and twice as long after each next one,
+/// never more than `max_delay_secs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub max_attempts: i32,
+    pub first_delay_secs: i64,
+    pub max_delay_secs: i64,
+}
+
+impl RetryPolicy {
+    /// Whether a job that has run `attempts` times may run again.
+    pub fn retries_after(&self, attempts: i32) -> bool {
+        attempts < self.max_attempts
+    }
+
+    /// How long to wait after the `attempts`-th run failed.
+    pub fn delay_after(&self, attempts: i32) -> chrono::Duration {
+        let doublings = u32::try_from(attempts.saturating_sub(1))
+            .unwrap_or(0)
+            .min(30);
+        let secs = self
+            .first_delay_secs
+            .saturating_mul(1i64 << doublings)
+            .min(self.max_delay_secs);
+        chrono::Duration::seconds(secs)
+    }
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Ingest => "ingest",
+            JobKind::Fetch => "fetch",
+            JobKind::Crawl => "crawl",
+            JobKind::Embed => "embed",
+            JobKind::Sweep => "sweep",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobKind> {
+        <JobKind as strum::IntoEnumIterator>::iter().find(|k| k.as_str() == s)
+    }
+
+    /// How this kind is retried after a passing failure.
+    pub fn retry(self) -> RetryPolicy {
+        match self {
+            // A file or page that failed for a passing reason (disk, database, a site that
+            // was down) is worth a few more tries within minutes.
+            JobKind::Ingest | JobKind::Fetch | JobKind::Crawl | JobKind::Embed => RetryPolicy {
+                max_attempts: 3,
+                first_delay_secs: 20,
+                max_delay_secs: 600,
+            },
+            // The next scheduled sweep comes soon anyway.
+            JobKind::Sweep => RetryPolicy {
+                max_attempts: 1,
+                first_delay_secs: 60,
+                max_delay_secs: 60,
+            },
+        }
+    }
+
+    /// For recurring work: how long after one run ends the next is due.
+    pub fn every(self) -> Option<chrono::Duration> {
+        match self {
+            JobKind::Sweep => Some(chrono::Duration::seconds(60)),
+            JobKind::Ingest | JobKind::Fetch | JobKind::Crawl | JobKind::Embed => None,
+        }
+    }
+}
+
+/// Where a job is in its life, stored by its snake_case name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::EnumIter)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Pending,
+    Running,
+    Completed,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Pending => "pending",
+            JobStatus::Running => "running",
+            JobStatus::Completed => "completed",
+            JobStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobStatus> {
+        <JobStatus as strum::IntoEnumIterator>::iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A unit of background work.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Job {
+    pub id: JobId,
+    pub org_id: Option<OrgId>,
+    pub chat_space_id: Option<ChatSpaceId>,
+    pub document_id: Option<DocumentId>,
+    pub job_type: JobKind,
+    pub status: JobStatus,
+    pub progress: i32,
+    pub attempts: i32,
+    pub run_after: DateTime<Utc>,
+    pub locked_by: Option<String>,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub error_message: Option<String>,
+    /// What the job needs beyond its ids (a crawl's limits); `{}` when nothing.
+    pub payload: serde_json::Value,
+    /// At most one pending or running job has a given key (a schedule's name).
+    pub key: Option<String>,
+}
+
+/// A job to queue.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewJob {
+    pub kind: JobKind,
+    pub org_id: Option<OrgId>,
+    pub chat_space_id: Option<ChatSpaceId>,
+    pub document_id: Option<DocumentId>,
+    pub payload: serde_json::Value,
+    /// Due from then on; `None` for now.
+    pub run_after: Option<DateTime<Utc>>,
+    /// When set, queuing a job whose key a pending or running job has already returns
+    /// that job instead: every instance may schedule the work, one runs it.
+    pub key: Option<String>,
+}
+
+impl NewJob {
+    /// Work on one document, due now.
+    pub fn for_document(
+        kind: JobKind,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        document: DocumentId,
+    ) -> NewJob {
+        NewJob {
+            kind,
+            org_id: Some(org),
+            chat_space_id: Some(chat_space),
+            document_id: Some(document),
+            ..NewJob::of(kind)
+        }
+    }
+
+    /// Work of no organization in particular, due now.
+    pub fn of(kind: JobKind) -> NewJob {
+        NewJob {
+            kind,
+            org_id: None,
+            chat_space_id: None,
+            document_id: None,
+            payload: serde_json::json!({}),
+            run_after: None,
+            key: None,
+        }
+    }
+
+    pub fn with_payload(mut self, payload: serde_json::Value) -> NewJob {
+        self.payload = payload;
+        self
+    }
+
+    pub fn at(mut self, run_after: DateTime<Utc>) -> NewJob {
+        self.run_after = Some(run_after);
+        self
+    }
+
+    pub fn keyed(mut self, key: impl Into<String>) -> NewJob {
+        self.key = Some(key.into());
+        self
+    }
+}
+
+/// How a claimed job ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JobOutcome {
+    Completed,
+    /// Given up: the error is final (a broken file, too many attempts).
+    Failed(String),
+    /// Try again at `run_after` (a passing failure).
+    Retry {
+        message: String,
+        run_after: DateTime<Utc>,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_and_statuses_round_trip_by_name() {
+        for kind in <JobKind as strum::IntoEnumIterator>::iter() {
+            assert_eq!(JobKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(
+                serde_json::to_value(kind).expect("json"),
+                serde_json::json!(kind.as_str())
+            );
+        }
+        for status in <JobStatus as strum::IntoEnumIterator>::iter() {
+            assert_eq!(JobStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(JobKind::parse("nap"), None);
+    }
+
+    #[test]
+    fn retries_back_off_up_to_the_cap() {
+        let policy = JobKind::Ingest.retry();
+        assert!(policy.retries_after(1) && policy.retries_after(2));
+        assert!(!policy.retries_after(3));
+        let delays: Vec<i64> = (1..=8)
+            .map(|a| policy.delay_after(a).num_seconds())
+            .collect();
+        assert_eq!(delays, [20, 40, 80, 160, 320, 600, 600, 600]);
+        assert!(!JobKind::Sweep.retry().retries_after(1));
+    }
+}
