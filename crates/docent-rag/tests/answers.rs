@@ -12,7 +12,7 @@ use docent_ai::{AiError, ChatEvent, ChatModel, ChatRequest, ChatStream, Usage};
 use docent_core::*;
 use docent_rag::guard::leaked_run;
 use docent_rag::{AnswerEvent, AnswerService, Ask, AskError, Continue};
-use docent_store::{KnowledgeStore, Store};
+use docent_store::prelude::*;
 use docent_store_sqlite::fresh_test_store;
 use serde_json::json;
 use tokio::sync::mpsc;

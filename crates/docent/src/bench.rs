@@ -213,7 +213,7 @@ pub async fn ingest(
 ) -> anyhow::Result<()> {
     use docent_app::jobs::isolated::{Extractor, Limits, Outcome};
     use docent_core::*;
-    use docent_store::{KnowledgeStore, Store};
+    use docent_store::prelude::*;
 
     let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("reading {}", dir.display()))?

@@ -3,7 +3,7 @@
 use std::process::Command;
 
 use docent_core::*;
-use docent_store::{KnowledgeStore, Store};
+use docent_store::prelude::*;
 use docent_store_sqlite::SqliteStore;
 
 const BIN: &str = env!("CARGO_BIN_EXE_docent");
