@@ -36,8 +36,8 @@ pub use outbox::OutboxStore;
 /// rather than `dyn Store`: `use docent_store::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        AccountStore, AnswerStore, ApiKeyStore, ChatSpaceStore, JobQueue, KnowledgeStore,
-        OrgStore, OutboxStore, Store,
+        AccountStore, AnswerStore, ApiKeyStore, ChatSpaceStore, JobQueue, KnowledgeStore, OrgStore,
+        OutboxStore, Store,
     };
 }
 

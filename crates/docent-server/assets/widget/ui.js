@@ -22,68 +22,8 @@
   };
   var THUMB = "M7 10v11H3V10h4zm0 0l4-8c1.7 0 3 1.3 3 3l-1 4h6a2 2 0 0 1 2 2.3l-1.4 8A2 2 0 0 1 17.6 21H7";
   var RTL = /^(ar|he|iw|fa|ur|ps|yi|dv|ckb|sd|ug)(-|$)/i;
-  var CSS =
-    ".w{--bg:#fff;--fg:#111827;--mu:#4b5563;--ab:#f3f4f6;--bd:#e5e7eb;--sh:0 12px 40px rgba(0,0,0,.22)}" +
-    ".w.dark{--bg:#111827;--fg:#f9fafb;--mu:#cbd5e1;--ab:#1f2937;--bd:#374151}" +
-    ".p{position:fixed;bottom:88px;right:20px;z-index:2147483647;display:flex;flex-direction:column;" +
-      "width:380px;height:600px;max-height:calc(100vh - 110px);max-width:calc(100vw - 40px);background:var(--bg);" +
-      "color:var(--fg);border-radius:16px;box-shadow:var(--sh);overflow:hidden;box-sizing:border-box;" +
-      "opacity:0;transform:translateY(12px) scale(.98);transition:opacity .18s ease,transform .18s ease}" +
-    ".p.on{opacity:1;transform:none}.p[hidden]{display:none}" +
-    ".left .p{left:20px;right:auto}.compact .p{width:340px;height:500px}.large .p{width:440px;height:720px}" +
-    ".box .p,.page .p{position:static;width:100%;height:100%;max-height:none;max-width:none;border-radius:0;" +
-      "box-shadow:none;opacity:1;transform:none}" +
-    ".box,.page{height:100%}.page{background:var(--ab)}.share .p{max-width:760px;margin:0 auto;box-shadow:var(--sh)}" +
-    "@media (max-width:480px){.w:not(.box):not(.page) .p{inset:0;width:100%;height:100%;max-height:none;" +
-      "max-width:none;border-radius:0}}" +
-    "@media (prefers-reduced-motion:reduce){.p{transition:none}.t i{animation:none!important}}" +
-    "*{box-sizing:border-box}" +
-    ".h{display:flex;align-items:center;gap:10px;padding:12px 14px;background:var(--p);color:var(--pt)}" +
-    ".av{width:34px;height:34px;border-radius:50%;flex:none;display:flex;align-items:center;justify-content:center;" +
-      "background:rgba(255,255,255,.25);font-weight:700;overflow:hidden}.av img{width:100%;height:100%;object-fit:cover}" +
-    ".h h2{flex:1;margin:0;font-size:16px;font-weight:600;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}" +
-    ".ib{background:none;border:0;color:inherit;cursor:pointer;width:34px;height:34px;border-radius:8px;padding:0;" +
-      "display:flex;align-items:center;justify-content:center;font:inherit}" +
-    ".ib:hover{background:rgba(127,127,127,.2)}" +
-    "button:focus-visible,a:focus-visible,textarea:focus-visible,.m:focus-visible{outline:3px solid #2563eb;outline-offset:2px}" +
-    ".m{flex:1;overflow-y:auto;padding:14px;display:flex;flex-direction:column;gap:12px}" +
-    ".g{display:flex;flex-direction:column;max-width:85%;align-self:flex-start}" +
-    ".g[data-role=user]{align-self:flex-end;align-items:flex-end}" +
-    ".bu{padding:9px 12px;border-radius:14px;background:var(--ab);overflow-wrap:anywhere}" +
-    ".g[data-role=user] .bu{background:var(--p);color:var(--pt)}" +
-    ".bu p{margin:0 0 .5em}.bu p:last-child{margin:0}.bu ul,.bu ol{margin:.3em 0;padding-inline-start:1.3em}" +
-    ".bu code{font:13px ui-monospace,Menlo,Consolas,monospace;background:rgba(127,127,127,.18);padding:1px 4px;border-radius:4px}" +
-    ".bu pre{margin:.4em 0;padding:8px;overflow-x:auto;background:rgba(127,127,127,.15);border-radius:8px}" +
-    ".bu pre code{background:none;padding:0}.bu a{color:inherit;text-decoration:underline}" +
-    ".bu blockquote{margin:0 0 .5em;padding-inline-start:8px;border-inline-start:3px solid var(--bd)}" +
-    ".bu .md-t{overflow-x:auto;margin:.3em 0}.bu table{border-collapse:collapse;font-size:13px}" +
-    ".bu th,.bu td{border:1px solid var(--bd);padding:2px 6px;text-align:start}.bu hr{border:0;border-top:1px solid var(--bd)}" +
-    ".mt{display:flex;align-items:center;gap:6px;margin-top:3px;font-size:12px;color:var(--mu)}" +
-    ".fb{background:none;border:1px solid transparent;border-radius:6px;cursor:pointer;color:var(--mu);" +
-      "padding:2px 4px;display:inline-flex}" +
-    ".fb:hover{border-color:var(--bd)}.fb[aria-pressed=true]{color:var(--fg);border-color:var(--mu)}" +
-    ".cs{display:flex;flex-wrap:wrap;gap:6px;margin-top:6px}" +
-    ".c{display:inline-block;max-width:100%;font-size:12px;padding:3px 9px;border-radius:999px;" +
-      "border:1px solid var(--bd);color:var(--fg);text-decoration:none;background:var(--bg);" +
-      "overflow:hidden;text-overflow:ellipsis;white-space:nowrap}a.c:hover{border-color:var(--p)}" +
-    ".lb{font-size:12px;color:var(--mu);margin-top:3px}" +
-    ".t{display:flex;gap:4px;padding:12px;border-radius:14px;background:var(--ab);align-self:flex-start}" +
-    ".t i{width:7px;height:7px;border-radius:50%;background:var(--mu);animation:b 1.2s infinite ease-in-out}" +
-    ".t i:nth-child(2){animation-delay:.15s}.t i:nth-child(3){animation-delay:.3s}" +
-    "@keyframes b{0%,80%,100%{opacity:.3;transform:translateY(0)}40%{opacity:1;transform:translateY(-3px)}}" +
-    ".er{align-self:stretch;font-size:13px;padding:8px 10px;border-radius:10px;border:1px solid #dc2626;" +
-      "color:var(--fg);display:flex;gap:8px;align-items:center;justify-content:space-between}" +
-    ".er button{font:inherit;font-size:13px;cursor:pointer;border-radius:6px;border:1px solid var(--mu);" +
-      "background:var(--bg);color:var(--fg);padding:2px 10px}" +
-    ".f{display:flex;gap:8px;align-items:flex-end;padding:10px;border-top:1px solid var(--bd)}" +
-    ".f textarea{flex:1;resize:none;font:inherit;color:var(--fg);background:var(--bg);border:1px solid var(--bd);" +
-      "border-radius:10px;padding:8px 10px;max-height:120px;min-height:40px;margin:0}" +
-    ".f textarea::placeholder{color:var(--mu);opacity:1}" +
-    ".s{width:40px;height:40px;flex:none;border:0;border-radius:10px;background:var(--p);color:var(--pt);" +
-      "cursor:pointer;display:flex;align-items:center;justify-content:center;padding:0}" +
-    ".s:disabled{opacity:.55;cursor:default}[dir=rtl] .s svg{transform:scaleX(-1)}" +
-    ".br{text-align:center;font-size:11px;color:var(--mu);padding:0 0 8px}" +
-    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}";
+  // The widget's style and design tokens (assets/widget/widget.css), inlined when served.
+  var CSS = /*@css*/"";
 
   function el(tag, cls, text) {
     var e = d.createElement(tag);

@@ -19,6 +19,8 @@ const UI: &str = include_str!("../../assets/widget/ui.js");
 /// inlined into the UI.
 const MARKDOWN: &str = include_str!("../../assets/markdown.js");
 const SSE: &str = include_str!("../../assets/sse.js");
+/// The widget's style and design tokens, inlined into the UI as a string.
+const CSS: &str = include_str!("../../assets/widget/widget.css");
 
 fn tag(body: &str) -> String {
     docent_app::auth::token::hash(body)[..16].to_owned()
@@ -38,11 +40,28 @@ pub fn compact(js: &str) -> String {
         .join("\n")
 }
 
-/// The chat UI as served, with the shared modules in their places.
+/// The style without its comments, each line trimmed and the lines joined with nothing
+/// between them (the file keeps every selector and value on one line).
+pub fn compact_css(css: &str) -> String {
+    let mut kept = String::with_capacity(css.len());
+    let mut rest = css;
+    while let Some(start) = rest.find("/*") {
+        kept.push_str(&rest[..start]);
+        rest = rest[start + 2..]
+            .split_once("*/")
+            .map_or("", |(_, after)| after);
+    }
+    kept.push_str(rest);
+    kept.lines().map(str::trim).collect()
+}
+
+/// The chat UI as served, with the shared modules and the style in their places.
 pub static UI_JS: LazyLock<String> = LazyLock::new(|| {
+    let style = serde_json::to_string(&compact_css(CSS)).unwrap_or_else(|_| "\"\"".into());
     compact(
         &UI.replace("/*@markdown*/", &compact(MARKDOWN))
-            .replace("/*@sse*/", &compact(SSE)),
+            .replace("/*@sse*/", &compact(SSE))
+            .replace("/*@css*/\"\"", &style),
     )
 });
 
@@ -120,6 +139,21 @@ mod tests {
         assert!(!UI_JS.contains("/*@markdown*/") && !UI_JS.contains("/*@sse*/"));
         assert!(UI_JS.contains("function docentMarkdown(text, into)"));
         assert!(UI_JS.contains("function docentEvents(response, onEvent)"));
+        assert!(!UI_JS.contains("/*@css*/"));
+        assert!(
+            UI_JS.contains(r#"var CSS = ".w{--bg:#fff;"#),
+            "the tokens come first"
+        );
+    }
+
+    #[test]
+    fn the_style_is_compacted_without_comments() {
+        let css =
+            "/* tokens */\n.w{--a:1}\n\n/* parts\n   more */\n.p{color:red;\n  margin:0 auto}\n";
+        assert_eq!(compact_css(css), ".w{--a:1}.p{color:red;margin:0 auto}");
+        let served = compact_css(CSS);
+        assert!(!served.contains("/*") && !served.contains('\n'));
+        assert!(served.contains(".sr{position:absolute;"));
     }
 
     #[test]
