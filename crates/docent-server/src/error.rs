@@ -185,7 +185,7 @@ impl IntoResponse for ApiError {
             body["error"]["fields"] = json!(fields.0);
         }
         let mut response = (self.status(), Json(body)).into_response();
-        // Kept so that pages can render the same error as HTML (see `dashboard::html_errors`).
+        // Kept so that pages can render the same error as HTML (see `http::pages::html_errors`).
         response.extensions_mut().insert(self.clone());
         if let Some(retry_after_secs) = self.app().and_then(AppError::retry_after_secs)
             && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())

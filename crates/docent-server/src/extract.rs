@@ -1,16 +1,19 @@
 //! Extractors whose rejections speak the API's error format instead of axum's plain text.
 
-use crate::error::HttpError;
+use std::net::SocketAddr;
+
+use axum::extract::connect_info::ConnectInfo;
 use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use docent_app::AppError;
+use docent_app::accounts::ClientInfo;
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
 use crate::body::{FramingError, MultipartFraming};
-use crate::error::ApiError;
+use crate::error::{ApiError, HttpError};
 
 /// A JSON body; bad JSON is `invalid_json`, wrong shapes are `validation_failed`.
 #[derive(Debug)]
@@ -147,4 +150,33 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for IdPath<T> {
 fn clean(text: &str) -> String {
     let text = text.rsplit_once(": ").map_or(text, |(_, tail)| tail).trim();
     text.chars().take(300).collect()
+}
+
+/// Who is calling from where: the address (behind a trusted proxy, the first of
+/// `X-Forwarded-For`) and the user agent.
+impl FromRequestParts<AppState> for ClientInfo {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let forwarded = state
+            .settings
+            .trust_proxy
+            .then(|| parts.headers.get("x-forwarded-for"))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|ip| ip.trim().to_owned());
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string());
+        Ok(ClientInfo {
+            ip: forwarded.or(peer),
+            user_agent: parts
+                .headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        })
+    }
 }

@@ -3,12 +3,11 @@
 //! action and shapes the answer. [`build_app`] makes the router; [`serve`] runs it until a
 //! shutdown signal. The binary and the tests both use exactly these.
 
-pub mod api;
 pub mod auth;
 pub mod body;
-pub mod dashboard;
 pub mod error;
 pub mod extract;
+pub mod features;
 pub mod http;
 pub mod ops;
 pub mod routes;
@@ -65,7 +64,7 @@ pub fn build_app(state: AppState) -> Router {
     routes::router()
         .route_layer(axum::middleware::from_fn(ops::track_metrics))
         .fallback(ops::not_found)
-        .layer(axum::middleware::from_fn(dashboard::html_errors))
+        .layer(axum::middleware::from_fn(http::pages::html_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), widget::gate::middleware))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::csrf::middleware))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))

@@ -8,15 +8,16 @@ use std::time::Instant;
 
 use axum::Json;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, Method as M, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::routes::{Access, Kind, routes};
+use crate::routes::{Access, Kind, Route, r};
 
 /// The process-wide metrics recorder (installed once, shared by every app in the process).
 pub fn metrics_handle() -> PrometheusHandle {
@@ -148,7 +149,10 @@ pub async fn openapi(State(state): State<AppState>) -> Json<Value> {
 
 pub fn openapi_document(server: &str) -> Value {
     let mut paths = serde_json::Map::new();
-    for route in routes().into_iter().filter(|r| r.kind == Kind::Api) {
+    for route in crate::routes::routes()
+        .into_iter()
+        .filter(|r| r.kind == Kind::Api)
+    {
         let params: Vec<Value> = route
             .path
             .split('/')
@@ -211,10 +215,24 @@ pub async fn not_found(request: Request) -> Response {
     if request.uri().path().starts_with("/api/") {
         ApiError::from(AppError::NotFound("endpoint")).into_response()
     } else {
-        crate::dashboard::PageError::from(AppError::NotFound("page")).into_response()
+        crate::http::pages::PageError::from(AppError::NotFound("page")).into_response()
     }
 }
 
 pub async fn method_not_allowed() -> Response {
     ApiError::from(HttpError::MethodNotAllowed).into_response()
+}
+
+/// This feature's routes (joined into the route table by [`crate::routes::routes`]).
+#[rustfmt::skip]
+pub fn routes() -> Vec<Route> {
+    use Access::*;
+    use Kind::*;
+    vec![
+        r(M::GET, "/health", Public, Ops, "Liveness", get(health)),
+        r(M::GET, "/ready", Public, Ops, "Readiness: the database answers", get(ready)),
+        r(M::GET, "/metrics", Public, Ops, "Prometheus metrics", get(metrics)),
+        r(M::GET, "/api/openapi.json", Public, Ops, "This API's OpenAPI document", get(openapi)),
+        r(M::GET, "/assets/{file}", Public, Ops, "Dashboard CSS and JavaScript", get(crate::http::assets::serve)),
+    ]
 }

@@ -50,10 +50,10 @@
     return s;
   }
 
-  // The shared Markdown renderer (assets/markdown.js), inlined here when the UI is served.
+  // The shared Markdown renderer (assets/shared/markdown.js), inlined here when the UI is served.
   /*@markdown*/
   w.Docent._md = docentMarkdown;
-  // The shared reader of server-sent events (assets/sse.js), inlined the same way.
+  // The shared reader of server-sent events (assets/shared/sse.js), inlined the same way.
   /*@sse*/
 
   w.Docent._ui = function (ctx) {

@@ -21,8 +21,8 @@ use docent_app::AppError;
 
 use super::{CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, cookie, set_cookie};
 use crate::AppState;
-use crate::dashboard::PageError;
 use crate::error::ApiError;
+use crate::http::pages::PageError;
 use docent_app::auth::token;
 
 /// The CSRF token of this request, for templates to put in forms.

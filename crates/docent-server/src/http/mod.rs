@@ -1,7 +1,11 @@
 //! What the transports (JSON API, dashboard pages, widget) share, so that none imports
-//! another: answers as JSON or events, ETags, the session's cookies, uploads.
+//! another: answers as JSON or events, ETags, the session's cookies, uploads, lists, the
+//! dashboard's page shell and its static assets.
 
 pub mod answer;
+pub mod assets;
 pub mod cookies;
 pub mod etag;
+pub mod list;
+pub mod pages;
 pub mod upload;

@@ -17,8 +17,8 @@ const LOADER: &str = include_str!("../../assets/widget/loader.js");
 const UI: &str = include_str!("../../assets/widget/ui.js");
 /// The Markdown renderer and the event-stream reader the dashboard serves on their own,
 /// inlined into the UI.
-const MARKDOWN: &str = include_str!("../../assets/markdown.js");
-const SSE: &str = include_str!("../../assets/sse.js");
+const MARKDOWN: &str = include_str!("../../assets/shared/markdown.js");
+const SSE: &str = include_str!("../../assets/shared/sse.js");
 /// The widget's style and design tokens, inlined into the UI as a string.
 const CSS: &str = include_str!("../../assets/widget/widget.css");
 

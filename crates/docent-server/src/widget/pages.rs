@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::extract::IdPath;
 
 #[derive(Template)]
-#[template(path = "widget_page.html")]
+#[template(path = "widget/widget_page.html")]
 struct WidgetPage {
     slug: String,
     title: String,

@@ -1,0 +1,83 @@
+//! `POST /api/chat-spaces/{id}/chat` (JSON, or server-sent events with
+//! `Accept: text/event-stream`), conversations, messages and knowledge gaps.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use docent_core::*;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery, IdPath};
+use crate::http::answer::{Present, respond};
+use crate::http::list::{List, ListQuery};
+use docent_app::answers::{self, ChatInput, ask_error};
+
+pub async fn chat(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    IdPath(id): IdPath<ChatSpaceId>,
+    ApiJson(input): ApiJson<ChatInput>,
+) -> Result<Response, ApiError> {
+    let plan = caller.org.plan;
+    let (rx, task) = answers::start(&state, &caller, id, input).await?;
+    let present = Present {
+        error: move |e| ask_error(e, plan),
+        message: |m: Message| serde_json::to_value(m).unwrap_or_default(),
+    };
+    respond(&headers, rx, task, present).await
+}
+
+pub async fn conversations(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<ChatSpaceId>,
+    ApiQuery(query): ApiQuery<ListQuery<ConversationId>>,
+) -> Result<Json<List<Conversation>>, ApiError> {
+    let page = query.page();
+    let list = answers::conversations(&state, &caller, id, page).await?;
+    Ok(Json(List::new(list, page.limit, |c| c.id.to_string())))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessagesQuery {
+    #[serde(default)]
+    pub after: Option<MessageId>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+pub async fn messages(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<ConversationId>,
+    ApiQuery(query): ApiQuery<MessagesQuery>,
+) -> Result<Json<List<Message>>, ApiError> {
+    let limit = query.limit.unwrap_or(100).clamp(1, 200);
+    let list = answers::messages(&state, &caller, id, query.after, limit).await?;
+    Ok(Json(List::new(list, limit, |m| m.id.to_string())))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GapsQuery {
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+pub async fn knowledge_gaps(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<ChatSpaceId>,
+    ApiQuery(query): ApiQuery<GapsQuery>,
+) -> Result<Json<Vec<KnowledgeGap>>, ApiError> {
+    let limit = query.limit.unwrap_or(100).clamp(1, 500);
+    Ok(Json(
+        answers::knowledge_gaps(&state, &caller, id, limit).await?,
+    ))
+}

@@ -1,0 +1,47 @@
+//! Chat spaces: their settings, publishing, API keys, the widget's look and the embed code.
+
+pub mod api;
+pub mod install;
+pub mod pages;
+
+use axum::http::Method as M;
+use axum::routing::{delete, get, patch, post};
+
+use crate::routes::{Access, Kind, Route, r};
+
+/// This feature's routes (joined into the route table by [`crate::routes::routes`]).
+#[rustfmt::skip]
+pub fn routes() -> Vec<Route> {
+    use Access::*;
+    use Kind::*;
+    vec![
+        r(M::GET, "/api/chat-spaces", ChatSpace, Api, "List chat spaces, newest first (?limit=&cursor=)", get(api::list)),
+        r(M::POST, "/api/chat-spaces", Org, Api, "Create a chat space", post(api::create))
+            .body("{name, description?, endpoint_slug?, widget_config?, ai_config?, retrieval_config?, allowed_origins?}"),
+        r(M::GET, "/api/chat-spaces/{id}", ChatSpace, Api, "Get a chat space", get(api::get)),
+        r(M::PATCH, "/api/chat-spaces/{id}", ChatSpace, Api, "Change a chat space", patch(api::patch))
+            .body("{name?, description?, endpoint_slug?, status?, widget_config?, ai_config?, retrieval_config?, allowed_origins?, answer_mode?, webhook_url?}"),
+        r(M::DELETE, "/api/chat-spaces/{id}", ChatSpace, Api, "Delete a chat space", delete(api::delete)),
+        r(M::POST, "/api/chat-spaces/{id}/publish", ChatSpace, Api, "Publish (needs a completed document)", post(api::publish)),
+        r(M::POST, "/api/chat-spaces/{id}/unpublish", ChatSpace, Api, "Back to draft", post(api::unpublish)),
+        r(M::GET, "/api/chat-spaces/{id}/widget", ChatSpace, Api, "Embed code: script tag, iframe, share link", get(api::widget)),
+        r(M::GET, "/api/api-keys", Org, Api, "API keys (?chat_space_id=)", get(api::list_keys)),
+        r(M::POST, "/api/api-keys", Org, Api, "Create an API key; the secret is shown once", post(api::create_key))
+            .body("{name, chat_space_id?}"),
+        r(M::DELETE, "/api/api-keys/{key_id}", Org, Api, "Revoke an API key", delete(api::revoke_key)),
+        r(M::GET, "/app", Org, Page, "Chat spaces", get(pages::index)),
+        r(M::GET, "/app/chat-spaces/new", Org, Page, "New chat space form", get(pages::new_page)),
+        r(M::POST, "/app/chat-spaces", Org, Page, "Create a chat space", post(pages::create)),
+        r(M::GET, "/app/chat-spaces/{id}", ChatSpace, Page, "A chat space's settings", get(pages::show)),
+        r(M::POST, "/app/chat-spaces/{id}", ChatSpace, Page, "Save a chat space's settings", post(pages::update)),
+        r(M::POST, "/app/chat-spaces/{id}/publish", ChatSpace, Page, "Publish", post(pages::publish)),
+        r(M::POST, "/app/chat-spaces/{id}/unpublish", ChatSpace, Page, "Unpublish", post(pages::unpublish)),
+        r(M::POST, "/app/chat-spaces/{id}/delete", ChatSpace, Page, "Delete", post(pages::delete)),
+        r(M::POST, "/app/chat-spaces/{id}/api-keys", ChatSpace, Page, "Create an API key", post(pages::create_key)),
+        r(M::POST, "/app/chat-spaces/{id}/api-keys/{key_id}/revoke", ChatSpace, Page, "Revoke an API key", post(pages::revoke_key)),
+        r(M::GET, "/app/chat-spaces/{id}/appearance", ChatSpace, Page, "The widget's look, with a live preview", get(install::appearance)),
+        r(M::POST, "/app/chat-spaces/{id}/appearance", ChatSpace, Page, "Save the widget's look", post(install::save_appearance)),
+        r(M::GET, "/app/chat-spaces/{id}/install", ChatSpace, Page, "Embed snippets and allowed origins", get(install::install)),
+        r(M::POST, "/app/chat-spaces/{id}/install", ChatSpace, Page, "Save the allowed origins", post(install::save_origins)),
+    ]
+}

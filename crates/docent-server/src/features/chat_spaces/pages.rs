@@ -1,0 +1,472 @@
+//! Chat space pages: cards, create, settings, publish, API keys, delete.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use docent_app::AppError;
+use docent_core::config::{AiConfig, RetrievalConfig, read};
+use docent_core::*;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::{ApiForm, IdPath};
+use crate::http::pages::{PageCtx, PageError, Shell, field_errors, redirect_with};
+use docent_app::api_keys::{self, CreateApiKey};
+use docent_app::chat_spaces::{self, CreateChatSpace, PatchChatSpace};
+use docent_app::{documents, orgs};
+
+#[derive(Template)]
+#[template(path = "chat_spaces/spaces.html")]
+struct SpacesPage {
+    shell: Shell,
+    title: &'static str,
+    spaces: Vec<ChatSpace>,
+    usage: orgs::Usage,
+}
+
+impl SpacesPage {
+    fn limit_text(&self) -> String {
+        match self.usage.limits.chat_spaces_per_org {
+            Some(max) => format!(
+                "{} of {max} chat spaces on the {} plan",
+                self.usage.chat_spaces,
+                self.usage.plan.label()
+            ),
+            None => format!("{} chat spaces", self.usage.chat_spaces),
+        }
+    }
+
+    fn at_limit(&self) -> bool {
+        !PlanLimits::allows(
+            self.usage.limits.chat_spaces_per_org,
+            self.usage.chat_spaces,
+        )
+    }
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: PageCtx,
+) -> Result<Response, PageError> {
+    let spaces =
+        chat_spaces::list(&state, &caller, Page::first(Page::<ChatSpaceId>::MAX_LIMIT)).await?;
+    let usage = orgs::usage(&state, &caller).await?;
+    let page = SpacesPage {
+        shell: Shell {
+            nav: "spaces",
+            ..ctx.shell.clone()
+        },
+        title: "Chat spaces",
+        spaces,
+        usage,
+    };
+    Ok(ctx.render(&page))
+}
+
+#[derive(Template)]
+#[template(path = "chat_spaces/space_new.html")]
+struct NewSpacePage {
+    shell: Shell,
+    title: &'static str,
+    errors: ValidationErrors,
+    name: String,
+    description: String,
+}
+
+pub async fn new_page(caller: Caller, ctx: PageCtx) -> Result<Response, PageError> {
+    caller.require(Role::Admin)?;
+    let page = NewSpacePage {
+        shell: Shell {
+            nav: "spaces",
+            ..ctx.shell.clone()
+        },
+        title: "New chat space",
+        errors: ValidationErrors::new(),
+        name: String::new(),
+        description: String::new(),
+    };
+    Ok(ctx.render(&page))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: PageCtx,
+    ApiForm(form): ApiForm<CreateForm>,
+) -> Result<Response, PageError> {
+    let input = CreateChatSpace {
+        name: form.name.clone(),
+        description: form.description.clone(),
+        ..CreateChatSpace::default()
+    };
+    match chat_spaces::create(&state, &caller, input).await {
+        Ok(space) => Ok(redirect_with(
+            &format!("/app/chat-spaces/{}", space.id),
+            "created",
+        )),
+        Err(e) => {
+            let e = ApiError::from(e);
+            let status = e.status();
+            let page = NewSpacePage {
+                shell: Shell {
+                    nav: "spaces",
+                    ..ctx.shell.clone()
+                },
+                title: "New chat space",
+                errors: field_errors(e)?,
+                name: form.name,
+                description: form.description,
+            };
+            Ok(ctx.render_status(status, &page))
+        }
+    }
+}
+
+/// The values of the settings form, from the stored chat space or from a rejected post.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    endpoint_slug: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default, rename = "ai_config.model")]
+    model: String,
+    #[serde(default, rename = "ai_config.temperature")]
+    temperature: String,
+    #[serde(default, rename = "ai_config.system_prompt")]
+    system_prompt: String,
+    #[serde(default, rename = "ai_config.dont_know_reply")]
+    dont_know_reply: String,
+    #[serde(default, rename = "ai_config.max_tokens")]
+    max_tokens: String,
+    #[serde(default, rename = "retrieval_config.top_k")]
+    top_k: String,
+    #[serde(default, rename = "retrieval_config.similarity_threshold")]
+    similarity_threshold: String,
+}
+
+impl SettingsForm {
+    fn from_space(space: &ChatSpace) -> SettingsForm {
+        let ai: AiConfig = read(&space.ai_config);
+        let retrieval: RetrievalConfig = read(&space.retrieval_config);
+        SettingsForm {
+            name: space.name.clone(),
+            endpoint_slug: space.endpoint_slug.clone(),
+            description: space.description.clone(),
+            model: ai.model,
+            temperature: ai.temperature.to_string(),
+            system_prompt: ai.system_prompt,
+            dont_know_reply: ai.dont_know_reply,
+            max_tokens: ai.max_tokens.to_string(),
+            top_k: retrieval.top_k.to_string(),
+            similarity_threshold: retrieval.similarity_threshold.to_string(),
+        }
+    }
+
+    fn into_patch(self, errors: &mut ValidationErrors) -> PatchChatSpace {
+        let temperature = match self.temperature.trim().parse::<f64>() {
+            Ok(t) => json!(t),
+            Err(_) => {
+                errors.add("ai_config.temperature", "Use a number from 0 to 2.");
+                json!(null)
+            }
+        };
+        let mut number = |field: &str, text: &str, message: &str| match text.trim().parse::<f64>() {
+            Ok(n) if n.is_finite() => json!(n),
+            _ => {
+                errors.add(field, message);
+                json!(null)
+            }
+        };
+        let max_tokens = number(
+            "ai_config.max_tokens",
+            &self.max_tokens,
+            "Use 1 to 32000 tokens.",
+        );
+        let top_k = number(
+            "retrieval_config.top_k",
+            &self.top_k,
+            "Use a whole number from 1 to 50.",
+        );
+        let threshold = number(
+            "retrieval_config.similarity_threshold",
+            &self.similarity_threshold,
+            "Use a number from 0 to 1.",
+        );
+        let whole = |v: serde_json::Value| match v.as_f64() {
+            Some(n) if n.fract() == 0.0 && n >= 0.0 => json!(n as u64),
+            _ => v,
+        };
+        PatchChatSpace {
+            name: Some(self.name),
+            endpoint_slug: Some(self.endpoint_slug),
+            description: Some(self.description),
+            ai_config: Some(json!({
+                "model": self.model,
+                "temperature": temperature,
+                "system_prompt": self.system_prompt,
+                "dont_know_reply": self.dont_know_reply,
+                "max_tokens": whole(max_tokens),
+            })),
+            retrieval_config: Some(json!({
+                "top_k": whole(top_k),
+                "similarity_threshold": threshold,
+            })),
+            ..PatchChatSpace::default()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "chat_spaces/space_show.html")]
+struct SpacePage {
+    shell: Shell,
+    title: String,
+    space: ChatSpace,
+    form: SettingsForm,
+    errors: ValidationErrors,
+    keys: Vec<ApiKey>,
+    new_key: Option<String>,
+    completed_documents: u64,
+}
+
+async fn space_page(
+    state: &AppState,
+    caller: &Caller,
+    ctx: &PageCtx,
+    space: ChatSpace,
+    form: Option<SettingsForm>,
+    errors: ValidationErrors,
+    new_key: Option<String>,
+) -> Result<SpacePage, PageError> {
+    let keys = if caller.role.can_manage() {
+        api_keys::list(state, caller, Some(space.id)).await?
+    } else {
+        Vec::new()
+    };
+    let completed_documents = documents::completed_count(state, caller, &space).await?;
+    Ok(SpacePage {
+        shell: Shell {
+            nav: "spaces",
+            ..ctx.shell.clone()
+        },
+        title: space.name.clone(),
+        form: form.unwrap_or_else(|| SettingsForm::from_space(&space)),
+        space,
+        errors,
+        keys,
+        new_key,
+        completed_documents,
+    })
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: PageCtx,
+    IdPath(id): IdPath<ChatSpaceId>,
+) -> Result<Response, PageError> {
+    let space = chat_spaces::get(&state, &caller, id).await?;
+    let page = space_page(
+        &state,
+        &caller,
+        &ctx,
+        space,
+        None,
+        ValidationErrors::new(),
+        None,
+    )
+    .await?;
+    Ok(ctx.render(&page))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: PageCtx,
+    IdPath(id): IdPath<ChatSpaceId>,
+    ApiForm(form): ApiForm<SettingsForm>,
+) -> Result<Response, PageError> {
+    caller.require(Role::Admin)?;
+    let space = chat_spaces::get(&state, &caller, id).await?;
+    let mut errors = ValidationErrors::new();
+    let shown = form.clone();
+    let patch = form.into_patch(&mut errors);
+    match save_form(&state, &caller, id, patch, errors, "").await? {
+        Saved::Done(done) => Ok(done),
+        Saved::Refused(status, errors) => {
+            let page = space_page(&state, &caller, &ctx, space, Some(shown), errors, None).await?;
+            Ok(ctx.render_status(status, &page))
+        }
+    }
+}
+
+/// What became of a chat space form.
+pub(super) enum Saved {
+    /// Saved: the redirect back to its page, with "saved".
+    Done(Response),
+    /// Not saved: the status and field errors to show the form again with.
+    Refused(StatusCode, ValidationErrors),
+}
+
+/// Saves a chat space form, the dashboard's one way for every page of a chat space: `patch`
+/// when the form had no `errors`, then back to the page at `/app/chat-spaces/{id}{tab}`.
+pub(super) async fn save_form(
+    state: &AppState,
+    caller: &Caller,
+    id: ChatSpaceId,
+    patch: PatchChatSpace,
+    errors: ValidationErrors,
+    tab: &str,
+) -> Result<Saved, PageError> {
+    let result = if errors.is_empty() {
+        chat_spaces::patch(state, caller, id, patch).await
+    } else {
+        Err(AppError::Validation(errors))
+    };
+    match result {
+        Ok(space) => Ok(Saved::Done(redirect_with(
+            &format!("/app/chat-spaces/{}{tab}", space.id),
+            "saved",
+        ))),
+        Err(e) => {
+            let e = ApiError::from(e);
+            let status = e.status();
+            Ok(Saved::Refused(status, field_errors(e)?))
+        }
+    }
+}
+
+async fn status_change(
+    state: &AppState,
+    caller: &Caller,
+    ctx: &PageCtx,
+    id: ChatSpaceId,
+    publish: bool,
+) -> Result<Response, PageError> {
+    let result = if publish {
+        chat_spaces::publish(state, caller, id).await
+    } else {
+        chat_spaces::unpublish(state, caller, id).await
+    };
+    match result {
+        Ok(space) => Ok(redirect_with(
+            &format!("/app/chat-spaces/{}", space.id),
+            if publish { "published" } else { "unpublished" },
+        )),
+        Err(e) => {
+            let e = ApiError::from(e);
+            let status = e.status();
+            let errors = field_errors(e)?;
+            let space = chat_spaces::get(state, caller, id).await?;
+            let page = space_page(state, caller, ctx, space, None, errors, None).await?;
+            Ok(ctx.render_status(status, &page))
+        }
+    }
+}
+
+pub async fn publish(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: PageCtx,
+    IdPath(id): IdPath<ChatSpaceId>,
+) -> Result<Response, PageError> {
+    status_change(&state, &caller, &ctx, id, true).await
+}
+
+pub async fn unpublish(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: PageCtx,
+    IdPath(id): IdPath<ChatSpaceId>,
+) -> Result<Response, PageError> {
+    status_change(&state, &caller, &ctx, id, false).await
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<ChatSpaceId>,
+) -> Result<Response, PageError> {
+    chat_spaces::delete(&state, &caller, id).await?;
+    Ok(redirect_with("/app", "deleted"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct KeyForm {
+    #[serde(default, rename = "key_name")]
+    name: String,
+}
+
+pub async fn create_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: PageCtx,
+    IdPath(id): IdPath<ChatSpaceId>,
+    ApiForm(form): ApiForm<KeyForm>,
+) -> Result<Response, PageError> {
+    let space = chat_spaces::get(&state, &caller, id).await?;
+    let input = CreateApiKey {
+        name: form.name,
+        chat_space_id: Some(id),
+    };
+    let (errors, secret) = match api_keys::create(&state, &caller, input).await {
+        Ok((_, secret)) => (ValidationErrors::new(), Some(secret)),
+        Err(AppError::Validation(errors)) => (
+            ValidationErrors(
+                errors
+                    .0
+                    .into_iter()
+                    .map(|mut e| {
+                        e.field = "key_name".into();
+                        e
+                    })
+                    .collect(),
+            ),
+            None,
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    let status = if secret.is_some() {
+        axum::http::StatusCode::CREATED
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = space_page(&state, &caller, &ctx, space, None, errors, secret).await?;
+    Ok(ctx.render_status(status, &page))
+}
+
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath((id, key_id)): IdPath<(ChatSpaceId, ApiKeyId)>,
+) -> Result<Response, PageError> {
+    chat_spaces::get(&state, &caller, id).await?;
+    let key_belongs = api_keys::list(&state, &caller, Some(id))
+        .await?
+        .iter()
+        .any(|k| k.id == key_id);
+    if !key_belongs {
+        return Err(AppError::NotFound("API key").into());
+    }
+    api_keys::revoke(&state, &caller, key_id).await?;
+    Ok(redirect_with(
+        &format!("/app/chat-spaces/{id}#api-keys"),
+        "key_revoked",
+    ))
+}

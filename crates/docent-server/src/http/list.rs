@@ -1,0 +1,48 @@
+//! Lists in pages: `?limit=&cursor=` in, `{data, next_cursor}` out.
+
+use docent_core::Page;
+use serde::{Deserialize, Serialize};
+
+/// A page of a list and the cursor of the next one.
+#[derive(Debug, Serialize)]
+pub struct List<T> {
+    pub data: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> List<T> {
+    pub fn new(data: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> String) -> Self {
+        let next_cursor = if data.len() as u32 >= limit {
+            data.last().map(cursor_of)
+        } else {
+            None
+        };
+        List { data, next_cursor }
+    }
+}
+
+/// `?limit=&cursor=`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery<C> {
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[serde(default = "none")]
+    pub cursor: Option<C>,
+}
+
+fn none<C>() -> Option<C> {
+    None
+}
+
+impl<C> ListQuery<C> {
+    pub fn page(self) -> Page<C> {
+        Page {
+            limit: self
+                .limit
+                .unwrap_or(Page::<C>::DEFAULT_LIMIT)
+                .clamp(1, Page::<C>::MAX_LIMIT),
+            cursor: self.cursor,
+        }
+    }
+}
