@@ -240,15 +240,37 @@ impl Store for PostgresStore {
     }
 }
 
-/// A fresh, migrated store in a new database on the server named by
-/// `DOCENT_TEST_DATABASE_URL`, for tests; `None` when that is unset (the tests then skip),
-/// Another replica's store on the same database: a pool, indexes and hub of its own.
+/// The `application_name` of [`PostgresStore::another_replica`]'s connections, so that a
+/// test can find (and end) them.
+#[cfg(feature = "testing")]
+pub const ANOTHER_REPLICA: &str = "docent-another-replica";
+
 #[cfg(feature = "testing")]
 impl PostgresStore {
+    /// Ends every connection of this database's other replicas (their pools' and hubs'), as
+    /// a network cut or a restart of the database would; returns how many. They reconnect
+    /// by themselves.
+    pub async fn end_other_replica_connections(&self) -> u64 {
+        let (ended,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = $1",
+        )
+        .bind(ANOTHER_REPLICA)
+        .fetch_one(&self.pool)
+        .await
+        .expect("end the other replica's connections");
+        u64::try_from(ended).unwrap_or_default()
+    }
+
+    /// Another replica's store on the same database: a pool, indexes and hub of its own.
     pub async fn another_replica(&self) -> PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(4)
-            .connect_with((*self.pool.connect_options()).clone())
+            .connect_with(
+                (*self.pool.connect_options())
+                    .clone()
+                    .application_name(ANOTHER_REPLICA),
+            )
             .await
             .expect("connect a second replica");
         PostgresStore {
@@ -259,6 +281,8 @@ impl PostgresStore {
     }
 }
 
+/// A fresh, migrated store in a new database on the server named by
+/// `DOCENT_TEST_DATABASE_URL`, for tests; `None` when that is unset (the tests then skip),
 /// unless `DOCENT_REQUIRE_POSTGRES` is set, which makes a missing server a failure.
 #[cfg(feature = "testing")]
 pub async fn fresh_test_store() -> Option<PostgresStore> {

@@ -71,34 +71,57 @@
     });
   }
 
-  // Live progress: while any document is pending or processing, follow the server's
-  // event stream and update the rows; when all are done, show the page as rendered.
-  var table = document.querySelector("table[data-events]");
+  // Live progress: the table follows the server's event stream of this chat space's
+  // documents, whichever instance or worker does the work: rows change as documents are
+  // processed; a document added elsewhere, or all work ending, shows the page as rendered
+  // (new rows, errors, a crawl's pages), unless the owner is filling in a form here, who
+  // is told instead.
+  var table = document.querySelector("[data-events]");
   if (!table || !window.EventSource) { return; }
   var active = function () { return table.querySelector("tr[data-status=pending], tr[data-status=processing]"); };
-  if (!active()) { return; }
-  var source = new EventSource(table.getAttribute("data-events"));
-  source.addEventListener("documents", function (event) {
-    JSON.parse(event.data).forEach(function (doc) {
-      var row = table.querySelector('tr[data-document="' + doc.id + '"]');
-      if (!row) { return; }
-      row.setAttribute("data-status", doc.status);
-      var badge = row.querySelector("[data-docent=document-status]");
-      badge.textContent = doc.status;
-      badge.className = "badge badge-" + doc.status;
-      var bar = row.querySelector("progress");
-      if (bar) { bar.value = doc.progress; bar.textContent = doc.progress + "%"; }
-      ["page_count", "word_count", "chunk_count"].forEach(function (field) {
-        var cell = row.querySelector('[data-field="' + field + '"]');
-        if (cell && doc[field] !== null && doc[field] !== undefined) { cell.textContent = doc[field]; }
-      });
+  var busy = function () {
+    var focused = document.activeElement;
+    if (focused && focused.form && focused.type !== "submit") { return true; }
+    return Array.prototype.some.call(document.querySelectorAll("form input[type=url], form input[type=file]"), function (field) {
+      return field.files ? field.files.length > 0 : field.value !== "";
     });
-  });
-  source.addEventListener("done", function () {
-    source.close();
-    // New documents (a crawl's pages) or errors appear with the page as rendered.
-    window.location.reload();
-  });
+  };
+  var refresh = function () {
+    if (!busy()) { window.location.reload(); return; }
+    var note = document.querySelector("[data-docent=knowledge-changed]");
+    if (note) { note.hidden = false; }
+  };
+  var follow = function () {
+    var source = new EventSource(table.getAttribute("data-events") + "?watch=true");
+    source.addEventListener("documents", function (event) {
+      var wasActive = !!active();
+      var added = false;
+      JSON.parse(event.data).forEach(function (doc) {
+        var row = table.querySelector('tr[data-document="' + doc.id + '"]');
+        if (!row) { added = true; return; }
+        row.setAttribute("data-status", doc.status);
+        var badge = row.querySelector("[data-docent=document-status]");
+        badge.textContent = doc.status;
+        badge.className = "badge badge-" + doc.status;
+        var bar = row.querySelector("progress");
+        if (bar) { bar.value = doc.progress; bar.textContent = doc.progress + "%"; }
+        ["page_count", "word_count", "chunk_count"].forEach(function (field) {
+          var cell = row.querySelector('[data-field="' + field + '"]');
+          if (cell && doc[field] !== null && doc[field] !== undefined) { cell.textContent = doc[field]; }
+        });
+      });
+      if (added || (wasActive && !active())) {
+        source.close();
+        refresh();
+      }
+    });
+    // The server ends a stream after ten minutes; watch on with a new one.
+    source.addEventListener("done", function () {
+      source.close();
+      follow();
+    });
+  };
+  follow();
 })();
 
 // Playground: stream answers from the chat API, show citations and the retrieved passages.

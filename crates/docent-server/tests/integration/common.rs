@@ -41,6 +41,8 @@ pub enum Backend {
 pub struct TestApp {
     pub base: String,
     pub state: AppState,
+    /// The first of [`TestApp::spawn_replicas`], as its concrete store.
+    pub postgres: Option<docent_store_postgres::PostgresStore>,
     _shutdown: oneshot::Sender<()>,
 }
 
@@ -83,7 +85,8 @@ impl TestApp {
     pub async fn spawn_replicas_with(tune: impl Fn(&mut Settings)) -> Option<(TestApp, TestApp)> {
         let one = docent_store_postgres::fresh_test_store().await?;
         let two = one.another_replica().await;
-        let front = Self::spawn_on(Arc::new(one), &tune).await;
+        let mut front = Self::spawn_on(Arc::new(one.clone()), &tune).await;
+        front.postgres = Some(one);
         let files = front.state.settings.data_dir.clone();
         let back = Self::spawn_on(Arc::new(two), |s| {
             tune(s);
@@ -115,6 +118,7 @@ impl TestApp {
         TestApp {
             base: format!("http://{addr}"),
             state,
+            postgres: None,
             _shutdown: tx,
         }
     }

@@ -16,5 +16,6 @@ mod mail;
 mod markdown_browser;
 mod ops;
 mod orgs;
+mod replicas_browser;
 mod widget;
 mod widget_browser;

@@ -87,9 +87,19 @@ pub async fn reprocess(
     ))
 }
 
+/// `?watch=true` keeps a stream of document events open while nothing is being processed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    #[serde(default)]
+    pub watch: bool,
+}
+
 /// Server-sent events of a chat space's documents while any is being processed: a
-/// `documents` event with the documents that changed (all of them first), each time the Hub
-/// says they changed, then `done` once none is pending or processing. The documents are
+/// `documents` event with the documents that changed (all of them first, new ones included),
+/// each time the Hub says they changed, then `done` once none is pending or processing (with
+/// `?watch=true`, only after ten minutes: a page watching for work started elsewhere opens
+/// a new stream then). The documents are
 /// read from the database, so whichever replica or worker process did the work, what is
 /// sent is what is stored; a read every [`FALLBACK`] all the same covers changes no event
 /// announced (a worker process on the embedded database, whose hub is its own).
@@ -97,6 +107,7 @@ pub async fn events(
     State(state): State<AppState>,
     caller: Caller,
     IdPath(id): IdPath<ChatSpaceId>,
+    ApiQuery(query): ApiQuery<EventsQuery>,
 ) -> Result<
     axum::response::sse::Sse<
         impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
@@ -124,6 +135,7 @@ pub async fn events(
         started: Instant,
         first: bool,
         finished: bool,
+        watch: bool,
     }
     let start = Follow {
         state,
@@ -134,6 +146,7 @@ pub async fn events(
         started: Instant::now(),
         first: true,
         finished: false,
+        watch: query.watch,
     };
     let stream = futures_util::stream::unfold(start, |mut f| async move {
         if f.finished {
@@ -168,7 +181,8 @@ pub async fn events(
         for d in &docs {
             f.seen.insert(d.id, (d.status, d.progress, d.chunk_count));
         }
-        f.finished = !docs.iter().any(|d| d.status.is_active()) || f.started.elapsed() >= LONGEST;
+        let idle = !f.watch && !docs.iter().any(|d| d.status.is_active());
+        f.finished = idle || f.started.elapsed() >= LONGEST;
         Some((Ok(event), f))
     });
     // After the last change, a final `done` closes the stream.
