@@ -11,22 +11,28 @@ use crate::App;
 use crate::AppError;
 use crate::auth::{password, token};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignupInput {
+    #[schemars(regex(pattern = docent_core::validate::EMAIL_PATTERN), length(max = 254), example = "ana@example.com")]
     pub email: String,
+    #[schemars(length(min = 10, max = 200), example = "correct horse battery")]
     pub password: String,
     #[serde(default)]
+    #[schemars(regex(pattern = docent_core::validate::NO_CONTROL_PATTERN), length(max = 100))]
     pub name: String,
     /// Defaults to "{name}'s organization".
     #[serde(default)]
+    #[schemars(regex(pattern = docent_core::validate::NO_CONTROL_PATTERN), length(max = 100))]
     pub organization_name: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginInput {
+    #[schemars(example = "ana@example.com")]
     pub email: String,
+    #[schemars(example = "correct horse battery")]
     pub password: String,
 }
 

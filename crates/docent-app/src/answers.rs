@@ -11,9 +11,10 @@ use crate::AppError;
 use crate::Caller;
 use crate::chat_spaces;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChatInput {
+    #[schemars(regex(pattern = docent_core::validate::NOT_BLANK_PATTERN), example = "How do I return an item?")]
     pub message: String,
     #[serde(default)]
     pub conversation_id: Option<ConversationId>,

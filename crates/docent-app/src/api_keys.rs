@@ -11,9 +11,10 @@ use crate::Caller;
 use crate::auth::token;
 use crate::chat_spaces;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
+    #[schemars(regex(pattern = docent_core::validate::NAME_PATTERN), length(max = 100))]
     pub name: String,
     /// Limits the key to one chat space.
     #[serde(default)]

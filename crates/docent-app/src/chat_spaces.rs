@@ -11,42 +11,54 @@ use crate::App;
 use crate::AppError;
 use crate::Caller;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateChatSpace {
+    #[schemars(regex(pattern = docent_core::validate::NAME_PATTERN), length(max = 100), example = "Shop help")]
     pub name: String,
     #[serde(default)]
+    #[schemars(length(max = 2000))]
     pub description: String,
     /// Derived from the name when absent.
     #[serde(default)]
+    #[schemars(regex(pattern = SLUG_PATTERN), length(min = 3, max = 63))]
     pub endpoint_slug: Option<String>,
     #[serde(default)]
+    #[schemars(schema_with = "widget_settings")]
     pub widget_config: Option<Value>,
     #[serde(default)]
+    #[schemars(schema_with = "ai_settings")]
     pub ai_config: Option<Value>,
     #[serde(default)]
+    #[schemars(schema_with = "retrieval_settings")]
     pub retrieval_config: Option<Value>,
     #[serde(default)]
     pub allowed_origins: Option<Vec<String>>,
 }
 
 /// A change; absent fields stay. Config documents merge over their current value.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchChatSpace {
     #[serde(default)]
+    #[schemars(regex(pattern = docent_core::validate::NAME_PATTERN), length(max = 100))]
     pub name: Option<String>,
     #[serde(default)]
+    #[schemars(length(max = 2000))]
     pub description: Option<String>,
     #[serde(default)]
+    #[schemars(regex(pattern = SLUG_PATTERN), length(min = 3, max = 63))]
     pub endpoint_slug: Option<String>,
     #[serde(default)]
     pub status: Option<ChatSpaceStatus>,
     #[serde(default)]
+    #[schemars(schema_with = "widget_settings")]
     pub widget_config: Option<Value>,
     #[serde(default)]
+    #[schemars(schema_with = "ai_settings")]
     pub ai_config: Option<Value>,
     #[serde(default)]
+    #[schemars(schema_with = "retrieval_settings")]
     pub retrieval_config: Option<Value>,
     #[serde(default)]
     pub allowed_origins: Option<Vec<String>>,
@@ -57,13 +69,54 @@ pub struct PatchChatSpace {
     pub webhook_url: Option<Option<String>>,
 }
 
+/// The slugs [`docent_core::validate::slug`] accepts (bar reserved words), spaces around
+/// trimmed.
+const SLUG_PATTERN: &str = r"^\s*[a-z0-9]+(?:-[a-z0-9]+)*\s*$";
+
+/// The schema of a settings document sent to change one: `T`'s fields, each optional and
+/// `null` to restore its default (a JSON merge patch), and no others; or `null` for none.
+fn settings_patch<T: schemars::JsonSchema>(
+    generator: &mut schemars::SchemaGenerator,
+) -> schemars::Schema {
+    let mut object = T::json_schema(generator).to_value();
+    if let Some(properties) = object.get_mut("properties").and_then(Value::as_object_mut) {
+        for property in properties.values_mut() {
+            // A map's entries merge too: `null` removes one.
+            if let Some(entries) = property.get_mut("additionalProperties")
+                && entries.is_object()
+            {
+                *entries = serde_json::json!({"anyOf": [entries.take(), {"type": "null"}]});
+            }
+            *property = serde_json::json!({"anyOf": [property.take(), {"type": "null"}]});
+        }
+    }
+    if let Some(map) = object.as_object_mut() {
+        map.remove("required");
+        map.remove("title");
+    }
+    schemars::Schema::try_from(serde_json::json!({"anyOf": [object, {"type": "null"}]}))
+        .unwrap_or_default()
+}
+
+fn widget_settings(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    settings_patch::<WidgetConfig>(generator)
+}
+
+fn ai_settings(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    settings_patch::<AiConfig>(generator)
+}
+
+fn retrieval_settings(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    settings_patch::<RetrievalConfig>(generator)
+}
+
 /// Tells a field sent as `null` (`Some(None)`) from one not sent (`None`).
 fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(d).map(Some)
 }
 
 /// The three ways to put a chat space on a website.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct EmbedCode {
     pub script: String,
     pub iframe: String,

@@ -17,12 +17,13 @@ pub struct Upload {
     pub bytes: Vec<u8>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchDocument {
     #[serde(default)]
     pub citable: Option<bool>,
     #[serde(default)]
+    #[schemars(regex(pattern = docent_core::validate::NAME_PATTERN), length(max = 100))]
     pub title: Option<String>,
 }
 
@@ -152,9 +153,13 @@ pub async fn upload(
     Ok(created)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddUrl {
+    #[schemars(
+        regex(pattern = r"^\s*[hH][tT][tT][pP][sS]?://"),
+        example = "https://www.example.com/faq"
+    )]
     pub url: String,
     #[serde(default = "yes")]
     pub citable: bool,
@@ -164,18 +169,22 @@ pub struct AddUrl {
 }
 
 /// Limits of a site crawl.
-#[derive(Clone, Debug, Default, Deserialize, serde::Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CrawlInput {
     #[serde(default)]
+    #[schemars(range(min = 1, max = MAX_CRAWL_PAGES))]
     pub max_pages: Option<u32>,
     #[serde(default)]
+    #[schemars(range(max = 10))]
     pub max_depth: Option<u32>,
-    /// Only pages whose path contains one of these.
+    /// Only pages whose path contains one of these (with `exclude`, 50 at most).
     #[serde(default)]
+    #[schemars(length(max = 50), inner(length(min = 1, max = 200)))]
     pub include: Vec<String>,
     /// Never pages whose path contains one of these.
     #[serde(default)]
+    #[schemars(length(max = 50), inner(length(min = 1, max = 200)))]
     pub exclude: Vec<String>,
 }
 
@@ -406,7 +415,7 @@ pub async fn chunks(
 }
 
 /// How to search a chat space's knowledge.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SearchMode {
     /// Words and their stems (works without any model).

@@ -11,20 +11,22 @@ use crate::accounts::org_slug;
 use crate::auth::token;
 use crate::{Caller, CurrentUser};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrgInput {
+    #[schemars(regex(pattern = docent_core::validate::NAME_PATTERN), length(max = 100))]
     pub name: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteInput {
+    #[schemars(regex(pattern = docent_core::validate::EMAIL_PATTERN), length(max = 254))]
     pub email: String,
     pub role: Role,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleInput {
     pub role: Role,
@@ -74,7 +76,7 @@ pub async fn switch(
 }
 
 /// Usage of the organization against its plan.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
 pub struct Usage {
     pub plan: Plan,
     pub limits: PlanLimits,

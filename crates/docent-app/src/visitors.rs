@@ -18,7 +18,7 @@ use crate::answers::ask_error;
 use crate::limits::{WidgetSpace, default_string};
 
 /// What the widget needs to paint itself.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct WidgetSettings {
     pub name: String,
     pub endpoint_slug: String,
@@ -51,7 +51,7 @@ fn visitor_string(space: &ChatSpace, key: &str) -> String {
 }
 
 /// A message as visitors see it: no model, costs or retrieved chunks.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct VisitorMessage {
     pub id: MessageId,
     pub role: MessageRole,
@@ -80,13 +80,15 @@ impl From<Message> for VisitorMessage {
 
 /// Who is asking: a random id the widget keeps in the browser, and what they told about
 /// themselves.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Visitor {
+    #[schemars(regex(pattern = docent_core::validate::VISITOR_ID_PATTERN), example = "v-3f9a2c71d4e8")]
     pub visitor_id: String,
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
+    #[schemars(regex(pattern = docent_core::validate::OPTIONAL_EMAIL_PATTERN))]
     pub email: Option<String>,
     #[serde(default)]
     pub locale: Option<String>,
@@ -189,7 +191,7 @@ async fn visitors_conversation(
 }
 
 /// A conversation and its messages (the last 200), as the visitor sees them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct History {
     pub conversation_id: ConversationId,
     /// `closed` when it went quiet for too long: the next message starts a new one.
@@ -225,16 +227,19 @@ fn is_idle(app: &App, c: &Conversation) -> bool {
     c.status.is_over() || Utc::now() - c.last_activity_at > idle
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WidgetChat {
+    #[schemars(regex(pattern = docent_core::validate::NOT_BLANK_PATTERN), example = "Do you ship abroad?")]
     pub message: String,
     #[serde(default)]
     pub conversation_id: Option<ConversationId>,
+    #[schemars(regex(pattern = docent_core::validate::VISITOR_ID_PATTERN), example = "v-3f9a2c71d4e8")]
     pub visitor_id: String,
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
+    #[schemars(regex(pattern = docent_core::validate::OPTIONAL_EMAIL_PATTERN))]
     pub email: Option<String>,
     #[serde(default)]
     pub locale: Option<String>,
@@ -320,9 +325,10 @@ pub async fn start(
     Ok((rx, task))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FeedbackInput {
+    #[schemars(regex(pattern = docent_core::validate::VISITOR_ID_PATTERN), example = "v-3f9a2c71d4e8")]
     pub visitor_id: String,
     pub conversation_id: ConversationId,
     pub message_id: MessageId,

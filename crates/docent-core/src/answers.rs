@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::*;
 
 /// Where a conversation came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Widget,
@@ -33,7 +33,7 @@ impl Channel {
 /// Where a conversation stands (DESIGN §3): the bot answers while it is `active`; a person
 /// is awaited (`waiting_for_human`) or owns it (`human`); `closed` when it ended (a new
 /// message starts over); `archived` when put away.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationStatus {
     Active,
@@ -76,7 +76,7 @@ impl ConversationStatus {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Conversation {
     pub id: ConversationId,
     pub org_id: OrgId,
@@ -109,7 +109,7 @@ pub struct NewConversation {
 }
 
 /// A visitor's verdict on an answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Feedback {
     Up,
@@ -125,7 +125,7 @@ impl Feedback {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageRole {
     User,
@@ -157,7 +157,7 @@ impl MessageRole {
 }
 
 /// A citable source an answer used. Learn-only sources never become citations.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Citation {
     /// The `n` of `[n]` in the answer text.
     pub index: u32,
@@ -172,7 +172,7 @@ pub struct Citation {
 }
 
 /// A chunk that was put before the model, with its retrieval score.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ContextChunk {
     pub chunk_id: ChunkId,
     pub document_id: DocumentId,
@@ -181,7 +181,7 @@ pub struct ContextChunk {
 }
 
 /// How an assistant message was made.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AnswerKind {
     /// Written by the model from the context.
@@ -216,7 +216,7 @@ impl AnswerKind {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Message {
     pub id: MessageId,
     pub org_id: OrgId,
@@ -276,7 +276,7 @@ impl NewMessage {
 }
 
 /// A question the knowledge had no answer for.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct KnowledgeGap {
     pub id: KnowledgeGapId,
     pub chat_space_id: ChatSpaceId,
@@ -286,7 +286,7 @@ pub struct KnowledgeGap {
 }
 
 /// One chat space's activity on one day (UTC).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct UsageDay {
     pub date: NaiveDate,
     /// Visitor messages (what plan quotas count).

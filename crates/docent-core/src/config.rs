@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::validate::ValidationErrors;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Theme {
     Light,
@@ -20,14 +20,14 @@ pub enum Theme {
     Auto,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Position {
     BottomRight,
     BottomLeft,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WidgetSize {
     Compact,
@@ -36,26 +36,43 @@ pub enum WidgetSize {
 }
 
 /// How the widget looks and greets visitors.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct WidgetConfig {
     pub theme: Theme,
     /// `#rrggbb`.
+    #[schemars(regex(pattern = r"^#[0-9A-Fa-f]{6}$"))]
     pub primary_color: String,
     pub position: Position,
     pub size: WidgetSize,
     /// Shown in the header; empty means the chat space's name.
+    #[schemars(length(max = 60))]
     pub bot_name: String,
+    #[schemars(regex(pattern = r"^https?://"))]
     pub avatar_url: Option<String>,
+    #[schemars(length(max = 1000))]
     pub welcome_message: String,
+    #[schemars(length(max = 120))]
     pub placeholder: String,
     /// BCP 47 tag, e.g. `en`, `ar`, `pt-BR`.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9-]{1,35}$"))]
     pub locale: String,
     /// Right-to-left layout; also implied by an RTL locale.
     pub rtl: bool,
     pub show_branding: bool,
-    /// Overrides of the widget's built-in UI strings, by key.
+    /// Overrides of the widget's built-in UI strings, by key (up to 100; keys up to 64
+    /// bytes, texts up to 500 characters).
+    #[schemars(schema_with = "ui_strings")]
     pub strings: BTreeMap<String, String>,
+}
+
+fn ui_strings(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "object",
+        "maxProperties": 100,
+        "propertyNames": {"maxLength": 64},
+        "additionalProperties": {"type": "string", "maxLength": 500}
+    })
 }
 
 impl Default for WidgetConfig {
@@ -78,16 +95,22 @@ impl Default for WidgetConfig {
 }
 
 /// Which model answers and how.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AiConfig {
+    #[schemars(regex(pattern = r"\S"), length(max = 200))]
     pub model: String,
+    #[schemars(range(min = 0.0, max = 2.0))]
     pub temperature: f64,
+    #[schemars(range(min = 1, max = 32000))]
     pub max_tokens: u32,
+    #[schemars(length(max = 20000))]
     pub system_prompt: String,
     /// The reply when the knowledge holds no answer.
+    #[schemars(regex(pattern = r"\S"), length(max = 2000))]
     pub dont_know_reply: String,
     /// How many earlier messages go into the prompt.
+    #[schemars(range(max = 50))]
     pub history_messages: u32,
 }
 
@@ -107,14 +130,19 @@ impl Default for AiConfig {
 }
 
 /// How knowledge is chunked and retrieved (the spec's RAGConfig).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct RetrievalConfig {
+    #[schemars(range(min = 1, max = 50))]
     pub top_k: u32,
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub similarity_threshold: f64,
     pub rerank_results: bool,
     pub include_metadata: bool,
+    #[schemars(range(min = 100, max = 8000))]
     pub chunk_size: u32,
+    /// Smaller than `chunk_size`.
+    #[schemars(range(max = 7999))]
     pub chunk_overlap: u32,
 }
 

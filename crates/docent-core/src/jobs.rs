@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{ChatSpaceId, DocumentId, JobId, OrgId};
 
 /// What a background job does, stored by its snake_case name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::EnumIter)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::EnumIter, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum JobKind {
     /// Read a stored file into chunks.
@@ -96,7 +98,9 @@ impl JobKind {
 }
 
 /// Where a job is in its life, stored by its snake_case name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::EnumIter)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::EnumIter, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     Pending,
@@ -121,7 +125,7 @@ impl JobStatus {
 }
 
 /// A unit of background work.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Job {
     pub id: JobId,
     pub org_id: Option<OrgId>,

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::ids::*;
 
 /// Where a document is in its processing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentStatus {
     Pending,
@@ -43,7 +43,7 @@ impl DocumentStatus {
 }
 
 /// A knowledge source of a chat space.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Document {
     pub id: DocumentId,
     /// The site a crawled page belongs to.
@@ -125,7 +125,7 @@ pub struct NewChunk {
     pub metadata: serde_json::Value,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Chunk {
     pub id: ChunkId,
     pub document_id: DocumentId,
@@ -136,7 +136,7 @@ pub struct Chunk {
 }
 
 /// A chunk found by a search, with its source and relevance (higher is better).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ChunkHit {
     #[serde(flatten)]
     pub chunk: Chunk,

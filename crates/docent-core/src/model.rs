@@ -7,7 +7,19 @@ use crate::ids::*;
 use crate::plans::Plan;
 
 /// What a member may do in an organization, from least to most.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Reads everything, changes nothing.
@@ -52,7 +64,7 @@ impl Role {
 }
 
 /// Lifecycle of a chat space.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChatSpaceStatus {
     Draft,
@@ -81,7 +93,7 @@ impl ChatSpaceStatus {
 }
 
 /// How a chat space produces answers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AnswerMode {
     Rag,
@@ -103,7 +115,7 @@ impl AnswerMode {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Organization {
     pub id: OrgId,
     pub name: String,
@@ -120,7 +132,7 @@ pub struct NewOrganization {
     pub plan: Plan,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct User {
     pub id: UserId,
     pub email: String,
@@ -145,14 +157,14 @@ pub struct NewUser {
 }
 
 /// An organization together with the caller's role in it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct OrgMembership {
     pub organization: Organization,
     pub role: Role,
 }
 
 /// A member of an organization, as its member list shows them.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Member {
     pub user_id: UserId,
     pub email: String,
@@ -180,7 +192,7 @@ pub struct NewSession {
     pub user_agent: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ApiKey {
     pub id: ApiKeyId,
     pub org_id: OrgId,
@@ -200,7 +212,7 @@ pub struct NewApiKey {
     pub key_hash: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ChatSpace {
     pub id: ChatSpaceId,
     pub org_id: OrgId,
@@ -247,7 +259,7 @@ pub struct ChatSpacePatch {
     pub webhook_url: Option<Option<String>>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Invitation {
     pub id: InvitationId,
     pub org_id: OrgId,
@@ -269,7 +281,7 @@ pub struct NewInvitation {
 }
 
 /// A message that would have been mailed; kept for the platform admin when SMTP is off.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct OutboxEmail {
     pub id: OutboxId,
     pub to_email: String,

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What an organization pays for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Plan {
     Free,
@@ -12,7 +12,7 @@ pub enum Plan {
 }
 
 /// Caps of one plan; `None` means unlimited.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PlanLimits {
     pub chat_spaces_per_org: Option<u64>,
     pub documents_per_chat_space: Option<u64>,

@@ -4,14 +4,14 @@
 use serde::Serialize;
 
 /// One field's problem, shown next to the field in forms and listed in API errors.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
 }
 
 /// Every problem found in one input.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ValidationErrors(pub Vec<FieldError>);
 
 impl ValidationErrors {
@@ -58,6 +58,28 @@ impl ValidationErrors {
             .join("; ")
     }
 }
+
+macro_rules! email_pattern {
+    () => {
+        r"^\s*[^@\s\x00-\x1f\x7f-\x9f]+@(?!\.)(?!.*\.\.)(?:[^\W_]|[.-])+\.(?:[^\W_]|[.-])*(?<!\.)\s*$"
+    };
+}
+
+/// The shape [`email`] accepts, as a JSON Schema pattern (for the API's documented schemas):
+/// something without `@` or spaces, `@`, and a domain of letters, digits, dots and hyphens
+/// holding a dot, not at either end nor two in a row; spaces around are trimmed.
+pub const EMAIL_PATTERN: &str = email_pattern!();
+/// An email address or nothing (spaces only), as optional fields take it.
+pub const OPTIONAL_EMAIL_PATTERN: &str = concat!(r"^\s*$|", email_pattern!());
+/// A display name as [`name`] takes it: something besides spaces, and no control characters.
+pub const NAME_PATTERN: &str =
+    r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
+/// Text without control characters (an optional name).
+pub const NO_CONTROL_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]*$";
+/// The ids the widget makes for its visitors.
+pub const VISITOR_ID_PATTERN: &str = r"^[A-Za-z0-9_-]{8,64}$";
+/// Text with something in it besides spaces (a required name, a question).
+pub const NOT_BLANK_PATTERN: &str = r"\S";
 
 pub const PASSWORD_MIN_CHARS: usize = 10;
 pub const PASSWORD_MAX_CHARS: usize = 200;

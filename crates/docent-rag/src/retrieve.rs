@@ -17,7 +17,7 @@ const RRF_K: f64 = 60.0;
 const MMR_LAMBDA: f64 = 0.7;
 
 /// How a chunk was found and how well it ranked.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Retrieved {
     #[serde(flatten)]
     pub hit: ChunkHit,

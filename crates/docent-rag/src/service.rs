@@ -57,7 +57,7 @@ pub enum Continue {
 }
 
 /// A retrieved chunk as the playground shows it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Source {
     pub chunk_id: ChunkId,
     pub document_id: DocumentId,

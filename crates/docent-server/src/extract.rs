@@ -15,7 +15,9 @@ use crate::AppState;
 use crate::body::{FramingError, MultipartFraming};
 use crate::error::{ApiError, HttpError};
 
-/// A JSON body; bad JSON is `invalid_json`, wrong shapes are `validation_failed`.
+/// A JSON body; bad JSON is `invalid_json`, wrong shapes are `validation_failed`. Every
+/// body of this API is an object: anything else (an array, which serde would otherwise read
+/// into a struct field by field) is refused.
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
@@ -23,7 +25,31 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
+        let json_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(is_json);
+        if !json_type {
+            return Err(HttpError::UnsupportedMediaType.into());
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| -> ApiError {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::PayloadTooLarge {
+                        limit: state.settings.max_body_bytes,
+                    }
+                    .into()
+                } else {
+                    HttpError::InvalidJson(clean(&e.body_text())).into()
+                }
+            })?;
+        let starts = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if starts.is_some_and(|b| *b != b'{') {
+            return Err(AppError::validation("body", "Send a JSON object.").into());
+        }
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => Err(json_rejection(rejection, state)),
         }
@@ -43,6 +69,17 @@ fn json_rejection(rejection: JsonRejection, state: &AppState) -> ApiError {
         .into(),
         other => HttpError::InvalidJson(other.body_text()).into(),
     }
+}
+
+/// `application/json` or any `…/…+json`, whatever the parameters.
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json" || (essence.contains('/') && essence.ends_with("+json"))
 }
 
 /// A URL-encoded form body (dashboard forms).

@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod features;
 pub mod http;
+pub mod openapi;
 pub mod ops;
 pub mod routes;
 pub mod widget;

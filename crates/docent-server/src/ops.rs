@@ -148,66 +148,7 @@ pub async fn openapi(State(state): State<AppState>) -> Json<Value> {
 }
 
 pub fn openapi_document(server: &str) -> Value {
-    let mut paths = serde_json::Map::new();
-    for route in crate::routes::routes()
-        .into_iter()
-        .filter(|r| r.kind == Kind::Api)
-    {
-        let params: Vec<Value> = route
-            .path
-            .split('/')
-            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}))
-            .collect();
-        let security = match route.access {
-            Access::Public => json!([]),
-            Access::User | Access::PlatformAdmin => json!([{"session": []}]),
-            Access::Org | Access::ChatSpace => json!([{"session": []}, {"apiKey": []}]),
-        };
-        let mut op = json!({
-            "summary": route.summary,
-            "operationId": format!("{}_{}", route.method.as_str().to_lowercase(), route.path.trim_start_matches('/').replace(['/', '-', '{', '}', '.'], "_")),
-            "tags": [route.path.split('/').nth(2).unwrap_or("ops")],
-            "parameters": params,
-            "security": security,
-            "responses": {
-                "2XX": {"description": "Success"},
-                "default": {"$ref": "#/components/responses/Error"}
-            }
-        });
-        if let Some(body) = route.body {
-            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"description": body}}}});
-        }
-        let entry = paths
-            .entry(route.path.to_owned())
-            .or_insert_with(|| json!({}));
-        entry[route.method.as_str().to_lowercase()] = op;
-    }
-    let codes: Vec<&str> = ApiError::codes().into_iter().map(|(c, _)| c).collect();
-    json!({
-        "openapi": "3.1.0",
-        "info": {"title": "Docent API", "version": env!("CARGO_PKG_VERSION"), "license": {"name": "Apache-2.0"}},
-        "servers": [{"url": server}],
-        "paths": paths,
-        "components": {
-            "securitySchemes": {
-                "session": {"type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE, "description": "Unsafe requests also need X-CSRF-Token (the docent_csrf cookie)."},
-                "apiKey": {"type": "http", "scheme": "bearer"}
-            },
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error"],
-                    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-                        "code": {"type": "string", "enum": codes},
-                        "message": {"type": "string"},
-                        "fields": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}
-                    }}}
-                }
-            },
-            "responses": {"Error": {"description": "An error with a stable code", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}
-        }
-    })
+    crate::openapi::document(server)
 }
 
 /// The answer for paths no route matches.

@@ -39,14 +39,55 @@ pub enum Kind {
     Ops,
 }
 
+/// Describes a type in the OpenAPI document: its JSON Schema, or a reference to it.
+pub type SchemaFn = fn(&mut schemars::SchemaGenerator) -> schemars::Schema;
+
+/// What a route takes in its body.
+#[derive(Clone, Copy, Debug)]
+pub enum Body {
+    /// JSON of this type.
+    Json(SchemaFn),
+    /// `multipart/form-data` with these file and text fields.
+    Multipart,
+}
+
+/// What a route answers with when it succeeds.
+#[derive(Clone, Copy, Debug)]
+pub enum Returns {
+    /// This status with JSON of this type.
+    Json(u16, SchemaFn),
+    /// This status, no body.
+    Empty(u16),
+    /// Server-sent events (named events with JSON data).
+    Events,
+    /// JSON of this type, or server-sent events with `Accept: text/event-stream`.
+    JsonOrEvents(SchemaFn),
+}
+
+/// A follow-up the OpenAPI document links from a route's answer: the operation at
+/// (`method`, `path`) takes the answer's `field` as its path parameter `parameter`.
+#[derive(Clone, Debug)]
+pub struct Link {
+    pub method: Method,
+    pub path: &'static str,
+    pub parameter: &'static str,
+    pub field: &'static str,
+}
+
 pub struct Route {
     pub method: Method,
     pub path: &'static str,
     pub summary: &'static str,
     pub access: Access,
     pub kind: Kind,
-    /// A description of the JSON body, for routes that take one.
-    pub body: Option<&'static str>,
+    /// The body, for routes that take one.
+    pub body: Option<Body>,
+    /// The query string's parameters, as the properties of this type.
+    pub query: Option<SchemaFn>,
+    /// The answer on success.
+    pub returns: Option<Returns>,
+    /// Operations that take a value of the answer.
+    pub links: Vec<Link>,
     handler: MethodRouter<AppState>,
 }
 
@@ -71,6 +112,9 @@ pub(crate) fn r(
         access,
         kind,
         body: None,
+        query: None,
+        returns: None,
+        links: Vec::new(),
         handler,
     }
 }
@@ -95,9 +139,77 @@ async fn org_wide(
     next.run(request).await
 }
 
+fn schema<T: schemars::JsonSchema>(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<T>()
+}
+
 impl Route {
-    pub(crate) fn body(mut self, body: &'static str) -> Route {
-        self.body = Some(body);
+    /// Takes a JSON body of type `T`.
+    pub(crate) fn json<T: schemars::JsonSchema>(mut self) -> Route {
+        self.body = Some(Body::Json(schema::<T>));
+        self
+    }
+
+    /// Takes a `multipart/form-data` upload.
+    pub(crate) fn multipart(mut self) -> Route {
+        self.body = Some(Body::Multipart);
+        self
+    }
+
+    /// Takes the query parameters of `T`.
+    pub(crate) fn query<T: schemars::JsonSchema>(mut self) -> Route {
+        self.query = Some(schema::<T>);
+        self
+    }
+
+    /// Answers 200 with JSON of type `T`.
+    pub(crate) fn ok<T: schemars::JsonSchema>(self) -> Route {
+        self.answers::<T>(200)
+    }
+
+    /// Answers 201 with JSON of type `T`.
+    pub(crate) fn created<T: schemars::JsonSchema>(self) -> Route {
+        self.answers::<T>(201)
+    }
+
+    /// Answers `status` with JSON of type `T`.
+    pub(crate) fn answers<T: schemars::JsonSchema>(mut self, status: u16) -> Route {
+        self.returns = Some(Returns::Json(status, schema::<T>));
+        self
+    }
+
+    /// Answers 204 without a body.
+    pub(crate) fn no_content(mut self) -> Route {
+        self.returns = Some(Returns::Empty(204));
+        self
+    }
+
+    /// Answers with server-sent events.
+    pub(crate) fn events(mut self) -> Route {
+        self.returns = Some(Returns::Events);
+        self
+    }
+
+    /// Answers JSON of type `T`, or the same as server-sent events.
+    pub(crate) fn answer_or_events<T: schemars::JsonSchema>(mut self) -> Route {
+        self.returns = Some(Returns::JsonOrEvents(schema::<T>));
+        self
+    }
+
+    /// The answer's `field` is the path parameter `parameter` of `method path`.
+    pub(crate) fn link(
+        mut self,
+        method: Method,
+        path: &'static str,
+        parameter: &'static str,
+        field: &'static str,
+    ) -> Route {
+        self.links.push(Link {
+            method,
+            path,
+            parameter,
+            field,
+        });
         self
     }
 }

@@ -77,14 +77,23 @@ where
         }
     }
     let message = joined(task).await.map_err(&present.error)?;
-    let mut body = serde_json::json!({
-        "conversation_id": conversation_id.unwrap_or(message.conversation_id),
-        "message": (present.message)(message),
-    });
-    if let Some(sources) = sources {
-        body["sources"] = serde_json::to_value(sources).unwrap_or_default();
-    }
-    Ok(Json(body).into_response())
+    Ok(Json(Answered {
+        conversation_id: conversation_id.unwrap_or(message.conversation_id),
+        message: (present.message)(message),
+        sources,
+    })
+    .into_response())
+}
+
+/// A whole answer as JSON: the conversation it belongs to, the message (of type `M` as the
+/// transport shows it) and, when asked for, the passages it was drawn from.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+#[schemars(rename = "Answered{M}")]
+pub struct Answered<M> {
+    pub conversation_id: ConversationId,
+    pub message: M,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sources: Option<Vec<Source>>,
 }
 
 async fn joined(task: JoinHandle<Result<Message, AskError>>) -> Result<Message, AskError> {

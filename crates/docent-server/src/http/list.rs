@@ -4,7 +4,8 @@ use docent_core::Page;
 use serde::{Deserialize, Serialize};
 
 /// A page of a list and the cursor of the next one.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "ListOf{T}")]
 pub struct List<T> {
     pub data: Vec<T>,
     pub next_cursor: Option<String>,
@@ -22,12 +23,13 @@ impl<T> List<T> {
 }
 
 /// `?limit=&cursor=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "ListQueryOf{C}")]
 pub struct ListQuery<C> {
     #[serde(default)]
     pub limit: Option<u32>,
-    #[serde(default = "none")]
+    #[serde(default = "none::<C>")]
     pub cursor: Option<C>,
 }
 

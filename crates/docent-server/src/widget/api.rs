@@ -28,7 +28,7 @@ pub async fn config(w: WidgetSpace, headers: HeaderMap) -> Response {
     revalidated(&headers, &etag_of(&body), cache, "application/json", body)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Opened {
     pub conversation_id: ConversationId,
 }
@@ -47,9 +47,10 @@ pub async fn open_conversation(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
+    #[schemars(regex(pattern = docent_core::validate::VISITOR_ID_PATTERN))]
     pub visitor_id: String,
 }
 

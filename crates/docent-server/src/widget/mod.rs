@@ -17,14 +17,16 @@ pub fn routes() -> Vec<Route> {
     use Access::*;
     use Kind::*;
     vec![
-        r(M::GET, "/api/widget/{slug}/config", Public, Api, "The widget's look and wording", get(api::config)),
+        r(M::GET, "/api/widget/{slug}/config", Public, Api, "The widget's look and wording", get(api::config))
+            .ok::<docent_app::visitors::WidgetSettings>(),
         r(M::POST, "/api/widget/{slug}/conversation", Public, Api, "Start a visitor conversation", post(api::open_conversation))
-            .body("{visitor_id, name?, email?, locale?, referrer?}"),
-        r(M::GET, "/api/widget/{slug}/conversation/{conversation_id}", Public, Api, "A visitor's conversation and its messages (?visitor_id=)", get(api::history)),
+            .json::<docent_app::visitors::Visitor>().created::<api::Opened>(),
+        r(M::GET, "/api/widget/{slug}/conversation/{conversation_id}", Public, Api, "A visitor's conversation and its messages (?visitor_id=)", get(api::history))
+            .query::<api::HistoryQuery>().ok::<docent_app::visitors::History>(),
         r(M::POST, "/api/widget/{slug}/chat", Public, Api, "Ask as a visitor: JSON answer, or SSE events start, delta, done, error with Accept: text/event-stream", post(api::chat))
-            .body("{message, visitor_id, conversation_id?, name?, email?, locale?, referrer?}"),
+            .json::<docent_app::visitors::WidgetChat>().answer_or_events::<crate::http::answer::Answered<docent_app::visitors::VisitorMessage>>(),
         r(M::POST, "/api/widget/{slug}/feedback", Public, Api, "Thumbs up or down on an answer (null takes it back)", post(api::feedback))
-            .body("{visitor_id, conversation_id, message_id, feedback}"),
+            .json::<docent_app::visitors::FeedbackInput>().ok::<docent_app::visitors::VisitorMessage>(),
         r(M::GET, "/widget.js", Public, Ops, "The widget loader for the script-tag embed", get(assets::loader)),
         r(M::GET, "/widget/{file}", Public, Ops, "The widget's chat UI, loaded on first open", get(assets::ui)),
         r(M::GET, "/embed/{slug}", Public, Page, "The chat for an iframe embed", get(pages::embed)),

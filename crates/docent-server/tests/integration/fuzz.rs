@@ -94,22 +94,35 @@ impl Rng {
     }
 
     /// An object with the fields a route expects, each of a random type.
-    fn shaped(&mut self, description: &str) -> Value {
-        let fields: Vec<&str> = description
-            .trim_matches(|c| c == '{' || c == '}')
-            .split(',')
-            .map(|f| f.trim().trim_end_matches('?'))
-            .filter(|f| !f.is_empty())
-            .collect();
+    /// An object with some of `fields`, each of any shape.
+    fn shaped(&mut self, fields: &[String]) -> Value {
         let mut object = serde_json::Map::new();
         for field in fields {
             if self.below(5) != 0 {
                 let v = self.value(1);
-                object.insert(field.to_owned(), v);
+                object.insert(field.clone(), v);
             }
         }
         Value::Object(object)
     }
+}
+
+/// The names of the fields of a route's JSON body, as its OpenAPI document describes it.
+fn body_fields(document: &Value, route: &docent_server::routes::Route) -> Vec<String> {
+    let method = route.method.as_str().to_lowercase();
+    let schema = &document["paths"][route.path][method.as_str()]["requestBody"]["content"]
+        ["application/json"]["schema"];
+    let schema = match schema["$ref"].as_str() {
+        Some(reference) => {
+            let name = reference.trim_start_matches("#/components/schemas/");
+            &document["components"]["schemas"][name]
+        }
+        None => schema,
+    };
+    schema["properties"]
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -125,6 +138,7 @@ async fn no_input_produces_a_server_error() {
         });
     eprintln!("fuzz seed {seed} (replay with DOCENT_FUZZ_SEED={seed})");
     let mut rng = Rng(seed);
+    let document = docent_server::openapi::document("http://localhost");
     let app = TestApp::spawn_with(Backend::Sqlite, |s| {
         s.login_max_failures_per_account = 1_000_000;
         s.login_max_failures_per_ip = 1_000_000;
@@ -174,7 +188,7 @@ async fn no_input_produces_a_server_error() {
                 .header("x-csrf-token", csrf);
             if route.method != Method::GET {
                 request = match (round % 4, route.body) {
-                    (0, Some(description)) => request.json(&rng.shaped(description)),
+                    (0, Some(_)) => request.json(&rng.shaped(&body_fields(&document, route))),
                     (1, _) => request
                         .header("content-type", "application/json")
                         .body(rng.string()),

@@ -6,7 +6,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use docent_core::*;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::AppState;
 use crate::auth::csrf::CsrfToken;
@@ -17,7 +16,7 @@ use crate::http::cookies::set_session_cookies;
 use docent_app::accounts::{self, ClientInfo, LoginInput, SignupInput};
 use docent_app::orgs;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct SessionView {
     pub user: User,
     pub organization: Option<Organization>,
@@ -88,10 +87,19 @@ pub async fn logout(
     Ok(response)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ForgotInput {
+    #[schemars(regex(pattern = docent_core::validate::EMAIL_PATTERN), length(max = 254), example = "ana@example.com")]
     pub email: String,
+}
+
+/// What a request for a reset link gets, whether or not the email has an account.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Sent {
+    /// Always `sent`.
+    pub status: &'static str,
+    pub message: &'static str,
 }
 
 pub async fn forgot_password(
@@ -102,15 +110,19 @@ pub async fn forgot_password(
     accounts::forgot_password(&state, &input.email, &client).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"status": "sent", "message": "If an account uses this email, a reset link is on its way."})),
+        Json(Sent {
+            status: "sent",
+            message: "If an account uses this email, a reset link is on its way.",
+        }),
     )
         .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetInput {
     pub token: String,
+    #[schemars(length(min = 10, max = 200))]
     pub password: String,
 }
 
@@ -123,7 +135,7 @@ pub async fn reset_password(
     ))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct MeView {
     pub user: User,
     pub organization: Organization,

@@ -15,15 +15,17 @@ pub fn routes() -> Vec<Route> {
     use Kind::*;
     vec![
         r(M::POST, "/api/auth/signup", Public, Api, "Create an account and its first organization; logs in", post(api::signup))
-            .body("{email, password, name?, organization_name?}"),
+            .json::<docent_app::accounts::SignupInput>().created::<api::SessionView>(),
         r(M::POST, "/api/auth/login", Public, Api, "Log in; sets the session cookie", post(api::login))
-            .body("{email, password}"),
-        r(M::POST, "/api/auth/logout", Public, Api, "Log out", post(api::logout)),
+            .json::<docent_app::accounts::LoginInput>().ok::<api::SessionView>(),
+        r(M::POST, "/api/auth/logout", Public, Api, "Log out", post(api::logout))
+            .no_content(),
         r(M::POST, "/api/auth/forgot-password", Public, Api, "Email a password reset link", post(api::forgot_password))
-            .body("{email}"),
+            .json::<api::ForgotInput>().answers::<api::Sent>(202),
         r(M::POST, "/api/auth/reset-password", Public, Api, "Set a new password with a reset token", post(api::reset_password))
-            .body("{token, password}"),
-        r(M::GET, "/api/auth/me", Org, Api, "The logged-in user, active organization and role", get(api::me)),
+            .json::<api::ResetInput>().ok::<docent_core::User>(),
+        r(M::GET, "/api/auth/me", Org, Api, "The logged-in user, active organization and role", get(api::me))
+            .ok::<api::MeView>(),
         r(M::GET, "/", Public, Page, "Home: the dashboard or the log-in page", get(pages::home)),
         r(M::GET, "/signup", Public, Page, "Sign-up form", get(pages::signup_page)),
         r(M::POST, "/signup", Public, Page, "Sign up", post(pages::signup)),

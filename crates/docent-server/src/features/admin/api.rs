@@ -22,7 +22,7 @@ pub async fn organizations(
     Ok(Json(List::new(orgs, page.limit, |o| o.id.to_string())))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanInput {
     pub plan: Plan,

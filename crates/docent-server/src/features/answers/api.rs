@@ -43,7 +43,7 @@ pub async fn conversations(
     Ok(Json(List::new(list, page.limit, |c| c.id.to_string())))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessagesQuery {
     #[serde(default)]
@@ -63,7 +63,7 @@ pub async fn messages(
     Ok(Json(List::new(list, limit, |m| m.id.to_string())))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GapsQuery {
     #[serde(default)]

@@ -6,6 +6,9 @@ pub mod pages;
 use axum::http::Method as M;
 use axum::routing::{get, post};
 
+use docent_core::*;
+
+use crate::http::list::{List, ListQuery};
 use crate::routes::{Access, Kind, Route, r};
 
 /// This feature's routes (joined into the route table by [`crate::routes::routes`]).
@@ -15,10 +18,13 @@ pub fn routes() -> Vec<Route> {
     use Kind::*;
     vec![
         r(M::POST, "/api/chat-spaces/{id}/chat", ChatSpace, Api, "Ask a question (playground / API): JSON answer, or SSE events start, delta, done, error with Accept: text/event-stream", post(api::chat))
-            .body("{message, conversation_id?}"),
-        r(M::GET, "/api/chat-spaces/{id}/conversations", ChatSpace, Api, "Conversations, most recent first (?limit=&cursor=)", get(api::conversations)),
-        r(M::GET, "/api/conversations/{conversation_id}/messages", ChatSpace, Api, "A conversation's messages in order (?after=&limit=)", get(api::messages)),
-        r(M::GET, "/api/chat-spaces/{id}/knowledge-gaps", ChatSpace, Api, "Questions the knowledge could not answer, newest first (?limit=)", get(api::knowledge_gaps)),
+            .json::<docent_app::answers::ChatInput>().answer_or_events::<crate::http::answer::Answered<Message>>(),
+        r(M::GET, "/api/chat-spaces/{id}/conversations", ChatSpace, Api, "Conversations, most recent first (?limit=&cursor=)", get(api::conversations))
+            .query::<ListQuery<ConversationId>>().ok::<List<Conversation>>(),
+        r(M::GET, "/api/conversations/{conversation_id}/messages", ChatSpace, Api, "A conversation's messages in order (?after=&limit=)", get(api::messages))
+            .query::<api::MessagesQuery>().ok::<List<Message>>(),
+        r(M::GET, "/api/chat-spaces/{id}/knowledge-gaps", ChatSpace, Api, "Questions the knowledge could not answer, newest first (?limit=)", get(api::knowledge_gaps))
+            .query::<api::GapsQuery>().ok::<Vec<KnowledgeGap>>(),
         r(M::GET, "/app/chat-spaces/{id}/playground", ChatSpace, Page, "Try the chatbot: answers, citations, retrieved chunks", get(pages::index)),
         r(M::POST, "/app/chat-spaces/{id}/playground", ChatSpace, Page, "Ask in the playground (without JavaScript)", post(pages::ask)),
     ]

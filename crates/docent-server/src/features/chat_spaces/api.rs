@@ -85,7 +85,7 @@ pub async fn widget(
     Ok(Json(chat_spaces::embed_code(&state, &caller, id).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyQuery {
     #[serde(default)]
@@ -102,7 +102,7 @@ pub async fn list_keys(
     ))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ApiKeyCreated {
     #[serde(flatten)]
     pub key: ApiKey,

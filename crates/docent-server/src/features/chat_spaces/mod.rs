@@ -7,6 +7,9 @@ pub mod pages;
 use axum::http::Method as M;
 use axum::routing::{delete, get, patch, post};
 
+use docent_core::*;
+
+use crate::http::list::{List, ListQuery};
 use crate::routes::{Access, Kind, Route, r};
 
 /// This feature's routes (joined into the route table by [`crate::routes::routes`]).
@@ -15,20 +18,37 @@ pub fn routes() -> Vec<Route> {
     use Access::*;
     use Kind::*;
     vec![
-        r(M::GET, "/api/chat-spaces", ChatSpace, Api, "List chat spaces, newest first (?limit=&cursor=)", get(api::list)),
+        r(M::GET, "/api/chat-spaces", ChatSpace, Api, "List chat spaces, newest first (?limit=&cursor=)", get(api::list))
+            .query::<ListQuery<ChatSpaceId>>().ok::<List<docent_core::ChatSpace>>(),
         r(M::POST, "/api/chat-spaces", Org, Api, "Create a chat space", post(api::create))
-            .body("{name, description?, endpoint_slug?, widget_config?, ai_config?, retrieval_config?, allowed_origins?}"),
-        r(M::GET, "/api/chat-spaces/{id}", ChatSpace, Api, "Get a chat space", get(api::get)),
+            .json::<docent_app::chat_spaces::CreateChatSpace>().created::<docent_core::ChatSpace>()
+            .link(M::GET, "/api/chat-spaces/{id}", "id", "/id")
+            .link(M::PATCH, "/api/chat-spaces/{id}", "id", "/id")
+            .link(M::DELETE, "/api/chat-spaces/{id}", "id", "/id")
+            .link(M::POST, "/api/chat-spaces/{id}/publish", "id", "/id")
+            .link(M::GET, "/api/chat-spaces/{id}/widget", "id", "/id")
+            .link(M::GET, "/api/chat-spaces/{id}/documents", "id", "/id")
+            .link(M::POST, "/api/chat-spaces/{id}/documents/url", "id", "/id")
+            .link(M::POST, "/api/chat-spaces/{id}/chat", "id", "/id"),
+        r(M::GET, "/api/chat-spaces/{id}", ChatSpace, Api, "Get a chat space", get(api::get))
+            .ok::<docent_core::ChatSpace>(),
         r(M::PATCH, "/api/chat-spaces/{id}", ChatSpace, Api, "Change a chat space", patch(api::patch))
-            .body("{name?, description?, endpoint_slug?, status?, widget_config?, ai_config?, retrieval_config?, allowed_origins?, answer_mode?, webhook_url?}"),
-        r(M::DELETE, "/api/chat-spaces/{id}", ChatSpace, Api, "Delete a chat space", delete(api::delete)),
-        r(M::POST, "/api/chat-spaces/{id}/publish", ChatSpace, Api, "Publish (needs a completed document)", post(api::publish)),
-        r(M::POST, "/api/chat-spaces/{id}/unpublish", ChatSpace, Api, "Back to draft", post(api::unpublish)),
-        r(M::GET, "/api/chat-spaces/{id}/widget", ChatSpace, Api, "Embed code: script tag, iframe, share link", get(api::widget)),
-        r(M::GET, "/api/api-keys", Org, Api, "API keys (?chat_space_id=)", get(api::list_keys)),
+            .json::<docent_app::chat_spaces::PatchChatSpace>().ok::<docent_core::ChatSpace>(),
+        r(M::DELETE, "/api/chat-spaces/{id}", ChatSpace, Api, "Delete a chat space", delete(api::delete))
+            .no_content(),
+        r(M::POST, "/api/chat-spaces/{id}/publish", ChatSpace, Api, "Publish (needs a completed document)", post(api::publish))
+            .ok::<docent_core::ChatSpace>(),
+        r(M::POST, "/api/chat-spaces/{id}/unpublish", ChatSpace, Api, "Back to draft", post(api::unpublish))
+            .ok::<docent_core::ChatSpace>(),
+        r(M::GET, "/api/chat-spaces/{id}/widget", ChatSpace, Api, "Embed code: script tag, iframe, share link", get(api::widget))
+            .ok::<docent_app::chat_spaces::EmbedCode>(),
+        r(M::GET, "/api/api-keys", Org, Api, "API keys (?chat_space_id=)", get(api::list_keys))
+            .query::<api::KeyQuery>().ok::<Vec<ApiKey>>(),
         r(M::POST, "/api/api-keys", Org, Api, "Create an API key; the secret is shown once", post(api::create_key))
-            .body("{name, chat_space_id?}"),
-        r(M::DELETE, "/api/api-keys/{key_id}", Org, Api, "Revoke an API key", delete(api::revoke_key)),
+            .json::<docent_app::api_keys::CreateApiKey>().created::<api::ApiKeyCreated>()
+            .link(M::DELETE, "/api/api-keys/{key_id}", "key_id", "/id"),
+        r(M::DELETE, "/api/api-keys/{key_id}", Org, Api, "Revoke an API key", delete(api::revoke_key))
+            .no_content(),
         r(M::GET, "/app", Org, Page, "Chat spaces", get(pages::index)),
         r(M::GET, "/app/chat-spaces/new", Org, Page, "New chat space form", get(pages::new_page)),
         r(M::POST, "/app/chat-spaces", Org, Page, "Create a chat space", post(pages::create)),

@@ -88,7 +88,7 @@ pub async fn reprocess(
 }
 
 /// `?watch=true` keeps a stream of document events open while nothing is being processed.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventsQuery {
     #[serde(default)]
@@ -197,7 +197,7 @@ pub async fn events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChunkQuery {
     #[serde(default)]
@@ -219,9 +219,11 @@ pub async fn chunks(
     })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
+    /// Words to look for (at least one letter or digit).
+    #[schemars(regex(pattern = r"[^\W_]"), example = "return policy")]
     pub q: String,
     #[serde(default)]
     pub limit: Option<u32>,

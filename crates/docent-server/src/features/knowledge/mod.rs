@@ -6,6 +6,9 @@ pub mod pages;
 use axum::http::Method as M;
 use axum::routing::{delete, get, patch, post};
 
+use docent_core::*;
+
+use crate::http::list::{List, ListQuery};
 use crate::routes::{Access, Kind, Route, r, upload};
 
 /// This feature's routes (joined into the route table by [`crate::routes::routes`]).
@@ -14,19 +17,32 @@ pub fn routes() -> Vec<Route> {
     use Access::*;
     use Kind::*;
     vec![
-        r(M::GET, "/api/chat-spaces/{id}/documents", ChatSpace, Api, "Documents of a chat space with status and progress", get(api::list)),
-        r(M::GET, "/api/chat-spaces/{id}/documents/events", ChatSpace, Api, "Server-sent events of document progress while any is processing", get(api::events)),
+        r(M::GET, "/api/chat-spaces/{id}/documents", ChatSpace, Api, "Documents of a chat space with status and progress", get(api::list))
+            .query::<ListQuery<DocumentId>>().ok::<List<Document>>(),
+        r(M::GET, "/api/chat-spaces/{id}/documents/events", ChatSpace, Api, "Server-sent events of document progress while any is processing", get(api::events))
+            .query::<api::EventsQuery>().events(),
         r(M::POST, "/api/chat-spaces/{id}/documents/upload", ChatSpace, Api, "Upload files (multipart: file…, citable)", upload(post(api::upload)))
-            .body("multipart/form-data: file (one or more), citable (true|false)"),
+            .multipart().created::<Vec<Document>>()
+            .link(M::GET, "/api/documents/{document_id}", "document_id", "/0/id")
+            .link(M::PATCH, "/api/documents/{document_id}", "document_id", "/0/id")
+            .link(M::GET, "/api/documents/{document_id}/chunks", "document_id", "/0/id")
+            .link(M::POST, "/api/documents/{document_id}/reprocess", "document_id", "/0/id")
+            .link(M::DELETE, "/api/documents/{document_id}", "document_id", "/0/id"),
         r(M::POST, "/api/chat-spaces/{id}/documents/url", ChatSpace, Api, "Add a web page; it is fetched and processed in the background", post(api::add_url))
-            .body("{url, citable?}"),
-        r(M::GET, "/api/chat-spaces/{id}/search", ChatSpace, Api, "Search a chat space's knowledge (?q=&limit=&mode=fulltext|vector)", get(api::search)),
-        r(M::GET, "/api/documents/{document_id}", ChatSpace, Api, "Get a document", get(api::get)),
+            .json::<docent_app::documents::AddUrl>().created::<Document>()
+            .link(M::GET, "/api/documents/{document_id}", "document_id", "/id"),
+        r(M::GET, "/api/chat-spaces/{id}/search", ChatSpace, Api, "Search a chat space's knowledge (?q=&limit=&mode=fulltext|vector)", get(api::search))
+            .query::<api::SearchQuery>().ok::<Vec<ChunkHit>>(),
+        r(M::GET, "/api/documents/{document_id}", ChatSpace, Api, "Get a document", get(api::get))
+            .ok::<Document>(),
         r(M::PATCH, "/api/documents/{document_id}", ChatSpace, Api, "Change a document's title or citable flag", patch(api::patch))
-            .body("{citable?, title?}"),
-        r(M::DELETE, "/api/documents/{document_id}", ChatSpace, Api, "Delete a document and its chunks", delete(api::delete)),
-        r(M::POST, "/api/documents/{document_id}/reprocess", ChatSpace, Api, "Process a document again", post(api::reprocess)),
-        r(M::GET, "/api/documents/{document_id}/chunks", ChatSpace, Api, "A document's chunks in order (?after=&limit=)", get(api::chunks)),
+            .json::<docent_app::documents::PatchDocument>().ok::<Document>(),
+        r(M::DELETE, "/api/documents/{document_id}", ChatSpace, Api, "Delete a document and its chunks", delete(api::delete))
+            .no_content(),
+        r(M::POST, "/api/documents/{document_id}/reprocess", ChatSpace, Api, "Process a document again", post(api::reprocess))
+            .answers::<Document>(202),
+        r(M::GET, "/api/documents/{document_id}/chunks", ChatSpace, Api, "A document's chunks in order (?after=&limit=)", get(api::chunks))
+            .query::<api::ChunkQuery>().ok::<List<Chunk>>(),
         r(M::GET, "/app/chat-spaces/{id}/knowledge", ChatSpace, Page, "A chat space's knowledge", get(pages::index)),
         r(M::POST, "/app/chat-spaces/{id}/documents", ChatSpace, Page, "Upload files", upload(post(pages::upload))),
         r(M::POST, "/app/chat-spaces/{id}/urls", ChatSpace, Page, "Add a web page", post(pages::add_url)),

@@ -30,7 +30,7 @@ pub async fn create(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SwitchInput {
     pub org_id: OrgId,
@@ -44,7 +44,7 @@ pub async fn switch(
     Ok(Json(orgs::switch(&state, &current, input.org_id).await?))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct OrgView {
     pub organization: Organization,
     pub role: Role,
@@ -102,7 +102,7 @@ pub async fn invitations(
     Ok(Json(orgs::invitations(&state, &caller).await?))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct InvitationCreated {
     #[serde(flatten)]
     pub invitation: Invitation,
@@ -134,7 +134,7 @@ pub async fn revoke_invitation(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptInput {
     pub token: String,

@@ -6,6 +6,8 @@ pub mod pages;
 use axum::http::Method as M;
 use axum::routing::{delete, get, patch, post};
 
+use docent_core::*;
+
 use crate::routes::{Access, Kind, Route, r};
 
 /// This feature's routes (joined into the route table by [`crate::routes::routes`]).
@@ -14,22 +16,31 @@ pub fn routes() -> Vec<Route> {
     use Access::*;
     use Kind::*;
     vec![
-        r(M::GET, "/api/organizations", User, Api, "Organizations the user belongs to", get(api::list)),
-        r(M::POST, "/api/organizations", User, Api, "Create an organization", post(api::create)).body("{name}"),
+        r(M::GET, "/api/organizations", User, Api, "Organizations the user belongs to", get(api::list))
+            .ok::<Vec<OrgMembership>>(),
+        r(M::POST, "/api/organizations", User, Api, "Create an organization", post(api::create))
+            .json::<docent_app::orgs::CreateOrgInput>().created::<Organization>(),
         r(M::POST, "/api/organizations/switch", User, Api, "Switch the active organization", post(api::switch))
-            .body("{org_id}"),
-        r(M::GET, "/api/organization", Org, Api, "The active organization, role and plan usage", get(api::current)),
-        r(M::DELETE, "/api/organization", Org, Api, "Delete the active organization (owner)", delete(api::delete)),
-        r(M::GET, "/api/organization/members", Org, Api, "Members and roles", get(api::members)),
+            .json::<api::SwitchInput>().ok::<OrgMembership>(),
+        r(M::GET, "/api/organization", Org, Api, "The active organization, role and plan usage", get(api::current))
+            .ok::<api::OrgView>(),
+        r(M::DELETE, "/api/organization", Org, Api, "Delete the active organization (owner)", delete(api::delete))
+            .no_content(),
+        r(M::GET, "/api/organization/members", Org, Api, "Members and roles", get(api::members))
+            .ok::<Vec<Member>>(),
         r(M::PATCH, "/api/organization/members/{user_id}", Org, Api, "Change a member's role", patch(api::change_role))
-            .body("{role}"),
-        r(M::DELETE, "/api/organization/members/{user_id}", Org, Api, "Remove a member (or leave)", delete(api::remove_member)),
-        r(M::GET, "/api/organization/invitations", Org, Api, "Pending invitations", get(api::invitations)),
+            .json::<docent_app::orgs::RoleInput>().ok::<Member>(),
+        r(M::DELETE, "/api/organization/members/{user_id}", Org, Api, "Remove a member (or leave)", delete(api::remove_member))
+            .no_content(),
+        r(M::GET, "/api/organization/invitations", Org, Api, "Pending invitations", get(api::invitations))
+            .ok::<Vec<Invitation>>(),
         r(M::POST, "/api/organization/invitations", Org, Api, "Invite someone by email", post(api::invite))
-            .body("{email, role}"),
-        r(M::DELETE, "/api/organization/invitations/{invitation_id}", Org, Api, "Revoke an invitation", delete(api::revoke_invitation)),
+            .json::<docent_app::orgs::InviteInput>().created::<api::InvitationCreated>()
+            .link(M::DELETE, "/api/organization/invitations/{invitation_id}", "invitation_id", "/id"),
+        r(M::DELETE, "/api/organization/invitations/{invitation_id}", Org, Api, "Revoke an invitation", delete(api::revoke_invitation))
+            .no_content(),
         r(M::POST, "/api/invitations/accept", User, Api, "Accept an invitation", post(api::accept_invitation))
-            .body("{token}"),
+            .json::<api::AcceptInput>().ok::<Organization>(),
         r(M::GET, "/invite", Public, Page, "An invitation", get(pages::invite_page)),
         r(M::POST, "/invite", User, Page, "Accept an invitation", post(pages::accept)),
         r(M::GET, "/app/members", Org, Page, "Members and invitations", get(pages::index)),
