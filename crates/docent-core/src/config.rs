@@ -103,6 +103,7 @@ pub struct AiConfig {
     #[schemars(range(min = 0.0, max = 2.0))]
     pub temperature: f64,
     #[schemars(range(min = 1, max = 32000))]
+    #[serde(deserialize_with = "whole_number")]
     pub max_tokens: u32,
     #[schemars(length(max = 20000))]
     pub system_prompt: String,
@@ -111,6 +112,7 @@ pub struct AiConfig {
     pub dont_know_reply: String,
     /// How many earlier messages go into the prompt.
     #[schemars(range(max = 50))]
+    #[serde(deserialize_with = "whole_number")]
     pub history_messages: u32,
 }
 
@@ -134,15 +136,18 @@ impl Default for AiConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct RetrievalConfig {
     #[schemars(range(min = 1, max = 50))]
+    #[serde(deserialize_with = "whole_number")]
     pub top_k: u32,
     #[schemars(range(min = 0.0, max = 1.0))]
     pub similarity_threshold: f64,
     pub rerank_results: bool,
     pub include_metadata: bool,
     #[schemars(range(min = 100, max = 8000))]
+    #[serde(deserialize_with = "whole_number")]
     pub chunk_size: u32,
     /// Smaller than `chunk_size`.
     #[schemars(range(max = 7999))]
+    #[serde(deserialize_with = "whole_number")]
     pub chunk_overlap: u32,
 }
 
@@ -158,6 +163,20 @@ impl Default for RetrievalConfig {
             chunk_size: 400,
             chunk_overlap: 0,
         }
+    }
+}
+
+/// A count sent as a JSON number: `7` or `7.0` (JSON has one number type, and JSON Schema's
+/// `integer` takes both), not `7.5`, nor anything past `u32`.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = f64::deserialize(d)?;
+    if n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&n) {
+        Ok(n as u32)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "expected a whole number from 0 to {}, got {n}",
+            u32::MAX
+        )))
     }
 }
 
@@ -348,6 +367,18 @@ mod tests {
             apply_patch::<AiConfig>(&default_value::<AiConfig>(), &json!({"temperature": "hot"}))
                 .expect_err("wrong type");
         assert_eq!(err.0[0].field, "ai_config");
+    }
+
+    #[test]
+    fn counts_take_whole_numbers_written_either_way() {
+        let current = default_value::<RetrievalConfig>();
+        let next = apply_patch::<RetrievalConfig>(&current, &json!({"top_k": 7.0}))
+            .expect("7.0 is a whole number");
+        assert_eq!(next["top_k"], 7);
+        for bad in [json!(7.5), json!(-1), json!(1e12), json!("7")] {
+            apply_patch::<RetrievalConfig>(&current, &json!({"top_k": bad}))
+                .expect_err("not a count");
+        }
     }
 
     #[test]

@@ -110,8 +110,8 @@ impl Rng {
 /// The names of the fields of a route's JSON body, as its OpenAPI document describes it.
 fn body_fields(document: &Value, route: &docent_server::routes::Route) -> Vec<String> {
     let method = route.method.as_str().to_lowercase();
-    let schema = &document["paths"][route.path][method.as_str()]["requestBody"]["content"]
-        ["application/json"]["schema"];
+    let schema = &document["paths"][route.path][method.as_str()]["requestBody"]["content"]["application/json"]
+        ["schema"];
     let schema = match schema["$ref"].as_str() {
         Some(reference) => {
             let name = reference.trim_start_matches("#/components/schemas/");

@@ -17,5 +17,6 @@ mod markdown_browser;
 mod ops;
 mod orgs;
 mod replicas_browser;
+mod schemathesis;
 mod widget;
 mod widget_browser;
