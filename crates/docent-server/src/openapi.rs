@@ -312,3 +312,144 @@ pub fn document(server: &str) -> Value {
 pub fn error_codes() -> Vec<(&'static str, StatusCode)> {
     ApiError::codes()
 }
+
+/// One operation as the reference page shows it.
+#[derive(Debug)]
+struct PageOperation {
+    id: String,
+    method: String,
+    path: String,
+    summary: String,
+    access: &'static str,
+    parameters: Vec<PageParameter>,
+    body: Option<String>,
+    status: String,
+    answer: Option<String>,
+}
+
+#[derive(Debug)]
+struct PageParameter {
+    name: String,
+    location: String,
+    required: bool,
+    schema: String,
+}
+
+#[derive(Debug)]
+struct PageGroup {
+    tag: String,
+    operations: Vec<PageOperation>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "ops/api_docs.html")]
+struct ReferencePage {
+    version: &'static str,
+    groups: Vec<PageGroup>,
+    codes: Vec<(&'static str, u16)>,
+}
+
+/// `schema` with its `$ref`s to components replaced by what they name (to `depth` levels),
+/// as indented JSON.
+fn expanded(schema: &Value, schemas: &Map<String, Value>, depth: u32) -> Value {
+    match schema {
+        Value::Object(map) => {
+            if let Some(name) = map
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix(SCHEMAS))
+                && depth > 0
+                && let Some(target) = schemas.get(name)
+            {
+                return expanded(target, schemas, depth - 1);
+            }
+            Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), expanded(v, schemas, depth)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| expanded(v, schemas, depth)).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// The API reference page (`/api/docs`): every operation of [`document`] with its
+/// parameters, body and answer schemas, and the error codes. No script, no CDN.
+pub fn reference_page(server: &str) -> Result<String, askama::Error> {
+    let doc = document(server);
+    let empty = Map::new();
+    let schemas = doc["components"]["schemas"].as_object().unwrap_or(&empty);
+    let pretty =
+        |v: &Value| serde_json::to_string_pretty(&expanded(v, schemas, 3)).unwrap_or_default();
+    let mut groups: Vec<PageGroup> = Vec::new();
+    for route in crate::routes::routes()
+        .into_iter()
+        .filter(|r| r.kind == Kind::Api)
+    {
+        let op = &doc["paths"][route.path][route.method.as_str().to_lowercase().as_str()];
+        let (status, ok) = op["responses"]
+            .as_object()
+            .and_then(|r| r.iter().find(|(k, _)| *k != "default"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .unwrap_or_default();
+        let answer = ok["content"]
+            .as_object()
+            .and_then(|c| c.values().next())
+            .map(|m| pretty(&m["schema"]));
+        let body = op["requestBody"]["content"]
+            .as_object()
+            .and_then(|c| c.values().next())
+            .map(|m| pretty(&m["schema"]));
+        let parameters = op["parameters"]
+            .as_array()
+            .map(|ps| {
+                ps.iter()
+                    .map(|p| PageParameter {
+                        name: p["name"].as_str().unwrap_or_default().to_owned(),
+                        location: p["in"].as_str().unwrap_or_default().to_owned(),
+                        required: p["required"].as_bool().unwrap_or(false),
+                        schema: serde_json::to_string(&expanded(&p["schema"], schemas, 1))
+                            .unwrap_or_default(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let tag = op["tags"][0].as_str().unwrap_or("ops").to_owned();
+        let operation = PageOperation {
+            id: op["operationId"].as_str().unwrap_or_default().to_owned(),
+            method: route.method.as_str().to_owned(),
+            path: route.path.to_owned(),
+            summary: route.summary.to_owned(),
+            access: match route.access {
+                Access::Public => "anyone",
+                Access::User => "a logged-in person",
+                Access::Org => "a member or an organization-wide API key",
+                Access::ChatSpace => "a member or an API key of the chat space",
+                Access::PlatformAdmin => "a platform administrator",
+            },
+            parameters,
+            body,
+            status,
+            answer,
+        };
+        match groups.iter_mut().find(|g| g.tag == tag) {
+            Some(group) => group.operations.push(operation),
+            None => groups.push(PageGroup {
+                tag,
+                operations: vec![operation],
+            }),
+        }
+    }
+    let codes = error_codes()
+        .into_iter()
+        .map(|(code, status)| (code, status.as_u16()))
+        .collect();
+    askama::Template::render(&ReferencePage {
+        version: env!("CARGO_PKG_VERSION"),
+        groups,
+        codes,
+    })
+}

@@ -147,6 +147,17 @@ pub async fn openapi(State(state): State<AppState>) -> Json<Value> {
     Json(openapi_document(&state.settings.public_base_url()))
 }
 
+/// The API reference, rendered from the OpenAPI document.
+pub async fn api_docs(State(state): State<AppState>) -> Response {
+    match crate::openapi::reference_page(&state.settings.public_base_url()) {
+        Ok(html) => axum::response::Html(html).into_response(),
+        Err(e) => ApiError::from(AppError::Internal(format!(
+            "rendering the API reference: {e}"
+        )))
+        .into_response(),
+    }
+}
+
 pub fn openapi_document(server: &str) -> Value {
     crate::openapi::document(server)
 }
@@ -174,6 +185,7 @@ pub fn routes() -> Vec<Route> {
         r(M::GET, "/ready", Public, Ops, "Readiness: the database answers", get(ready)),
         r(M::GET, "/metrics", Public, Ops, "Prometheus metrics", get(metrics)),
         r(M::GET, "/api/openapi.json", Public, Ops, "This API's OpenAPI document", get(openapi)),
+        r(M::GET, "/api/docs", Public, Ops, "The API reference, from the OpenAPI document", get(api_docs)),
         r(M::GET, "/assets/{file}", Public, Ops, "Dashboard CSS and JavaScript", get(crate::http::assets::serve)),
     ]
 }

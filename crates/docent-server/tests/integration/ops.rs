@@ -54,6 +54,36 @@ async fn openapi_lists_every_api_route() {
         .as_array()
         .expect("codes");
     assert!(codes.contains(&json!("plan_limit_reached")));
+    let body = &doc["paths"]["/api/chat-spaces"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"]["$ref"];
+    assert_eq!(
+        body, "#/components/schemas/CreateChatSpace",
+        "bodies have schemas"
+    );
+    let answer = &doc["paths"]["/api/chat-spaces"]["post"]["responses"]["201"]["content"]["application/json"]
+        ["schema"]["$ref"];
+    assert_eq!(
+        answer, "#/components/schemas/ChatSpace",
+        "answers have schemas"
+    );
+
+    // The reference page shows every operation, with no script and nothing from elsewhere.
+    let response = reqwest::get(format!("{}/api/docs", app.base))
+        .await
+        .expect("docs");
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.expect("html");
+    for route in routes().into_iter().filter(|r| r.kind == Kind::Api) {
+        assert!(
+            html.contains(&format!("<code>{}</code>", route.path)),
+            "{}",
+            route.path
+        );
+    }
+    assert!(html.contains("plan_limit_reached"));
+    assert!(
+        !html.contains("<script") && !html.contains("src=\"http") && !html.contains("href=\"http")
+    );
 }
 
 #[tokio::test]
