@@ -146,6 +146,7 @@ pub async fn widget(
         // One address asks for everyone here; the limits would measure themselves.
         widget_requests_per_minute: u32::MAX,
         widget_messages_per_minute: u32::MAX,
+        widget_conversations_per_minute: u32::MAX,
         ..Settings::default()
     };
     let mut state = AppState::new(store.clone(), settings).map_err(anyhow::Error::msg)?;
