@@ -67,6 +67,7 @@ impl std::ops::Deref for DocumentJob<'_> {
 fn schedule_key(kind: JobKind) -> String {
     format!("every:{}", kind.as_str())
 }
+
 /// How long an idle worker waits before looking for work again (a new job wakes it
 /// earlier in this process; other processes find it within this time).
 const IDLE_POLL: Duration = Duration::from_secs(1);
