@@ -33,6 +33,7 @@ pub struct CreateChatSpace {
     #[schemars(schema_with = "retrieval_settings")]
     pub retrieval_config: Option<Value>,
     #[serde(default)]
+    #[schemars(inner(regex(pattern = docent_core::validate::ORIGIN_PATTERN)))]
     pub allowed_origins: Option<Vec<String>>,
 }
 
@@ -61,6 +62,7 @@ pub struct PatchChatSpace {
     #[schemars(schema_with = "retrieval_settings")]
     pub retrieval_config: Option<Value>,
     #[serde(default)]
+    #[schemars(inner(regex(pattern = docent_core::validate::ORIGIN_PATTERN)))]
     pub allowed_origins: Option<Vec<String>>,
     #[serde(default)]
     pub answer_mode: Option<AnswerMode>,

@@ -62,7 +62,8 @@ impl std::fmt::Debug for App {
     }
 }
 impl App {
-    /// Wires the state; fails only on unusable mail settings.
+    /// Wires the application from the settings; fails on unusable settings (mail, storage,
+    /// the model or embedding provider, the local embedder).
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Result<App, String> {
         let fetcher = Arc::new(web_fetcher(&settings)?);
         let embedder: Option<Arc<dyn docent_ai::Embedder>> =

@@ -1,4 +1,4 @@
-//! The public widget's service (DESIGN §4): a published chat space's look, visitor
+//! The public widget's visitors (DESIGN §4): a published chat space's look, visitor
 //! conversations, answers and feedback. Visitors are anonymous: a conversation belongs to
 //! the visitor id that opened it, and anyone else asking for it gets a 404.
 

@@ -76,6 +76,8 @@ pub const NAME_PATTERN: &str =
     r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
 /// Text without control characters (an optional name).
 pub const NO_CONTROL_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]*$";
+/// An allowed origin as [`origin`] takes it: `http(s)://host[:port]` or `http(s)://*.host`.
+pub const ORIGIN_PATTERN: &str = r"^\s*[hH][tT][tT][pP][sS]?://(\*\.)?[A-Za-z0-9-](?:[A-Za-z0-9.-]*[A-Za-z0-9-])?(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?/*\s*$";
 /// The ids the widget makes for its visitors.
 pub const VISITOR_ID_PATTERN: &str = r"^[A-Za-z0-9_-]{8,64}$";
 /// Text with something in it besides spaces (a required name, a question).

@@ -24,14 +24,14 @@ fn generator(settings: SchemaSettings) -> SchemaGenerator {
         .into_generator()
 }
 
-/// The operation id of `method path`, e.g. `get_api_chat_spaces_id`.
+/// The operation id of `method path`, e.g. `get_api_chat_spaces__id_` (as it has always been
+/// spelled, so that generated clients keep their names).
 pub fn operation_id(method: &str, path: &str) -> String {
     format!(
         "{}_{}",
         method.to_lowercase(),
         path.trim_start_matches('/')
             .replace(['/', '-', '{', '}', '.'], "_")
-            .trim_end_matches('_')
     )
 }
 
@@ -239,8 +239,9 @@ pub fn document(server: &str) -> Value {
                     "schema": {
                         "type": "object",
                         "required": ["file"],
+                        "additionalProperties": false,
                         "properties": {
-                            "file": {"type": "string", "contentMediaType": "application/octet-stream", "minLength": 1, "description": "A file: PDF, DOCX, TXT, Markdown, HTML, VTT or SRT; repeat the part for more. Other parts are ignored."},
+                            "file": {"type": "string", "contentMediaType": "application/octet-stream", "minLength": 1, "description": "A file: PDF, DOCX, TXT, Markdown, HTML, VTT or SRT; repeat the part for more."},
                             "citable": {"type": "string", "enum": ["true", "false", "on", "off", "yes", "no", "1", "0", ""], "description": "Whether answers may cite them (default true)."}
                         }
                     },

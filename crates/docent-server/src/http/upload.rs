@@ -9,7 +9,8 @@ use crate::extract::multipart_error;
 use docent_app::documents::Upload;
 
 /// Reads the files (fields named `file`) and the optional `citable` field of an upload,
-/// refusing any file over the configured size while it streams in.
+/// refusing any file over the configured size while it streams in, and any other field (a
+/// form's CSRF token aside): a misspelt field would otherwise be dropped unseen.
 pub async fn read_upload(
     state: &AppState,
     mut multipart: Multipart,
@@ -47,7 +48,14 @@ pub async fn read_upload(
                     _ => return Err(AppError::validation("citable", "Use true or false.").into()),
                 };
             }
-            _ => {}
+            crate::auth::CSRF_FIELD => {}
+            _ => {
+                return Err(AppError::validation(
+                    "form",
+                    "Send files as `file` parts and, optionally, `citable`; nothing else.",
+                )
+                .into());
+            }
         }
     }
     Ok((uploads, citable))
