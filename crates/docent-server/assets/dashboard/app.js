@@ -86,10 +86,20 @@
       return field.files ? field.files.length > 0 : field.value !== "";
     });
   };
+  // At most one reload every three seconds: a crawl adds pages faster than that.
   var refresh = function () {
-    if (!busy()) { window.location.reload(); return; }
-    var note = document.querySelector("[data-docent=knowledge-changed]");
-    if (note) { note.hidden = false; }
+    if (busy()) {
+      var note = document.querySelector("[data-docent=knowledge-changed]");
+      if (note) { note.hidden = false; }
+      return;
+    }
+    var key = "docent:knowledge-reloaded";
+    var last = 0;
+    try { last = Number(window.sessionStorage.getItem(key)) || 0; } catch (e) { last = 0; }
+    window.setTimeout(function () {
+      try { window.sessionStorage.setItem(key, String(Date.now())); } catch (e) { /* storage blocked */ }
+      window.location.reload();
+    }, Math.max(0, last + 3000 - Date.now()));
   };
   var follow = function () {
     var source = new EventSource(table.getAttribute("data-events") + "?watch=true");
