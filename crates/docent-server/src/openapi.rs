@@ -5,7 +5,6 @@
 //! (deserialized), answers as they are written (serialized); where a type differs between
 //! the two, the request's schema is named `…Input`.
 
-use axum::http::StatusCode;
 use schemars::SchemaGenerator;
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
@@ -54,14 +53,7 @@ fn rename_refs(value: &mut Value, renamed: &Map<String, Value>) {
 
 /// The properties of an object schema (following one `$ref`), as query parameters.
 fn query_parameters(schema: &Value, definitions: &Map<String, Value>) -> Vec<Value> {
-    let object = match schema
-        .get("$ref")
-        .and_then(Value::as_str)
-        .and_then(|r| r.strip_prefix(SCHEMAS))
-    {
-        Some(name) => definitions.get(name).cloned().unwrap_or_default(),
-        None => schema.clone(),
-    };
+    let object = expanded(schema, definitions, 1);
     let required: Vec<&str> = object["required"]
         .as_array()
         .map(|r| r.iter().filter_map(Value::as_str).collect())
@@ -309,11 +301,6 @@ pub fn document(server: &str) -> Value {
     document
 }
 
-/// The status each documented error code comes with, for the reference page.
-pub fn error_codes() -> Vec<(&'static str, StatusCode)> {
-    ApiError::codes()
-}
-
 /// One operation as the reference page shows it.
 #[derive(Debug)]
 struct PageOperation {
@@ -444,7 +431,7 @@ pub fn reference_page(server: &str) -> Result<String, askama::Error> {
             }),
         }
     }
-    let codes = error_codes()
+    let codes = ApiError::codes()
         .into_iter()
         .map(|(code, status)| (code, status.as_u16()))
         .collect();

@@ -144,7 +144,7 @@ pub async fn security_headers(
 
 /// The OpenAPI 3.1 document, generated from the route table the router is built from.
 pub async fn openapi(State(state): State<AppState>) -> Json<Value> {
-    Json(openapi_document(&state.settings.public_base_url()))
+    Json(crate::openapi::document(&state.settings.public_base_url()))
 }
 
 /// The API reference, rendered from the OpenAPI document.
@@ -156,10 +156,6 @@ pub async fn api_docs(State(state): State<AppState>) -> Response {
         )))
         .into_response(),
     }
-}
-
-pub fn openapi_document(server: &str) -> Value {
-    crate::openapi::document(server)
 }
 
 /// The answer for paths no route matches.
