@@ -4,23 +4,15 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use docent_core::*;
-use docent_store::rows::*;
+use chrono::Utc;
 use docent_store::*;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-mod accounts;
 mod answers;
-mod api_keys;
-mod chat_spaces;
 pub mod hub;
-mod jobs;
 mod knowledge;
-mod orgs;
-mod outbox;
 
 /// Migrations in order; the SQLite backend has one of the same name for each.
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -64,22 +56,41 @@ pub struct PostgresStore {
     hub: hub::SharedHub,
 }
 
-/// Serializes, inside a transaction, the check-and-insert of rows counted against a plan
-/// limit (`what` of `owner`): two transactions counting at once under READ COMMITTED would
-/// both see room. The lock ends with the transaction.
-pub(crate) async fn limit_lock(
-    conn: &mut sqlx::PgConnection,
-    what: &str,
-    owner: Uuid,
-) -> Result<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(format!("docent-limit:{what}:{owner}"))
-        .execute(conn)
-        .await?;
-    Ok(())
+/// A pooled connection to write on (see [`PostgresStore::writer`]).
+pub(crate) struct Writer(sqlx::pool::PoolConnection<sqlx::Postgres>);
+
+impl Writer {
+    pub(crate) async fn begin(&mut self) -> Result<sqlx::Transaction<'_, sqlx::Postgres>> {
+        Ok(sqlx::Connection::begin(&mut *self.0).await?)
+    }
+
+    /// The connection, for a single statement outside a transaction.
+    pub(crate) fn connection(&mut self) -> &mut PgConnection {
+        &mut self.0
+    }
 }
 
 impl PostgresStore {
+    /// A connection for writing (SQLite's twin also queues its process's writers).
+    pub(crate) async fn writer(&self) -> Result<Writer> {
+        Ok(Writer(self.pool.acquire().await?))
+    }
+
+    /// Serializes, inside a transaction, the check-and-insert of rows counted against a plan
+    /// limit (`what` of `owner`): two transactions counting at once under READ COMMITTED would
+    /// both see room. The lock ends with the transaction.
+    pub(crate) async fn limit_lock(
+        conn: &mut sqlx::PgConnection,
+        what: &str,
+        owner: Uuid,
+    ) -> Result<()> {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(format!("docent-limit:{what}:{owner}"))
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
     /// Connects to a `postgres://` URL.
     pub async fn connect(url: &str, max_connections: u32) -> Result<PostgresStore> {
         let pool = PgPoolOptions::new()
@@ -168,54 +179,19 @@ async fn apply(conn: &mut PgConnection, version: i64, name: &str, sql: &str) -> 
     Ok(())
 }
 
-pub(crate) async fn insert_organization(
-    conn: &mut PgConnection,
-    org: &NewOrganization,
-    owner: UserId,
-    now: DateTime<Utc>,
-) -> Result<Organization> {
-    let row: OrganizationRow = sqlx::query_as(concat!(
-        "INSERT INTO organizations (id, name, slug, plan, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING ",
-        organization_columns!()
-    ))
-    .bind(OrgId::generate().0)
-    .bind(&org.name)
-    .bind(&org.slug)
-    .bind(org.plan.as_str())
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
-    sqlx::query(
-        "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, 'owner', $3)",
-    )
-    .bind(row.id)
-    .bind(owner.0)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    row.into_domain()
-}
-
-pub(crate) async fn insert_user(
-    conn: &mut PgConnection,
-    user: &NewUser,
-    now: DateTime<Utc>,
-) -> Result<User> {
-    let row: UserRow = sqlx::query_as(concat!(
-        "INSERT INTO users (id, email, name, password_hash, is_platform_admin, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, COALESCE($5, NOT EXISTS (SELECT 1 FROM users)), $6, $6) RETURNING ",
-        user_columns!()
-    ))
-    .bind(UserId::generate().0)
-    .bind(user.email.trim().to_lowercase())
-    .bind(&user.name)
-    .bind(&user.password_hash)
-    .bind(user.is_platform_admin)
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
-    row.into_domain()
-}
+// The statements both backends share, one macro an area (see `docent_store::sql`).
+docent_store::accounts_sql!(PostgresStore, sqlx::Postgres);
+docent_store::orgs_sql!(PostgresStore, sqlx::Postgres);
+docent_store::api_keys_sql!(PostgresStore, sqlx::Postgres);
+docent_store::chat_spaces_sql!(PostgresStore, sqlx::Postgres);
+docent_store::outbox_sql!(PostgresStore, sqlx::Postgres);
+// Workers on every instance claim with `FOR UPDATE SKIP LOCKED`, so two never take one job
+// and none waits for another's row.
+docent_store::jobs_sql!(
+    PostgresStore,
+    sqlx::Postgres,
+    claim_lock = " FOR UPDATE SKIP LOCKED"
+);
 
 #[async_trait]
 impl Store for PostgresStore {

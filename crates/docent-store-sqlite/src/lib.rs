@@ -6,22 +6,14 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use docent_core::*;
-use docent_store::rows::*;
+use chrono::Utc;
 use docent_store::*;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqliteConnection, SqlitePool};
 
-mod accounts;
 mod answers;
-mod api_keys;
-mod chat_spaces;
 mod direct;
-mod jobs;
 mod knowledge;
-mod orgs;
-mod outbox;
 mod vectors;
 
 /// Migrations in order; the PostgreSQL backend has one of the same name for each.
@@ -85,15 +77,27 @@ impl Drop for Scratch {
     }
 }
 
-/// Begins a write transaction that takes SQLite's write lock at once. A deferred one
-/// (sqlx's `begin`) reads first and asks for the lock at its first write; when another
-/// connection has committed in between, SQLite refuses it at once with "database is locked"
-/// (SQLITE_BUSY_SNAPSHOT), without waiting: 4 of 400 documents failed so with two workers
-/// and eight uploading clients. Taken immediately, the lock is waited for (busy timeout).
-pub(crate) async fn immediate(
-    conn: &mut sqlx::pool::PoolConnection<sqlx::Sqlite>,
-) -> Result<sqlx::Transaction<'_, sqlx::Sqlite>> {
-    Ok(sqlx::Connection::begin_with(&mut **conn, "BEGIN IMMEDIATE").await?)
+/// The process's writer turn and a connection, held until dropped (see
+/// [`SqliteStore::writer`]).
+pub(crate) struct Writer {
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+    conn: sqlx::pool::PoolConnection<sqlx::Sqlite>,
+}
+
+impl Writer {
+    /// Begins a write transaction that takes SQLite's write lock at once. A deferred one
+    /// (sqlx's `begin`) reads first and asks for the lock at its first write; when another
+    /// connection has committed in between, SQLite refuses it at once with "database is locked"
+    /// (SQLITE_BUSY_SNAPSHOT), without waiting: 4 of 400 documents failed so with two workers
+    /// and eight uploading clients. Taken immediately, the lock is waited for (busy timeout).
+    pub(crate) async fn begin(&mut self) -> Result<sqlx::Transaction<'_, sqlx::Sqlite>> {
+        Ok(sqlx::Connection::begin_with(&mut *self.conn, "BEGIN IMMEDIATE").await?)
+    }
+
+    /// The connection, for a single statement outside a transaction.
+    pub(crate) fn connection(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
+    }
 }
 
 impl SqliteStore {
@@ -142,18 +146,18 @@ impl SqliteStore {
         })
     }
 
-    /// A connection for writing and the process's writer turn, held until dropped. Write
-    /// transactions on it begin with [`immediate`].
-    async fn write(
-        &self,
-    ) -> Result<(
-        tokio::sync::OwnedMutexGuard<()>,
-        sqlx::pool::PoolConnection<sqlx::Sqlite>,
-    )> {
+    /// A connection for writing and the process's writer turn, held until dropped.
+    pub(crate) async fn writer(&self) -> Result<Writer> {
         // The connection first: a writer must not hold the turn while it waits for one.
         let conn = self.pool.acquire().await?;
         let turn = self.writer.clone().lock_owned().await;
-        Ok((turn, conn))
+        Ok(Writer { _turn: turn, conn })
+    }
+
+    /// Nothing to take: a write transaction here ([`Writer::begin`]) holds SQLite's one write
+    /// lock already, so a count and the insert it allows cannot interleave with another's.
+    pub(crate) async fn limit_lock(_: &mut SqliteConnection, _: &str, _: uuid::Uuid) -> Result<()> {
+        Ok(())
     }
 
     /// Applies the migrations not yet applied; returns how many ran.
@@ -212,54 +216,15 @@ async fn apply(conn: &mut SqliteConnection, version: i64, name: &str, sql: &str)
     Ok(())
 }
 
-pub(crate) async fn insert_organization(
-    conn: &mut SqliteConnection,
-    org: &NewOrganization,
-    owner: UserId,
-    now: DateTime<Utc>,
-) -> Result<Organization> {
-    let row: OrganizationRow = sqlx::query_as(concat!(
-        "INSERT INTO organizations (id, name, slug, plan, created_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING ",
-        organization_columns!()
-    ))
-    .bind(OrgId::generate().0)
-    .bind(&org.name)
-    .bind(&org.slug)
-    .bind(org.plan.as_str())
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
-    sqlx::query(
-        "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?1, ?2, 'owner', ?3)",
-    )
-    .bind(row.id)
-    .bind(owner.0)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    row.into_domain()
-}
-
-pub(crate) async fn insert_user(
-    conn: &mut SqliteConnection,
-    user: &NewUser,
-    now: DateTime<Utc>,
-) -> Result<User> {
-    let row: UserRow = sqlx::query_as(concat!(
-        "INSERT INTO users (id, email, name, password_hash, is_platform_admin, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, COALESCE(?5, NOT EXISTS (SELECT 1 FROM users)), ?6, ?6) RETURNING ",
-        user_columns!()
-    ))
-    .bind(UserId::generate().0)
-    .bind(user.email.trim().to_lowercase())
-    .bind(&user.name)
-    .bind(&user.password_hash)
-    .bind(user.is_platform_admin)
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
-    row.into_domain()
-}
+// The statements both backends share, one macro an area (see `docent_store::sql`).
+docent_store::accounts_sql!(SqliteStore, sqlx::Sqlite);
+docent_store::orgs_sql!(SqliteStore, sqlx::Sqlite);
+docent_store::api_keys_sql!(SqliteStore, sqlx::Sqlite);
+docent_store::chat_spaces_sql!(SqliteStore, sqlx::Sqlite);
+docent_store::outbox_sql!(SqliteStore, sqlx::Sqlite);
+// SQLite runs one writer at a time, so a single `UPDATE ... RETURNING` claims a job for one
+// worker only.
+docent_store::jobs_sql!(SqliteStore, sqlx::Sqlite, claim_lock = "");
 
 #[async_trait]
 impl Store for SqliteStore {

@@ -7,19 +7,6 @@ use crate::Result;
 /// Conversations, messages, usage counters and knowledge gaps.
 #[async_trait]
 pub trait AnswerStore: Send + Sync {
-    /// `None`: no such chat space in `org`.
-    async fn create_conversation(
-        &self,
-        org: OrgId,
-        chat_space: ChatSpaceId,
-        channel: Channel,
-        conversation: NewConversation,
-    ) -> Result<Option<Conversation>>;
-    async fn find_conversation(
-        &self,
-        org: OrgId,
-        id: ConversationId,
-    ) -> Result<Option<Conversation>>;
     /// Most recently active first.
     async fn list_conversations(
         &self,
@@ -61,21 +48,6 @@ pub trait AnswerStore: Send + Sync {
         message: MessageId,
         feedback: Option<Feedback>,
     ) -> Result<Option<Message>>;
-    /// Adds a message to a conversation of `org`, and in the same transaction counts it on
-    /// the conversation, the chat space and the day's usage (a visitor message counts
-    /// towards quotas; tokens and cost are added as given). `None`: no such conversation.
-    async fn add_message(&self, org: OrgId, message: NewMessage) -> Result<Option<Message>> {
-        self.add_message_within(org, message, None).await
-    }
-    /// [`AnswerStore::add_message`], unless `quota` is given and the organization's visitor
-    /// messages since its first day number its limit already
-    /// ([`crate::StoreError::LimitReached`]); counted and added in one atomic step.
-    async fn add_message_within(
-        &self,
-        org: OrgId,
-        message: NewMessage,
-        quota: Option<MessageQuota>,
-    ) -> Result<Option<Message>>;
     /// Messages in the order they were written, after `after`.
     async fn list_messages(
         &self,
@@ -84,15 +56,6 @@ pub trait AnswerStore: Send + Sync {
         after: Option<MessageId>,
         limit: u32,
     ) -> Result<Vec<Message>>;
-    /// The last `limit` messages, oldest first.
-    async fn recent_messages(
-        &self,
-        org: OrgId,
-        conversation: ConversationId,
-        limit: u32,
-    ) -> Result<Vec<Message>>;
-    /// Visitor messages of the whole organization from `since` on (for monthly quotas).
-    async fn count_messages_since(&self, org: OrgId, since: NaiveDate) -> Result<u64>;
     /// A chat space's usage by day from `since` on, oldest first.
     async fn usage_days(
         &self,
@@ -114,6 +77,51 @@ pub trait AnswerStore: Send + Sync {
         chat_space: ChatSpaceId,
         limit: u32,
     ) -> Result<Vec<KnowledgeGap>>;
+}
+
+/// The statements of the answer path: a conversation started or found, its recent messages,
+/// a message added under the quota. Each backend tunes its own (SQLite answers them on
+/// connections of its own, see `docent-store-sqlite/src/direct.rs`), so they are not in
+/// [`crate::sql`].
+#[async_trait]
+pub trait AnswerPath: Send + Sync {
+    /// `None`: no such chat space in `org`.
+    async fn create_conversation(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        channel: Channel,
+        conversation: NewConversation,
+    ) -> Result<Option<Conversation>>;
+    async fn find_conversation(
+        &self,
+        org: OrgId,
+        id: ConversationId,
+    ) -> Result<Option<Conversation>>;
+    /// Adds a message to a conversation of `org`, and in the same transaction counts it on
+    /// the conversation, the chat space and the day's usage (a visitor message counts
+    /// towards quotas; tokens and cost are added as given). `None`: no such conversation.
+    async fn add_message(&self, org: OrgId, message: NewMessage) -> Result<Option<Message>> {
+        self.add_message_within(org, message, None).await
+    }
+    /// [`AnswerPath::add_message`], unless `quota` is given and the organization's visitor
+    /// messages since its first day number its limit already
+    /// ([`crate::StoreError::LimitReached`]); counted and added in one atomic step.
+    async fn add_message_within(
+        &self,
+        org: OrgId,
+        message: NewMessage,
+        quota: Option<MessageQuota>,
+    ) -> Result<Option<Message>>;
+    /// The last `limit` messages, oldest first.
+    async fn recent_messages(
+        &self,
+        org: OrgId,
+        conversation: ConversationId,
+        limit: u32,
+    ) -> Result<Vec<Message>>;
+    /// Visitor messages of the whole organization from `since` on (for monthly quotas).
+    async fn count_messages_since(&self, org: OrgId, since: NaiveDate) -> Result<u64>;
 }
 
 /// How a change of feedback from `before` to `after` moves the day's `(up, down)` counters.

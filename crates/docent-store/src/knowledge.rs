@@ -1,5 +1,6 @@
-//! The storage contract for knowledge (documents, chunks, full-text search) and for the job
-//! queue. Both backends implement these next to their `Store`.
+//! The storage contract for knowledge: documents and their chunks ([`KnowledgeStore`], the
+//! same statements on both backends) and the chunk index the answer path searches
+//! ([`ChunkIndex`], each backend's own).
 
 use async_trait::async_trait;
 use docent_core::*;
@@ -58,6 +59,21 @@ pub trait KnowledgeStore: Send + Sync {
         progress: i32,
         error: Option<&str>,
     ) -> Result<()>;
+    /// Chunks of a document in order, from `after` (a chunk index) on.
+    async fn list_chunks(
+        &self,
+        org: OrgId,
+        document: DocumentId,
+        after: Option<i32>,
+        limit: u32,
+    ) -> Result<Vec<Chunk>>;
+}
+
+/// A chat space's chunks as the answer path reads them: writing them whole, their embeddings
+/// and both searches. Each backend does these its own way (SQLite: its in-process vector
+/// index and FTS5; PostgreSQL: pgvector and tsvector), so they are not in [`crate::sql`].
+#[async_trait]
+pub trait ChunkIndex: Send + Sync {
     /// Replaces the document's chunks and marks it completed, in one transaction, so a
     /// retried job never leaves duplicates or half a document.
     async fn complete_document(
@@ -67,14 +83,6 @@ pub trait KnowledgeStore: Send + Sync {
         facts: DocumentFacts,
         chunks: Vec<NewChunk>,
     ) -> Result<bool>;
-    /// Chunks of a document in order, from `after` (a chunk index) on.
-    async fn list_chunks(
-        &self,
-        org: OrgId,
-        document: DocumentId,
-        after: Option<i32>,
-        limit: u32,
-    ) -> Result<Vec<Chunk>>;
     /// Stores the embeddings of a document's chunks, by chunk index; chunks it does not name
     /// keep theirs. Returns how many chunks were updated.
     async fn set_chunk_embeddings(

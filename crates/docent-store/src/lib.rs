@@ -14,21 +14,22 @@ pub mod chat_spaces;
 mod error;
 pub mod hub;
 pub mod jobs;
-mod knowledge;
+pub mod knowledge;
 pub mod orgs;
 pub mod outbox;
 pub mod rows;
+pub mod sql;
 #[cfg(feature = "testing")]
 pub mod stories;
 pub mod text_index;
 
 pub use accounts::AccountStore;
-pub use answers::{AnswerStore, MessageQuota};
+pub use answers::{AnswerPath, AnswerStore, MessageQuota};
 pub use api_keys::ApiKeyStore;
 pub use chat_spaces::ChatSpaceStore;
 pub use error::StoreError;
 pub use jobs::JobQueue;
-pub use knowledge::KnowledgeStore;
+pub use knowledge::{ChunkIndex, KnowledgeStore};
 pub use orgs::OrgStore;
 pub use outbox::OutboxStore;
 
@@ -36,8 +37,8 @@ pub use outbox::OutboxStore;
 /// rather than `dyn Store`: `use docent_store::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        AccountStore, AnswerStore, ApiKeyStore, ChatSpaceStore, JobQueue, KnowledgeStore, OrgStore,
-        OutboxStore, Store,
+        AccountStore, AnswerPath, AnswerStore, ApiKeyStore, ChatSpaceStore, ChunkIndex, JobQueue,
+        KnowledgeStore, OrgStore, OutboxStore, Store,
     };
 }
 
@@ -59,8 +60,10 @@ pub trait Store:
     + ApiKeyStore
     + ChatSpaceStore
     + KnowledgeStore
+    + ChunkIndex
     + JobQueue
     + AnswerStore
+    + AnswerPath
     + OutboxStore
     + Send
     + Sync

@@ -1,0 +1,221 @@
+//! Conversations, messages, usage counters and knowledge gaps: the statements both backends run (see [`crate::sql`]).
+
+/// Expands, in a backend, its `impl` of this area's store trait.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! answers_sql {
+    ($store:ident, $db:ty) => {
+        const _: () = {
+            use $crate::sql::__support::*;
+
+            #[async_trait]
+            impl AnswerStore for $store {
+                async fn list_conversations(
+                    &self,
+                    org: OrgId,
+                    chat_space: ChatSpaceId,
+                    page: Page<ConversationId>,
+                ) -> Result<Vec<Conversation>> {
+                    let rows: Vec<ConversationRow> = sqlx::query_as(concat!(
+                        "SELECT ",
+                        $crate::conversation_columns!(),
+                        " FROM conversations WHERE org_id = $1 AND chat_space_id = $2 AND ($3 IS NULL OR id < $3) \
+                         ORDER BY id DESC LIMIT $4"
+                    ))
+                    .bind(org.0)
+                    .bind(chat_space.0)
+                    .bind(page.cursor.map(|c| c.0))
+                    .bind(i64::from(page.limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    all(rows, ConversationRow::into_domain)
+                }
+
+                async fn close_conversation(
+                    &self,
+                    org: OrgId,
+                    id: ConversationId,
+                    at: DateTime<Utc>,
+                ) -> Result<bool> {
+                    let done = sqlx::query(
+                        "UPDATE conversations SET status = 'closed', closed_at = $3 \
+                         WHERE org_id = $1 AND id = $2 AND status NOT IN ('closed', 'archived')",
+                    )
+                    .bind(org.0)
+                    .bind(id.0)
+                    .bind(at)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(done.rows_affected() > 0)
+                }
+
+                async fn close_idle_conversations(
+                    &self,
+                    channel: Channel,
+                    quiet_since: DateTime<Utc>,
+                    at: DateTime<Utc>,
+                ) -> Result<u64> {
+                    let done = sqlx::query(
+                        "UPDATE conversations SET status = 'closed', closed_at = $3 \
+                         WHERE channel = $1 AND status = 'active' AND last_activity_at < $2",
+                    )
+                    .bind(channel.as_str())
+                    .bind(quiet_since)
+                    .bind(at)
+                    .execute(self.writer().await?.connection())
+                    .await?;
+                    Ok(done.rows_affected())
+                }
+
+                async fn identify_visitor(
+                    &self,
+                    org: OrgId,
+                    id: ConversationId,
+                    name: Option<String>,
+                    email: Option<String>,
+                ) -> Result<bool> {
+                    let done = sqlx::query(
+                        "UPDATE conversations SET end_user_name = COALESCE($3, end_user_name), \
+                         end_user_email = COALESCE($4, end_user_email) WHERE org_id = $1 AND id = $2",
+                    )
+                    .bind(org.0)
+                    .bind(id.0)
+                    .bind(name)
+                    .bind(email)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(done.rows_affected() > 0)
+                }
+
+                async fn set_feedback(
+                    &self,
+                    org: OrgId,
+                    conversation: ConversationId,
+                    message: MessageId,
+                    feedback: Option<Feedback>,
+                ) -> Result<Option<Message>> {
+                    let mut writer = self.writer().await?;
+                    let mut tx = writer.begin().await?;
+                    let before: Option<(Option<String>, DateTime<Utc>)> = sqlx::query_as(
+                        "SELECT feedback, created_at FROM messages \
+                         WHERE org_id = $1 AND conversation_id = $2 AND id = $3 AND role = 'assistant'",
+                    )
+                    .bind(org.0)
+                    .bind(conversation.0)
+                    .bind(message.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some((before, created_at)) = before else {
+                        return Ok(None);
+                    };
+                    let row: MessageRow = sqlx::query_as(concat!(
+                        "UPDATE messages SET feedback = $2 WHERE id = $1 RETURNING ",
+                        $crate::message_columns!()
+                    ))
+                    .bind(message.0)
+                    .bind(feedback.map(Feedback::as_str))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let (up, down) = feedback_delta(before.as_deref(), feedback);
+                    if (up, down) != (0, 0) {
+                        sqlx::query(
+                            "INSERT INTO usage_daily (org_id, chat_space_id, date, feedback_up, feedback_down) \
+                             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (chat_space_id, date) DO UPDATE SET \
+                             feedback_up = usage_daily.feedback_up + $4, feedback_down = usage_daily.feedback_down + $5",
+                        )
+                        .bind(org.0)
+                        .bind(row.chat_space_id)
+                        .bind(created_at.date_naive())
+                        .bind(up)
+                        .bind(down)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    tx.commit().await?;
+                    row.into_domain().map(Some)
+                }
+
+                async fn list_messages(
+                    &self,
+                    org: OrgId,
+                    conversation: ConversationId,
+                    after: Option<MessageId>,
+                    limit: u32,
+                ) -> Result<Vec<Message>> {
+                    let rows: Vec<MessageRow> = sqlx::query_as(concat!(
+                        "SELECT ",
+                        $crate::message_columns!(),
+                        " FROM messages WHERE org_id = $1 AND conversation_id = $2 AND ($3 IS NULL OR id > $3) \
+                         ORDER BY id LIMIT $4"
+                    ))
+                    .bind(org.0)
+                    .bind(conversation.0)
+                    .bind(after.map(|a| a.0))
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    all(rows, MessageRow::into_domain)
+                }
+
+                async fn usage_days(
+                    &self,
+                    org: OrgId,
+                    chat_space: ChatSpaceId,
+                    since: NaiveDate,
+                ) -> Result<Vec<UsageDay>> {
+                    let rows: Vec<UsageDayRow> = sqlx::query_as(
+                        "SELECT date, messages, conversations, tokens, cost, feedback_up, feedback_down FROM usage_daily \
+                         WHERE org_id = $1 AND chat_space_id = $2 AND date >= $3 ORDER BY date",
+                    )
+                    .bind(org.0)
+                    .bind(chat_space.0)
+                    .bind(since)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    all(rows, UsageDayRow::into_domain)
+                }
+
+                async fn record_knowledge_gap(
+                    &self,
+                    org: OrgId,
+                    chat_space: ChatSpaceId,
+                    conversation: Option<ConversationId>,
+                    question: &str,
+                ) -> Result<Option<KnowledgeGap>> {
+                    let row: Option<KnowledgeGapRow> = sqlx::query_as(
+                        "INSERT INTO knowledge_gaps (id, org_id, chat_space_id, conversation_id, question, created_at) \
+                         SELECT $1, org_id, id, $4, $5, $6 FROM chat_spaces WHERE org_id = $2 AND id = $3 \
+                         RETURNING id, chat_space_id, conversation_id, question, created_at",
+                    )
+                    .bind(KnowledgeGapId::generate().0)
+                    .bind(org.0)
+                    .bind(chat_space.0)
+                    .bind(conversation.map(|c| c.0))
+                    .bind(question)
+                    .bind(Utc::now())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    row.map(KnowledgeGapRow::into_domain).transpose()
+                }
+
+                async fn list_knowledge_gaps(
+                    &self,
+                    org: OrgId,
+                    chat_space: ChatSpaceId,
+                    limit: u32,
+                ) -> Result<Vec<KnowledgeGap>> {
+                    let rows: Vec<KnowledgeGapRow> = sqlx::query_as(
+                        "SELECT id, chat_space_id, conversation_id, question, created_at FROM knowledge_gaps \
+                         WHERE org_id = $1 AND chat_space_id = $2 ORDER BY id DESC LIMIT $3",
+                    )
+                    .bind(org.0)
+                    .bind(chat_space.0)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    all(rows, KnowledgeGapRow::into_domain)
+                }
+            }
+        };
+    };
+}
