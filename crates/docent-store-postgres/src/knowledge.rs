@@ -15,69 +15,6 @@ docent_store::knowledge_sql!(PostgresStore, sqlx::Postgres);
 
 #[async_trait]
 impl ChunkIndex for PostgresStore {
-    async fn complete_document(
-        &self,
-        org: OrgId,
-        id: DocumentId,
-        facts: DocumentFacts,
-        chunks: Vec<NewChunk>,
-    ) -> Result<bool> {
-        let now = Utc::now();
-        let mut tx = self.pool.begin().await?;
-        let space: Option<uuid::Uuid> =
-            sqlx::query_scalar("SELECT chat_space_id FROM documents WHERE org_id = $1 AND id = $2")
-                .bind(org.0)
-                .bind(id.0)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some(space) = space else {
-            return Ok(false);
-        };
-        sqlx::query("DELETE FROM document_chunks WHERE document_id = $1")
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await?;
-        // One statement for all chunks: fewer round trips, and the generation trigger fires
-        // once per document.
-        sqlx::query(
-            "INSERT INTO document_chunks (id, org_id, chat_space_id, document_id, chunk_index, content, \
-             token_count, metadata, created_at) \
-             SELECT c.id, $1, $2, $3, c.chunk_index, c.content, c.token_count, c.metadata::jsonb, $4 \
-             FROM UNNEST($5::uuid[], $6::int4[], $7::text[], $8::int4[], $9::text[]) \
-             AS c (id, chunk_index, content, token_count, metadata)",
-        )
-        .bind(org.0)
-        .bind(space)
-        .bind(id.0)
-        .bind(now)
-        .bind(chunks.iter().map(|_| ChunkId::generate().0).collect::<Vec<_>>())
-        .bind(chunks.iter().map(|c| c.chunk_index).collect::<Vec<_>>())
-        .bind(chunks.iter().map(|c| c.content.as_str()).collect::<Vec<_>>())
-        .bind(chunks.iter().map(|c| c.token_count).collect::<Vec<_>>())
-        .bind(chunks.iter().map(|c| c.metadata.to_string()).collect::<Vec<_>>())
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE documents SET status = 'completed', progress = 100, error_message = NULL, \
-             title = CASE WHEN title = '' AND $3 IS NOT NULL THEN $3 ELSE title END, \
-             author = COALESCE($4, author), type = COALESCE($5, type), page_count = $6, word_count = $7, \
-             chunk_count = $8, processing_completed_at = $9, updated_at = $9 WHERE org_id = $1 AND id = $2",
-        )
-        .bind(org.0)
-        .bind(id.0)
-        .bind(&facts.title)
-        .bind(&facts.author)
-        .bind(&facts.doc_type)
-        .bind(facts.page_count)
-        .bind(facts.word_count)
-        .bind(chunks.len() as i32)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
     async fn set_chunk_embeddings(
         &self,
         org: OrgId,
@@ -167,6 +104,40 @@ impl ChunkIndex for PostgresStore {
 
     async fn warm_search(&self, org: OrgId, chat_space: ChatSpaceId) -> Result<()> {
         self.warm_indexed(org, chat_space).await
+    }
+}
+
+impl PostgresStore {
+    /// Writes a document's chunks, inside the transaction that completes it.
+    pub(crate) async fn insert_chunks(
+        conn: &mut sqlx::PgConnection,
+        org: OrgId,
+        space: uuid::Uuid,
+        document: DocumentId,
+        chunks: &[NewChunk],
+        now: chrono::DateTime<Utc>,
+    ) -> Result<()> {
+        // One statement for all chunks: fewer round trips, and the generation trigger fires
+        // once per document.
+        sqlx::query(
+            "INSERT INTO document_chunks (id, org_id, chat_space_id, document_id, chunk_index, content, \
+             token_count, metadata, created_at) \
+             SELECT c.id, $1, $2, $3, c.chunk_index, c.content, c.token_count, c.metadata::jsonb, $4 \
+             FROM UNNEST($5::uuid[], $6::int4[], $7::text[], $8::int4[], $9::text[]) \
+             AS c (id, chunk_index, content, token_count, metadata)",
+        )
+        .bind(org.0)
+        .bind(space)
+        .bind(document.0)
+        .bind(now)
+        .bind(chunks.iter().map(|_| ChunkId::generate().0).collect::<Vec<_>>())
+        .bind(chunks.iter().map(|c| c.chunk_index).collect::<Vec<_>>())
+        .bind(chunks.iter().map(|c| c.content.as_str()).collect::<Vec<_>>())
+        .bind(chunks.iter().map(|c| c.token_count).collect::<Vec<_>>())
+        .bind(chunks.iter().map(|c| c.metadata.to_string()).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
     }
 }
 

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::Utc;
 use docent_store::*;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgConnection, PgPool};
@@ -105,7 +104,6 @@ impl PostgresStore {
         })
     }
 
-    /// Applies the migrations not yet applied; returns how many ran.
     /// `VACUUM ANALYZE` of the chunks, as autovacuum does in its own time: benchmarks call
     /// it after a bulk load (and the deletions of earlier runs) to measure the steady state.
     pub async fn vacuum_chunks(&self) -> Result<()> {
@@ -115,6 +113,8 @@ impl PostgresStore {
         Ok(())
     }
 
+    /// Applies the migrations not yet applied; returns how many ran. An advisory lock keeps
+    /// replicas starting together from applying one twice.
     pub async fn migrate(&self) -> Result<usize> {
         let mut conn = self.pool.acquire().await?;
         sqlx::query("SELECT pg_advisory_lock($1)")
@@ -136,47 +136,8 @@ impl PostgresStore {
         )
         .execute(&mut *conn)
         .await?;
-        let mut ran = 0;
-        for &(version, name, sql) in MIGRATIONS {
-            let done: Option<i64> =
-                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
-                    .bind(version)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-            if done.is_some() {
-                continue;
-            }
-            sqlx::raw_sql("BEGIN").execute(&mut *conn).await?;
-            match apply(conn, version, name, sql).await {
-                Ok(()) => {
-                    sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
-                    tracing::info!(version, name, "applied migration");
-                    ran += 1;
-                }
-                Err(e) => {
-                    sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.ok();
-                    return Err(StoreError::Migration {
-                        version,
-                        message: e.to_string(),
-                    });
-                }
-            }
-        }
-        Ok(ran)
+        Self::apply_migrations(conn, MIGRATIONS).await
     }
-}
-
-async fn apply(conn: &mut PgConnection, version: i64, name: &str, sql: &str) -> Result<()> {
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-        .bind(version)
-        .bind(name)
-        .bind(Utc::now())
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
 }
 
 // The statements both backends share, one macro an area (see `docent_store::sql`).
@@ -193,28 +154,12 @@ docent_store::jobs_sql!(
     claim_lock = " FOR UPDATE SKIP LOCKED"
 );
 
-#[async_trait]
-impl Store for PostgresStore {
-    fn backend(&self) -> &'static str {
-        "postgres"
-    }
-
-    fn hub(&self) -> std::sync::Arc<dyn docent_store::hub::Hub> {
-        self.hub.clone()
-    }
-
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    fn pool_stats(&self) -> PoolStats {
-        PoolStats {
-            size: self.pool.size(),
-            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
-        }
-    }
-}
+docent_store::store_sql!(
+    PostgresStore,
+    sqlx::Postgres,
+    backend = "postgres",
+    begin = "BEGIN"
+);
 
 /// The `application_name` of [`PostgresStore::another_replica`]'s connections, so that a
 /// test can find (and end) them.

@@ -16,67 +16,6 @@ docent_store::knowledge_sql!(SqliteStore, sqlx::Sqlite);
 
 #[async_trait]
 impl ChunkIndex for SqliteStore {
-    async fn complete_document(
-        &self,
-        org: OrgId,
-        id: DocumentId,
-        facts: DocumentFacts,
-        chunks: Vec<NewChunk>,
-    ) -> Result<bool> {
-        let now = Utc::now();
-        let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await?;
-        let space: Option<uuid::Uuid> =
-            sqlx::query_scalar("SELECT chat_space_id FROM documents WHERE org_id = ?1 AND id = ?2")
-                .bind(org.0)
-                .bind(id.0)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some(space) = space else {
-            return Ok(false);
-        };
-        sqlx::query("DELETE FROM document_chunks WHERE document_id = ?1")
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await?;
-        for chunk in &chunks {
-            sqlx::query(
-                "INSERT INTO document_chunks (id, org_id, chat_space_id, document_id, chunk_index, content, \
-                 token_count, metadata, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )
-            .bind(ChunkId::generate().0)
-            .bind(org.0)
-            .bind(space)
-            .bind(id.0)
-            .bind(chunk.chunk_index)
-            .bind(&chunk.content)
-            .bind(chunk.token_count)
-            .bind(Json(&chunk.metadata))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query(
-            "UPDATE documents SET status = 'completed', progress = 100, error_message = NULL, \
-             title = CASE WHEN title = '' AND ?3 IS NOT NULL THEN ?3 ELSE title END, \
-             author = COALESCE(?4, author), type = COALESCE(?5, type), page_count = ?6, word_count = ?7, \
-             chunk_count = ?8, processing_completed_at = ?9, updated_at = ?9 WHERE org_id = ?1 AND id = ?2",
-        )
-        .bind(org.0)
-        .bind(id.0)
-        .bind(&facts.title)
-        .bind(&facts.author)
-        .bind(&facts.doc_type)
-        .bind(facts.page_count)
-        .bind(facts.word_count)
-        .bind(chunks.len() as i32)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
     async fn set_chunk_embeddings(
         &self,
         org: OrgId,
@@ -127,6 +66,37 @@ impl ChunkIndex for SqliteStore {
 
     async fn warm_search(&self, org: OrgId, chat_space: ChatSpaceId) -> Result<()> {
         self.warm_indexed(org, chat_space).await
+    }
+}
+
+impl SqliteStore {
+    /// Writes a document's chunks, inside the transaction that completes it.
+    pub(crate) async fn insert_chunks(
+        conn: &mut sqlx::SqliteConnection,
+        org: OrgId,
+        space: uuid::Uuid,
+        document: DocumentId,
+        chunks: &[NewChunk],
+        now: chrono::DateTime<Utc>,
+    ) -> Result<()> {
+        for chunk in chunks {
+            sqlx::query(
+                "INSERT INTO document_chunks (id, org_id, chat_space_id, document_id, chunk_index, content, \
+                 token_count, metadata, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .bind(ChunkId::generate().0)
+            .bind(org.0)
+            .bind(space)
+            .bind(document.0)
+            .bind(chunk.chunk_index)
+            .bind(&chunk.content)
+            .bind(chunk.token_count)
+            .bind(Json(&chunk.metadata))
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
     }
 }
 

@@ -6,7 +6,6 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::Utc;
 use docent_store::*;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqliteConnection, SqlitePool};
@@ -169,51 +168,8 @@ impl SqliteStore {
         )
         .execute(&mut *conn)
         .await?;
-        let mut ran = 0;
-        for &(version, name, sql) in MIGRATIONS {
-            // BEGIN IMMEDIATE takes the write lock first, so two processes starting together
-            // cannot both apply the same migration.
-            sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-            let done: Option<i64> =
-                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?1")
-                    .bind(version)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-            if done.is_some() {
-                sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
-                continue;
-            }
-            let applied = apply(&mut conn, version, name, sql).await;
-            match applied {
-                Ok(()) => {
-                    sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
-                    tracing::info!(version, name, "applied migration");
-                    ran += 1;
-                }
-                Err(e) => {
-                    sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.ok();
-                    return Err(StoreError::Migration {
-                        version,
-                        message: e.to_string(),
-                    });
-                }
-            }
-        }
-        Ok(ran)
+        Self::apply_migrations(&mut conn, MIGRATIONS).await
     }
-}
-
-async fn apply(conn: &mut SqliteConnection, version: i64, name: &str, sql: &str) -> Result<()> {
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)")
-        .bind(version)
-        .bind(name)
-        .bind(Utc::now())
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
 }
 
 // The statements both backends share, one macro an area (see `docent_store::sql`).
@@ -226,28 +182,12 @@ docent_store::outbox_sql!(SqliteStore, sqlx::Sqlite);
 // worker only.
 docent_store::jobs_sql!(SqliteStore, sqlx::Sqlite, claim_lock = "");
 
-#[async_trait]
-impl Store for SqliteStore {
-    fn backend(&self) -> &'static str {
-        "sqlite"
-    }
-
-    fn hub(&self) -> std::sync::Arc<dyn docent_store::hub::Hub> {
-        self.hub.clone()
-    }
-
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    fn pool_stats(&self) -> PoolStats {
-        PoolStats {
-            size: self.pool.size(),
-            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
-        }
-    }
-}
+docent_store::store_sql!(
+    SqliteStore,
+    sqlx::Sqlite,
+    backend = "sqlite",
+    begin = "BEGIN IMMEDIATE"
+);
 
 /// A fresh, migrated store in a new temporary directory, for tests; the directory goes
 /// when the last clone of the store does.

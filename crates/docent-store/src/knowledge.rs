@@ -59,6 +59,15 @@ pub trait KnowledgeStore: Send + Sync {
         progress: i32,
         error: Option<&str>,
     ) -> Result<()>;
+    /// Replaces the document's chunks and marks it completed, in one transaction, so a
+    /// retried job never leaves duplicates or half a document.
+    async fn complete_document(
+        &self,
+        org: OrgId,
+        id: DocumentId,
+        facts: DocumentFacts,
+        chunks: Vec<NewChunk>,
+    ) -> Result<bool>;
     /// Chunks of a document in order, from `after` (a chunk index) on.
     async fn list_chunks(
         &self,
@@ -69,20 +78,10 @@ pub trait KnowledgeStore: Send + Sync {
     ) -> Result<Vec<Chunk>>;
 }
 
-/// A chat space's chunks as the answer path reads them: writing them whole, their embeddings
-/// and both searches. Each backend does these its own way (SQLite: its in-process vector
+/// A chat space's chunks as the answer path reads them: their embeddings and both searches. Each backend does these its own way (SQLite: its in-process vector
 /// index and FTS5; PostgreSQL: pgvector and tsvector), so they are not in [`crate::sql`].
 #[async_trait]
 pub trait ChunkIndex: Send + Sync {
-    /// Replaces the document's chunks and marks it completed, in one transaction, so a
-    /// retried job never leaves duplicates or half a document.
-    async fn complete_document(
-        &self,
-        org: OrgId,
-        id: DocumentId,
-        facts: DocumentFacts,
-        chunks: Vec<NewChunk>,
-    ) -> Result<bool>;
     /// Stores the embeddings of a document's chunks, by chunk index; chunks it does not name
     /// keep theirs. Returns how many chunks were updated.
     async fn set_chunk_embeddings(

@@ -72,6 +72,51 @@ macro_rules! knowledge_sql {
                     }
                 }
 
+                async fn complete_document(
+                    &self,
+                    org: OrgId,
+                    id: DocumentId,
+                    facts: DocumentFacts,
+                    chunks: Vec<NewChunk>,
+                ) -> Result<bool> {
+                    let now = Utc::now();
+                    let mut writer = self.writer().await?;
+                    let mut tx = writer.begin().await?;
+                    let space: Option<Uuid> =
+                        sqlx::query_scalar("SELECT chat_space_id FROM documents WHERE org_id = $1 AND id = $2")
+                            .bind(org.0)
+                            .bind(id.0)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    let Some(space) = space else {
+                        return Ok(false);
+                    };
+                    sqlx::query("DELETE FROM document_chunks WHERE document_id = $1")
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await?;
+                    Self::insert_chunks(&mut tx, org, space, id, &chunks, now).await?;
+                    sqlx::query(
+                        "UPDATE documents SET status = 'completed', progress = 100, error_message = NULL, \
+                         title = CASE WHEN title = '' AND $3 IS NOT NULL THEN $3 ELSE title END, \
+                         author = COALESCE($4, author), type = COALESCE($5, type), page_count = $6, word_count = $7, \
+                         chunk_count = $8, processing_completed_at = $9, updated_at = $9 WHERE org_id = $1 AND id = $2",
+                    )
+                    .bind(org.0)
+                    .bind(id.0)
+                    .bind(&facts.title)
+                    .bind(&facts.author)
+                    .bind(&facts.doc_type)
+                    .bind(facts.page_count)
+                    .bind(facts.word_count)
+                    .bind(chunks.len() as i32)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(true)
+                }
+
                 async fn list_documents(
                     &self,
                     org: OrgId,

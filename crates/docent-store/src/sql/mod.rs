@@ -26,6 +26,7 @@ pub mod jobs;
 pub mod knowledge;
 pub mod orgs;
 pub mod outbox;
+pub mod store;
 
 /// What the expanded statements name, in scope inside each expansion.
 #[doc(hidden)]
@@ -41,5 +42,6 @@ pub mod __support {
     pub use docent_core::*;
     pub use sqlx;
     pub use sqlx::types::Json;
+    pub use tracing;
     pub use uuid::Uuid;
 }
