@@ -31,7 +31,7 @@ pub struct Options {
     pub show_misses: bool,
 }
 
-fn mode_name(mode: Mode) -> &'static str {
+pub(crate) fn mode_name(mode: Mode) -> &'static str {
     match mode {
         Mode::Hybrid => "hybrid",
         Mode::FullText => "fulltext",
@@ -40,8 +40,8 @@ fn mode_name(mode: Mode) -> &'static str {
 }
 
 /// A scratch store with one enterprise organization and one chat space.
-struct Scratch {
-    app: App,
+pub(crate) struct Scratch {
+    pub(crate) app: App,
     org: OrgId,
     space: ChatSpace,
     dir: PathBuf,
@@ -53,7 +53,7 @@ impl Drop for Scratch {
     }
 }
 
-async fn scratch(settings: &Settings, options: &Options) -> anyhow::Result<Scratch> {
+pub(crate) async fn scratch(settings: &Settings, options: &Options) -> anyhow::Result<Scratch> {
     let dir = std::env::temp_dir().join(format!("docent-eval-{}", uuid_like()));
     let store = docent_store_sqlite::SqliteStore::open_dir(&dir, 4)
         .await
@@ -122,7 +122,7 @@ fn uuid_like() -> String {
 
 impl Scratch {
     /// Ingests `files` and waits for every job (embeddings included).
-    async fn load(&self, files: Vec<PathBuf>) -> anyhow::Result<()> {
+    pub(crate) async fn load(&self, files: Vec<PathBuf>) -> anyhow::Result<()> {
         crate::ingest::run(&self.app, &self.space.endpoint_slug, &files, true).await?;
         if self.app.embedder.is_some() {
             let worker = docent_app::jobs::Worker::new(self.app.clone(), "eval");
@@ -139,7 +139,7 @@ impl Scratch {
         Ok(())
     }
 
-    fn mode(&self, options: &Options) -> anyhow::Result<Mode> {
+    pub(crate) fn mode(&self, options: &Options) -> anyhow::Result<Mode> {
         let mode = options.mode.unwrap_or(if self.app.embedder.is_some() {
             Mode::Hybrid
         } else {
@@ -154,7 +154,11 @@ impl Scratch {
         Ok(mode)
     }
 
-    async fn ask(&self, question: &str, mode: Mode) -> anyhow::Result<Vec<docent_rag::Retrieved>> {
+    pub(crate) async fn ask(
+        &self,
+        question: &str,
+        mode: Mode,
+    ) -> anyhow::Result<Vec<docent_rag::Retrieved>> {
         Ok(self
             .app
             .answers
@@ -279,39 +283,64 @@ fn round(x: f64) -> f64 {
 }
 
 #[derive(Debug, Deserialize)]
-struct GoldSpan {
+pub(crate) struct GoldSpan {
+    pub(crate) content: String,
     start_index: usize,
     end_index: usize,
 }
 
-/// The Chroma chunking evaluation: `questions_df.csv` (question, references with gold
-/// character spans, corpus_id) and `corpora/<corpus_id>.md`.
-pub async fn chroma(settings: &Settings, dir: &Path, options: Options) -> anyhow::Result<()> {
-    let csv_path = dir.join("questions_df.csv");
-    let mut reader = csv::Reader::from_path(&csv_path)
-        .with_context(|| format!("reading {}", csv_path.display()))?;
-    let mut questions: Vec<(String, Vec<GoldSpan>, String)> = Vec::new();
-    for record in reader.records() {
-        let record = record?;
-        let (Some(question), Some(references), Some(corpus)) =
-            (record.get(0), record.get(1), record.get(2))
-        else {
-            bail!(
-                "{}: a row without question, references and corpus_id",
-                csv_path.display()
-            );
-        };
-        let spans: Vec<GoldSpan> = serde_json::from_str(references)
-            .with_context(|| format!("the references of {question:?}"))?;
-        questions.push((question.to_owned(), spans, corpus.to_owned()));
+/// Chroma's chunking evaluation: `questions_df.csv` (question, references with gold text
+/// and character spans, corpus_id) and `corpora/<corpus_id>.md`.
+pub(crate) struct ChromaSet {
+    /// `(question, gold references, corpus)`, in the file's order.
+    pub(crate) questions: Vec<(String, Vec<GoldSpan>, String)>,
+    pub(crate) corpora: Vec<String>,
+    /// The corpora's files, in the order of `corpora`.
+    pub(crate) files: Vec<PathBuf>,
+}
+
+impl ChromaSet {
+    pub(crate) fn read(dir: &Path) -> anyhow::Result<ChromaSet> {
+        let csv_path = dir.join("questions_df.csv");
+        let mut reader = csv::Reader::from_path(&csv_path)
+            .with_context(|| format!("reading {}", csv_path.display()))?;
+        let mut questions: Vec<(String, Vec<GoldSpan>, String)> = Vec::new();
+        for record in reader.records() {
+            let record = record?;
+            let (Some(question), Some(references), Some(corpus)) =
+                (record.get(0), record.get(1), record.get(2))
+            else {
+                bail!(
+                    "{}: a row without question, references and corpus_id",
+                    csv_path.display()
+                );
+            };
+            let spans: Vec<GoldSpan> = serde_json::from_str(references)
+                .with_context(|| format!("the references of {question:?}"))?;
+            questions.push((question.to_owned(), spans, corpus.to_owned()));
+        }
+        let mut corpora: Vec<String> = questions.iter().map(|q| q.2.clone()).collect();
+        corpora.sort();
+        corpora.dedup();
+        let files: Vec<PathBuf> = corpora
+            .iter()
+            .map(|c| dir.join("corpora").join(format!("{c}.md")))
+            .collect();
+        Ok(ChromaSet {
+            questions,
+            corpora,
+            files,
+        })
     }
-    let mut corpora: Vec<String> = questions.iter().map(|q| q.2.clone()).collect();
-    corpora.sort();
-    corpora.dedup();
-    let files: Vec<PathBuf> = corpora
-        .iter()
-        .map(|c| dir.join("corpora").join(format!("{c}.md")))
-        .collect();
+}
+
+/// The Chroma chunking evaluation (see [`ChromaSet`]): how well retrieval finds the gold spans.
+pub async fn chroma(settings: &Settings, dir: &Path, options: Options) -> anyhow::Result<()> {
+    let ChromaSet {
+        questions,
+        corpora,
+        files,
+    } = ChromaSet::read(dir)?;
     let scratch = scratch(settings, &options).await?;
     let mode = scratch.mode(&options)?;
     scratch.load(files.clone()).await?;

@@ -5,6 +5,7 @@ mod bench;
 mod bench_answers;
 mod bench_widget;
 mod eval;
+mod eval_answers;
 mod ingest;
 mod progress;
 
@@ -156,6 +157,15 @@ enum EvalCommand {
     /// Chroma's chunking evaluation (questions_df.csv with gold character spans, corpora/*.md):
     /// recall@k, MRR and gold_char_recall.
     Chroma {
+        dir: PathBuf,
+        #[command(flatten)]
+        options: EvalArgs,
+    },
+    /// Quoted answers (no model) on Chroma's set, scored on the answer text: the share of
+    /// questions whose answer holds at least half of the gold evidence's words, the median
+    /// answer length and markers naming no citation, beside a BM25 baseline, for the dev
+    /// (even rows) and held-out (odd rows) halves. --show-misses prints the misses.
+    Answers {
         dir: PathBuf,
         #[command(flatten)]
         options: EvalArgs,
@@ -632,6 +642,9 @@ async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::
         Command::Eval {
             command: EvalCommand::Chroma { dir, options },
         } => eval::chroma(&settings, &dir, options.options()).await,
+        Command::Eval {
+            command: EvalCommand::Answers { dir, options },
+        } => eval_answers::answers(&settings, &dir, options.options()).await,
         Command::Eval {
             command: EvalCommand::Docugami { dir, options },
         } => {
