@@ -35,6 +35,11 @@ fn quotable(text: &str) -> Vec<String> {
     let mut plain_heading: Option<String> = None;
     for paragraph in text.split("\n\n") {
         let paragraph = paragraph.trim();
+        if let Some((h, "")) = wiki_heading(paragraph) {
+            out.extend(plain_heading.take());
+            heading = Some(h.to_owned());
+            continue;
+        }
         if is_plain_heading(paragraph) {
             out.extend(plain_heading.replace(paragraph.to_owned()));
             heading = plain_heading.clone();
@@ -46,6 +51,17 @@ fn quotable(text: &str) -> Vec<String> {
                 heading = Some(sentence.trim_start_matches('#').trim().to_owned());
                 continue;
             }
+            // A wiki heading ("= = Reception = =") heads the sentence it runs into.
+            let sentence = match wiki_heading(sentence) {
+                Some((h, rest)) => {
+                    heading = Some(h.to_owned());
+                    if rest.chars().filter(|c| c.is_alphanumeric()).count() < 3 {
+                        continue;
+                    }
+                    rest
+                }
+                None => sentence,
+            };
             match heading.take() {
                 Some(h) if !h.is_empty() => out.push(format!("{h} — {sentence}")),
                 _ => out.push(sentence.to_owned()),
@@ -54,6 +70,35 @@ fn quotable(text: &str) -> Vec<String> {
     }
     out.extend(plain_heading);
     out
+}
+
+/// A wiki heading at the start of `sentence` ("= Title =", "= = Section = ="): the heading
+/// and what follows it.
+fn wiki_heading(sentence: &str) -> Option<(&str, &str)> {
+    let inner = sentence.strip_prefix('=')?.trim_start_matches(['=', ' ']);
+    let end = inner.find('=')?;
+    let heading = inner[..end].trim();
+    let rest = inner[end..].trim_start_matches(['=', ' ']);
+    (!heading.is_empty()).then_some((heading, rest))
+}
+
+/// Words after which a full stop does not end a sentence ("Roe v. Wade", "Mgr. Gilii").
+const ABBREVIATIONS: &[&str] = &[
+    "mr", "mrs", "ms", "dr", "prof", "st", "mt", "mgr", "sr", "jr", "vs", "no", "vol", "lit",
+    "fig", "gen", "col", "lt", "sgt", "capt", "rev", "inc", "ltd", "co", "corp", "dept", "approx",
+    "jan", "feb", "aug", "sept", "oct", "nov", "dec", "e.g", "i.e", "u.s", "cf",
+];
+
+/// Whether the full stop ending `before` belongs to an abbreviation or an initial.
+fn abbreviation_before(before: &str) -> bool {
+    let word = before
+        .trim_end()
+        .rsplit(|c: char| c.is_whitespace() || c == '(' || c == '"')
+        .next()
+        .unwrap_or_default();
+    let letters = word.chars().filter(|c| c.is_alphabetic()).count();
+    (letters == 1 && word.chars().all(|c| c.is_alphabetic() || c == '.'))
+        || ABBREVIATIONS.contains(&word.to_lowercase().as_str())
 }
 
 /// A paragraph of one short line with no closing punctuation, such as "Opening hours" in a
@@ -75,7 +120,8 @@ fn sentences(text: &str) -> Vec<&str> {
     for (i, &(at, c)) in chars.iter().enumerate() {
         let next = chars.get(i + 1).map(|&(_, n)| n);
         let end = match c {
-            '.' | '!' | '?' | '。' => next.is_none_or(char::is_whitespace),
+            '.' => next.is_none_or(char::is_whitespace) && !abbreviation_before(&text[start..at]),
+            '!' | '?' | '。' => next.is_none_or(char::is_whitespace),
             '\n' => true,
             _ => false,
         };
@@ -270,6 +316,39 @@ mod tests {
         assert!(text.contains("Saturday 10 to 2"), "{text}");
         assert!(!is_plain_heading("- one list item"));
         assert!(!is_plain_heading("Closed on Sundays."));
+    }
+
+    #[test]
+    fn abbreviations_and_initials_do_not_end_sentences() {
+        assert_eq!(
+            sentences(
+                "Roe v. Wade was overturned. Mgr . Gilii came. J. K. Rowling wrote it. It is no. 5."
+            ),
+            [
+                "Roe v. Wade was overturned.",
+                "Mgr . Gilii came.",
+                "J. K. Rowling wrote it.",
+                "It is no. 5."
+            ]
+        );
+    }
+
+    #[test]
+    fn wiki_headings_lead_the_sentence_they_run_into() {
+        assert_eq!(
+            quotable(
+                "= Gregorian Tower =\n\nIt stands . = = Third stage = = The roof was altered ."
+            ),
+            [
+                "Gregorian Tower — It stands .",
+                "Third stage — The roof was altered ."
+            ]
+        );
+        assert_eq!(
+            wiki_heading("= = Reception = = Good ."),
+            Some(("Reception", "Good ."))
+        );
+        assert_eq!(wiki_heading("x = y"), None);
     }
 
     #[test]
