@@ -36,6 +36,11 @@ impl Mailer {
         Ok(Mailer::Smtp { transport, from })
     }
 
+    /// Whether messages leave this server (SMTP is configured), or only reach the outbox.
+    pub fn sends_mail(&self) -> bool {
+        matches!(self, Mailer::Smtp { .. })
+    }
+
     pub async fn send(
         &self,
         store: &Arc<dyn Store>,

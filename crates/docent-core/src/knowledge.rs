@@ -75,6 +75,29 @@ pub struct Document {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Document {
+    /// What a reader calls this kind of source ("PDF", "Web page").
+    pub fn type_label(&self) -> &str {
+        document_type_label(&self.doc_type)
+    }
+}
+
+/// What a reader calls a `documents.type`; an unknown one as it is.
+pub fn document_type_label(doc_type: &str) -> &str {
+    match doc_type {
+        "pdf" => "PDF",
+        "docx" => "Word",
+        "text" => "Text",
+        "markdown" => "Markdown",
+        "html" => "HTML",
+        "url" => "Web page",
+        "site" => "Website",
+        "subtitle" => "Subtitles",
+        "product" => "Product",
+        other => other,
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct NewDocument {
     pub chat_space_id: ChatSpaceId,

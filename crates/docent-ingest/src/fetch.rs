@@ -21,7 +21,13 @@ use crate::render::{Renderer, looks_script_built};
 pub enum FetchError {
     #[error("\"{0}\" is not a valid web address; use one like https://www.example.com/page.")]
     InvalidUrl(String),
-    #[error("{0} is not allowed: Docent only fetches public http(s) addresses.")]
+    /// The message names the settings that allow a private host: an intranet's pages are a
+    /// fair thing to want, and a refusal should say how to get them.
+    #[error(
+        "{0} is not allowed: Docent only fetches public http(s) addresses. A server \
+         administrator can allow hosts on a private network with DOCENT_FETCH_ALLOWED_HOSTS \
+         (or every private address with DOCENT_FETCH_ALLOW_PRIVATE=true)."
+    )]
     NotAllowed(String),
     #[error("{0} could not be reached: {1}")]
     Unreachable(String, String),

@@ -27,7 +27,6 @@ const FLASHES: &[(&str, &str)] = &[
     ("unpublished", "Chat space is a draft again."),
     ("deleted", "Chat space deleted."),
     ("key_revoked", "API key revoked."),
-    ("invited", "Invitation sent."),
     ("invitation_revoked", "Invitation revoked."),
     ("role_changed", "Role changed."),
     ("member_removed", "Member removed."),
@@ -38,6 +37,10 @@ const FLASHES: &[(&str, &str)] = &[
     (
         "reset_sent",
         "If an account uses that email, a reset link is on its way.",
+    ),
+    (
+        "reset_outbox",
+        "This server sends no email: if an account uses that email, its reset link is in the platform administrator's Outbox.",
     ),
     (
         "password_reset",

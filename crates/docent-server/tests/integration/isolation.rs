@@ -215,6 +215,7 @@ async fn send(
             p if p.ends_with("/plan") => &[("plan", "enterprise")],
             _ => &[
                 ("name", "hijacked"),
+                ("title", "hijacked"),
                 ("endpoint_slug", "hijacked"),
                 ("key_name", "k"),
                 ("email", "new@example.com"),

@@ -204,6 +204,25 @@ async fn documents_are_changed_reprocessed_and_deleted(app: TestApp) {
         (status, code(&answer)),
         (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
     );
+    // Renamed from its page in the dashboard, and labelled as a reader says it.
+    let (status, _) = ana
+        .form(
+            &format!("/app/documents/{doc_id}/title"),
+            &[("title", "Returns and refunds")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, doc) = ana.get(&format!("/api/documents/{doc_id}")).await;
+    assert_eq!(doc["title"], "Returns and refunds");
+    let (status, _) = ana
+        .form(&format!("/app/documents/{doc_id}/title"), &[("title", " ")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, page) = ana.page(&format!("/app/documents/{doc_id}")).await;
+    assert!(
+        page.contains("value=\"Returns and refunds\"") && page.contains(">Markdown</span>"),
+        "{page}"
+    );
 
     let (status, again) = ana
         .call(Method::POST, &format!("/api/documents/{doc_id}/reprocess"))
@@ -562,6 +581,13 @@ async fn private_addresses_are_refused_up_front() {
             (status, code(&answer)),
             (StatusCode::UNPROCESSABLE_ENTITY, "url_not_allowed"),
             "{url}: {answer}"
+        );
+        // The refusal names the setting that would allow an intranet's host.
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("DOCENT_FETCH_ALLOWED_HOSTS")),
+            "{answer}"
         );
     }
     let (status, answer) = ana

@@ -128,3 +128,123 @@ async fn a_refusing_mail_server_is_a_clear_503() {
         "{body}"
     );
 }
+
+/// The invite and reset screens say whether mail leaves the server, and where the link
+/// goes when it does not.
+#[tokio::test]
+async fn screens_say_whether_mail_is_sent() {
+    let (port, messages) = fake_smtp(false).await;
+    let with_mail = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.smtp_url = Some(docent_core::settings::Secret::new(format!(
+            "smtp://127.0.0.1:{port}"
+        )));
+    })
+    .await
+    .expect("app");
+    let without_mail = TestApp::spawn(Backend::Sqlite).await.expect("app");
+    for (app, sends) in [(&with_mail, true), (&without_mail, false)] {
+        let ana = app.signup("ana@example.com").await;
+        let (status, page) = ana
+            .form(
+                "/app/members/invite",
+                &[("email", "bo@example.com"), ("role", "viewer")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{page}");
+        assert_eq!(page.contains("Invitation sent."), sends, "{page}");
+        assert_eq!(page.contains("No email was sent"), !sends, "{page}");
+        assert!(
+            page.contains("invite?token="),
+            "the link is shown either way"
+        );
+
+        let visitor = app.anonymous();
+        let (_, page) = visitor.page("/forgot-password").await;
+        assert_eq!(page.contains("data-docent=\"mail-off\""), !sends, "{page}");
+        let response = visitor
+            .client
+            .post(format!("{}/forgot-password", app.base))
+            .form(&[
+                ("email", "ana@example.com"),
+                ("csrf_token", visitor.csrf().await.as_str()),
+            ])
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let (_, login) = visitor.page("/login").await;
+        assert_eq!(login.contains("Outbox"), !sends, "{login}");
+    }
+    assert_eq!(messages.lock().expect("lock").len(), 2, "invite and reset");
+}
+
+/// An independent SMTP server (aiosmtpd, from PyPI) receives the invitation: the README's
+/// example of `DOCENT_SMTP_URL`. Needs `DOCENT_AIOSMTPD_PYTHON` (set by `scripts/test`).
+#[tokio::test]
+async fn invitations_reach_an_independent_smtp_server() {
+    let Ok(python) = std::env::var("DOCENT_AIOSMTPD_PYTHON") else {
+        assert!(
+            std::env::var("DOCENT_REQUIRE_AIOSMTPD").is_err(),
+            "DOCENT_REQUIRE_AIOSMTPD is set but DOCENT_AIOSMTPD_PYTHON is not"
+        );
+        eprintln!("skipped: no aiosmtpd (set DOCENT_AIOSMTPD_PYTHON)");
+        return;
+    };
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        probe.local_addr().expect("addr").port()
+    };
+    let mut server = tokio::process::Command::new(&python)
+        .args(["-m", "aiosmtpd", "-n", "-l"])
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["-c", "aiosmtpd.handlers.Debugging", "stdout"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start aiosmtpd");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "aiosmtpd did not start"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.smtp_url = Some(docent_core::settings::Secret::new(format!(
+            "smtp://127.0.0.1:{port}"
+        )));
+        s.smtp_from = "Docent <docent@example.com>".into();
+    })
+    .await
+    .expect("app");
+    let ana = app.signup("ana@example.com").await;
+    let (status, body) = ana
+        .json(
+            Method::POST,
+            "/api/organization/invitations",
+            json!({"email": "bo@example.com", "role": "agent"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let mut stdout = BufReader::new(server.stdout.take().expect("stdout")).lines();
+    let mut seen = String::new();
+    let read = async {
+        while let Ok(Some(line)) = stdout.next_line().await {
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains("invite?token=") {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(20), read)
+        .await
+        .expect("aiosmtpd printed the message");
+    assert!(seen.contains("To: bo@example.com"), "{seen}");
+    assert!(seen.contains("From: Docent <docent@example.com>"), "{seen}");
+    server.kill().await.ok();
+}

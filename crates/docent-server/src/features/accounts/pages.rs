@@ -42,6 +42,8 @@ struct ForgotPage {
     title: &'static str,
     errors: ValidationErrors,
     email: String,
+    /// False: no mail leaves this server, and the page says where the link goes instead.
+    sends_mail: bool,
 }
 
 #[derive(Template)]
@@ -190,12 +192,13 @@ pub async fn logout(
     Ok(response)
 }
 
-pub async fn forgot_page(ctx: PageCtx) -> Response {
+pub async fn forgot_page(State(state): State<AppState>, ctx: PageCtx) -> Response {
     let page = ForgotPage {
         shell: ctx.shell.clone(),
         title: "Reset your password",
         errors: ValidationErrors::new(),
         email: String::new(),
+        sends_mail: state.mailer.sends_mail(),
     };
     ctx.render(&page)
 }
@@ -213,7 +216,8 @@ pub async fn forgot(
     ApiForm(form): ApiForm<ForgotForm>,
 ) -> Result<Response, PageError> {
     match accounts::forgot_password(&state, &form.email, &client).await {
-        Ok(()) => Ok(redirect_with("/login", "reset_sent")),
+        Ok(()) if state.mailer.sends_mail() => Ok(redirect_with("/login", "reset_sent")),
+        Ok(()) => Ok(redirect_with("/login", "reset_outbox")),
         Err(e) => {
             let e = ApiError::from(e);
             let status = e.status();
@@ -222,6 +226,7 @@ pub async fn forgot(
                 title: "Reset your password",
                 errors: field_errors(e)?,
                 email: form.email,
+                sends_mail: state.mailer.sends_mail(),
             };
             Ok(ctx.render_status(status, &page))
         }

@@ -48,6 +48,7 @@ pub fn routes() -> Vec<Route> {
         r(M::POST, "/app/chat-spaces/{id}/urls", ChatSpace, Page, "Add a web page", post(pages::add_url)),
         r(M::GET, "/app/documents/{document_id}", ChatSpace, Page, "A document and its chunks", get(pages::show)),
         r(M::POST, "/app/documents/{document_id}/citable", ChatSpace, Page, "Citable or learn-only", post(pages::set_citable)),
+        r(M::POST, "/app/documents/{document_id}/title", ChatSpace, Page, "Rename a document", post(pages::rename)),
         r(M::POST, "/app/documents/{document_id}/reprocess", ChatSpace, Page, "Process a document again", post(pages::reprocess)),
         r(M::POST, "/app/documents/{document_id}/delete", ChatSpace, Page, "Delete a document", post(pages::delete)),
     ]

@@ -208,6 +208,34 @@ pub async fn set_citable(
     ))
 }
 
+#[derive(Debug, Deserialize)]
+pub struct TitleForm {
+    #[serde(default)]
+    title: String,
+}
+
+pub async fn rename(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<DocumentId>,
+    ApiForm(form): ApiForm<TitleForm>,
+) -> Result<Response, PageError> {
+    let doc = documents::patch(
+        &state,
+        &caller,
+        id,
+        documents::PatchDocument {
+            citable: None,
+            title: Some(form.title),
+        },
+    )
+    .await?;
+    Ok(redirect_with(
+        &format!("/app/documents/{}", doc.id),
+        "saved",
+    ))
+}
+
 pub async fn reprocess(
     State(state): State<AppState>,
     caller: Caller,

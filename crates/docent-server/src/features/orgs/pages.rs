@@ -25,6 +25,8 @@ struct MembersPage {
     errors: ValidationErrors,
     invite_email: String,
     invite_link: Option<String>,
+    /// False: invitations reach the outbox only, and the page says so.
+    sends_mail: bool,
     me: Option<UserId>,
     roles: [Role; 4],
 }
@@ -59,6 +61,7 @@ async fn members_page(
         errors,
         invite_email,
         invite_link,
+        sends_mail: state.mailer.sends_mail(),
         me: caller.user.as_ref().map(|u| u.user.id),
         roles: Role::ALL,
     })
