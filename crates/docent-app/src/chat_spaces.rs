@@ -213,6 +213,47 @@ pub async fn get(app: &App, caller: &Caller, id: ChatSpaceId) -> Result<ChatSpac
         .ok_or(AppError::NotFound("chat space"))
 }
 
+/// Where a chat space stands on its way to visitors: the set-up checklist shown on each of
+/// its pages until every step is done.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Setup {
+    /// At least one document is ready.
+    pub knowledge: bool,
+    /// Someone asked it something in the playground.
+    pub tried: bool,
+    pub published: bool,
+    /// A visitor has talked to it through the widget, an iframe or the share link.
+    pub installed: bool,
+}
+
+impl Setup {
+    pub fn done(&self) -> bool {
+        self.knowledge && self.tried && self.published && self.installed
+    }
+
+    /// How many of the four steps are done.
+    pub fn steps_done(&self) -> usize {
+        [self.knowledge, self.tried, self.published, self.installed]
+            .iter()
+            .filter(|d| **d)
+            .count()
+    }
+}
+
+pub async fn setup(app: &App, caller: &Caller, space: &ChatSpace) -> Result<Setup, AppError> {
+    let ready = crate::documents::completed_count(app, caller, space).await?;
+    let channels = app
+        .store
+        .conversation_channels(caller.org_id(), space.id)
+        .await?;
+    Ok(Setup {
+        knowledge: ready > 0,
+        tried: channels.contains(&Channel::Playground),
+        published: space.status == ChatSpaceStatus::Published,
+        installed: channels.contains(&Channel::Widget),
+    })
+}
+
 pub async fn create(
     app: &App,
     caller: &Caller,

@@ -14,6 +14,13 @@ pub trait AnswerStore: Send + Sync {
         chat_space: ChatSpaceId,
         page: Page<ConversationId>,
     ) -> Result<Vec<Conversation>>;
+    /// The channels a chat space has had conversations on (for its set-up checklist:
+    /// tried in the playground, talked to on a website).
+    async fn conversation_channels(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+    ) -> Result<Vec<Channel>>;
     /// Ends a conversation (idle, or the visitor started a new one). False when it was not
     /// an open conversation of `org`.
     async fn close_conversation(

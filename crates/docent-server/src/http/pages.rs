@@ -21,7 +21,10 @@ const FLASH_COOKIE: &str = "docent_flash";
 /// One-line confirmations shown after a redirect. Only these keys travel in the cookie, so
 /// nothing a user typed is ever reflected from it.
 const FLASHES: &[(&str, &str)] = &[
-    ("created", "Chat space created."),
+    (
+        "created",
+        "Chat space created. Start by adding what it should know.",
+    ),
     ("saved", "Changes saved."),
     ("published", "Chat space published."),
     ("unpublished", "Chat space is a draft again."),

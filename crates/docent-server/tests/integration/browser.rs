@@ -500,8 +500,16 @@ async fn a_new_user_signs_up_creates_renames_and_manages_keys() {
         .fill("#name", "<img src=x onerror=window.__xss=1>Acme")
         .await;
     browser.click("[data-docent=create-chat-space]").await;
+    // A new chat space opens where its knowledge is added.
+    browser
+        .wait_url(|u| u.contains("/app/chat-spaces/") && u.ends_with("/knowledge"))
+        .await;
+    browser
+        .wait_text("[data-docent=setup]", "0 of 4 done")
+        .await;
+    browser.click("[data-docent=settings-tab]").await;
     let space_url = browser
-        .wait_url(|u| u.contains("/app/chat-spaces/") && !u.ends_with("/new"))
+        .wait_url(|u| u.contains("/app/chat-spaces/") && !u.ends_with("/knowledge"))
         .await;
     assert_eq!(
         browser.text("[data-docent=chat-space-name]").await,

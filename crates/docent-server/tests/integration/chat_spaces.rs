@@ -10,7 +10,8 @@ on_both_backends!(
     chat_spaces_are_created_changed_and_deleted,
     publishing_needs_a_completed_document,
     plans_cap_chat_spaces,
-    api_keys_work_until_revoked
+    api_keys_work_until_revoked,
+    a_new_chat_space_walks_its_owner_through_set_up
 );
 
 async fn chat_spaces_are_created_changed_and_deleted(app: TestApp) {
@@ -397,4 +398,104 @@ async fn api_keys_work_until_revoked(app: TestApp) {
         .expect("still listed");
     assert!(revoked["revoked_at"].is_string());
     assert!(revoked["last_used_at"].is_string());
+}
+
+/// A new chat space opens on Knowledge; every tab shows the set-up checklist (add knowledge,
+/// try it, publish, install) with each step's state until all are done, and Publish from
+/// whichever tab it is pressed on; the Settings tab says who answers.
+async fn a_new_chat_space_walks_its_owner_through_set_up(app: TestApp) {
+    let ana = app.signup("ana@example.com").await;
+    let (_, me) = ana.get("/api/auth/me").await;
+    let org = me["organization"]["id"].as_str().expect("org").to_owned();
+    let csrf = ana.csrf().await;
+    let created = ana
+        .request(Method::POST, "/app/chat-spaces")
+        .form(&[("name", "Bakery help"), ("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let to = created.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let id = to
+        .strip_prefix("/app/chat-spaces/")
+        .and_then(|rest| rest.strip_suffix("/knowledge"))
+        .unwrap_or_else(|| panic!("opens on Knowledge, not {to}"))
+        .to_owned();
+    let done = |page: &str, step: &str| {
+        page.contains(&format!("class=\"step done\" data-step=\"{step}\""))
+    };
+    for tab in ["", "/knowledge", "/playground", "/appearance", "/install"] {
+        let (status, page) = ana.page(&format!("/app/chat-spaces/{id}{tab}")).await;
+        assert_eq!(status, StatusCode::OK, "{tab}");
+        assert!(
+            page.contains("data-docent=\"setup\"") && page.contains("0 of 4 done"),
+            "{tab}: {page}"
+        );
+        assert!(page.contains("data-docent=\"publish\""), "Publish on {tab}");
+    }
+    let (_, settings) = ana.page(&format!("/app/chat-spaces/{id}")).await;
+    assert!(
+        settings.contains("Answers are quoted from your knowledge")
+            && settings.contains("DOCENT_LLM_API_KEY"),
+        "{settings}"
+    );
+
+    add_completed_document(&app, &org, &id).await;
+    let (_, page) = ana.page(&format!("/app/chat-spaces/{id}/install")).await;
+    assert!(
+        done(&page, "knowledge") && !done(&page, "published"),
+        "{page}"
+    );
+    let csrf = ana.csrf().await;
+    let published = ana
+        .request(Method::POST, &format!("/app/chat-spaces/{id}/publish"))
+        .form(&[("back", "install"), ("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(published.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        published.headers()["location"],
+        format!("/app/chat-spaces/{id}/install").as_str(),
+        "back on the tab it was pressed on"
+    );
+    let (status, _) = ana
+        .form(
+            &format!("/app/chat-spaces/{id}/playground"),
+            &[("message", "When do you open?")],
+        )
+        .await;
+    assert!(status.is_success(), "{status}");
+    let (_, page) = ana.page(&format!("/app/chat-spaces/{id}/knowledge")).await;
+    assert!(
+        done(&page, "knowledge")
+            && done(&page, "tried")
+            && done(&page, "published")
+            && !done(&page, "installed"),
+        "{page}"
+    );
+    assert!(
+        page.contains("3 of 4 done") && page.contains("data-docent=\"unpublish\""),
+        "{page}"
+    );
+
+    let (_, space) = ana.get(&format!("/api/chat-spaces/{id}")).await;
+    let slug = space["endpoint_slug"].as_str().expect("slug");
+    let (status, opened) = app
+        .anonymous()
+        .json(
+            Method::POST,
+            &format!("/api/widget/{slug}/conversation"),
+            json!({"visitor_id": "first-visitor"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{opened}");
+    let (_, page) = ana.page(&format!("/app/chat-spaces/{id}/knowledge")).await;
+    assert!(
+        !page.contains("data-docent=\"setup\""),
+        "the checklist goes once all is done"
+    );
 }

@@ -31,6 +31,25 @@ macro_rules! answers_sql {
                     all(rows, ConversationRow::into_domain)
                 }
 
+                async fn conversation_channels(
+                    &self,
+                    org: OrgId,
+                    chat_space: ChatSpaceId,
+                ) -> Result<Vec<Channel>> {
+                    let names: Vec<String> = sqlx::query_scalar(
+                        "SELECT DISTINCT channel FROM conversations \
+                         WHERE org_id = $1 AND chat_space_id = $2 ORDER BY channel",
+                    )
+                    .bind(org.0)
+                    .bind(chat_space.0)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    names
+                        .iter()
+                        .map(|n| parse("channel", n, Channel::parse))
+                        .collect()
+                }
+
                 async fn close_conversation(
                     &self,
                     org: OrgId,

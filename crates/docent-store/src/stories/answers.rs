@@ -191,6 +191,21 @@ pub async fn conversations_belong_to_their_organization(store: &impl Store) {
             .expect("find")
             .is_none()
     );
+    assert_eq!(
+        store
+            .conversation_channels(org_a.id, space_a.id)
+            .await
+            .expect("channels"),
+        [Channel::Playground]
+    );
+    assert_eq!(
+        store
+            .conversation_channels(org_b.id, space_a.id)
+            .await
+            .expect("channels"),
+        [],
+        "another organization sees none"
+    );
     assert!(
         store
             .add_message(

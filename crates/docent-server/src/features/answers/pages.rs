@@ -30,6 +30,7 @@ struct PlaygroundPage {
     has_model: bool,
     errors: ValidationErrors,
     question: String,
+    setup: chat_spaces::Setup,
 }
 
 impl PlaygroundPage {
@@ -85,6 +86,7 @@ async fn page(
         Some(c) => answers::messages(state, caller, c, None, 200).await?,
         None => Vec::new(),
     };
+    let setup = chat_spaces::setup(state, caller, &space).await?;
     Ok(PlaygroundPage {
         shell: Shell {
             nav: "spaces",
@@ -98,6 +100,7 @@ async fn page(
         has_model: state.answers.has_model(),
         errors: ValidationErrors::new(),
         question: String::new(),
+        setup,
     })
 }
 

@@ -118,10 +118,12 @@ struct AppearancePage {
     errors: ValidationErrors,
     /// The saved look as the widget reads it, for the preview.
     preview_config: String,
+    setup: chat_spaces::Setup,
 }
 
 fn appearance_page(
     ctx: &PageCtx,
+    setup: chat_spaces::Setup,
     space: ChatSpace,
     form: Option<AppearanceForm>,
     errors: ValidationErrors,
@@ -147,6 +149,7 @@ fn appearance_page(
         form,
         errors,
         preview_config,
+        setup,
     }
 }
 
@@ -157,7 +160,14 @@ pub async fn appearance(
     IdPath(id): IdPath<ChatSpaceId>,
 ) -> Result<Response, PageError> {
     let space = chat_spaces::get(&state, &caller, id).await?;
-    Ok(ctx.render(&appearance_page(&ctx, space, None, ValidationErrors::new())))
+    let setup = chat_spaces::setup(&state, &caller, &space).await?;
+    Ok(ctx.render(&appearance_page(
+        &ctx,
+        setup,
+        space,
+        None,
+        ValidationErrors::new(),
+    )))
 }
 
 pub async fn save_appearance(
@@ -178,7 +188,9 @@ pub async fn save_appearance(
     match save_form(&state, &caller, id, patch, errors, "/appearance").await? {
         Saved::Done(done) => Ok(done),
         Saved::Refused(status, errors) => {
-            Ok(ctx.render_status(status, &appearance_page(&ctx, space, Some(shown), errors)))
+            let setup = chat_spaces::setup(&state, &caller, &space).await?;
+            let page = appearance_page(&ctx, setup, space, Some(shown), errors);
+            Ok(ctx.render_status(status, &page))
         }
     }
 }
@@ -192,11 +204,13 @@ struct InstallPage {
     embed: EmbedCode,
     allowed_origins: String,
     errors: ValidationErrors,
+    setup: chat_spaces::Setup,
 }
 
 fn install_page(
     state: &AppState,
     ctx: &PageCtx,
+    setup: chat_spaces::Setup,
     space: ChatSpace,
     allowed_origins: Option<String>,
     errors: ValidationErrors,
@@ -211,6 +225,7 @@ fn install_page(
         allowed_origins: allowed_origins.unwrap_or_else(|| space.allowed_origins.join("\n")),
         space,
         errors,
+        setup,
     }
 }
 
@@ -221,9 +236,11 @@ pub async fn install(
     IdPath(id): IdPath<ChatSpaceId>,
 ) -> Result<Response, PageError> {
     let space = chat_spaces::get(&state, &caller, id).await?;
+    let setup = chat_spaces::setup(&state, &caller, &space).await?;
     Ok(ctx.render(&install_page(
         &state,
         &ctx,
+        setup,
         space,
         None,
         ValidationErrors::new(),
@@ -269,7 +286,15 @@ pub async fn save_origins(
     {
         Saved::Done(done) => Ok(done),
         Saved::Refused(status, errors) => {
-            let page = install_page(&state, &ctx, space, Some(form.allowed_origins), errors);
+            let setup = chat_spaces::setup(&state, &caller, &space).await?;
+            let page = install_page(
+                &state,
+                &ctx,
+                setup,
+                space,
+                Some(form.allowed_origins),
+                errors,
+            );
             Ok(ctx.render_status(status, &page))
         }
     }

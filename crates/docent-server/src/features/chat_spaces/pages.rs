@@ -17,7 +17,7 @@ use crate::extract::{ApiForm, IdPath};
 use crate::http::pages::{PageCtx, PageError, Shell, field_errors, redirect_with};
 use docent_app::api_keys::{self, CreateApiKey};
 use docent_app::chat_spaces::{self, CreateChatSpace, PatchChatSpace};
-use docent_app::{documents, orgs};
+use docent_app::orgs;
 
 #[derive(Template)]
 #[template(path = "chat_spaces/spaces.html")]
@@ -113,8 +113,9 @@ pub async fn create(
         ..CreateChatSpace::default()
     };
     match chat_spaces::create(&state, &caller, input).await {
+        // A new chat space knows nothing yet: it opens where knowledge is added.
         Ok(space) => Ok(redirect_with(
-            &format!("/app/chat-spaces/{}", space.id),
+            &format!("/app/chat-spaces/{}/knowledge", space.id),
             "created",
         )),
         Err(e) => {
@@ -242,7 +243,9 @@ struct SpacePage {
     errors: ValidationErrors,
     keys: Vec<ApiKey>,
     new_key: Option<String>,
-    completed_documents: u64,
+    setup: chat_spaces::Setup,
+    /// Whether a language model writes answers on this server (else they are quoted).
+    has_model: bool,
 }
 
 async fn space_page(
@@ -259,7 +262,7 @@ async fn space_page(
     } else {
         Vec::new()
     };
-    let completed_documents = documents::completed_count(state, caller, &space).await?;
+    let setup = chat_spaces::setup(state, caller, &space).await?;
     Ok(SpacePage {
         shell: Shell {
             nav: "spaces",
@@ -271,7 +274,8 @@ async fn space_page(
         errors,
         keys,
         new_key,
-        completed_documents,
+        setup,
+        has_model: state.answers.has_model(),
     })
 }
 
@@ -358,6 +362,7 @@ async fn status_change(
     ctx: &PageCtx,
     id: ChatSpaceId,
     publish: bool,
+    back: &str,
 ) -> Result<Response, PageError> {
     let result = if publish {
         chat_spaces::publish(state, caller, id).await
@@ -365,8 +370,8 @@ async fn status_change(
         chat_spaces::unpublish(state, caller, id).await
     };
     match result {
-        Ok(space) => Ok(redirect_with(
-            &format!("/app/chat-spaces/{}", space.id),
+        Ok(_) => Ok(redirect_with(
+            back,
             if publish { "published" } else { "unpublished" },
         )),
         Err(e) => {
@@ -380,13 +385,32 @@ async fn status_change(
     }
 }
 
+/// The tab a Publish or Unpublish button was pressed on, to return to.
+#[derive(Debug, Deserialize)]
+pub struct StatusForm {
+    #[serde(default)]
+    back: String,
+}
+
+impl StatusForm {
+    fn path(&self, id: ChatSpaceId) -> String {
+        match self.back.as_str() {
+            tab @ ("knowledge" | "playground" | "appearance" | "install") => {
+                format!("/app/chat-spaces/{id}/{tab}")
+            }
+            _ => format!("/app/chat-spaces/{id}"),
+        }
+    }
+}
+
 pub async fn publish(
     State(state): State<AppState>,
     caller: Caller,
     ctx: PageCtx,
     IdPath(id): IdPath<ChatSpaceId>,
+    ApiForm(form): ApiForm<StatusForm>,
 ) -> Result<Response, PageError> {
-    status_change(&state, &caller, &ctx, id, true).await
+    status_change(&state, &caller, &ctx, id, true, &form.path(id)).await
 }
 
 pub async fn unpublish(
@@ -394,8 +418,9 @@ pub async fn unpublish(
     caller: Caller,
     ctx: PageCtx,
     IdPath(id): IdPath<ChatSpaceId>,
+    ApiForm(form): ApiForm<StatusForm>,
 ) -> Result<Response, PageError> {
-    status_change(&state, &caller, &ctx, id, false).await
+    status_change(&state, &caller, &ctx, id, false, &form.path(id)).await
 }
 
 pub async fn delete(

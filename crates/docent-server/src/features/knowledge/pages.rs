@@ -32,6 +32,7 @@ struct KnowledgePage {
     max_upload_mb: usize,
     /// The address typed into the web page form, kept when it is refused.
     url: String,
+    setup: chat_spaces::Setup,
 }
 
 impl KnowledgePage {
@@ -64,6 +65,7 @@ async fn knowledge_page(
         Page::first(Page::<DocumentId>::MAX_LIMIT),
     )
     .await?;
+    let setup = chat_spaces::setup(state, caller, &space).await?;
     Ok(KnowledgePage {
         shell: Shell {
             nav: "spaces",
@@ -76,6 +78,7 @@ async fn knowledge_page(
         accept: ACCEPT,
         max_upload_mb: state.settings.max_upload_bytes / (1024 * 1024),
         url: String::new(),
+        setup,
     })
 }
 
