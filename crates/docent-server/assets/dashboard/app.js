@@ -5,6 +5,17 @@
 
   document.documentElement.classList.add("js");
 
+  // On a phone the sidebar is a menu behind a button (without this file it stays open).
+  var toggle = document.querySelector("[data-docent=menu-toggle]");
+  var menu = document.getElementById("sidebar-menu");
+  if (toggle && menu) {
+    toggle.addEventListener("click", function () {
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", String(open));
+      menu.classList.toggle("open", open);
+    });
+  }
+
   // Organization switcher: submit on change; the Switch button is for no-JS visitors.
   document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
     select.addEventListener("change", function () { select.form.submit(); });

@@ -17,6 +17,7 @@ mod markdown_browser;
 mod ops;
 mod orgs;
 mod replicas_browser;
+mod responsive_browser;
 mod schemathesis;
 mod widget;
 mod widget_browser;
