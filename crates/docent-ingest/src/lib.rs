@@ -5,6 +5,7 @@
 //! runtime); [`fetch`] reaches the web, guarded against server-side request forgery.
 
 mod chunk;
+mod clean;
 pub mod crawl;
 mod detect;
 mod docx;
@@ -123,6 +124,7 @@ pub fn extract(
         Format::Vtt | Format::Srt => subtitles::extract(&text::decode(bytes)?)?,
     };
     extracted.format = Some(format);
+    clean::clean(&mut extracted);
     extracted.sections.retain(|s| !s.text.trim().is_empty());
     if extracted.sections.is_empty() {
         return Err(IngestError::NoText);
