@@ -153,6 +153,227 @@ pub async fn upload(
     Ok(created)
 }
 
+/// Knowledge typed or pasted in rather than uploaded.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddText {
+    #[schemars(regex(pattern = docent_core::validate::NAME_PATTERN), length(max = 100), example = "Opening hours")]
+    pub title: String,
+    #[schemars(regex(pattern = docent_core::validate::NOT_BLANK_PATTERN), length(max = 200000))]
+    pub text: String,
+    /// Cited in answers (the default), or learn-only.
+    #[serde(default = "yes")]
+    pub citable: bool,
+}
+
+/// A question with the answer to give, quoted whole when a visitor asks it.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QaPair {
+    #[schemars(regex(pattern = docent_core::validate::NOT_BLANK_PATTERN), length(max = 500), example = "Do you deliver on Sundays?")]
+    pub question: String,
+    #[schemars(regex(pattern = docent_core::validate::NOT_BLANK_PATTERN), length(max = 10000), example = "No: we deliver Monday to Saturday.")]
+    pub answer: String,
+    #[serde(default = "yes")]
+    pub citable: bool,
+}
+
+/// The most a pasted text may hold, in characters.
+const TEXT_MAX_CHARS: usize = 200_000;
+
+/// The text a question and answer is stored and indexed as; answers recognise it (see
+/// `docent_rag::extractive`).
+pub fn qa_text(question: &str, answer: &str) -> String {
+    format!("Q: {}\nA: {}\n", question.trim(), answer.trim())
+}
+
+/// The question and answer of a `qa` document's text, as [`qa_text`] wrote them.
+pub fn parse_qa(text: &str) -> Option<(String, String)> {
+    let rest = text.strip_prefix("Q: ")?;
+    let (question, answer) = rest.split_once("\nA: ")?;
+    Some((question.trim().to_owned(), answer.trim().to_owned()))
+}
+
+fn check_qa(pair: &QaPair) -> Result<(), AppError> {
+    let mut errors = docent_core::ValidationErrors::new();
+    if pair.question.trim().is_empty() {
+        errors.add("question", "Write the question as a visitor would ask it.");
+    } else if pair.question.chars().count() > 500 {
+        errors.add("question", "Use at most 500 characters.");
+    }
+    if pair.answer.trim().is_empty() {
+        errors.add("answer", "Write the answer to give.");
+    } else if pair.answer.chars().count() > 10_000 {
+        errors.add("answer", "Use at most 10000 characters.");
+    }
+    errors.into_result().map_err(AppError::from)
+}
+
+/// Stores `text` as a new document of `space` and queues its processing.
+async fn add_typed(
+    app: &App,
+    caller: &Caller,
+    space: ChatSpaceId,
+    doc_type: &str,
+    title: String,
+    text: &str,
+    citable: bool,
+) -> Result<Document, AppError> {
+    caller.require(Role::Admin)?;
+    let space = chat_spaces::get(app, caller, space).await?;
+    ensure_room(app, caller, space.id, 1).await?;
+    let stored = app
+        .files
+        .store(caller.org_id(), text.as_bytes())
+        .await
+        .map_err(|e| AppError::Internal(format!("storing a text: {e}")))?;
+    let doc = create_within_plan(
+        app,
+        caller,
+        NewDocument {
+            chat_space_id: space.id,
+            parent_id: None,
+            doc_type: doc_type.to_owned(),
+            title,
+            file_size: Some(stored.size),
+            file_name: None,
+            content_hash: Some(stored.content_hash),
+            storage_key: Some(stored.key),
+            source_url: None,
+            citable,
+            status: DocumentStatus::Pending,
+        },
+    )
+    .await?;
+    app.store
+        .enqueue_job(
+            NewJob::for_document(JobKind::Ingest, caller.org_id(), space.id, doc.id),
+            chrono::Utc::now(),
+        )
+        .await?;
+    crate::events::jobs_queued(app).await;
+    crate::events::documents_changed(app, space.id).await;
+    Ok(doc)
+}
+
+/// A pasted text as a knowledge source.
+pub async fn add_text(
+    app: &App,
+    caller: &Caller,
+    space: ChatSpaceId,
+    input: AddText,
+) -> Result<Document, AppError> {
+    let mut errors = docent_core::ValidationErrors::new();
+    let title = validate::name(&mut errors, "title", &input.title);
+    if input.text.trim().is_empty() {
+        errors.add("text", "Paste or type the text to learn.");
+    } else if input.text.chars().count() > TEXT_MAX_CHARS {
+        errors.add(
+            "text",
+            format!("Use at most {TEXT_MAX_CHARS} characters; upload a file for more."),
+        );
+    }
+    errors.into_result()?;
+    add_typed(
+        app,
+        caller,
+        space,
+        "text",
+        title,
+        &input.text,
+        input.citable,
+    )
+    .await
+}
+
+/// A question and its answer as a knowledge source.
+pub async fn add_qa(
+    app: &App,
+    caller: &Caller,
+    space: ChatSpaceId,
+    pair: QaPair,
+) -> Result<Document, AppError> {
+    check_qa(&pair)?;
+    let title: String = pair.question.trim().chars().take(100).collect();
+    let text = qa_text(&pair.question, &pair.answer);
+    add_typed(app, caller, space, "qa", title, &text, pair.citable).await
+}
+
+/// The question and answer of a `qa` document.
+pub async fn qa(app: &App, caller: &Caller, id: DocumentId) -> Result<(String, String), AppError> {
+    let doc = get(app, caller, id).await?;
+    if doc.doc_type != "qa" {
+        return Err(AppError::NotFound("question and answer"));
+    }
+    let key = doc
+        .storage_key
+        .as_deref()
+        .ok_or(AppError::NotFound("question and answer"))?;
+    let bytes = app
+        .files
+        .get(key)
+        .await
+        .map_err(|e| AppError::Internal(format!("reading a question and answer: {e}")))?;
+    parse_qa(&String::from_utf8_lossy(&bytes)).ok_or(AppError::NotFound("question and answer"))
+}
+
+/// Rewrites a `qa` document's question and answer (and its title, the question) and
+/// processes it again.
+pub async fn edit_qa(
+    app: &App,
+    caller: &Caller,
+    id: DocumentId,
+    pair: QaPair,
+) -> Result<Document, AppError> {
+    caller.require(Role::Admin)?;
+    check_qa(&pair)?;
+    let doc = get(app, caller, id).await?;
+    if doc.doc_type != "qa" {
+        return Err(AppError::validation(
+            "question",
+            "Only a question-and-answer source has a question to edit.",
+        ));
+    }
+    let stored = app
+        .files
+        .store(
+            caller.org_id(),
+            qa_text(&pair.question, &pair.answer).as_bytes(),
+        )
+        .await
+        .map_err(|e| AppError::Internal(format!("storing a text: {e}")))?;
+    app.store
+        .set_document_file(
+            caller.org_id(),
+            id,
+            StoredFile {
+                storage_key: stored.key,
+                content_hash: stored.content_hash,
+                file_size: stored.size,
+                source_url: None,
+            },
+        )
+        .await?;
+    // The text it replaces goes (a failure only leaves an unread file behind).
+    if let Some(old) = doc.storage_key.as_deref()
+        && let Err(e) = app.files.delete(old).await
+    {
+        tracing::warn!(error = %e, "removing a replaced question and answer");
+    }
+    let title: String = pair.question.trim().chars().take(100).collect();
+    app.store
+        .update_document(
+            caller.org_id(),
+            id,
+            DocumentPatch {
+                title: Some(title),
+                citable: Some(pair.citable),
+            },
+        )
+        .await?;
+    reprocess(app, caller, id).await
+}
+
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddUrl {

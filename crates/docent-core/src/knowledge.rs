@@ -50,7 +50,8 @@ pub struct Document {
     pub parent_id: Option<DocumentId>,
     pub org_id: OrgId,
     pub chat_space_id: ChatSpaceId,
-    /// `pdf`, `docx`, `text`, `markdown`, `html`, `url`, `site`, `subtitle` or `product`.
+    /// `pdf`, `docx`, `text`, `markdown`, `html`, `url`, `site`, `subtitle`, `product` or `qa`
+    /// (a question and its answer).
     #[serde(rename = "type")]
     pub doc_type: String,
     pub source_url: Option<String>,
@@ -94,6 +95,7 @@ pub fn document_type_label(doc_type: &str) -> &str {
         "site" => "Website",
         "subtitle" => "Subtitles",
         "product" => "Product",
+        "qa" => "Q&A",
         other => other,
     }
 }

@@ -3,7 +3,7 @@
 //! layer also loses the line ends inside its paragraphs (a word hyphenated at a line end is
 //! made whole when the document spells it whole elsewhere), its footnote markers
 //! ("… the Act.³" read as "Act.3"), and the running headers and footers repeated on most of
-//! its pages.
+//! its pages move out of its sentences to a line of their own at the top of the page.
 
 use std::collections::{HashMap, HashSet};
 
@@ -64,8 +64,8 @@ fn running_key(line: &str) -> String {
 /// How many lines at the top and at the bottom of a page may be a running header or footer.
 const EDGE_LINES: usize = 2;
 
-/// Removes the lines that stand at the top or bottom of most pages (at least three, and at
-/// least half of them): running headers, footers and page numbers.
+/// Takes the lines that stand at the top or bottom of most pages (at least three, and at
+/// least half of them: running headers, footers and page numbers) out of the page's flow.
 fn drop_running_lines(extracted: &mut Extracted) {
     let pages = extracted.sections.len();
     if pages < 3 {
@@ -106,13 +106,25 @@ fn drop_running_lines(extracted: &mut Extracted) {
             .chain(content.iter().rev().take(EDGE_LINES))
             .copied()
             .collect();
-        let kept: Vec<&str> = lines
+        let (moved, kept): (Vec<(usize, &str)>, Vec<(usize, &str)>) = lines
             .iter()
+            .copied()
             .enumerate()
-            .filter(|(i, line)| !(edge.contains(i) && running.contains(&running_key(line))))
-            .map(|(_, line)| *line)
+            .partition(|(i, line)| edge.contains(i) && running.contains(&running_key(line)));
+        // What they say (the company, the report, the chapter) still tells a search which
+        // document a page is of: they lead the page, on a paragraph of their own, instead
+        // of standing between its sentences. Page numbers alone go.
+        let label: Vec<&str> = moved
+            .iter()
+            .map(|(_, line)| line.trim())
+            .filter(|line| line.chars().any(char::is_alphabetic))
             .collect();
-        section.text = kept.join("\n");
+        let body: Vec<&str> = kept.into_iter().map(|(_, line)| line).collect();
+        section.text = if label.is_empty() {
+            body.join("\n")
+        } else {
+            format!("{}\n\n{}", label.join(" · "), body.join("\n"))
+        };
     }
     extracted.sections.retain(|s| !s.text.trim().is_empty());
 }
@@ -379,7 +391,9 @@ mod tests {
             assert_eq!(
                 section.text,
                 format!(
-                    "{} says something worth reading on this page.",
+                    "Annual Report 2025 · Page {} of 4 · Confidential — Acme Ltd\n\n{} says \
+                     something worth reading on this page.",
+                    n + 1,
                     ["Alpha", "Beta", "Gamma", "Delta"][n]
                 )
             );

@@ -140,9 +140,40 @@ fn sentences(text: &str) -> Vec<&str> {
     out
 }
 
-/// The answer, or `None` when no citable sentence shares a word with the question.
+/// A question-and-answer source's text ("Q: …\nA: …", as the knowledge API stores it): its
+/// question and answer.
+fn question_and_answer(text: &str) -> Option<(&str, &str)> {
+    let (question, answer) = text.strip_prefix("Q: ")?.split_once("\nA: ")?;
+    Some((question.trim(), answer.trim()))
+}
+
+/// The answer of the citable question-and-answer source whose question is the one asked:
+/// most of its words (at least two, or its only one) are in the question.
+fn answered_question(terms: &HashSet<String>, blocks: &[Block<'_>]) -> Option<String> {
+    let mut best: Option<(f64, String)> = None;
+    for block in blocks {
+        let Some(number) = block.number else { continue };
+        let Some((asked, answer)) = question_and_answer(&block.retrieved.hit.chunk.content) else {
+            continue;
+        };
+        let own: HashSet<String> = query_terms(asked).iter().map(|t| stem(t)).collect();
+        let shared = own.intersection(terms).count();
+        let share = shared as f64 / own.len().max(1) as f64;
+        let enough = shared >= 2 || (own.len() == 1 && shared == 1);
+        if enough && share >= 0.6 && best.as_ref().is_none_or(|(s, _)| share > *s) {
+            best = Some((share, format!("{answer} [{number}]")));
+        }
+    }
+    best.map(|(_, text)| text)
+}
+
+/// The answer, or `None` when no citable sentence shares a word with the question. A
+/// question-and-answer source whose question is the one asked is quoted whole.
 pub fn answer(question: &str, blocks: &[Block<'_>]) -> Option<String> {
     let terms: HashSet<String> = query_terms(question).iter().map(|t| stem(t)).collect();
+    if let Some(text) = answered_question(&terms, blocks) {
+        return Some(text);
+    }
     let mut candidates: Vec<(u32, String, HashSet<String>)> = Vec::new();
     for block in blocks {
         let Some(number) = block.number else { continue };
@@ -349,6 +380,31 @@ mod tests {
             Some(("Reception", "Good ."))
         );
         assert_eq!(wiki_heading("x = y"), None);
+    }
+
+    #[test]
+    fn a_matching_question_and_answer_is_quoted_whole() {
+        let hits = vec![
+            retrieved(
+                "Deliveries run Monday to Saturday. Sunday is our day off.",
+                true,
+            ),
+            retrieved(
+                "Q: Do you deliver on Sundays?\nA: No. We deliver Monday to Saturday, from 8 to 18.\n",
+                true,
+            ),
+        ];
+        let blocks = blocks(&hits, 1000);
+        let number = blocks[1].number.expect("citable");
+        assert_eq!(
+            answer("Do you deliver on a Sunday?", &blocks),
+            Some(format!(
+                "No. We deliver Monday to Saturday, from 8 to 18. [{number}]"
+            ))
+        );
+        // A question that only shares a word with it gets sentences as usual.
+        let text = answer("Which days is the shop closed, Sunday?", &blocks).expect("an answer");
+        assert!(!text.starts_with("No. We deliver"), "{text}");
     }
 
     #[test]

@@ -43,6 +43,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0007_text_index.sql"),
     ),
     (8, "jobs", include_str!("../migrations/0008_jobs.sql")),
+    (
+        9,
+        "questions",
+        include_str!("../migrations/0009_questions.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations across replicas starting together.

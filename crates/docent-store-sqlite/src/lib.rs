@@ -45,6 +45,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0007_text_index.sql"),
     ),
     (8, "jobs", include_str!("../migrations/0008_jobs.sql")),
+    (
+        9,
+        "questions",
+        include_str!("../migrations/0009_questions.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
@@ -168,7 +173,21 @@ impl SqliteStore {
         )
         .execute(&mut *conn)
         .await?;
-        Self::apply_migrations(&mut conn, MIGRATIONS).await
+        let ran = Self::apply_migrations(&mut conn, MIGRATIONS).await?;
+        if ran > 0 {
+            // A migration may edit the schema's text (0009): a new schema version makes
+            // every connection read it again.
+            let (version,): (i64,) = sqlx::query_as("PRAGMA schema_version")
+                .fetch_one(&mut *conn)
+                .await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "PRAGMA schema_version = {}",
+                version + 1
+            )))
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(ran)
     }
 }
 

@@ -40,10 +40,11 @@ pub async fn run(
     let facts = DocumentFacts {
         title: extracted.title.clone(),
         author: extracted.author.clone(),
-        // A web page stays a `url` source whatever format it turned out to be.
+        // A web page stays a `url` source, and a question and answer a `qa` one, whatever
+        // format their text turned out to be.
         doc_type: extracted
             .format
-            .filter(|_| doc.doc_type != "url")
+            .filter(|_| !matches!(doc.doc_type.as_str(), "url" | "qa"))
             .map(|f| f.document_type().to_owned()),
         page_count: extracted.page_count.map(|p| p as i32),
         word_count: Some(extracted.word_count() as i64),

@@ -26,6 +26,12 @@ const FLASHES: &[(&str, &str)] = &[
         "Chat space created. Start by adding what it should know.",
     ),
     ("saved", "Changes saved."),
+    ("text_added", "Text added: it is being learned."),
+    (
+        "url_added",
+        "Web page added: it is being fetched and learned.",
+    ),
+    ("qa_added", "Question and answer added."),
     ("published", "Chat space published."),
     ("unpublished", "Chat space is a draft again."),
     ("deleted", "Chat space deleted."),

@@ -192,6 +192,8 @@ fn body_for(path: &str) -> Value {
         "/api/organization/invitations" => json!({"email": "new@example.com", "role": "viewer"}),
         "/api/chat-spaces/{id}/documents/url" => json!({"url": "https://www.example.com/"}),
         "/api/chat-spaces/{id}/chat" => json!({"message": "What is the vault code?"}),
+        "/api/chat-spaces/{id}/documents/text" => json!({"title": "Hijacked", "text": "new"}),
+        p if p.ends_with("/qa") => json!({"question": "Hijacked?", "answer": "Yes."}),
         _ => json!({}),
     }
 }
@@ -216,6 +218,9 @@ async fn send(
             _ => &[
                 ("name", "hijacked"),
                 ("title", "hijacked"),
+                ("text", "hijacked"),
+                ("question", "Hijacked?"),
+                ("answer", "Yes."),
                 ("endpoint_slug", "hijacked"),
                 ("key_name", "k"),
                 ("email", "new@example.com"),

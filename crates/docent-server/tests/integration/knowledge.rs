@@ -9,7 +9,8 @@ use crate::on_both_backends;
 on_both_backends!(
     uploads_become_searchable_chunks,
     documents_are_changed_reprocessed_and_deleted,
-    parallel_uploads_cannot_pass_the_plan_limit
+    parallel_uploads_cannot_pass_the_plan_limit,
+    pasted_text_and_questions_with_answers_are_knowledge
 );
 
 /// The free plan allows 20 documents per chat space; 40 uploads at once make 20.
@@ -1170,5 +1171,170 @@ async fn files_can_live_in_an_s3_compatible_bucket() {
     assert!(
         objects.lock().expect("lock").is_empty(),
         "deleting the document deleted its object"
+    );
+}
+
+/// Knowledge typed in: a pasted text is learned like a file, and a question with its answer
+/// is quoted whole when a visitor asks it, and edited in place.
+async fn pasted_text_and_questions_with_answers_are_knowledge(app: TestApp) {
+    let (ana, id) = space(&app).await;
+    let (status, text) = ana
+        .json(
+            Method::POST,
+            &format!("/api/chat-spaces/{id}/documents/text"),
+            json!({"title": "Opening hours", "text": "The bakery opens at seven every morning except on Mondays."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    assert_eq!(
+        (text["type"].as_str(), text["title"].as_str()),
+        (Some("text"), Some("Opening hours"))
+    );
+    let (status, qa) = ana
+        .json(
+            Method::POST,
+            &format!("/api/chat-spaces/{id}/documents/qa"),
+            json!({"question": "Do you deliver on Sundays?", "answer": "No. We deliver Monday to Saturday, from 8 to 18."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{qa}");
+    assert_eq!(qa["type"], "qa");
+    let qa_id = qa["id"].as_str().expect("id").to_owned();
+    for (body, field) in [
+        (json!({"question": " ", "answer": "x"}), "question"),
+        (json!({"question": "Why?", "answer": ""}), "answer"),
+    ] {
+        let (status, refused) = ana
+            .json(
+                Method::POST,
+                &format!("/api/chat-spaces/{id}/documents/qa"),
+                body,
+            )
+            .await;
+        assert_eq!(
+            (
+                status,
+                code(&refused),
+                refused["error"]["fields"][0]["field"].as_str()
+            ),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                Some(field)
+            ),
+            "{refused}"
+        );
+    }
+    let (status, refused) = ana
+        .json(
+            Method::POST,
+            &format!("/api/chat-spaces/{id}/documents/text"),
+            json!({"title": "Empty", "text": "   "}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    drain_jobs(&app).await;
+    let (_, doc) = ana.get(&format!("/api/documents/{qa_id}")).await;
+    assert_eq!(
+        (doc["status"].as_str(), doc["type"].as_str()),
+        (Some("completed"), Some("qa"))
+    );
+
+    let ask = |question: &'static str| {
+        let ana = &ana;
+        let id = id.clone();
+        async move {
+            let (status, answer) = ana
+                .json(
+                    Method::POST,
+                    &format!("/api/chat-spaces/{id}/chat"),
+                    json!({"message": question}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            answer
+        }
+    };
+    let answer = ask("Do you deliver on a Sunday?").await;
+    assert!(
+        answer["message"]["content"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("No. We deliver Monday to Saturday, from 8 to 18.")),
+        "{answer}"
+    );
+    assert_eq!(
+        answer["message"]["citations"][0]["title"], "Do you deliver on Sundays?",
+        "{answer}"
+    );
+    let answer = ask("When does the bakery open?").await;
+    assert!(
+        answer["message"]["content"]
+            .as_str()
+            .is_some_and(|a| a.contains("opens at seven")),
+        "{answer}"
+    );
+
+    let (status, edited) = ana
+        .json(
+            Method::PUT,
+            &format!("/api/documents/{qa_id}/qa"),
+            json!({"question": "Do you deliver on Sundays?", "answer": "Yes, since May: from 9 to 13."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{edited}");
+    let (_, pair) = ana.get(&format!("/api/documents/{qa_id}/qa")).await;
+    assert_eq!(
+        pair,
+        json!({"question": "Do you deliver on Sundays?", "answer": "Yes, since May: from 9 to 13."})
+    );
+    drain_jobs(&app).await;
+    let answer = ask("Do you deliver on Sundays?").await;
+    assert!(
+        answer["message"]["content"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("Yes, since May")),
+        "{answer}"
+    );
+    let (status, _) = ana
+        .get(&format!(
+            "/api/documents/{}/qa",
+            text["id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a pasted text has no question"
+    );
+
+    // The same from the dashboard.
+    let (status, _) = ana
+        .form(
+            &format!("/app/chat-spaces/{id}/qa"),
+            &[
+                ("question", "Is there parking?"),
+                ("answer", "Yes, behind the shop."),
+                ("citable", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, page) = ana
+        .form(
+            &format!("/app/chat-spaces/{id}/text"),
+            &[("title", "Notes"), ("text", "")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Paste or type the text to learn."), "{page}");
+    let (_, page) = ana.page(&format!("/app/chat-spaces/{id}/knowledge")).await;
+    assert!(
+        page.contains(">Q&#38;A</span>") && page.contains("Is there parking?"),
+        "{page}"
+    );
+    let (_, page) = ana.page(&format!("/app/documents/{qa_id}")).await;
+    assert!(
+        page.contains("Yes, since May: from 9 to 13.") && page.contains("data-docent=\"save-qa\""),
+        "{page}"
     );
 }

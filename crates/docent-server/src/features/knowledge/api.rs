@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use docent_core::*;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -36,6 +36,58 @@ pub async fn add_url(
     Ok((
         StatusCode::CREATED,
         Json(documents::add_url(&state, &caller, id, input).await?),
+    ))
+}
+
+pub async fn add_text(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<ChatSpaceId>,
+    ApiJson(input): ApiJson<documents::AddText>,
+) -> Result<(StatusCode, Json<Document>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(documents::add_text(&state, &caller, id, input).await?),
+    ))
+}
+
+pub async fn add_qa(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<ChatSpaceId>,
+    ApiJson(input): ApiJson<documents::QaPair>,
+) -> Result<(StatusCode, Json<Document>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(documents::add_qa(&state, &caller, id, input).await?),
+    ))
+}
+
+/// A question-and-answer source's question and answer.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Qa {
+    pub question: String,
+    pub answer: String,
+}
+
+pub async fn qa(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<DocumentId>,
+) -> Result<Json<Qa>, ApiError> {
+    let (question, answer) = documents::qa(&state, &caller, id).await?;
+    Ok(Json(Qa { question, answer }))
+}
+
+pub async fn edit_qa(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<DocumentId>,
+    ApiJson(input): ApiJson<documents::QaPair>,
+) -> Result<(StatusCode, Json<Document>), ApiError> {
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(documents::edit_qa(&state, &caller, id, input).await?),
     ))
 }
 

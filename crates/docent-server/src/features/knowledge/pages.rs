@@ -32,6 +32,10 @@ struct KnowledgePage {
     max_upload_mb: usize,
     /// The address typed into the web page form, kept when it is refused.
     url: String,
+    /// The title and text typed into the paste form, kept when they are refused.
+    typed: (String, String),
+    /// The question and answer typed into their form, kept when they are refused.
+    qa: (String, String),
     setup: chat_spaces::Setup,
 }
 
@@ -78,6 +82,8 @@ async fn knowledge_page(
         accept: ACCEPT,
         max_upload_mb: state.settings.max_upload_bytes / (1024 * 1024),
         url: String::new(),
+        typed: (String::new(), String::new()),
+        qa: (String::new(), String::new()),
         setup,
     })
 }
@@ -179,6 +185,98 @@ pub async fn add_url(
 }
 
 #[derive(Debug, Deserialize)]
+pub struct TextForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    citable: Option<String>,
+}
+
+pub async fn add_text(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: PageCtx,
+    IdPath(id): IdPath<ChatSpaceId>,
+    ApiForm(form): ApiForm<TextForm>,
+) -> Result<Response, PageError> {
+    let input = documents::AddText {
+        title: form.title.clone(),
+        text: form.text.clone(),
+        citable: form.citable.is_some(),
+    };
+    match documents::add_text(&state, &caller, id, input).await {
+        Ok(_) => Ok(redirect_with(
+            &format!("/app/chat-spaces/{id}/knowledge"),
+            "text_added",
+        )),
+        Err(e) => {
+            let e = ApiError::from(e);
+            let status = e.status();
+            let mut page = knowledge_page(&state, &caller, &ctx, id, field_errors(e)?).await?;
+            page.typed = (form.title, form.text);
+            Ok(ctx.render_status(status, &page))
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct QaForm {
+    #[serde(default)]
+    question: String,
+    #[serde(default)]
+    answer: String,
+    #[serde(default)]
+    citable: Option<String>,
+}
+
+impl QaForm {
+    fn pair(&self) -> documents::QaPair {
+        documents::QaPair {
+            question: self.question.clone(),
+            answer: self.answer.clone(),
+            citable: self.citable.is_some(),
+        }
+    }
+}
+
+pub async fn add_qa(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: PageCtx,
+    IdPath(id): IdPath<ChatSpaceId>,
+    ApiForm(form): ApiForm<QaForm>,
+) -> Result<Response, PageError> {
+    match documents::add_qa(&state, &caller, id, form.pair()).await {
+        Ok(_) => Ok(redirect_with(
+            &format!("/app/chat-spaces/{id}/knowledge"),
+            "qa_added",
+        )),
+        Err(e) => {
+            let e = ApiError::from(e);
+            let status = e.status();
+            let mut page = knowledge_page(&state, &caller, &ctx, id, field_errors(e)?).await?;
+            page.qa = (form.question, form.answer);
+            Ok(ctx.render_status(status, &page))
+        }
+    }
+}
+
+pub async fn edit_qa(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<DocumentId>,
+    ApiForm(form): ApiForm<QaForm>,
+) -> Result<Response, PageError> {
+    let doc = documents::edit_qa(&state, &caller, id, form.pair()).await?;
+    Ok(redirect_with(
+        &format!("/app/documents/{}", doc.id),
+        "saved",
+    ))
+}
+
+#[derive(Debug, Deserialize)]
 pub struct CitableForm {
     #[serde(default)]
     citable: String,
@@ -271,6 +369,8 @@ struct DocumentPage {
     space: ChatSpace,
     document: Document,
     chunks: Vec<Chunk>,
+    /// A question-and-answer source's question and answer, to edit.
+    qa: Option<(String, String)>,
 }
 
 impl DocumentPage {
@@ -304,6 +404,11 @@ pub async fn show(
     let document = documents::get(&state, &caller, id).await?;
     let space = chat_spaces::get(&state, &caller, document.chat_space_id).await?;
     let chunks = documents::chunks(&state, &caller, id, None, 500).await?;
+    let qa = if document.doc_type == "qa" {
+        documents::qa(&state, &caller, id).await.ok()
+    } else {
+        None
+    };
     let page = DocumentPage {
         shell: Shell {
             nav: "spaces",
@@ -313,6 +418,7 @@ pub async fn show(
         space,
         document,
         chunks,
+        qa,
     };
     Ok(ctx.render(&page))
 }
