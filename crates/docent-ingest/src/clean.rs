@@ -106,20 +106,25 @@ fn drop_running_lines(extracted: &mut Extracted) {
             .chain(content.iter().rev().take(EDGE_LINES))
             .copied()
             .collect();
-        let (moved, kept): (Vec<(usize, &str)>, Vec<(usize, &str)>) = lines
-            .iter()
-            .copied()
-            .enumerate()
-            .partition(|(i, line)| edge.contains(i) && running.contains(&running_key(line)));
+        let is_running =
+            |i: usize, line: &str| edge.contains(&i) && running.contains(&running_key(line));
+        let moved: Vec<&str> = (0..lines.len())
+            .filter(|&i| is_running(i, lines[i]))
+            .map(|i| lines[i])
+            .collect();
+        let kept: Vec<&str> = (0..lines.len())
+            .filter(|&i| !is_running(i, lines[i]))
+            .map(|i| lines[i])
+            .collect();
         // What they say (the company, the report, the chapter) still tells a search which
         // document a page is of: they lead the page, on a paragraph of their own, instead
         // of standing between its sentences. Page numbers alone go.
         let label: Vec<&str> = moved
             .iter()
-            .map(|(_, line)| line.trim())
+            .map(|line| line.trim())
             .filter(|line| line.chars().any(char::is_alphabetic))
             .collect();
-        let body: Vec<&str> = kept.into_iter().map(|(_, line)| line).collect();
+        let body = kept;
         section.text = if label.is_empty() {
             body.join("\n")
         } else {
