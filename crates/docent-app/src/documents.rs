@@ -196,12 +196,12 @@ pub fn parse_qa(text: &str) -> Option<(String, String)> {
 
 fn check_qa(pair: &QaPair) -> Result<(), AppError> {
     let mut errors = docent_core::ValidationErrors::new();
-    if pair.question.trim().is_empty() {
+    if validate::is_blank(&pair.question) {
         errors.add("question", "Write the question as a visitor would ask it.");
     } else if pair.question.chars().count() > 500 {
         errors.add("question", "Use at most 500 characters.");
     }
-    if pair.answer.trim().is_empty() {
+    if validate::is_blank(&pair.answer) {
         errors.add("answer", "Write the answer to give.");
     } else if pair.answer.chars().count() > 10_000 {
         errors.add("answer", "Use at most 10000 characters.");
@@ -265,7 +265,7 @@ pub async fn add_text(
 ) -> Result<Document, AppError> {
     let mut errors = docent_core::ValidationErrors::new();
     let title = validate::name(&mut errors, "title", &input.title);
-    if input.text.trim().is_empty() {
+    if validate::is_blank(&input.text) {
         errors.add("text", "Paste or type the text to learn.");
     } else if input.text.chars().count() > TEXT_MAX_CHARS {
         errors.add(
@@ -329,10 +329,8 @@ pub async fn edit_qa(
     check_qa(&pair)?;
     let doc = get(app, caller, id).await?;
     if doc.doc_type != "qa" {
-        return Err(AppError::validation(
-            "question",
-            "Only a question-and-answer source has a question to edit.",
-        ));
+        // As for reading it: this document has no question and answer.
+        return Err(AppError::NotFound("question and answer"));
     }
     let stored = app
         .files

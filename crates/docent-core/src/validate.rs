@@ -80,8 +80,17 @@ pub const NO_CONTROL_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]*$";
 pub const ORIGIN_PATTERN: &str = r"^\s*[hH][tT][tT][pP][sS]?://(\*\.)?[A-Za-z0-9-](?:[A-Za-z0-9.-]*[A-Za-z0-9-])?(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?/*\s*$";
 /// The ids the widget makes for its visitors.
 pub const VISITOR_ID_PATTERN: &str = r"^[A-Za-z0-9_-]{8,64}$";
-/// Text with something in it besides spaces (a required name, a question).
-pub const NOT_BLANK_PATTERN: &str = r"\S";
+/// Text with something in it (a required name, a question): a character that is neither
+/// white space (as JSON Schema's regular expressions and Rust's `trim` both take it) nor a
+/// control character.
+pub const NOT_BLANK_PATTERN: &str = r"[^\s\x00-\x1f\x7f-\x9f]";
+
+/// Whether `text` has nothing but white space and control characters: what
+/// [`NOT_BLANK_PATTERN`] refuses.
+pub fn is_blank(text: &str) -> bool {
+    text.chars()
+        .all(|c| c.is_whitespace() || c.is_control() || c == '\u{feff}')
+}
 
 pub const PASSWORD_MIN_CHARS: usize = 10;
 pub const PASSWORD_MAX_CHARS: usize = 200;
@@ -336,6 +345,16 @@ mod tests {
             "https://a b",
         ] {
             assert!(!check(origin, bad), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn blank_text_is_white_space_and_control_characters_only() {
+        for blank in ["", "  ", "\u{85}", "\t\u{1}\n", "\u{feff}\u{3000}"] {
+            assert!(super::is_blank(blank), "{blank:?}");
+        }
+        for text in ["a", " \u{85}x", "\u{ce}"] {
+            assert!(!super::is_blank(text), "{text:?}");
         }
     }
 }

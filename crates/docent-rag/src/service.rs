@@ -200,7 +200,7 @@ impl AnswerService {
     ) -> Result<Message, AskError> {
         let started = Instant::now();
         let question = ask.question.trim().to_owned();
-        if question.is_empty() {
+        if docent_core::validate::is_blank(&question) {
             return Err(AskError::EmptyQuestion);
         }
         if question.chars().count() > MAX_QUESTION_CHARS {
