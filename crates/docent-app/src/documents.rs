@@ -117,40 +117,66 @@ pub async fn upload(
     let mut created = Vec::with_capacity(uploads.len());
     for (upload, format) in uploads.into_iter().zip(formats) {
         let file_name = clean_name(&upload.file_name);
-        let stored = app
-            .files
-            .store(caller.org_id(), &upload.bytes)
-            .await
-            .map_err(|e| AppError::Internal(format!("storing an upload: {e}")))?;
-        let doc = create_within_plan(
-            app,
-            caller,
-            NewDocument {
-                chat_space_id: space.id,
-                parent_id: None,
-                doc_type: format.document_type().to_owned(),
-                title: title_from(&file_name),
-                file_size: Some(stored.size),
-                file_name: Some(file_name),
-                content_hash: Some(stored.content_hash),
-                storage_key: Some(stored.key),
-                source_url: None,
-                citable,
-                status: DocumentStatus::Pending,
-            },
-        )
-        .await?;
-        app.store
-            .enqueue_job(
-                NewJob::for_document(JobKind::Ingest, caller.org_id(), space.id, doc.id),
-                chrono::Utc::now(),
-            )
-            .await?;
-        created.push(doc);
+        let source = Source {
+            doc_type: format.document_type(),
+            title: title_from(&file_name),
+            file_name: Some(file_name),
+            citable,
+        };
+        created.push(store_and_queue(app, caller, space.id, &upload.bytes, source).await?);
     }
     crate::events::jobs_queued(app).await;
     crate::events::documents_changed(app, space.id).await;
     Ok(created)
+}
+
+/// What a new document from stored bytes is called and how it is used.
+struct Source<'a> {
+    doc_type: &'a str,
+    title: String,
+    file_name: Option<String>,
+    citable: bool,
+}
+
+/// Stores `bytes`, creates their document within the plan and queues its processing (the
+/// caller tells the workers and the live pages, once for all it adds).
+async fn store_and_queue(
+    app: &App,
+    caller: &Caller,
+    space: ChatSpaceId,
+    bytes: &[u8],
+    source: Source<'_>,
+) -> Result<Document, AppError> {
+    let stored = app
+        .files
+        .store(caller.org_id(), bytes)
+        .await
+        .map_err(|e| AppError::Internal(format!("storing a file: {e}")))?;
+    let doc = create_within_plan(
+        app,
+        caller,
+        NewDocument {
+            chat_space_id: space,
+            parent_id: None,
+            doc_type: source.doc_type.to_owned(),
+            title: source.title,
+            file_size: Some(stored.size),
+            file_name: source.file_name,
+            content_hash: Some(stored.content_hash),
+            storage_key: Some(stored.key),
+            source_url: None,
+            citable: source.citable,
+            status: DocumentStatus::Pending,
+        },
+    )
+    .await?;
+    app.store
+        .enqueue_job(
+            NewJob::for_document(JobKind::Ingest, caller.org_id(), space, doc.id),
+            chrono::Utc::now(),
+        )
+        .await?;
+    Ok(doc)
 }
 
 /// Knowledge typed or pasted in rather than uploaded.
@@ -222,35 +248,13 @@ async fn add_typed(
     caller.require(Role::Admin)?;
     let space = chat_spaces::get(app, caller, space).await?;
     ensure_room(app, caller, space.id, 1).await?;
-    let stored = app
-        .files
-        .store(caller.org_id(), text.as_bytes())
-        .await
-        .map_err(|e| AppError::Internal(format!("storing a text: {e}")))?;
-    let doc = create_within_plan(
-        app,
-        caller,
-        NewDocument {
-            chat_space_id: space.id,
-            parent_id: None,
-            doc_type: doc_type.to_owned(),
-            title,
-            file_size: Some(stored.size),
-            file_name: None,
-            content_hash: Some(stored.content_hash),
-            storage_key: Some(stored.key),
-            source_url: None,
-            citable,
-            status: DocumentStatus::Pending,
-        },
-    )
-    .await?;
-    app.store
-        .enqueue_job(
-            NewJob::for_document(JobKind::Ingest, caller.org_id(), space.id, doc.id),
-            chrono::Utc::now(),
-        )
-        .await?;
+    let source = Source {
+        doc_type,
+        title,
+        file_name: None,
+        citable,
+    };
+    let doc = store_and_queue(app, caller, space.id, text.as_bytes(), source).await?;
     crate::events::jobs_queued(app).await;
     crate::events::documents_changed(app, space.id).await;
     Ok(doc)

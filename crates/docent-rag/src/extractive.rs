@@ -167,6 +167,45 @@ fn answered_question(terms: &HashSet<String>, blocks: &[Block<'_>]) -> Option<St
     best.map(|(_, text)| text)
 }
 
+/// Questions that ask for an amount, a time or a count.
+fn asks_for_a_number(question: &str) -> bool {
+    let q = question.to_lowercase();
+    [
+        "how much",
+        "how many",
+        "how long",
+        "how old",
+        "how often",
+        "how far",
+        "when ",
+        "what year",
+        "which year",
+        "what date",
+        "what percentage",
+        "what price",
+        "what time",
+        "what was the total",
+        "what were the total",
+    ]
+    .iter()
+    .any(|p| q.contains(p))
+}
+
+/// The numbers of `text` that read as amounts rather than as parts of a date: with a
+/// thousands separator or decimals, or of three digits or more that are not a year.
+fn amounts(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !(c.is_ascii_digit() || c == ',' || c == '.'))
+        .map(|w| w.trim_matches([',', '.']))
+        .filter(|w| {
+            let digits = w.chars().filter(char::is_ascii_digit).count();
+            let year = w.len() == 4
+                && w.chars().all(|c| c.is_ascii_digit())
+                && (w.starts_with("19") || w.starts_with("20"));
+            digits > 0 && (w.contains([',', '.']) || (digits >= 3 && !year))
+        })
+        .map(|w| w.replace(',', ""))
+}
+
 /// The answer, or `None` when no citable sentence shares a word with the question. A
 /// question-and-answer source whose question is the one asked is quoted whole.
 pub fn answer(question: &str, blocks: &[Block<'_>]) -> Option<String> {
@@ -192,15 +231,24 @@ pub fn answer(question: &str, blocks: &[Block<'_>]) -> Option<String> {
         }
     }
     let total = candidates.len() as f64;
+    // A question for an amount, a time or a count is answered by a number it does not hold
+    // itself ("How much did R&D cost in the nine months to June 25, 2022?": the row
+    // "Research and development 6,797 5,717 19,490", not "Nine Months Ended June 25, 2022").
+    let asked_numbers: HashSet<String> = amounts(question).collect();
+    let wants_number = asks_for_a_number(question);
     let mut scored: Vec<(f64, usize)> = candidates
         .iter()
         .enumerate()
         .map(|(i, (_, sentence, words))| {
-            let score: f64 = terms
+            let mut score: f64 = terms
                 .iter()
                 .filter(|t| words.contains(*t))
                 .map(|t| (1.0 + total / frequency[t.as_str()] as f64).ln())
                 .sum();
+            if wants_number && score > 0.0 && amounts(sentence).any(|n| !asked_numbers.contains(&n))
+            {
+                score *= 1.5;
+            }
             // Prefer sentences of a readable length.
             let length = sentence.chars().count() as f64;
             (score / (1.0 + (length / 400.0)), i)
@@ -405,6 +453,27 @@ mod tests {
         // A question that only shares a word with it gets sentences as usual.
         let text = answer("Which days is the shop closed, Sunday?", &blocks).expect("an answer");
         assert!(!text.starts_with("No. We deliver"), "{text}");
+    }
+
+    #[test]
+    fn a_question_for_an_amount_prefers_a_number_it_does_not_hold() {
+        let hits = vec![retrieved(
+            "Three Months Ended Nine Months Ended June 25, 2022\n\
+             Research and development 6,797 5,717 19,490 16,142\n\
+             Selling, general and administrative 6,012 5,412 18,654 16,357",
+            true,
+        )];
+        let blocks = blocks(&hits, 1000);
+        let text = answer(
+            "How much did Apple spend on research and development in the nine months ended June 25, 2022?",
+            &blocks,
+        )
+        .expect("an answer");
+        // The row, after the line that names its columns (in the order they were written).
+        assert!(
+            text.contains("Research and development 6,797") && !text.contains("Selling"),
+            "{text}"
+        );
     }
 
     #[test]
