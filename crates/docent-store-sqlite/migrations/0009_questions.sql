@@ -8,3 +8,6 @@ UPDATE sqlite_schema
 SET sql = replace(sql, '''subtitle'', ''product'')', '''subtitle'', ''product'', ''qa'')')
 WHERE type = 'table' AND name = 'documents';
 PRAGMA writable_schema = OFF;
+-- Fails the migration (integer overflow) if the constraint's text was not found.
+SELECT CASE WHEN (SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'documents')
+    LIKE '%''product'', ''qa'')%' THEN 1 ELSE abs(-9223372036854775808) END;
