@@ -198,7 +198,8 @@ pub struct AddText {
 pub struct QaPair {
     #[schemars(regex(pattern = docent_core::validate::NOT_BLANK_PATTERN), length(max = 500), example = "Do you deliver on Sundays?")]
     pub question: String,
-    #[schemars(regex(pattern = docent_core::validate::NOT_BLANK_PATTERN), length(max = 10000), example = "No: we deliver Monday to Saturday.")]
+    /// At most 1,500 characters: an answer is quoted whole, so it must fit one chunk.
+    #[schemars(regex(pattern = docent_core::validate::NOT_BLANK_PATTERN), length(max = 1500), example = "No: we deliver Monday to Saturday.")]
     pub answer: String,
     #[serde(default = "yes")]
     pub citable: bool,
@@ -206,11 +207,16 @@ pub struct QaPair {
 
 /// The most a pasted text may hold, in characters.
 const TEXT_MAX_CHARS: usize = 200_000;
+/// The longest answer of a question and answer, in characters: about 300 words, which one
+/// chunk of the default 400 tokens holds with its question, so it is quoted whole.
+const QA_ANSWER_MAX_CHARS: usize = 1_500;
 
 /// The text a question and answer is stored and indexed as; answers recognise it (see
 /// `docent_rag::extractive`).
 pub fn qa_text(question: &str, answer: &str) -> String {
-    format!("Q: {}\nA: {}\n", question.trim(), answer.trim())
+    // The question on one line, so that nothing in it reads as the start of the answer.
+    let question = question.split_whitespace().collect::<Vec<_>>().join(" ");
+    format!("Q: {question}\nA: {}\n", answer.trim())
 }
 
 /// The question and answer of a `qa` document's text, as [`qa_text`] wrote them.
@@ -229,8 +235,11 @@ fn check_qa(pair: &QaPair) -> Result<(), AppError> {
     }
     if validate::is_blank(&pair.answer) {
         errors.add("answer", "Write the answer to give.");
-    } else if pair.answer.chars().count() > 10_000 {
-        errors.add("answer", "Use at most 10000 characters.");
+    } else if pair.answer.chars().count() > QA_ANSWER_MAX_CHARS {
+        errors.add(
+            "answer",
+            format!("Use at most {QA_ANSWER_MAX_CHARS} characters (paste longer texts as text)."),
+        );
     }
     errors.into_result().map_err(AppError::from)
 }
@@ -685,5 +694,22 @@ pub async fn search(
                 .vector_search(caller.org_id(), space.id, &vector, limit)
                 .await?)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_question_and_answer_reads_back_as_written() {
+        let text = super::qa_text("  Do you deliver\nA: on Sundays? ", " No.\nWe rest.\n");
+        assert_eq!(text, "Q: Do you deliver A: on Sundays?\nA: No.\nWe rest.\n");
+        assert_eq!(
+            super::parse_qa(&text),
+            Some((
+                "Do you deliver A: on Sundays?".to_owned(),
+                "No.\nWe rest.".to_owned()
+            ))
+        );
+        assert_eq!(super::parse_qa("Opening hours: nine to five."), None);
     }
 }

@@ -1203,6 +1203,10 @@ async fn pasted_text_and_questions_with_answers_are_knowledge(app: TestApp) {
     for (body, field) in [
         (json!({"question": " ", "answer": "x"}), "question"),
         (json!({"question": "Why?", "answer": ""}), "answer"),
+        (
+            json!({"question": "Why?", "answer": "x".repeat(1501)}),
+            "answer",
+        ),
     ] {
         let (status, refused) = ana
             .json(
