@@ -72,8 +72,10 @@ pub const EMAIL_PATTERN: &str = email_pattern!();
 /// An email address or nothing (spaces only), as optional fields take it.
 pub const OPTIONAL_EMAIL_PATTERN: &str = concat!(r"^\s*$|", email_pattern!());
 /// A display name as [`name`] takes it: something besides spaces, and no control characters.
+/// White space around it is trimmed, as [`name`] does (a pasted name may end in a line
+/// break), so only inside it are control characters refused.
 pub const NAME_PATTERN: &str =
-    r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
+    r"^[\s\x85]*[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*[\s\x85]*$";
 /// Text without control characters (an optional name).
 pub const NO_CONTROL_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]*$";
 /// An allowed origin as [`origin`] takes it: `http(s)://host[:port]` or `http(s)://*.host`.
@@ -148,7 +150,10 @@ pub fn password(errors: &mut ValidationErrors, field: &str, password: &str) {
 
 /// A required display name: trimmed, non-empty, bounded, no control characters.
 pub fn name(errors: &mut ValidationErrors, field: &str, raw: &str) -> String {
-    let name = raw.trim().to_owned();
+    // Trimmed as a JSON Schema pattern's `\s` takes white space (which counts U+FEFF).
+    let name = raw
+        .trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+        .to_owned();
     if name.is_empty() {
         errors.add(field, "Enter a name.");
     } else if name.chars().count() > NAME_MAX_CHARS {
@@ -355,6 +360,25 @@ mod tests {
         }
         for text in ["a", " \u{85}x", "\u{ce}"] {
             assert!(!super::is_blank(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_of_white_space_and_refuse_control_characters_inside() {
+        let mut errors = super::ValidationErrors::new();
+        assert_eq!(
+            super::name(&mut errors, "name", "o\u{ed}\u{e0}\r"),
+            "o\u{ed}\u{e0}"
+        );
+        assert_eq!(
+            super::name(&mut errors, "name", "\u{feff} Ana\u{85}"),
+            "Ana"
+        );
+        assert!(errors.into_result().is_ok());
+        for bad in ["a\rb", "\u{feff}", "\u{85}", " "] {
+            let mut errors = super::ValidationErrors::new();
+            super::name(&mut errors, "name", bad);
+            assert!(errors.into_result().is_err(), "{bad:?}");
         }
     }
 }
