@@ -156,7 +156,8 @@ pub fn name(errors: &mut ValidationErrors, field: &str, raw: &str) -> String {
         .to_owned();
     if name.is_empty() {
         errors.add(field, "Enter a name.");
-    } else if name.chars().count() > NAME_MAX_CHARS {
+    } else if raw.chars().count() > NAME_MAX_CHARS {
+        // Counted as sent, white space and all, as the schema's maxLength counts it.
         errors.add(field, format!("Use at most {NAME_MAX_CHARS} characters."));
     } else if name.chars().any(char::is_control) {
         errors.add(field, "Remove control characters from the name.");
