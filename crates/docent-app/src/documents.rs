@@ -211,21 +211,6 @@ const TEXT_MAX_CHARS: usize = 200_000;
 /// chunk of the default 400 tokens holds with its question, so it is quoted whole.
 const QA_ANSWER_MAX_CHARS: usize = 1_500;
 
-/// The text a question and answer is stored and indexed as; answers recognise it (see
-/// `docent_rag::extractive`).
-pub fn qa_text(question: &str, answer: &str) -> String {
-    // The question on one line, so that nothing in it reads as the start of the answer.
-    let question = question.split_whitespace().collect::<Vec<_>>().join(" ");
-    format!("Q: {question}\nA: {}\n", answer.trim())
-}
-
-/// The question and answer of a `qa` document's text, as [`qa_text`] wrote them.
-pub fn parse_qa(text: &str) -> Option<(String, String)> {
-    let rest = text.strip_prefix("Q: ")?;
-    let (question, answer) = rest.split_once("\nA: ")?;
-    Some((question.trim().to_owned(), answer.trim().to_owned()))
-}
-
 fn check_qa(pair: &QaPair) -> Result<(), AppError> {
     let mut errors = docent_core::ValidationErrors::new();
     if validate::is_blank(&pair.question) {
@@ -327,7 +312,9 @@ pub async fn qa(app: &App, caller: &Caller, id: DocumentId) -> Result<(String, S
         .get(key)
         .await
         .map_err(|e| AppError::Internal(format!("reading a question and answer: {e}")))?;
-    parse_qa(&String::from_utf8_lossy(&bytes)).ok_or(AppError::NotFound("question and answer"))
+    parse_qa(&String::from_utf8_lossy(&bytes))
+        .map(|(question, answer)| (question.to_owned(), answer.to_owned()))
+        .ok_or(AppError::NotFound("question and answer"))
 }
 
 /// Rewrites a `qa` document's question and answer (and its title, the question) and
@@ -701,15 +688,12 @@ pub async fn search(
 mod tests {
     #[test]
     fn a_question_and_answer_reads_back_as_written() {
-        let text = super::qa_text("  Do you deliver\nA: on Sundays? ", " No.\nWe rest.\n");
+        let text = docent_core::qa_text("  Do you deliver\nA: on Sundays? ", " No.\nWe rest.\n");
         assert_eq!(text, "Q: Do you deliver A: on Sundays?\nA: No.\nWe rest.\n");
         assert_eq!(
-            super::parse_qa(&text),
-            Some((
-                "Do you deliver A: on Sundays?".to_owned(),
-                "No.\nWe rest.".to_owned()
-            ))
+            docent_core::parse_qa(&text),
+            Some(("Do you deliver A: on Sundays?", "No.\nWe rest."))
         );
-        assert_eq!(super::parse_qa("Opening hours: nine to five."), None);
+        assert_eq!(docent_core::parse_qa("Opening hours: nine to five."), None);
     }
 }

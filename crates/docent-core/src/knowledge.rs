@@ -83,6 +83,19 @@ impl Document {
     }
 }
 
+/// The text a question and its answer (a `qa` document) is stored and indexed as: the
+/// question on one line, so that nothing in it reads as the start of the answer.
+pub fn qa_text(question: &str, answer: &str) -> String {
+    let question = question.split_whitespace().collect::<Vec<_>>().join(" ");
+    format!("Q: {question}\nA: {}\n", answer.trim())
+}
+
+/// The question and answer of a text [`qa_text`] wrote (or of a chunk that begins one).
+pub fn parse_qa(text: &str) -> Option<(&str, &str)> {
+    let (question, answer) = text.strip_prefix("Q: ")?.split_once("\nA: ")?;
+    Some((question.trim(), answer.trim()))
+}
+
 /// What a reader calls a `documents.type`; an unknown one as it is.
 pub fn document_type_label(doc_type: &str) -> &str {
     match doc_type {

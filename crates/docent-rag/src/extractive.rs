@@ -140,20 +140,14 @@ fn sentences(text: &str) -> Vec<&str> {
     out
 }
 
-/// A question-and-answer source's text ("Q: …\nA: …", as the knowledge API stores it): its
-/// question and answer.
-fn question_and_answer(text: &str) -> Option<(&str, &str)> {
-    let (question, answer) = text.strip_prefix("Q: ")?.split_once("\nA: ")?;
-    Some((question.trim(), answer.trim()))
-}
-
 /// The answer of the citable question-and-answer source whose question is the one asked:
 /// most of its words (at least two, or its only one) are in the question.
 fn answered_question(terms: &HashSet<String>, blocks: &[Block<'_>]) -> Option<String> {
     let mut best: Option<(f64, String)> = None;
     for block in blocks {
         let Some(number) = block.number else { continue };
-        let Some((asked, answer)) = question_and_answer(&block.retrieved.hit.chunk.content) else {
+        let Some((asked, answer)) = docent_core::parse_qa(&block.retrieved.hit.chunk.content)
+        else {
             continue;
         };
         let own: HashSet<String> = query_terms(asked).iter().map(|t| stem(t)).collect();
