@@ -150,46 +150,38 @@ impl OpenAiChat {
             "{}/chat/completions",
             self.config.base_url.trim_end_matches('/')
         );
-        let mut pause = self.config.backoff;
-        let mut attempt = 0;
-        loop {
-            let mut request = self
-                .client
-                .post(&url)
-                .header(reqwest::header::ACCEPT, "text/event-stream")
-                .json(body);
-            if let Some(key) = &self.config.api_key {
-                request = request.bearer_auth(key);
-            }
-            let failure =
-                match tokio::time::timeout(self.config.first_byte_timeout, request.send()).await {
-                    Err(_) => AiError::Unavailable("it did not answer in time".into()),
-                    Ok(Err(e)) => AiError::Unavailable(e.to_string()),
-                    Ok(Ok(response)) if response.status().is_success() => return Ok(response),
-                    Ok(Ok(response)) => {
-                        let status = response.status();
-                        let wait = retry_after(response.headers());
-                        let text = tokio::time::timeout(self.config.idle_timeout, response.text())
-                            .await
-                            .ok()
-                            .and_then(Result::ok)
-                            .unwrap_or_default();
-                        let failure = failure(status, &text);
-                        if !failure.is_passing() {
-                            return Err(failure);
-                        }
-                        pause = wait.unwrap_or(pause);
-                        failure
-                    }
-                };
-            if attempt >= self.config.max_retries {
-                return Err(failure);
-            }
-            attempt += 1;
-            tracing::warn!(attempt, error = %failure, "chat request failed; retrying");
-            tokio::time::sleep(pause).await;
-            pause = pause.saturating_mul(2);
-        }
+        crate::retrying(
+            "chat",
+            self.config.backoff,
+            self.config.max_retries,
+            || async {
+                let mut request = self
+                    .client
+                    .post(&url)
+                    .header(reqwest::header::ACCEPT, "text/event-stream")
+                    .json(body);
+                if let Some(key) = &self.config.api_key {
+                    request = request.bearer_auth(key);
+                }
+                let response = tokio::time::timeout(self.config.first_byte_timeout, request.send())
+                    .await
+                    .map_err(|_| "it did not answer in time".to_owned())
+                    .and_then(|sent| sent.map_err(|e| e.to_string()))
+                    .map_err(|message| (AiError::Unavailable(message), None))?;
+                let status = response.status();
+                if status.is_success() {
+                    return Ok(response);
+                }
+                let wait = retry_after(response.headers());
+                let text = tokio::time::timeout(self.config.idle_timeout, response.text())
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .unwrap_or_default();
+                Err((failure(status, &text), wait))
+            },
+        )
+        .await
     }
 }
 

@@ -107,7 +107,6 @@ struct EmbeddingItem {
     index: Option<usize>,
 }
 
-/// The provider's own explanation in an error body, when it gives one.
 /// How long a provider asks to be left alone (`Retry-After` in seconds), at most 30 s.
 pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     headers
@@ -130,6 +129,38 @@ pub(crate) fn failure(status: reqwest::StatusCode, body: &str) -> AiError {
     }
 }
 
+/// Runs `once` until it succeeds, a refusal comes, or `max_retries` retries have failed:
+/// a failure that may pass (429, 5xx, no answer) is tried again after `backoff`, doubled each
+/// time, or after the wait the provider asked for. `once` gives a failure with that wait.
+pub(crate) async fn retrying<T, F, Fut>(
+    what: &str,
+    backoff: Duration,
+    max_retries: u32,
+    mut once: F,
+) -> Result<T, AiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, (AiError, Option<Duration>)>>,
+{
+    let mut pause = backoff;
+    let mut attempt = 0;
+    loop {
+        let (failure, wait) = match once().await {
+            Ok(done) => return Ok(done),
+            Err(failed) => failed,
+        };
+        if !failure.is_passing() || attempt >= max_retries {
+            return Err(failure);
+        }
+        pause = wait.unwrap_or(pause);
+        attempt += 1;
+        tracing::warn!(attempt, error = %failure, "{what} request failed; retrying");
+        tokio::time::sleep(pause).await;
+        pause = pause.saturating_mul(2);
+    }
+}
+
+/// The provider's own explanation in an error body, when it gives one.
 pub(crate) fn error_message(body: &str) -> String {
     serde_json::from_str::<serde_json::Value>(body)
         .ok()
@@ -158,42 +189,34 @@ impl OpenAiEmbedder {
     async fn embed_batch(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, AiError> {
         let url = format!("{}/embeddings", self.config.base_url.trim_end_matches('/'));
         let body = serde_json::json!({"model": self.config.model, "input": texts});
-        let mut pause = self.config.backoff;
-        let mut attempt = 0;
-        loop {
-            let mut request = self.client.post(&url).json(&body);
-            if let Some(key) = &self.config.api_key {
-                request = request.bearer_auth(key);
-            }
-            let failure = match request.send().await {
-                Err(e) => AiError::Unavailable(if e.is_timeout() {
-                    "it did not answer in time".into()
-                } else {
-                    e.to_string()
-                }),
-                Ok(response) => {
-                    let status = response.status();
-                    let wait = retry_after(response.headers());
-                    let text = response.text().await.unwrap_or_default();
-                    if status.is_success() {
-                        return parse(&text, texts.len());
-                    }
-                    let failure = failure(status, &text);
-                    if !failure.is_passing() {
-                        return Err(failure);
-                    }
-                    pause = wait.unwrap_or(pause);
-                    failure
+        retrying(
+            "embedding",
+            self.config.backoff,
+            self.config.max_retries,
+            || async {
+                let mut request = self.client.post(&url).json(&body);
+                if let Some(key) = &self.config.api_key {
+                    request = request.bearer_auth(key);
                 }
-            };
-            if attempt >= self.config.max_retries {
-                return Err(failure);
-            }
-            attempt += 1;
-            tracing::warn!(attempt, error = %failure, "embedding request failed; retrying");
-            tokio::time::sleep(pause).await;
-            pause = pause.saturating_mul(2);
-        }
+                let response = request.send().await.map_err(|e| {
+                    let message = if e.is_timeout() {
+                        "it did not answer in time".into()
+                    } else {
+                        e.to_string()
+                    };
+                    (AiError::Unavailable(message), None)
+                })?;
+                let status = response.status();
+                let wait = retry_after(response.headers());
+                let text = response.text().await.unwrap_or_default();
+                if status.is_success() {
+                    parse(&text, texts.len()).map_err(|e| (e, None))
+                } else {
+                    Err((failure(status, &text), wait))
+                }
+            },
+        )
+        .await
     }
 }
 

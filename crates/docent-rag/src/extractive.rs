@@ -286,29 +286,11 @@ mod tests {
     use super::*;
     use crate::prompt::blocks;
     use crate::retrieve::Retrieved;
-    use docent_core::{Chunk, ChunkHit, ChunkId, DocumentId};
 
+    /// A passage of a document of its own.
     fn retrieved(content: &str, citable: bool) -> Retrieved {
-        Retrieved {
-            hit: ChunkHit {
-                chunk: Chunk {
-                    id: ChunkId::generate(),
-                    document_id: DocumentId::generate(),
-                    chunk_index: 0,
-                    content: content.into(),
-                    token_count: 40,
-                    metadata: serde_json::json!({}),
-                },
-                document_title: "Policies".into(),
-                file_name: None,
-                source_url: None,
-                citable,
-                score: 1.0,
-            },
-            score: 1.0,
-            text_rank: Some(1),
-            similarity: None,
-        }
+        let doc = uuid::Uuid::new_v4().as_u128();
+        crate::prompt::tests::retrieved(doc, content, citable, None)
     }
 
     #[test]

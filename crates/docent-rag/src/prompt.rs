@@ -262,11 +262,17 @@ fn shingles(text: &str, n: usize) -> std::collections::HashSet<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use docent_core::{Chunk, ChunkHit, ChunkId, DocumentId};
 
-    fn retrieved(doc: u128, content: &str, citable: bool, page: Option<u32>) -> Retrieved {
+    /// A passage of document `doc` ("Doc {doc}", `doc{doc}.pdf`) as retrieval returns it.
+    pub(crate) fn retrieved(
+        doc: u128,
+        content: &str,
+        citable: bool,
+        page: Option<u32>,
+    ) -> Retrieved {
         Retrieved {
             hit: ChunkHit {
                 chunk: Chunk {

@@ -9,7 +9,8 @@ use docent_core::*;
 use docent_rag::{AnswerEvent, Ask};
 use tokio::sync::mpsc;
 
-pub async fn run(app: &App, slug: &str, question: &str, show_sources: bool) -> anyhow::Result<()> {
+/// The chat space a command names by its slug, with its organization.
+pub(crate) async fn chat_space(app: &App, slug: &str) -> anyhow::Result<(ChatSpace, Organization)> {
     let space = app
         .store
         .find_chat_space_by_slug(slug)
@@ -20,6 +21,11 @@ pub async fn run(app: &App, slug: &str, question: &str, show_sources: bool) -> a
         .find_organization(space.org_id)
         .await?
         .context("the chat space's organization is gone")?;
+    Ok((space, org))
+}
+
+pub async fn run(app: &App, slug: &str, question: &str, show_sources: bool) -> anyhow::Result<()> {
+    let (space, org) = chat_space(app, slug).await?;
     let ask = Ask {
         org: org.id,
         plan: org.plan,

@@ -228,35 +228,14 @@ pub async fn ingest(
     std::fs::create_dir_all(scratch)?;
     let store = docent_store_sqlite::SqliteStore::open_dir(scratch, 4).await?;
     store.migrate().await?;
-    let (_, org) = store
-        .signup(
-            NewUser {
-                email: "bench@example.com".into(),
-                name: "bench".into(),
-                password_hash: None,
-                is_platform_admin: None,
-            },
-            NewOrganization {
-                name: "bench".into(),
-                slug: "bench".into(),
-                plan: Plan::Enterprise,
-            },
-        )
-        .await?;
-    let space = store
-        .create_chat_space(
-            org.id,
-            NewChatSpace {
-                name: "bench".into(),
-                description: String::new(),
-                endpoint_slug: "bench".into(),
-                widget_config: serde_json::json!({}),
-                ai_config: serde_json::json!({}),
-                retrieval_config: serde_json::json!({}),
-                allowed_origins: vec![],
-            },
-        )
-        .await?;
+    let (org, space) = crate::eval::enterprise_space(
+        &store,
+        "bench",
+        "bench",
+        serde_json::json!({}),
+        serde_json::json!({}),
+    )
+    .await?;
     let store = std::sync::Arc::new(store);
     let queue = std::sync::Arc::new(std::sync::Mutex::new(files.clone()));
     let progress = std::sync::Arc::new(std::sync::Mutex::new(crate::progress::Progress::new(

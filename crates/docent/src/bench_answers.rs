@@ -98,35 +98,9 @@ pub(crate) async fn fill(
     tag: &str,
 ) -> anyhow::Result<(OrgId, ChatSpace)> {
     let slug = format!("bench-{tag}-{count}-{}", std::process::id());
-    let (_, org) = store
-        .signup(
-            NewUser {
-                email: format!("{slug}@bench.localhost"),
-                name: "Benchmark".into(),
-                password_hash: None,
-                is_platform_admin: None,
-            },
-            NewOrganization {
-                name: "Benchmark".into(),
-                slug: slug.clone(),
-                plan: Plan::Enterprise,
-            },
-        )
-        .await?;
-    let space = store
-        .create_chat_space(
-            org.id,
-            NewChatSpace {
-                name: "Benchmark".into(),
-                description: String::new(),
-                endpoint_slug: slug,
-                widget_config: json!({}),
-                ai_config: json!({"model": "bench/instant"}),
-                retrieval_config: json!({}),
-                allowed_origins: vec![],
-            },
-        )
-        .await?;
+    let ai = json!({"model": "bench/instant"});
+    let (org, space) =
+        crate::eval::enterprise_space(store, "Benchmark", &slug, ai, json!({})).await?;
     let texts = passages();
     let mut random = Random(42);
     let per_document = 1000;

@@ -39,6 +39,47 @@ pub(crate) fn mode_name(mode: Mode) -> &'static str {
     }
 }
 
+/// An enterprise organization with one chat space, both named `name` at `slug`, for the
+/// benchmarks and evaluations to fill.
+pub(crate) async fn enterprise_space(
+    store: &dyn Store,
+    name: &str,
+    slug: &str,
+    ai_config: serde_json::Value,
+    retrieval_config: serde_json::Value,
+) -> anyhow::Result<(Organization, ChatSpace)> {
+    let (_, org) = store
+        .signup(
+            NewUser {
+                email: format!("{slug}@docent.localhost"),
+                name: name.into(),
+                password_hash: None,
+                is_platform_admin: None,
+            },
+            NewOrganization {
+                name: name.into(),
+                slug: slug.into(),
+                plan: Plan::Enterprise,
+            },
+        )
+        .await?;
+    let space = store
+        .create_chat_space(
+            org.id,
+            NewChatSpace {
+                name: name.into(),
+                description: String::new(),
+                endpoint_slug: slug.into(),
+                widget_config: serde_json::json!({}),
+                ai_config,
+                retrieval_config,
+                allowed_origins: vec![],
+            },
+        )
+        .await?;
+    Ok((org, space))
+}
+
 /// A scratch store with one enterprise organization and one chat space.
 pub(crate) struct Scratch {
     pub(crate) app: App,
@@ -67,41 +108,16 @@ pub(crate) async fn scratch(settings: &Settings, options: &Options) -> anyhow::R
     settings.data_dir = dir.clone();
     settings.database_url = None;
     let app = App::new(store.clone(), settings).map_err(anyhow::Error::msg)?;
-    let (_, org) = store
-        .signup(
-            NewUser {
-                email: "eval@localhost".into(),
-                name: "Evaluation".into(),
-                password_hash: None,
-                is_platform_admin: None,
-            },
-            NewOrganization {
-                name: "Evaluation".into(),
-                slug: "eval".into(),
-                plan: Plan::Enterprise,
-            },
-        )
-        .await?;
     let retrieval = RetrievalConfig {
         top_k: options.k,
         chunk_size: options.chunk_size,
         chunk_overlap: options.chunk_overlap,
         ..RetrievalConfig::default()
     };
-    let space = store
-        .create_chat_space(
-            org.id,
-            NewChatSpace {
-                name: "Evaluation".into(),
-                description: String::new(),
-                endpoint_slug: "eval".into(),
-                widget_config: serde_json::to_value(config::WidgetConfig::default())?,
-                ai_config: serde_json::to_value(config::AiConfig::default())?,
-                retrieval_config: serde_json::to_value(retrieval)?,
-                allowed_origins: vec![],
-            },
-        )
-        .await?;
+    let ai = serde_json::to_value(config::AiConfig::default())?;
+    let retrieval = serde_json::to_value(retrieval)?;
+    let (org, space) =
+        enterprise_space(store.as_ref(), "Evaluation", "eval", ai, retrieval).await?;
     Ok(Scratch {
         app,
         org: org.id,

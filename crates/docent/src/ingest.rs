@@ -34,16 +34,7 @@ fn collect(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 pub async fn run(app: &App, slug: &str, paths: &[PathBuf], citable: bool) -> anyhow::Result<()> {
-    let space = app
-        .store
-        .find_chat_space_by_slug(slug)
-        .await?
-        .with_context(|| format!("no chat space has the slug {slug:?}"))?;
-    let org = app
-        .store
-        .find_organization(space.org_id)
-        .await?
-        .context("the chat space's organization is gone")?;
+    let (space, org) = crate::ask::chat_space(app, slug).await?;
     // The command line acts as the organization's owner.
     let caller = Caller {
         org,
