@@ -112,13 +112,8 @@ impl AnswerPath for PostgresStore {
             }
             None => insert.fetch_optional(&self.pool).await?,
         };
-        match (row, quota) {
-            (Some(row), _) => row.into_domain().map(Some),
-            (None, Some(q)) if self.count_messages_since(org, q.since).await? >= q.limit => {
-                Err(StoreError::LimitReached { limit: q.limit })
-            }
-            (None, _) => Ok(None),
-        }
+        let inserted = row.map(MessageRow::into_domain).transpose()?;
+        within_quota(self, org, inserted, quota).await
     }
 
     async fn recent_messages(

@@ -91,20 +91,6 @@ impl ChunkIndex for PostgresStore {
             .await?;
         all(rows, ChunkHitRow::into_domain)
     }
-
-    async fn search_chunks(
-        &self,
-        org: OrgId,
-        chat_space: ChatSpaceId,
-        terms: &[String],
-        limit: u32,
-    ) -> Result<Vec<ChunkHit>> {
-        self.search_indexed(org, chat_space, terms, limit).await
-    }
-
-    async fn warm_search(&self, org: OrgId, chat_space: ChatSpaceId) -> Result<()> {
-        self.warm_indexed(org, chat_space).await
-    }
 }
 
 impl PostgresStore {

@@ -53,20 +53,6 @@ impl ChunkIndex for SqliteStore {
             .await?;
         self.hits_in_order(org, chat_space, nearest, None).await
     }
-
-    async fn search_chunks(
-        &self,
-        org: OrgId,
-        chat_space: ChatSpaceId,
-        terms: &[String],
-        limit: u32,
-    ) -> Result<Vec<ChunkHit>> {
-        self.search_indexed(org, chat_space, terms, limit).await
-    }
-
-    async fn warm_search(&self, org: OrgId, chat_space: ChatSpaceId) -> Result<()> {
-        self.warm_indexed(org, chat_space).await
-    }
 }
 
 impl SqliteStore {

@@ -15,42 +15,8 @@ mod direct;
 mod knowledge;
 mod vectors;
 
-/// Migrations in order; the PostgreSQL backend has one of the same name for each.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "foundation",
-        include_str!("../migrations/0001_foundation.sql"),
-    ),
-    (
-        2,
-        "knowledge",
-        include_str!("../migrations/0002_knowledge.sql"),
-    ),
-    (3, "sites", include_str!("../migrations/0003_sites.sql")),
-    (4, "answers", include_str!("../migrations/0004_answers.sql")),
-    (
-        5,
-        "vector_index",
-        include_str!("../migrations/0005_vector_index.sql"),
-    ),
-    (
-        6,
-        "counters",
-        include_str!("../migrations/0006_counters.sql"),
-    ),
-    (
-        7,
-        "text_index",
-        include_str!("../migrations/0007_text_index.sql"),
-    ),
-    (8, "jobs", include_str!("../migrations/0008_jobs.sql")),
-    (
-        9,
-        "questions",
-        include_str!("../migrations/0009_questions.sql"),
-    ),
-];
+/// Migrations in order, of the same names as the PostgreSQL backend's.
+pub const MIGRATIONS: &[(i64, &str, &str)] = docent_store::migrations!();
 
 #[derive(Clone, Debug)]
 pub struct SqliteStore {

@@ -139,6 +139,24 @@ pub fn feedback_delta(before: Option<&str>, after: Option<Feedback>) -> (i64, i6
     (up_after - up_before, down_after - down_before)
 }
 
+/// What an insert guarded by `quota` that returned `inserted` means: the message; when it
+/// returned none, the limit if the organization's count has reached it, or else that there
+/// is no such conversation.
+pub async fn within_quota<S: AnswerPath + ?Sized>(
+    store: &S,
+    org: OrgId,
+    inserted: Option<Message>,
+    quota: Option<MessageQuota>,
+) -> Result<Option<Message>> {
+    match (inserted, quota) {
+        (Some(message), _) => Ok(Some(message)),
+        (None, Some(q)) if store.count_messages_since(org, q.since).await? >= q.limit => {
+            Err(crate::StoreError::LimitReached { limit: q.limit })
+        }
+        (None, _) => Ok(None),
+    }
+}
+
 /// A limit on an organization's visitor messages since a day (a plan's month).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MessageQuota {

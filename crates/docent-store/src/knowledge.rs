@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use docent_core::*;
 
 use crate::Result;
+use crate::text_index::TextSource;
 
 #[async_trait]
 pub trait KnowledgeStore: Send + Sync {
@@ -81,7 +82,7 @@ pub trait KnowledgeStore: Send + Sync {
 /// A chat space's chunks as the answer path reads them: their embeddings and both searches. Each backend does these its own way (SQLite: its in-process vector
 /// index and FTS5; PostgreSQL: pgvector and tsvector), so they are not in [`crate::sql`].
 #[async_trait]
-pub trait ChunkIndex: Send + Sync {
+pub trait ChunkIndex: TextSource {
     /// Stores the embeddings of a document's chunks, by chunk index; chunks it does not name
     /// keep theirs. Returns how many chunks were updated.
     async fn set_chunk_embeddings(
@@ -100,15 +101,59 @@ pub trait ChunkIndex: Send + Sync {
         limit: u32,
     ) -> Result<Vec<ChunkHit>>;
     /// Full-text search over a chat space's chunks, best first. `terms` come from
-    /// [`search_terms`] and match any of them.
+    /// [`search_terms`] and match any of them. The in-memory index answers when it is fresh;
+    /// otherwise the database does and the index is rebuilt in the background.
     async fn search_chunks(
         &self,
         org: OrgId,
         chat_space: ChatSpaceId,
         terms: &[String],
         limit: u32,
-    ) -> Result<Vec<ChunkHit>>;
-    /// Readies what the backend keeps in memory to search a chat space, so that the next
-    /// search is as fast as any; searches work without it.
-    async fn warm_search(&self, org: OrgId, chat_space: ChatSpaceId) -> Result<()>;
+    ) -> Result<Vec<ChunkHit>> {
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let indexes = self.text_indexes();
+        // Most searches: rank with the index as it is and fetch the rows on condition that
+        // the chunks are still at its generation, in one statement.
+        if let Some(index) = indexes.current(org.0, chat_space.0) {
+            let best = index.search(terms, limit as usize);
+            if !best.is_empty() {
+                let hits = self
+                    .hits_in_order(org, chat_space, best, Some(index.generation()))
+                    .await?;
+                if !hits.is_empty() {
+                    return Ok(hits);
+                }
+            }
+        }
+        // Nothing found, or the chunks changed since: check the generation first.
+        let generation = self.chunk_generation(chat_space).await?;
+        if let Some(index) = indexes.fresh(org.0, chat_space.0, generation) {
+            let best = index.search(terms, limit as usize);
+            return self.hits_in_order(org, chat_space, best, None).await;
+        }
+        indexes.refresh(
+            org.0,
+            chat_space.0,
+            generation,
+            self.chunk_texts(org, chat_space),
+        );
+        self.search_in_database(org, chat_space, terms, limit).await
+    }
+
+    /// Readies what the backend keeps in memory to search a chat space (builds the index now
+    /// unless it is fresh), so that the next search is as fast as any; searches work without
+    /// it.
+    async fn warm_search(&self, org: OrgId, chat_space: ChatSpaceId) -> Result<()> {
+        let generation = self.chunk_generation(chat_space).await?;
+        let indexes = self.text_indexes();
+        if indexes.fresh(org.0, chat_space.0, generation).is_none() {
+            let texts = self.chunk_texts(org, chat_space);
+            indexes
+                .rebuild(org.0, chat_space.0, generation, texts)
+                .await?;
+        }
+        Ok(())
+    }
 }

@@ -388,7 +388,8 @@ impl TextIndexes {
 pub type ChunkTexts = std::pin::Pin<Box<dyn Future<Output = Result<Vec<(Uuid, String)>>> + Send>>;
 
 /// What a backend provides so that its full-text search goes through [`TextIndexes`]; the
-/// searching itself (`search_indexed`, `warm_indexed`) is the same for every backend.
+/// searching itself ([`crate::ChunkIndex::search_chunks`] and `warm_search`) is the same
+/// for every backend.
 #[async_trait]
 pub trait TextSource: Send + Sync {
     fn text_indexes(&self) -> &Arc<TextIndexes>;
@@ -415,60 +416,6 @@ pub trait TextSource: Send + Sync {
         terms: &[String],
         limit: u32,
     ) -> Result<Vec<ChunkHit>>;
-
-    /// `KnowledgeStore::search_chunks`: the in-memory index when it is fresh; otherwise
-    /// the database answers and the index is rebuilt in the background.
-    async fn search_indexed(
-        &self,
-        org: OrgId,
-        chat_space: ChatSpaceId,
-        terms: &[String],
-        limit: u32,
-    ) -> Result<Vec<ChunkHit>> {
-        if terms.is_empty() {
-            return Ok(Vec::new());
-        }
-        let indexes = self.text_indexes();
-        // Most searches: rank with the index as it is and fetch the rows on condition that
-        // the chunks are still at its generation, in one statement.
-        if let Some(index) = indexes.current(org.0, chat_space.0) {
-            let best = index.search(terms, limit as usize);
-            if !best.is_empty() {
-                let hits = self
-                    .hits_in_order(org, chat_space, best, Some(index.generation()))
-                    .await?;
-                if !hits.is_empty() {
-                    return Ok(hits);
-                }
-            }
-        }
-        // Nothing found, or the chunks changed since: check the generation first.
-        let generation = self.chunk_generation(chat_space).await?;
-        if let Some(index) = indexes.fresh(org.0, chat_space.0, generation) {
-            let best = index.search(terms, limit as usize);
-            return self.hits_in_order(org, chat_space, best, None).await;
-        }
-        indexes.refresh(
-            org.0,
-            chat_space.0,
-            generation,
-            self.chunk_texts(org, chat_space),
-        );
-        self.search_in_database(org, chat_space, terms, limit).await
-    }
-
-    /// `KnowledgeStore::warm_search`: builds the index now unless it is fresh.
-    async fn warm_indexed(&self, org: OrgId, chat_space: ChatSpaceId) -> Result<()> {
-        let generation = self.chunk_generation(chat_space).await?;
-        let indexes = self.text_indexes();
-        if indexes.fresh(org.0, chat_space.0, generation).is_none() {
-            let texts = self.chunk_texts(org, chat_space);
-            indexes
-                .rebuild(org.0, chat_space.0, generation, texts)
-                .await?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

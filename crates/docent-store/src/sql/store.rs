@@ -1,6 +1,29 @@
 //! What a backend is, whether it answers, and its migrations: the statements both backends
 //! run (see [`crate::sql`]).
 
+/// A backend's migrations in order, read from its own `migrations/` folder: both backends
+/// have one file of each name (a missing one does not compile).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! migrations {
+    () => {
+        $crate::migrations!(
+            1 "foundation" "0001_foundation.sql",
+            2 "knowledge" "0002_knowledge.sql",
+            3 "sites" "0003_sites.sql",
+            4 "answers" "0004_answers.sql",
+            5 "vector_index" "0005_vector_index.sql",
+            6 "counters" "0006_counters.sql",
+            7 "text_index" "0007_text_index.sql",
+            8 "jobs" "0008_jobs.sql",
+            9 "questions" "0009_questions.sql",
+        )
+    };
+    ($($version:literal $name:literal $file:literal,)*) => {
+        &[$(($version, $name, include_str!(concat!("../migrations/", $file)))),*]
+    };
+}
+
 /// Expands, in a backend, its `impl Store` and `apply_migrations`, which applies each
 /// migration not yet recorded in `schema_migrations` in a transaction of its own, begun
 /// with `begin` (SQLite: `BEGIN IMMEDIATE`, so that two processes starting together cannot
