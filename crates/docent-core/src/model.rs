@@ -132,6 +132,16 @@ pub struct NewOrganization {
     pub plan: Plan,
 }
 
+impl NewOrganization {
+    pub fn new(name: impl Into<String>, slug: impl Into<String>, plan: Plan) -> NewOrganization {
+        NewOrganization {
+            name: name.into(),
+            slug: slug.into(),
+            plan,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct User {
     pub id: UserId,
@@ -154,6 +164,18 @@ pub struct NewUser {
     pub password_hash: Option<String>,
     /// `None`: the first user of an empty server becomes platform admin, later ones do not.
     pub is_platform_admin: Option<bool>,
+}
+
+impl NewUser {
+    /// A user who signs in by link or invitation (no password yet).
+    pub fn new(email: impl Into<String>, name: impl Into<String>) -> NewUser {
+        NewUser {
+            email: email.into(),
+            name: name.into(),
+            password_hash: None,
+            is_platform_admin: None,
+        }
+    }
 }
 
 /// An organization together with the caller's role in it.
@@ -242,6 +264,21 @@ pub struct NewChatSpace {
     pub ai_config: serde_json::Value,
     pub retrieval_config: serde_json::Value,
     pub allowed_origins: Vec<String>,
+}
+
+impl NewChatSpace {
+    /// A chat space with no description, every setting at its default and no allowed origin.
+    pub fn new(name: impl Into<String>, endpoint_slug: impl Into<String>) -> NewChatSpace {
+        NewChatSpace {
+            name: name.into(),
+            description: String::new(),
+            endpoint_slug: endpoint_slug.into(),
+            widget_config: serde_json::json!({}),
+            ai_config: serde_json::json!({}),
+            retrieval_config: serde_json::json!({}),
+            allowed_origins: Vec::new(),
+        }
+    }
 }
 
 /// A change to a chat space; `None` leaves a field as it is. Values are validated already.

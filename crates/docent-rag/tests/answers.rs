@@ -108,17 +108,8 @@ async fn world() -> World {
     let store = fresh_test_store().await;
     let (_, org) = store
         .signup(
-            NewUser {
-                email: "owner@example.com".into(),
-                name: "Owner".into(),
-                password_hash: None,
-                is_platform_admin: None,
-            },
-            NewOrganization {
-                name: "Shop".into(),
-                slug: "shop".into(),
-                plan: Plan::Free,
-            },
+            NewUser::new("owner@example.com", "Owner"),
+            NewOrganization::new("Shop", "shop", Plan::Free),
         )
         .await
         .expect("signup");
@@ -126,13 +117,8 @@ async fn world() -> World {
         .create_chat_space(
             org.id,
             NewChatSpace {
-                name: "Help".into(),
-                description: String::new(),
-                endpoint_slug: "help".into(),
-                widget_config: json!({}),
                 ai_config: json!({"model": "openai/gpt-4o-mini"}),
-                retrieval_config: json!({}),
-                allowed_origins: vec![],
+                ..NewChatSpace::new("Help", "help")
             },
         )
         .await

@@ -50,33 +50,16 @@ pub(crate) async fn enterprise_space(
 ) -> anyhow::Result<(Organization, ChatSpace)> {
     let (_, org) = store
         .signup(
-            NewUser {
-                email: format!("{slug}@docent.localhost"),
-                name: name.into(),
-                password_hash: None,
-                is_platform_admin: None,
-            },
-            NewOrganization {
-                name: name.into(),
-                slug: slug.into(),
-                plan: Plan::Enterprise,
-            },
+            NewUser::new(format!("{slug}@docent.localhost"), name),
+            NewOrganization::new(name, slug, Plan::Enterprise),
         )
         .await?;
-    let space = store
-        .create_chat_space(
-            org.id,
-            NewChatSpace {
-                name: name.into(),
-                description: String::new(),
-                endpoint_slug: slug.into(),
-                widget_config: serde_json::json!({}),
-                ai_config,
-                retrieval_config,
-                allowed_origins: vec![],
-            },
-        )
-        .await?;
+    let space = NewChatSpace {
+        ai_config,
+        retrieval_config,
+        ..NewChatSpace::new(name, slug)
+    };
+    let space = store.create_chat_space(org.id, space).await?;
     Ok((org, space))
 }
 

@@ -16,33 +16,13 @@ async fn ingest_adds_files_and_directories_to_a_chat_space() {
     store.migrate().await.expect("migrate");
     let (_, org) = store
         .signup(
-            NewUser {
-                email: "ops@example.com".into(),
-                name: "ops".into(),
-                password_hash: None,
-                is_platform_admin: None,
-            },
-            NewOrganization {
-                name: "Ops".into(),
-                slug: "ops".into(),
-                plan: Plan::Free,
-            },
+            NewUser::new("ops@example.com", "ops"),
+            NewOrganization::new("Ops", "ops", Plan::Free),
         )
         .await
         .expect("signup");
     let space = store
-        .create_chat_space(
-            org.id,
-            NewChatSpace {
-                name: "Help".into(),
-                description: String::new(),
-                endpoint_slug: "help-cli".into(),
-                widget_config: serde_json::json!({}),
-                ai_config: serde_json::json!({}),
-                retrieval_config: serde_json::json!({}),
-                allowed_origins: vec![],
-            },
-        )
+        .create_chat_space(org.id, NewChatSpace::new("Help", "help-cli"))
         .await
         .expect("space");
     let docs = dir.join("docs");
