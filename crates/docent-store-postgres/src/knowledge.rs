@@ -11,41 +11,10 @@ use docent_store::*;
 
 use crate::PostgresStore;
 
-docent_store::knowledge_sql!(PostgresStore, sqlx::Postgres);
+docent_store::knowledge_sql!(PostgresStore, sqlx::Postgres, embedding = "$4::vector");
 
 #[async_trait]
 impl ChunkIndex for PostgresStore {
-    async fn set_chunk_embeddings(
-        &self,
-        org: OrgId,
-        document: DocumentId,
-        embeddings: Vec<(i32, Vec<f32>)>,
-    ) -> Result<u64> {
-        let mut tx = self.pool.begin().await?;
-        let mut updated = 0;
-        for (index, vector) in &embeddings {
-            // pgvector reads its text form, '[1,2,3]'.
-            let text = format!(
-                "[{}]",
-                vector
-                    .iter()
-                    .map(f32::to_string)
-                    .collect::<Vec<_>>()
-                    .join(",")
-            );
-            let done = sqlx::query("UPDATE document_chunks SET embedding = $4::vector WHERE org_id = $1 AND document_id = $2 AND chunk_index = $3")
-                .bind(org.0)
-                .bind(document.0)
-                .bind(index)
-                .bind(text)
-                .execute(&mut *tx)
-                .await?;
-            updated += done.rows_affected();
-        }
-        tx.commit().await?;
-        Ok(updated)
-    }
-
     async fn vector_search(
         &self,
         org: OrgId,
@@ -56,14 +25,7 @@ impl ChunkIndex for PostgresStore {
         if query.iter().all(|x| *x == 0.0) {
             return Ok(Vec::new());
         }
-        let text = format!(
-            "[{}]",
-            query
-                .iter()
-                .map(f32::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        );
+        let text = Self::encode_embedding(query);
         // The sizes with an HNSW index (migration 0005) are searched through it: the query
         // names the index's expression and condition. Other sizes are scanned exactly.
         let dimension = query.len();
@@ -94,6 +56,12 @@ impl ChunkIndex for PostgresStore {
 }
 
 impl PostgresStore {
+    /// An embedding as pgvector reads it from text: `[1,2,3]`.
+    pub(crate) fn encode_embedding(vector: &[f32]) -> String {
+        let numbers: Vec<String> = vector.iter().map(f32::to_string).collect();
+        format!("[{}]", numbers.join(","))
+    }
+
     /// Writes a document's chunks, inside the transaction that completes it.
     pub(crate) async fn insert_chunks(
         conn: &mut sqlx::PgConnection,

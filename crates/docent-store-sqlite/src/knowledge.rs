@@ -12,34 +12,10 @@ use sqlx::types::Json;
 
 use crate::SqliteStore;
 
-docent_store::knowledge_sql!(SqliteStore, sqlx::Sqlite);
+docent_store::knowledge_sql!(SqliteStore, sqlx::Sqlite, embedding = "$4");
 
 #[async_trait]
 impl ChunkIndex for SqliteStore {
-    async fn set_chunk_embeddings(
-        &self,
-        org: OrgId,
-        document: DocumentId,
-        embeddings: Vec<(i32, Vec<f32>)>,
-    ) -> Result<u64> {
-        let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await?;
-        let mut updated = 0;
-        for (index, vector) in &embeddings {
-            let bytes: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
-            let done = sqlx::query("UPDATE document_chunks SET embedding = ?4 WHERE org_id = ?1 AND document_id = ?2 AND chunk_index = ?3")
-                .bind(org.0)
-                .bind(document.0)
-                .bind(index)
-                .bind(bytes)
-                .execute(&mut *tx)
-                .await?;
-            updated += done.rows_affected();
-        }
-        tx.commit().await?;
-        Ok(updated)
-    }
-
     async fn vector_search(
         &self,
         org: OrgId,
@@ -56,6 +32,12 @@ impl ChunkIndex for SqliteStore {
 }
 
 impl SqliteStore {
+    /// An embedding as stored: its floats in little-endian order, as the vector index reads
+    /// them.
+    pub(crate) fn encode_embedding(vector: &[f32]) -> Vec<u8> {
+        vector.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+
     /// Writes a document's chunks, inside the transaction that completes it.
     pub(crate) async fn insert_chunks(
         conn: &mut sqlx::SqliteConnection,

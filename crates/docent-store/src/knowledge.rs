@@ -60,6 +60,14 @@ pub trait KnowledgeStore: Send + Sync {
         progress: i32,
         error: Option<&str>,
     ) -> Result<()>;
+    /// Stores the embeddings of a document's chunks, by chunk index; chunks it does not name
+    /// keep theirs. Returns how many chunks were updated.
+    async fn set_chunk_embeddings(
+        &self,
+        org: OrgId,
+        document: DocumentId,
+        embeddings: Vec<(i32, Vec<f32>)>,
+    ) -> Result<u64>;
     /// Replaces the document's chunks and marks it completed, in one transaction, so a
     /// retried job never leaves duplicates or half a document.
     async fn complete_document(
@@ -79,18 +87,10 @@ pub trait KnowledgeStore: Send + Sync {
     ) -> Result<Vec<Chunk>>;
 }
 
-/// A chat space's chunks as the answer path reads them: their embeddings and both searches. Each backend does these its own way (SQLite: its in-process vector
+/// A chat space's chunks as the answer path reads them: both searches. Each backend does these its own way (SQLite: its in-process vector
 /// index and FTS5; PostgreSQL: pgvector and tsvector), so they are not in [`crate::sql`].
 #[async_trait]
 pub trait ChunkIndex: TextSource {
-    /// Stores the embeddings of a document's chunks, by chunk index; chunks it does not name
-    /// keep theirs. Returns how many chunks were updated.
-    async fn set_chunk_embeddings(
-        &self,
-        org: OrgId,
-        document: DocumentId,
-        embeddings: Vec<(i32, Vec<f32>)>,
-    ) -> Result<u64>;
     /// The `limit` chunks of a chat space nearest to `query` by cosine similarity (score
     /// 1 = same direction), among chunks with an embedding of the same dimension.
     async fn vector_search(

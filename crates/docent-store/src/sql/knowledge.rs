@@ -4,7 +4,9 @@
 #[macro_export]
 #[doc(hidden)]
 macro_rules! knowledge_sql {
-    ($store:ident, $db:ty) => {
+    // `embedding`: how the statement takes the encoded vector (`$4`, or `$4::vector` where
+    // the database reads it from text); the backend's `encode_embedding` encodes it.
+    ($store:ident, $db:ty, embedding = $embedding:literal) => {
         const _: () = {
             use $crate::sql::__support::*;
 
@@ -115,6 +117,33 @@ macro_rules! knowledge_sql {
                     .await?;
                     tx.commit().await?;
                     Ok(true)
+                }
+
+                async fn set_chunk_embeddings(
+                    &self,
+                    org: OrgId,
+                    document: DocumentId,
+                    embeddings: Vec<(i32, Vec<f32>)>,
+                ) -> Result<u64> {
+                    let mut writer = self.writer().await?;
+                    let mut tx = writer.begin().await?;
+                    let mut updated = 0;
+                    for (index, vector) in &embeddings {
+                        let done = sqlx::query(concat!(
+                            "UPDATE document_chunks SET embedding = ",
+                            $embedding,
+                            " WHERE org_id = $1 AND document_id = $2 AND chunk_index = $3"
+                        ))
+                        .bind(org.0)
+                        .bind(document.0)
+                        .bind(index)
+                        .bind(Self::encode_embedding(vector))
+                        .execute(&mut *tx)
+                        .await?;
+                        updated += done.rows_affected();
+                    }
+                    tx.commit().await?;
+                    Ok(updated)
                 }
 
                 async fn list_documents(
