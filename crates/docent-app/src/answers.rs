@@ -90,12 +90,7 @@ pub async fn messages(
     after: Option<MessageId>,
     limit: u32,
 ) -> Result<Vec<Message>, AppError> {
-    let conversation = app
-        .store
-        .find_conversation(caller.org_id(), conversation)
-        .await?
-        .filter(|c| caller.sees(c.chat_space_id))
-        .ok_or(AppError::NotFound("conversation"))?;
+    let conversation = crate::conversations::get(app, caller, conversation).await?;
     Ok(app
         .store
         .list_messages(caller.org_id(), conversation.id, after, limit)

@@ -152,6 +152,16 @@ fn success(route: &Route, responses: &mut SchemaGenerator, links: Value) -> (Str
                 json!({"description": "The answer as JSON, or streamed as events with `Accept: text/event-stream`", "content": content}),
             )
         }
+        Some(Returns::Download(media_types)) => {
+            let content: serde_json::Map<String, Value> = media_types
+                .iter()
+                .map(|t| ((*t).to_owned(), json!({"schema": {"type": "string"}})))
+                .collect();
+            (
+                200,
+                json!({"description": "A file, streamed (`Content-Disposition: attachment`)", "content": content}),
+            )
+        }
         None => (200, json!({"description": "Success"})),
     };
     if links.as_object().is_some_and(|l| !l.is_empty()) {

@@ -62,6 +62,8 @@ pub enum Returns {
     Events,
     /// JSON of this type, or server-sent events with `Accept: text/event-stream`.
     JsonOrEvents(SchemaFn),
+    /// A file to save, streamed, in one of these media types.
+    Download(&'static [&'static str]),
 }
 
 /// A follow-up the OpenAPI document links from a route's answer: the operation at
@@ -193,6 +195,12 @@ impl Route {
     /// Answers JSON of type `T`, or the same as server-sent events.
     pub(crate) fn answer_or_events<T: schemars::JsonSchema>(mut self) -> Route {
         self.returns = Some(Returns::JsonOrEvents(schema::<T>));
+        self
+    }
+
+    /// Answers with a file to save, in one of `media_types`.
+    pub(crate) fn download(mut self, media_types: &'static [&'static str]) -> Route {
+        self.returns = Some(Returns::Download(media_types));
         self
     }
 

@@ -1,11 +1,14 @@
 //! What the transports (JSON API, dashboard pages, widget) share, so that none imports
-//! another: answers as JSON or events, ETags, the session's cookies, uploads, lists, the
+//! another: answers as JSON or events, files to save, ETags, the session's cookies, uploads, lists, the
 //! dashboard's page shell and its static assets.
 
 pub mod answer;
 pub mod assets;
 pub mod cookies;
+pub mod download;
 pub mod etag;
 pub mod list;
 pub mod pages;
 pub mod upload;
+
+pub use download::download;

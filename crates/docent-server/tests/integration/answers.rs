@@ -46,7 +46,7 @@ async fn provider() -> String {
 }
 
 /// An owner with a chat space holding one citable and one learn-only document.
-async fn shop(app: &TestApp, model: &str) -> (Session, String) {
+pub(crate) async fn shop(app: &TestApp, model: &str) -> (Session, String) {
     let owner = app.signup("owner@example.com").await;
     let (status, space) = owner
         .json(

@@ -8,6 +8,7 @@ mod accounts;
 mod answers;
 mod browser;
 mod chat_spaces;
+mod conversations;
 mod fuzz;
 mod isolation;
 mod jobs;

@@ -237,6 +237,10 @@ async fn every_page_fits_a_phone_and_a_laptop() {
         (format!("/app/chat-spaces/{id}/knowledge"), "knowledge"),
         (format!("/app/documents/{document}"), "document"),
         (format!("/app/chat-spaces/{id}/playground"), "playground"),
+        (
+            format!("/app/chat-spaces/{id}/conversations"),
+            "conversations",
+        ),
         (format!("/app/chat-spaces/{id}/appearance"), "appearance"),
         (format!("/app/chat-spaces/{id}/install"), "install"),
         ("/app/members".to_owned(), "members"),

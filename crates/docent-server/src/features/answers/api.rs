@@ -14,7 +14,9 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, IdPath};
 use crate::http::answer::{Present, respond};
 use crate::http::list::{List, ListQuery};
+use chrono::NaiveDate;
 use docent_app::answers::{self, ChatInput, ask_error};
+use docent_app::conversations::{self, DateRange, ExportFormat};
 
 pub async fn chat(
     State(state): State<AppState>,
@@ -79,5 +81,51 @@ pub async fn knowledge_gaps(
     let limit = query.limit.unwrap_or(100).clamp(1, 500);
     Ok(Json(
         answers::knowledge_gaps(&state, &caller, id, limit).await?,
+    ))
+}
+
+pub async fn conversation(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<ConversationId>,
+) -> Result<Json<Conversation>, ApiError> {
+    Ok(Json(conversations::get(&state, &caller, id).await?))
+}
+
+/// The export's format and the days (UTC, both included) its conversations started on.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// `csv` (a row a message; the default) or `jsonl` (an object a conversation).
+    #[serde(default)]
+    pub format: Option<ExportFormat>,
+    #[serde(default)]
+    #[schemars(example = "2026-11-01")]
+    pub from: Option<NaiveDate>,
+    #[serde(default)]
+    #[schemars(example = "2026-11-30")]
+    pub to: Option<NaiveDate>,
+}
+
+/// The media types an export may have, as the route table lists them.
+pub const EXPORT_TYPES: &[&str] = &["text/csv", "application/x-ndjson"];
+
+/// Streams a chat space's conversations as a file to save.
+pub async fn export(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<ChatSpaceId>,
+    ApiQuery(query): ApiQuery<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let range = DateRange {
+        from: query.from,
+        to: query.to,
+    };
+    let format = query.format.unwrap_or_default();
+    let export = conversations::export(&state, &caller, id, format, range).await?;
+    Ok(crate::http::download(
+        export.format.content_type(),
+        &export.file_name,
+        export.chunks,
     ))
 }

@@ -1,6 +1,8 @@
-//! Answers: asking a chat space (API and Playground), conversations, knowledge gaps.
+//! Answers: asking a chat space (API and Playground), conversations and their archive,
+//! knowledge gaps.
 
 pub mod api;
+pub mod archive;
 pub mod pages;
 
 use axum::http::Method as M;
@@ -21,10 +23,16 @@ pub fn routes() -> Vec<Route> {
             .json::<docent_app::answers::ChatInput>().answer_or_events::<crate::http::answer::Answered<Message>>(),
         r(M::GET, "/api/chat-spaces/{id}/conversations", ChatSpace, Api, "Conversations, most recent first (?limit=&cursor=)", get(api::conversations))
             .query::<ListQuery<ConversationId>>().ok::<List<Conversation>>(),
+        r(M::GET, "/api/chat-spaces/{id}/conversations/export", ChatSpace, Api, "Every conversation with its messages as a file to save, newest first (?format=csv|jsonl&from=&to=): CSV has a row a message, JSON Lines an object a conversation", get(api::export))
+            .query::<api::ExportQuery>().download(api::EXPORT_TYPES),
+        r(M::GET, "/api/conversations/{conversation_id}", ChatSpace, Api, "A conversation: its channel, status, visitor and counts", get(api::conversation))
+            .ok::<Conversation>(),
         r(M::GET, "/api/conversations/{conversation_id}/messages", ChatSpace, Api, "A conversation's messages in order (?after=&limit=)", get(api::messages))
             .query::<api::MessagesQuery>().ok::<List<Message>>(),
         r(M::GET, "/api/chat-spaces/{id}/knowledge-gaps", ChatSpace, Api, "Questions the knowledge could not answer, newest first (?limit=)", get(api::knowledge_gaps))
             .query::<api::GapsQuery>().ok::<Vec<KnowledgeGap>>(),
+        r(M::GET, "/app/chat-spaces/{id}/conversations", ChatSpace, Page, "A chat space's conversations, newest first, and their export", get(archive::index)),
+        r(M::GET, "/app/conversations/{conversation_id}", ChatSpace, Page, "A conversation's transcript: messages, citations, feedback, timing, tokens", get(archive::show)),
         r(M::GET, "/app/chat-spaces/{id}/playground", ChatSpace, Page, "Try the chatbot: answers, citations, retrieved chunks", get(pages::index)),
         r(M::POST, "/app/chat-spaces/{id}/playground", ChatSpace, Page, "Ask in the playground (without JavaScript)", post(pages::ask)),
     ]

@@ -1,0 +1,317 @@
+//! The conversation archive: one conversation, and every conversation of a chat space with
+//! its messages exported as CSV (a row a message, for spreadsheets) or JSON Lines (an object
+//! a conversation, for programs), streamed so that any number export in constant memory.
+
+use chrono::NaiveDate;
+use docent_core::*;
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+use crate::actor::Caller;
+use crate::{App, AppError, chat_spaces};
+
+/// A conversation of a chat space the caller sees.
+pub async fn get(app: &App, caller: &Caller, id: ConversationId) -> Result<Conversation, AppError> {
+    app.store
+        .find_conversation(caller.org_id(), id)
+        .await?
+        .filter(|c| caller.sees(c.chat_space_id))
+        .ok_or(AppError::NotFound("conversation"))
+}
+
+/// A conversation of a chat space the caller sees, with all its messages in order.
+pub async fn transcript(
+    app: &App,
+    caller: &Caller,
+    id: ConversationId,
+) -> Result<(Conversation, Vec<Message>), AppError> {
+    let conversation = get(app, caller, id).await?;
+    let messages = all_messages(app.store.as_ref(), caller.org_id(), conversation.id).await?;
+    Ok((conversation, messages))
+}
+
+/// How an export is written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    /// One row a message (a conversation without messages has a row of its own), with a
+    /// header row; cells that a spreadsheet would run as a formula start with `'`.
+    #[default]
+    Csv,
+    /// One JSON object a line: a conversation with its `messages`.
+    Jsonl,
+}
+
+impl ExportFormat {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "text/csv; charset=utf-8",
+            ExportFormat::Jsonl => "application/x-ndjson",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Jsonl => "jsonl",
+        }
+    }
+}
+
+/// Conversations started from `from` to `to` (days in UTC, both included; open when absent).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DateRange {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+/// An export under way: its file name and its bytes as they are written. An error after
+/// the first bytes ends the stream with it (the answer has started, so the transport can
+/// only cut it short).
+#[derive(Debug)]
+pub struct Export {
+    pub file_name: String,
+    pub format: ExportFormat,
+    pub chunks: mpsc::Receiver<Result<Vec<u8>, AppError>>,
+}
+
+/// How many conversations, and messages of one, are read at a time.
+const BATCH: u32 = 200;
+
+/// Exports a chat space's conversations, newest first. The chat space is checked before
+/// anything is written; the rest is written by a task of its own as the reader takes it
+/// (a few batches ahead at most), and stops when the reader goes away.
+pub async fn export(
+    app: &App,
+    caller: &Caller,
+    space: ChatSpaceId,
+    format: ExportFormat,
+    range: DateRange,
+) -> Result<Export, AppError> {
+    if let (Some(from), Some(to)) = (range.from, range.to)
+        && from > to
+    {
+        return Err(AppError::validation("from", "must not be after `to`"));
+    }
+    let space = chat_spaces::get(app, caller, space).await?;
+    let (tx, chunks) = mpsc::channel(4);
+    let store = app.store.clone();
+    let org = caller.org_id();
+    tokio::spawn(async move {
+        if let Err(e) = write(store.as_ref(), org, space.id, format, range, &tx).await {
+            let _ = tx.send(Err(e)).await;
+        }
+    });
+    let today = chrono::Utc::now().date_naive();
+    Ok(Export {
+        file_name: format!(
+            "{}-conversations-{today}.{}",
+            space.endpoint_slug,
+            format.extension()
+        ),
+        format,
+        chunks,
+    })
+}
+
+/// The columns of the CSV export.
+const CSV_HEADER: &[&str] = &[
+    "conversation_id",
+    "conversation_started_at",
+    "channel",
+    "status",
+    "visitor_id",
+    "visitor_name",
+    "visitor_email",
+    "locale",
+    "referrer",
+    "message_id",
+    "message_at",
+    "role",
+    "content",
+    "answer_kind",
+    "citations",
+    "feedback",
+    "model",
+    "tokens_in",
+    "tokens_out",
+    "cost_micro_usd",
+    "processing_time_ms",
+];
+
+type Sender = mpsc::Sender<Result<Vec<u8>, AppError>>;
+
+/// Whether the reader is still there to take `bytes`.
+async fn send(tx: &Sender, bytes: Vec<u8>) -> bool {
+    tx.send(Ok(bytes)).await.is_ok()
+}
+
+async fn write(
+    store: &dyn docent_store::Store,
+    org: OrgId,
+    space: ChatSpaceId,
+    format: ExportFormat,
+    range: DateRange,
+    tx: &Sender,
+) -> Result<(), AppError> {
+    if format == ExportFormat::Csv && !send(tx, csv_line(CSV_HEADER.iter().copied())).await {
+        return Ok(());
+    }
+    let mut page = Page::first(BATCH);
+    loop {
+        let conversations = store.list_conversations(org, space, page).await?;
+        let Some(last) = conversations.last() else {
+            return Ok(());
+        };
+        page.cursor = Some(last.id);
+        let full = conversations.len() as u32 == BATCH;
+        for conversation in conversations {
+            let day = conversation.created_at.date_naive();
+            if range.to.is_some_and(|to| day > to) {
+                continue;
+            }
+            // Newest first, by ids made in the order of creation: the rest are older.
+            if range.from.is_some_and(|from| day < from) {
+                return Ok(());
+            }
+            let messages = all_messages(store, org, conversation.id).await?;
+            let bytes = match format {
+                ExportFormat::Csv => csv_rows(&conversation, &messages),
+                ExportFormat::Jsonl => jsonl_line(&conversation, &messages)?,
+            };
+            if !send(tx, bytes).await {
+                return Ok(());
+            }
+        }
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+async fn all_messages(
+    store: &dyn docent_store::Store,
+    org: OrgId,
+    conversation: ConversationId,
+) -> Result<Vec<Message>, AppError> {
+    let mut messages: Vec<Message> = Vec::new();
+    loop {
+        let after = messages.last().map(|m| m.id);
+        let batch = store.list_messages(org, conversation, after, BATCH).await?;
+        let full = batch.len() as u32 == BATCH;
+        messages.extend(batch);
+        if !full {
+            return Ok(messages);
+        }
+    }
+}
+
+/// A cell as a spreadsheet should show it: text that it would run as a formula (starting
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return) starts with `'`.
+fn cell(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}").into()
+    } else {
+        text.into()
+    }
+}
+
+/// One CSV record: fields quoted where they hold a comma, a quote or a line break, lines
+/// ended by CRLF (RFC 4180).
+fn csv_line<'a>(fields: impl IntoIterator<Item = &'a str>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, field) in fields.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        if field.contains([',', '"', '\n', '\r']) {
+            out.push(b'"');
+            out.extend_from_slice(field.replace('"', "\"\"").as_bytes());
+            out.push(b'"');
+        } else {
+            out.extend_from_slice(field.as_bytes());
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+fn csv_rows(conversation: &Conversation, messages: &[Message]) -> Vec<u8> {
+    let c = conversation;
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let head = [
+        c.id.to_string(),
+        c.created_at.to_rfc3339(),
+        c.channel.as_str().to_owned(),
+        c.status.as_str().to_owned(),
+        text(&c.visitor_id),
+        text(&c.end_user_name),
+        text(&c.end_user_email),
+        text(&c.locale),
+        text(&c.referrer),
+    ];
+    let row = |tail: [String; 12]| {
+        let fields: Vec<String> = head.iter().cloned().chain(tail).collect();
+        let cells: Vec<_> = fields.iter().map(|f| cell(f)).collect();
+        csv_line(cells.iter().map(|c| c.as_ref()))
+    };
+    if messages.is_empty() {
+        return row(Default::default());
+    }
+    let mut out = Vec::new();
+    for m in messages {
+        let citations: Vec<String> = m
+            .citations
+            .iter()
+            .map(|c| match &c.url {
+                Some(url) => format!("[{}] {} <{url}>", c.index, c.title),
+                None => format!("[{}] {}", c.index, c.title),
+            })
+            .collect();
+        out.extend(row([
+            m.id.to_string(),
+            m.created_at.to_rfc3339(),
+            m.role.as_str().to_owned(),
+            m.content.clone(),
+            m.answer_kind
+                .map(|k| k.as_str().to_owned())
+                .unwrap_or_default(),
+            citations.join(" | "),
+            text(&m.feedback),
+            text(&m.model),
+            m.tokens_in.to_string(),
+            m.tokens_out.to_string(),
+            m.cost_micro_usd.to_string(),
+            m.processing_time_ms.to_string(),
+        ]));
+    }
+    out
+}
+
+fn jsonl_line(conversation: &Conversation, messages: &[Message]) -> Result<Vec<u8>, AppError> {
+    let mut object =
+        serde_json::to_value(conversation).map_err(|e| AppError::Internal(e.to_string()))?;
+    object["messages"] =
+        serde_json::to_value(messages).map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut line = serde_json::to_vec(&object).map_err(|e| AppError::Internal(e.to_string()))?;
+    line.push(b'\n');
+    Ok(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_what_needs_it_and_defuses_formulas() {
+        let line = csv_line(["plain", "a, b", "say \"hi\"", "two\nlines"]);
+        assert_eq!(
+            String::from_utf8(line).expect("UTF-8"),
+            "plain,\"a, b\",\"say \"\"hi\"\"\",\"two\nlines\"\r\n"
+        );
+        assert_eq!(cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(cell("-1+2"), "'-1+2");
+        assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(cell("Where is my order?"), "Where is my order?");
+    }
+}

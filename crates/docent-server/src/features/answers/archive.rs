@@ -1,0 +1,175 @@
+//! The conversation archive in the dashboard: a chat space's conversations, newest first,
+//! a page at a time, with their export; and one conversation's transcript with what each
+//! answer cited, how it was made and what the visitor thought of it.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use docent_core::*;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::extract::{ApiQuery, IdPath};
+use crate::http::list::ListQuery;
+use crate::http::pages::{PageCtx, PageError, Shell};
+use docent_app::{answers, chat_spaces, conversations};
+
+/// Conversations a page shows.
+const PER_PAGE: u32 = 50;
+
+/// A conversation in the list, with the first thing the visitor asked.
+struct Row {
+    conversation: Conversation,
+    first_question: String,
+}
+
+#[derive(Template)]
+#[template(path = "answers/conversations.html")]
+struct ConversationsPage {
+    shell: Shell,
+    title: String,
+    space: ChatSpace,
+    setup: chat_spaces::Setup,
+    rows: Vec<Row>,
+    next_cursor: Option<String>,
+    first_page: bool,
+}
+
+/// What the pages show of a visitor: their name, email or id, and where they came from.
+fn visitor(c: &Conversation) -> String {
+    let who = c
+        .end_user_name
+        .clone()
+        .or_else(|| c.end_user_email.clone())
+        .or_else(|| c.visitor_id.clone())
+        .unwrap_or_else(|| "—".into());
+    match &c.locale {
+        Some(locale) => format!("{who} · {locale}"),
+        None => who,
+    }
+}
+
+fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+impl ConversationsPage {
+    fn visitor(c: &Conversation) -> String {
+        visitor(c)
+    }
+
+    fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
+        when(at)
+    }
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: PageCtx,
+    IdPath(id): IdPath<ChatSpaceId>,
+    ApiQuery(query): ApiQuery<ListQuery<ConversationId>>,
+) -> Result<Response, PageError> {
+    let space = chat_spaces::get(&state, &caller, id).await?;
+    let page = Page {
+        limit: PER_PAGE,
+        ..query.page()
+    };
+    let list = answers::conversations(&state, &caller, space.id, page).await?;
+    let next_cursor = (list.len() as u32 == PER_PAGE)
+        .then(|| list.last().map(|c| c.id.to_string()))
+        .flatten();
+    let mut rows = Vec::with_capacity(list.len());
+    for conversation in list {
+        let first = answers::messages(&state, &caller, conversation.id, None, 1).await?;
+        let first_question = first
+            .into_iter()
+            .find(|m| m.role == MessageRole::User)
+            .map(|m| preview(&m.content, 140))
+            .unwrap_or_default();
+        rows.push(Row {
+            conversation,
+            first_question,
+        });
+    }
+    let setup = chat_spaces::setup(&state, &caller, &space).await?;
+    let page = ConversationsPage {
+        shell: Shell {
+            nav: "spaces",
+            ..ctx.shell.clone()
+        },
+        title: format!("Conversations · {}", space.name),
+        space,
+        setup,
+        rows,
+        next_cursor,
+        first_page: page.cursor.is_none(),
+    };
+    Ok(ctx.render(&page))
+}
+
+#[derive(Template)]
+#[template(path = "answers/conversation.html")]
+struct TranscriptPage {
+    shell: Shell,
+    title: String,
+    space: ChatSpace,
+    conversation: Conversation,
+    messages: Vec<Message>,
+}
+
+impl TranscriptPage {
+    fn visitor(c: &Conversation) -> String {
+        visitor(c)
+    }
+
+    fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
+        when(at)
+    }
+
+    fn kind(message: &Message) -> &'static str {
+        match message.answer_kind {
+            Some(AnswerKind::Extractive) => "quoted from the knowledge",
+            Some(AnswerKind::DontKnow) => "no answer in the knowledge",
+            Some(AnswerKind::Error) => "the model failed",
+            Some(AnswerKind::Generated) => "written by the model",
+            None => "",
+        }
+    }
+
+    fn cost(micro_usd: &i64) -> String {
+        format!("${:.4}", *micro_usd as f64 / 1_000_000.0)
+    }
+}
+
+/// The first `max` characters of `text`, with `…` when there was more.
+fn preview(text: &str, max: usize) -> String {
+    let mut chars = text.chars();
+    let head: String = chars.by_ref().take(max).collect();
+    if chars.next().is_some() {
+        format!("{}…", head.trim_end())
+    } else {
+        head
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: PageCtx,
+    IdPath(id): IdPath<ConversationId>,
+) -> Result<Response, PageError> {
+    let (conversation, messages) = conversations::transcript(&state, &caller, id).await?;
+    let space = chat_spaces::get(&state, &caller, conversation.chat_space_id).await?;
+    let page = TranscriptPage {
+        shell: Shell {
+            nav: "spaces",
+            ..ctx.shell.clone()
+        },
+        title: format!("Conversation · {}", space.name),
+        space,
+        conversation,
+        messages,
+    };
+    Ok(ctx.render(&page))
+}

@@ -1,0 +1,195 @@
+//! The conversation archive: one conversation, the list and transcript pages, and the
+//! export as CSV (read back with the `csv` crate, an independent parser) and JSON Lines,
+//! with the awkward text visitors write.
+
+use chrono::{Duration, Utc};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::answers::shop;
+use crate::common::{Session, TestApp, code};
+
+/// Asks `question` in the chat space, in `conversation` when given; the answer's message.
+async fn ask(owner: &Session, space: &str, question: &str, conversation: Option<&str>) -> Value {
+    let (status, answer) = owner
+        .json(
+            Method::POST,
+            &format!("/api/chat-spaces/{space}/chat"),
+            json!({"message": question, "conversation_id": conversation}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    answer
+}
+
+/// The body of an export, with its content type and disposition.
+async fn export(owner: &Session, space: &str, query: &str) -> (StatusCode, String, String, String) {
+    let response = owner
+        .request(
+            Method::GET,
+            &format!("/api/chat-spaces/{space}/conversations/export{query}"),
+        )
+        .send()
+        .await
+        .expect("export");
+    let status = response.status();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (kind, disposition) = (header("content-type"), header("content-disposition"));
+    (
+        status,
+        kind,
+        disposition,
+        response.text().await.expect("body"),
+    )
+}
+
+crate::on_both_backends!(conversations_are_listed_read_and_exported);
+
+async fn conversations_are_listed_read_and_exported(app: TestApp) {
+    let (owner, space) = shop(&app, "openai/gpt-4o-mini").await;
+    let (_, empty) = owner
+        .page(&format!("/app/chat-spaces/{space}/conversations"))
+        .await;
+    assert!(
+        empty.contains("data-docent=\"no-conversations\""),
+        "{empty}"
+    );
+
+    let formula = "=HYPERLINK(\"http://evil.example\",\"refunds\")";
+    let awkward = "Refunds, \"quickly\"?\nAnd returns — in five days?";
+    let first = ask(
+        &owner,
+        &space,
+        "How long until refunds reach my card?",
+        None,
+    )
+    .await;
+    let conversation = first["conversation_id"]
+        .as_str()
+        .expect("conversation")
+        .to_owned();
+    ask(&owner, &space, awkward, Some(&conversation)).await;
+    ask(&owner, &space, formula, None).await;
+
+    // One conversation, by id; another's id (or none) is a 404.
+    let (status, found) = owner
+        .get(&format!("/api/conversations/{conversation}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["id"], conversation.as_str());
+    assert_eq!(found["message_count"], 4);
+    let (status, body) = owner
+        .get(&format!("/api/conversations/{}", uuid::Uuid::now_v7()))
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+
+    // The pages: the list with each first question, the transcript with the cited answer.
+    let (status, list) = owner
+        .page(&format!("/app/chat-spaces/{space}/conversations"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list.matches("data-docent=\"conversation-row\"").count(), 2);
+    assert!(
+        list.contains("How long until refunds reach my card?"),
+        "{list}"
+    );
+    assert!(list.contains(&format!("/app/conversations/{conversation}")));
+    let (status, transcript) = owner
+        .page(&format!("/app/conversations/{conversation}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(transcript.matches("data-docent=\"message\"").count(), 4);
+    assert!(
+        transcript.contains("Refunds reach your card in five days."),
+        "{transcript}"
+    );
+    assert!(transcript.contains("quoted from the knowledge"));
+
+    // CSV: a header and a row a message, read back by an independent parser.
+    let (status, kind, disposition, body) = export(&owner, &space, "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(kind.starts_with("text/csv"), "{kind}");
+    assert!(
+        disposition.starts_with("attachment; filename=\"") && disposition.ends_with(".csv\""),
+        "{disposition}"
+    );
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let column = |name: &str| header.iter().position(|h| h == name).expect(name);
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("record")).collect();
+    assert_eq!(rows.len(), 6, "two conversations of 4 and 2 messages");
+    let contents: Vec<&str> = rows.iter().map(|r| &r[column("content")]).collect();
+    assert!(
+        contents.contains(&awkward),
+        "commas, quotes and line breaks survive: {contents:?}"
+    );
+    assert!(
+        contents.contains(&format!("'{formula}").as_str()),
+        "a formula is defused: {contents:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| &r[column("answer_kind")] == "extractive"
+                && r[column("citations")].contains("returns"))
+    );
+    assert!(
+        rows.iter().all(|r| &r[column("channel")] == "playground"),
+        "asked by a signed-in owner"
+    );
+
+    // JSON Lines: an object a conversation with its messages, newest first.
+    let (status, kind, _, body) = export(&owner, &space, "?format=jsonl").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(kind, "application/x-ndjson");
+    let lines: Vec<Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["id"], conversation.as_str());
+    let messages = lines[1]["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), 4);
+    assert_eq!(messages[2]["content"], awkward);
+    assert_eq!(messages[1]["citations"][0]["title"], "returns");
+
+    // Days: today holds both; tomorrow on, or up to yesterday, none.
+    let today = Utc::now().date_naive();
+    let (_, _, _, body) = export(
+        &owner,
+        &space,
+        &format!("?format=jsonl&from={today}&to={today}"),
+    )
+    .await;
+    assert_eq!(body.lines().count(), 2);
+    let tomorrow = today + Duration::days(1);
+    let (_, _, _, body) = export(&owner, &space, &format!("?format=jsonl&from={tomorrow}")).await;
+    assert_eq!(body, "");
+    let yesterday = today - Duration::days(1);
+    let (_, _, _, body) = export(&owner, &space, &format!("?to={yesterday}")).await;
+    assert_eq!(body.lines().count(), 1, "the header alone: {body}");
+
+    // Bad input is a clear 4xx.
+    for query in [
+        format!("?from={tomorrow}&to={today}"),
+        "?format=xlsx".to_owned(),
+        "?from=yesterday".to_owned(),
+        "?limit=3".to_owned(),
+    ] {
+        let (status, _, _, body) = export(&owner, &space, &query).await;
+        assert!(status.is_client_error(), "{query}: {status} {body}");
+        let body: Value = serde_json::from_str(&body).expect("a JSON error");
+        assert!(!code(&body).is_empty(), "{query}: {body}");
+    }
+}
