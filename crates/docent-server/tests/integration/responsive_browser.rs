@@ -158,6 +158,19 @@ async fn every_page_fits_a_phone_and_a_laptop() {
         .call(Method::POST, &format!("/api/chat-spaces/{id}/publish"))
         .await;
     assert_eq!(status, StatusCode::OK);
+    // A conversation with a long question and a quoted, cited answer, for the archive pages.
+    let (status, asked) = ana
+        .json(
+            Method::POST,
+            &format!("/api/chat-spaces/{id}/chat"),
+            json!({"message": "Hello, could you tell me what the opening hours of the bakery on the high street are during the summer holidays, and whether you bake gluten-free bread there?"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{asked}");
+    let conversation = asked["conversation_id"]
+        .as_str()
+        .expect("conversation")
+        .to_owned();
     for email in [
         "bo@example.com",
         "a.very.long.address.for.a.colleague@example-bakery.com",
@@ -241,6 +254,7 @@ async fn every_page_fits_a_phone_and_a_laptop() {
             format!("/app/chat-spaces/{id}/conversations"),
             "conversations",
         ),
+        (format!("/app/conversations/{conversation}"), "conversation"),
         (format!("/app/chat-spaces/{id}/appearance"), "appearance"),
         (format!("/app/chat-spaces/{id}/install"), "install"),
         ("/app/members".to_owned(), "members"),

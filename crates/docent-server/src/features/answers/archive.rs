@@ -37,12 +37,17 @@ struct ConversationsPage {
 
 /// What the pages show of a visitor: their name, email or id, and where they came from.
 fn visitor(c: &Conversation) -> String {
+    let anonymous = match c.channel {
+        Channel::Playground => "your team, in the Playground",
+        Channel::Api => "a program, through the API",
+        Channel::Widget => "an anonymous visitor",
+    };
     let who = c
         .end_user_name
         .clone()
         .or_else(|| c.end_user_email.clone())
         .or_else(|| c.visitor_id.clone())
-        .unwrap_or_else(|| "—".into());
+        .unwrap_or_else(|| anonymous.into());
     match &c.locale {
         Some(locale) => format!("{who} · {locale}"),
         None => who,
