@@ -177,6 +177,14 @@ impl OptionalFromRequestParts<AppState> for Caller {
 }
 
 impl PageCtx {
+    /// The page shell with `nav` as the active section of the navigation.
+    pub fn shell_in(&self, nav: &'static str) -> Shell {
+        Shell {
+            nav,
+            ..self.shell.clone()
+        }
+    }
+
     /// Renders a template with status 200, clearing a flash that was shown.
     pub fn render(&self, template: &impl Template) -> Response {
         self.render_status(StatusCode::OK, template)

@@ -17,6 +17,7 @@ macro_rules! migrations {
             7 "text_index" "0007_text_index.sql",
             8 "jobs" "0008_jobs.sql",
             9 "questions" "0009_questions.sql",
+            10 "conversation_pages" "0010_conversation_pages.sql",
         )
     };
     ($($version:literal $name:literal $file:literal,)*) => {

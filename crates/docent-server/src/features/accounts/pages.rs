@@ -75,10 +75,7 @@ fn with_session(state: &AppState, secret: &str, to: &str, flash: Option<&str>) -
 
 pub async fn signup_page(ctx: PageCtx) -> Response {
     let page = SignupPage {
-        shell: Shell {
-            nav: "signup",
-            ..ctx.shell.clone()
-        },
+        shell: ctx.shell_in("signup"),
         title: "Create your account",
         errors: ValidationErrors::new(),
         email: String::new(),

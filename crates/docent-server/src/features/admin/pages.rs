@@ -29,10 +29,7 @@ pub async fn index(
     ctx: PageCtx,
 ) -> Result<Response, PageError> {
     let page = AdminPage {
-        shell: Shell {
-            nav: "admin",
-            ..ctx.shell.clone()
-        },
+        shell: ctx.shell_in("admin"),
         title: "Platform administration",
         organizations: platform::organizations(
             &state,

@@ -99,10 +99,7 @@ pub async fn index(
     }
     let setup = chat_spaces::setup(&state, &caller, &space).await?;
     let page = ConversationsPage {
-        shell: Shell {
-            nav: "spaces",
-            ..ctx.shell.clone()
-        },
+        shell: ctx.shell_in("spaces"),
         title: format!("Conversations · {}", space.name),
         space,
         setup,
@@ -167,10 +164,7 @@ pub async fn show(
     let (conversation, messages) = conversations::transcript(&state, &caller, id).await?;
     let space = chat_spaces::get(&state, &caller, conversation.chat_space_id).await?;
     let page = TranscriptPage {
-        shell: Shell {
-            nav: "spaces",
-            ..ctx.shell.clone()
-        },
+        shell: ctx.shell_in("spaces"),
         title: format!("Conversation · {}", space.name),
         space,
         conversation,

@@ -88,10 +88,7 @@ async fn page(
     };
     let setup = chat_spaces::setup(state, caller, &space).await?;
     Ok(PlaygroundPage {
-        shell: Shell {
-            nav: "spaces",
-            ..ctx.shell.clone()
-        },
+        shell: ctx.shell_in("spaces"),
         title: format!("Playground · {}", space.name),
         space,
         messages,

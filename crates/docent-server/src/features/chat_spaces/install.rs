@@ -140,10 +140,7 @@ fn appearance_page(
     })
     .to_string();
     AppearancePage {
-        shell: Shell {
-            nav: "spaces",
-            ..ctx.shell.clone()
-        },
+        shell: ctx.shell_in("spaces"),
         title: format!("Appearance · {}", space.name),
         space,
         form,
@@ -216,10 +213,7 @@ fn install_page(
     errors: ValidationErrors,
 ) -> InstallPage {
     InstallPage {
-        shell: Shell {
-            nav: "spaces",
-            ..ctx.shell.clone()
-        },
+        shell: ctx.shell_in("spaces"),
         title: format!("Install · {}", space.name),
         embed: embed_code_for(&state.settings.public_base_url(), &space),
         allowed_origins: allowed_origins.unwrap_or_else(|| space.allowed_origins.join("\n")),

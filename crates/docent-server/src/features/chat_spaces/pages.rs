@@ -57,10 +57,7 @@ pub async fn index(
         chat_spaces::list(&state, &caller, Page::first(Page::<ChatSpaceId>::MAX_LIMIT)).await?;
     let usage = orgs::usage(&state, &caller).await?;
     let page = SpacesPage {
-        shell: Shell {
-            nav: "spaces",
-            ..ctx.shell.clone()
-        },
+        shell: ctx.shell_in("spaces"),
         title: "Chat spaces",
         spaces,
         usage,
@@ -81,10 +78,7 @@ struct NewSpacePage {
 pub async fn new_page(caller: Caller, ctx: PageCtx) -> Result<Response, PageError> {
     caller.require(Role::Admin)?;
     let page = NewSpacePage {
-        shell: Shell {
-            nav: "spaces",
-            ..ctx.shell.clone()
-        },
+        shell: ctx.shell_in("spaces"),
         title: "New chat space",
         errors: ValidationErrors::new(),
         name: String::new(),
@@ -122,10 +116,7 @@ pub async fn create(
             let e = ApiError::from(e);
             let status = e.status();
             let page = NewSpacePage {
-                shell: Shell {
-                    nav: "spaces",
-                    ..ctx.shell.clone()
-                },
+                shell: ctx.shell_in("spaces"),
                 title: "New chat space",
                 errors: field_errors(e)?,
                 name: form.name,
@@ -264,10 +255,7 @@ async fn space_page(
     };
     let setup = chat_spaces::setup(state, caller, &space).await?;
     Ok(SpacePage {
-        shell: Shell {
-            nav: "spaces",
-            ..ctx.shell.clone()
-        },
+        shell: ctx.shell_in("spaces"),
         title: space.name.clone(),
         form: form.unwrap_or_else(|| SettingsForm::from_space(&space)),
         space,

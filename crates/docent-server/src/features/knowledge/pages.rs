@@ -71,10 +71,7 @@ async fn knowledge_page(
     .await?;
     let setup = chat_spaces::setup(state, caller, &space).await?;
     Ok(KnowledgePage {
-        shell: Shell {
-            nav: "spaces",
-            ..ctx.shell.clone()
-        },
+        shell: ctx.shell_in("spaces"),
         title: format!("Knowledge · {}", space.name),
         space,
         documents,
@@ -410,10 +407,7 @@ pub async fn show(
         None
     };
     let page = DocumentPage {
-        shell: Shell {
-            nav: "spaces",
-            ..ctx.shell.clone()
-        },
+        shell: ctx.shell_in("spaces"),
         title: document.title.clone(),
         space,
         document,

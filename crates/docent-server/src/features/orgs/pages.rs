@@ -51,10 +51,7 @@ async fn members_page(
         Vec::new()
     };
     Ok(MembersPage {
-        shell: Shell {
-            nav: "members",
-            ..ctx.shell.clone()
-        },
+        shell: ctx.shell_in("members"),
         title: "Members",
         members: orgs::members(state, caller).await?,
         invitations,
@@ -252,10 +249,7 @@ pub async fn organization(
     ctx: PageCtx,
 ) -> Result<Response, PageError> {
     let page = OrganizationPage {
-        shell: Shell {
-            nav: "organization",
-            ..ctx.shell.clone()
-        },
+        shell: ctx.shell_in("organization"),
         title: "Organization",
         usage: orgs::usage(&state, &caller).await?,
         errors: ValidationErrors::new(),
@@ -279,10 +273,7 @@ pub async fn delete_organization(
     caller.require(Role::Owner)?;
     if form.confirm.trim() != caller.org.name {
         let page = OrganizationPage {
-            shell: Shell {
-                nav: "organization",
-                ..ctx.shell.clone()
-            },
+            shell: ctx.shell_in("organization"),
             title: "Organization",
             usage: orgs::usage(&state, &caller).await?,
             errors: ValidationErrors::single(
