@@ -193,3 +193,44 @@ async fn conversations_are_listed_read_and_exported(app: TestApp) {
         assert!(!code(&body).is_empty(), "{query}: {body}");
     }
 }
+
+crate::on_both_backends!(the_tab_exports_what_its_form_sends);
+
+/// The Download button sends every field, the days empty when left so.
+async fn the_tab_exports_what_its_form_sends(app: TestApp) {
+    let (owner, space) = shop(&app, "openai/gpt-4o-mini").await;
+    ask(
+        &owner,
+        &space,
+        "How long until refunds reach my card?",
+        None,
+    )
+    .await;
+    let (_, tab) = owner
+        .page(&format!("/app/chat-spaces/{space}/conversations"))
+        .await;
+    let action = format!("/app/chat-spaces/{space}/conversations/export");
+    assert!(tab.contains(&format!("action=\"{action}\"")), "{tab}");
+    let response = owner
+        .request(Method::GET, &format!("{action}?from=&to=&format=jsonl"))
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.expect("body").lines().count(), 1);
+    let today = Utc::now().date_naive();
+    let response = owner
+        .request(
+            Method::GET,
+            &format!("{action}?from={today}&to=&format=csv"),
+        )
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.expect("body").lines().count(), 3);
+    let (status, _) = owner
+        .page(&format!("{action}?from=soon&to=&format=csv"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}

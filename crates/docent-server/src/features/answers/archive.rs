@@ -12,7 +12,9 @@ use crate::auth::Caller;
 use crate::extract::{ApiQuery, IdPath};
 use crate::http::list::ListQuery;
 use crate::http::pages::{PageCtx, PageError, Shell};
-use docent_app::{answers, chat_spaces, conversations};
+use docent_app::conversations::{DateRange, ExportFormat};
+use docent_app::{AppError, answers, chat_spaces, conversations};
+use serde::Deserialize;
 
 /// Conversations a page shows.
 const PER_PAGE: u32 = 50;
@@ -171,4 +173,47 @@ pub async fn show(
         messages,
     };
     Ok(ctx.render(&page))
+}
+
+/// The export form as a browser sends it: a date left empty comes as an empty string.
+#[derive(Debug, Deserialize)]
+pub struct ExportForm {
+    #[serde(default)]
+    format: Option<ExportFormat>,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+/// A day of the form, `None` when left empty.
+fn day(field: &str, value: &str) -> Result<Option<chrono::NaiveDate>, AppError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    value
+        .parse()
+        .map(Some)
+        .map_err(|_| AppError::validation(field, "must be a day such as 2026-11-30"))
+}
+
+/// The Download button of the Conversations tab: the API's export, from the form.
+pub async fn export(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<ChatSpaceId>,
+    ApiQuery(form): ApiQuery<ExportForm>,
+) -> Result<Response, PageError> {
+    let range = DateRange {
+        from: day("from", &form.from)?,
+        to: day("to", &form.to)?,
+    };
+    let format = form.format.unwrap_or_default();
+    let export = conversations::export(&state, &caller, id, format, range).await?;
+    Ok(crate::http::download(
+        export.format.content_type(),
+        &export.file_name,
+        export.chunks,
+    ))
 }

@@ -32,6 +32,7 @@ pub fn routes() -> Vec<Route> {
         r(M::GET, "/api/chat-spaces/{id}/knowledge-gaps", ChatSpace, Api, "Questions the knowledge could not answer, newest first (?limit=)", get(api::knowledge_gaps))
             .query::<api::GapsQuery>().ok::<Vec<KnowledgeGap>>(),
         r(M::GET, "/app/chat-spaces/{id}/conversations", ChatSpace, Page, "A chat space's conversations, newest first, and their export", get(archive::index)),
+        r(M::GET, "/app/chat-spaces/{id}/conversations/export", ChatSpace, Page, "The export as the Conversations tab's form asks for it (empty days allowed)", get(archive::export)),
         r(M::GET, "/app/conversations/{conversation_id}", ChatSpace, Page, "A conversation's transcript: messages, citations, feedback, timing, tokens", get(archive::show)),
         r(M::GET, "/app/chat-spaces/{id}/playground", ChatSpace, Page, "Try the chatbot: answers, citations, retrieved chunks", get(pages::index)),
         r(M::POST, "/app/chat-spaces/{id}/playground", ChatSpace, Page, "Ask in the playground (without JavaScript)", post(pages::ask)),
