@@ -277,7 +277,9 @@ fn csv_rows(conversation: &Conversation, messages: &[Message]) -> Vec<u8> {
                 .map(|k| k.as_str().to_owned())
                 .unwrap_or_default(),
             citations.join(" | "),
-            text(&m.feedback),
+            m.feedback
+                .map(|f| f.as_str().to_owned())
+                .unwrap_or_default(),
             text(&m.model),
             m.tokens_in.to_string(),
             m.tokens_out.to_string(),

@@ -60,7 +60,7 @@ pub struct VisitorMessage {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answer_kind: Option<AnswerKind>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub feedback: Option<String>,
+    pub feedback: Option<Feedback>,
     pub created_at: chrono::DateTime<Utc>,
 }
 

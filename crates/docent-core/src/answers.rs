@@ -123,6 +123,12 @@ impl Feedback {
             Feedback::Down => "down",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Feedback> {
+        [Feedback::Up, Feedback::Down]
+            .into_iter()
+            .find(|f| f.as_str() == s)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -232,8 +238,7 @@ pub struct Message {
     pub context_chunks: Vec<ContextChunk>,
     pub citations: Vec<Citation>,
     pub answer_kind: Option<AnswerKind>,
-    /// `up` or `down`.
-    pub feedback: Option<String>,
+    pub feedback: Option<Feedback>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -132,10 +132,15 @@ pub trait AnswerPath: Send + Sync {
 }
 
 /// How a change of feedback from `before` to `after` moves the day's `(up, down)` counters.
-pub fn feedback_delta(before: Option<&str>, after: Option<Feedback>) -> (i64, i64) {
-    let count = |f: Option<&str>| (i64::from(f == Some("up")), i64::from(f == Some("down")));
+pub fn feedback_delta(before: Option<Feedback>, after: Option<Feedback>) -> (i64, i64) {
+    let count = |f: Option<Feedback>| {
+        (
+            i64::from(f == Some(Feedback::Up)),
+            i64::from(f == Some(Feedback::Down)),
+        )
+    };
     let (up_before, down_before) = count(before);
-    let (up_after, down_after) = count(after.map(Feedback::as_str));
+    let (up_after, down_after) = count(after);
     (up_after - up_before, down_after - down_before)
 }
 

@@ -332,7 +332,10 @@ impl MessageRow {
                 .answer_kind
                 .map(|k| parse("answer kind", &k, AnswerKind::parse))
                 .transpose()?,
-            feedback: self.feedback,
+            feedback: self
+                .feedback
+                .map(|f| parse("feedback", &f, Feedback::parse))
+                .transpose()?,
             created_at: self.created_at,
         })
     }

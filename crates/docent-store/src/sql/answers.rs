@@ -135,7 +135,10 @@ macro_rules! answers_sql {
                     .bind(feedback.map(Feedback::as_str))
                     .fetch_one(&mut *tx)
                     .await?;
-                    let (up, down) = feedback_delta(before.as_deref(), feedback);
+                    let before = before
+                        .map(|f| parse("feedback", &f, Feedback::parse))
+                        .transpose()?;
+                    let (up, down) = feedback_delta(before, feedback);
                     if (up, down) != (0, 0) {
                         sqlx::query(
                             "INSERT INTO usage_daily (org_id, chat_space_id, date, feedback_up, feedback_down) \

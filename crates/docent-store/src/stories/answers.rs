@@ -342,7 +342,7 @@ pub async fn visitors_rate_answers_and_conversations_close(store: &impl Store) {
         .await
         .expect("set")
         .expect("message");
-    assert_eq!(rated.feedback.as_deref(), Some("up"));
+    assert_eq!(rated.feedback, Some(Feedback::Up));
     // Saying the same twice counts once; changing one's mind moves the count.
     store
         .set_feedback(org_a.id, conversation.id, answer.id, Some(Feedback::Up))

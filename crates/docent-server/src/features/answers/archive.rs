@@ -141,6 +141,13 @@ impl TranscriptPage {
         }
     }
 
+    fn verdict(feedback: &Feedback) -> &'static str {
+        match feedback {
+            Feedback::Up => "helpful",
+            Feedback::Down => "not helpful",
+        }
+    }
+
     fn cost(micro_usd: &i64) -> String {
         format!("${:.4}", *micro_usd as f64 / 1_000_000.0)
     }
