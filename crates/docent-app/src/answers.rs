@@ -3,6 +3,7 @@
 
 use docent_core::*;
 use docent_rag::{AnswerEvent, Ask, AskError, Continue};
+use docent_store::ConversationFilter;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
@@ -70,16 +71,18 @@ pub async fn start(
     Ok((rx, task))
 }
 
+/// A chat space's conversations that pass `filter`, newest first.
 pub async fn conversations(
     app: &App,
     caller: &Caller,
     space: ChatSpaceId,
+    filter: &ConversationFilter,
     page: Page<ConversationId>,
 ) -> Result<Vec<Conversation>, AppError> {
     let space = chat_spaces::get(app, caller, space).await?;
     Ok(app
         .store
-        .list_conversations(caller.org_id(), space.id, page)
+        .find_conversations(caller.org_id(), space.id, filter, page)
         .await?)
 }
 

@@ -2,8 +2,9 @@
 //! its messages exported as CSV (a row a message, for spreadsheets) or JSON Lines (an object
 //! a conversation, for programs), streamed so that any number export in constant memory.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveTime};
 use docent_core::*;
+pub use docent_store::ConversationFilter;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
@@ -65,6 +66,23 @@ pub struct DateRange {
     pub to: Option<NaiveDate>,
 }
 
+impl DateRange {
+    /// The range as a filter of conversations; a `from` after `to` is refused.
+    pub fn filter(self) -> Result<ConversationFilter, AppError> {
+        if let (Some(from), Some(to)) = (self.from, self.to)
+            && from > to
+        {
+            return Err(AppError::validation("from", "must not be after `to`"));
+        }
+        let midnight = |day: NaiveDate| day.and_time(NaiveTime::MIN).and_utc();
+        Ok(ConversationFilter {
+            since: self.from.map(midnight),
+            before: self.to.and_then(|d| d.succ_opt()).map(midnight),
+            ..ConversationFilter::default()
+        })
+    }
+}
+
 /// An export under way: its file name and its bytes as they are written. An error after
 /// the first bytes ends the stream with it (the answer has started, so the transport can
 /// only cut it short).
@@ -88,17 +106,13 @@ pub async fn export(
     format: ExportFormat,
     range: DateRange,
 ) -> Result<Export, AppError> {
-    if let (Some(from), Some(to)) = (range.from, range.to)
-        && from > to
-    {
-        return Err(AppError::validation("from", "must not be after `to`"));
-    }
+    let filter = range.filter()?;
     let space = chat_spaces::get(app, caller, space).await?;
     let (tx, chunks) = mpsc::channel(4);
     let store = app.store.clone();
     let org = caller.org_id();
     tokio::spawn(async move {
-        if let Err(e) = write(store.as_ref(), org, space.id, format, range, &tx).await {
+        if let Err(e) = write(store.as_ref(), org, space.id, format, &filter, &tx).await {
             let _ = tx.send(Err(e)).await;
         }
     });
@@ -151,7 +165,7 @@ async fn write(
     org: OrgId,
     space: ChatSpaceId,
     format: ExportFormat,
-    range: DateRange,
+    filter: &ConversationFilter,
     tx: &Sender,
 ) -> Result<(), AppError> {
     if format == ExportFormat::Csv && !send(tx, csv_line(CSV_HEADER.iter().copied())).await {
@@ -159,21 +173,13 @@ async fn write(
     }
     let mut page = Page::first(BATCH);
     loop {
-        let conversations = store.list_conversations(org, space, page).await?;
+        let conversations = store.find_conversations(org, space, filter, page).await?;
         let Some(last) = conversations.last() else {
             return Ok(());
         };
         page.cursor = Some(last.id);
         let full = conversations.len() as u32 == BATCH;
         for conversation in conversations {
-            let day = conversation.created_at.date_naive();
-            if range.to.is_some_and(|to| day > to) {
-                continue;
-            }
-            // Newest first, by ids made in the order of creation: the rest are older.
-            if range.from.is_some_and(|from| day < from) {
-                return Ok(());
-            }
             let messages = all_messages(store, org, conversation.id).await?;
             let bytes = match format {
                 ExportFormat::Csv => csv_rows(&conversation, &messages),

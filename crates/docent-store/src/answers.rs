@@ -7,11 +7,22 @@ use crate::Result;
 /// Conversations, messages, usage counters and knowledge gaps.
 #[async_trait]
 pub trait AnswerStore: Send + Sync {
-    /// Most recently active first.
+    /// Newest first (by id: in the order they were started).
     async fn list_conversations(
         &self,
         org: OrgId,
         chat_space: ChatSpaceId,
+        page: Page<ConversationId>,
+    ) -> Result<Vec<Conversation>> {
+        let all = ConversationFilter::default();
+        self.find_conversations(org, chat_space, &all, page).await
+    }
+    /// The conversations that pass `filter`, newest first.
+    async fn find_conversations(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        filter: &ConversationFilter,
         page: Page<ConversationId>,
     ) -> Result<Vec<Conversation>>;
     /// The channels a chat space has had conversations on (for its set-up checklist:
@@ -160,6 +171,18 @@ pub async fn within_quota<S: AnswerPath + ?Sized>(
         }
         (None, _) => Ok(None),
     }
+}
+
+/// Which conversations a list holds; every condition given must hold.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConversationFilter {
+    pub status: Option<ConversationStatus>,
+    /// With at least one answer the visitor rated so.
+    pub feedback: Option<Feedback>,
+    /// Started at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Started before.
+    pub before: Option<DateTime<Utc>>,
 }
 
 /// A limit on an organization's visitor messages since a day (a plan's month).

@@ -234,3 +234,124 @@ async fn the_tab_exports_what_its_form_sends(app: TestApp) {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+crate::on_both_backends!(conversations_are_filtered_in_the_api_and_the_tab);
+
+async fn conversations_are_filtered_in_the_api_and_the_tab(app: TestApp) {
+    let (owner, space) = shop(&app, "openai/gpt-4o-mini").await;
+    let rated = ask(
+        &owner,
+        &space,
+        "How long until refunds reach my card?",
+        None,
+    )
+    .await;
+    let closed = ask(&owner, &space, "Are returns accepted?", None).await;
+    let id = |answer: &Value, field: &str| -> uuid::Uuid {
+        answer[field].as_str().expect(field).parse().expect("uuid")
+    };
+    let (rated_id, closed_id) = (
+        id(&rated, "conversation_id"),
+        id(&closed, "conversation_id"),
+    );
+    let (_, conversation) = owner.get(&format!("/api/conversations/{rated_id}")).await;
+    let org = docent_core::OrgId(
+        conversation["org_id"]
+            .as_str()
+            .expect("org_id")
+            .parse()
+            .expect("uuid"),
+    );
+    app.state
+        .store
+        .set_feedback(
+            org,
+            docent_core::ConversationId(rated_id),
+            docent_core::MessageId(
+                rated["message"]["id"]
+                    .as_str()
+                    .expect("id")
+                    .parse()
+                    .expect("uuid"),
+            ),
+            Some(docent_core::Feedback::Down),
+        )
+        .await
+        .expect("feedback")
+        .expect("an answer");
+    assert!(
+        app.state
+            .store
+            .close_conversation(org, docent_core::ConversationId(closed_id), Utc::now())
+            .await
+            .expect("close")
+    );
+
+    let listed = |query: &'static str| {
+        let owner = &owner;
+        let space = &space;
+        async move {
+            let (status, body) = owner
+                .get(&format!("/api/chat-spaces/{space}/conversations{query}"))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{query}: {body}");
+            body["data"]
+                .as_array()
+                .expect("data")
+                .iter()
+                .map(|c| {
+                    c["id"]
+                        .as_str()
+                        .expect("id")
+                        .parse::<uuid::Uuid>()
+                        .expect("uuid")
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed("").await, vec![closed_id, rated_id]);
+    assert_eq!(listed("?feedback=down").await, vec![rated_id]);
+    assert!(listed("?feedback=up").await.is_empty());
+    assert_eq!(listed("?status=closed").await, vec![closed_id]);
+    assert_eq!(listed("?status=active&limit=1").await, vec![rated_id]);
+    let today = Utc::now().date_naive();
+    let (_, body) = owner
+        .get(&format!(
+            "/api/chat-spaces/{space}/conversations?from={today}&to={today}"
+        ))
+        .await;
+    assert_eq!(body["data"].as_array().expect("data").len(), 2);
+    let tomorrow = today + Duration::days(1);
+    let (_, body) = owner
+        .get(&format!(
+            "/api/chat-spaces/{space}/conversations?from={tomorrow}"
+        ))
+        .await;
+    assert!(body["data"].as_array().expect("data").is_empty());
+    for query in [
+        "?feedback=sideways",
+        "?status=lost",
+        "?from=soon",
+        "?from=2026-12-02&to=2026-12-01",
+    ] {
+        let (status, body) = owner
+            .get(&format!("/api/chat-spaces/{space}/conversations{query}"))
+            .await;
+        assert!(status.is_client_error(), "{query}: {status} {body}");
+        assert!(!code(&body).is_empty(), "{query}: {body}");
+    }
+
+    // The tab: the form keeps what was chosen, and shows only what matches.
+    let tab = format!("/app/chat-spaces/{space}/conversations");
+    let (status, page) = owner
+        .page(&format!("{tab}?status=&feedback=down&from=&to="))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page.matches("data-docent=\"conversation-row\"").count(), 1);
+    assert!(page.contains("<option value=\"down\" selected>"), "{page}");
+    assert!(page.contains(&rated_id.to_string()));
+    let (_, page) = owner.page(&format!("{tab}?feedback=up")).await;
+    assert!(page.contains("data-docent=\"none-match\""), "{page}");
+    let (status, _) = owner.page(&format!("{tab}?status=lost")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}

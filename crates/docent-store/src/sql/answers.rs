@@ -10,22 +10,31 @@ macro_rules! answers_sql {
 
             #[async_trait]
             impl AnswerStore for $store {
-                async fn list_conversations(
+                async fn find_conversations(
                     &self,
                     org: OrgId,
                     chat_space: ChatSpaceId,
+                    filter: &$crate::ConversationFilter,
                     page: Page<ConversationId>,
                 ) -> Result<Vec<Conversation>> {
                     let rows: Vec<ConversationRow> = sqlx::query_as(concat!(
                         "SELECT ",
                         $crate::conversation_columns!(),
                         " FROM conversations WHERE org_id = $1 AND chat_space_id = $2 AND ($3 IS NULL OR id < $3) \
+                         AND ($5 IS NULL OR status = $5) AND ($6 IS NULL OR created_at >= $6) \
+                         AND ($7 IS NULL OR created_at < $7) \
+                         AND ($8 IS NULL OR EXISTS (SELECT 1 FROM messages m WHERE m.org_id = $1 \
+                         AND m.conversation_id = conversations.id AND m.feedback = $8)) \
                          ORDER BY id DESC LIMIT $4"
                     ))
                     .bind(org.0)
                     .bind(chat_space.0)
                     .bind(page.cursor.map(|c| c.0))
                     .bind(i64::from(page.limit))
+                    .bind(filter.status.map(ConversationStatus::as_str))
+                    .bind(filter.since)
+                    .bind(filter.before)
+                    .bind(filter.feedback.map(Feedback::as_str))
                     .fetch_all(&self.pool)
                     .await?;
                     all(rows, ConversationRow::into_domain)

@@ -4,7 +4,7 @@ use chrono::Utc;
 use docent_core::*;
 
 use super::*;
-use crate::Store;
+use crate::{ConversationFilter, Store};
 
 pub async fn conversations_keep_messages_and_count_usage(store: &impl Store) {
     let (_, org, _, _) = two_orgs(store).await;
@@ -469,4 +469,108 @@ pub async fn visitors_rate_answers_and_conversations_close(store: &impl Store) {
             .expect("conversation");
         assert_eq!(found.status, status);
     }
+}
+
+pub async fn conversations_are_found_by_status_feedback_and_time(store: &impl Store) {
+    let (_, org, _, org_b) = two_orgs(store).await;
+    let space = store
+        .create_chat_space(org.id, new_space("found"))
+        .await
+        .expect("space");
+    let mut ids = Vec::new();
+    for visitor in ["v-1", "v-2", "v-3"] {
+        let conversation = store
+            .create_conversation(
+                org.id,
+                space.id,
+                Channel::Widget,
+                NewConversation {
+                    visitor_id: Some(visitor.into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("create")
+            .expect("space exists");
+        ids.push(conversation.id);
+    }
+    // The second's answer was rated down; the third was closed.
+    let answer = store
+        .add_message(
+            org.id,
+            NewMessage::plain(ids[1], MessageRole::Assistant, "Five days."),
+        )
+        .await
+        .expect("answer")
+        .expect("conversation");
+    store
+        .set_feedback(org.id, ids[1], answer.id, Some(Feedback::Down))
+        .await
+        .expect("feedback")
+        .expect("an answer");
+    assert!(
+        store
+            .close_conversation(org.id, ids[2], Utc::now())
+            .await
+            .expect("close")
+    );
+    let found = |filter: ConversationFilter| async move {
+        store
+            .find_conversations(org.id, space.id, &filter, Page::first(10))
+            .await
+            .expect("find")
+            .into_iter()
+            .map(|c| c.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        found(ConversationFilter::default()).await,
+        vec![ids[2], ids[1], ids[0]]
+    );
+    let down = ConversationFilter {
+        feedback: Some(Feedback::Down),
+        ..Default::default()
+    };
+    assert_eq!(found(down).await, vec![ids[1]]);
+    let up = ConversationFilter {
+        feedback: Some(Feedback::Up),
+        ..Default::default()
+    };
+    assert!(found(up).await.is_empty());
+    let closed = ConversationFilter {
+        status: Some(ConversationStatus::Closed),
+        ..Default::default()
+    };
+    assert_eq!(found(closed).await, vec![ids[2]]);
+    let now = Utc::now();
+    let hour = chrono::Duration::hours(1);
+    let today = ConversationFilter {
+        since: Some(now - hour),
+        before: Some(now + hour),
+        ..Default::default()
+    };
+    assert_eq!(found(today).await.len(), 3);
+    let later = ConversationFilter {
+        since: Some(now + hour),
+        ..Default::default()
+    };
+    assert!(found(later).await.is_empty());
+    let earlier = ConversationFilter {
+        before: Some(now - hour),
+        ..Default::default()
+    };
+    assert!(found(earlier).await.is_empty());
+    // Another organization finds none of them, whatever it asks.
+    assert!(
+        store
+            .find_conversations(
+                org_b.id,
+                space.id,
+                &ConversationFilter::default(),
+                Page::first(10)
+            )
+            .await
+            .expect("find")
+            .is_empty()
+    );
 }

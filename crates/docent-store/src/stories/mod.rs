@@ -41,6 +41,7 @@ macro_rules! conformance_tests {
             conversations_belong_to_their_organization,
             knowledge_gaps_are_kept_per_chat_space,
             visitors_rate_answers_and_conversations_close,
+            conversations_are_found_by_status_feedback_and_time,
         );
     };
     (@each $fresh:expr; $($story:ident),* $(,)?) => {$(

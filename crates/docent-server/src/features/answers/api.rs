@@ -16,7 +16,7 @@ use crate::http::answer::{Present, respond};
 use crate::http::list::{List, ListQuery};
 use chrono::NaiveDate;
 use docent_app::answers::{self, ChatInput, ask_error};
-use docent_app::conversations::{self, DateRange, ExportFormat};
+use docent_app::conversations::{self, ConversationFilter, DateRange, ExportFormat};
 
 pub async fn chat(
     State(state): State<AppState>,
@@ -34,14 +34,50 @@ pub async fn chat(
     respond(&headers, rx, task, present).await
 }
 
+/// `?limit=&cursor=` and which conversations: every condition given must hold.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationsQuery {
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[serde(default)]
+    pub cursor: Option<ConversationId>,
+    #[serde(default)]
+    pub status: Option<ConversationStatus>,
+    /// With an answer the visitor rated `up` (or `down`).
+    #[serde(default)]
+    pub feedback: Option<Feedback>,
+    /// Started on or after this day (UTC).
+    #[serde(default)]
+    #[schemars(example = "2026-11-01")]
+    pub from: Option<NaiveDate>,
+    /// Started on or before this day (UTC).
+    #[serde(default)]
+    #[schemars(example = "2026-11-30")]
+    pub to: Option<NaiveDate>,
+}
+
 pub async fn conversations(
     State(state): State<AppState>,
     caller: Caller,
     IdPath(id): IdPath<ChatSpaceId>,
-    ApiQuery(query): ApiQuery<ListQuery<ConversationId>>,
+    ApiQuery(query): ApiQuery<ConversationsQuery>,
 ) -> Result<Json<List<Conversation>>, ApiError> {
-    let page = query.page();
-    let list = answers::conversations(&state, &caller, id, page).await?;
+    let range = DateRange {
+        from: query.from,
+        to: query.to,
+    };
+    let filter = ConversationFilter {
+        status: query.status,
+        feedback: query.feedback,
+        ..range.filter()?
+    };
+    let page = ListQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    }
+    .page();
+    let list = answers::conversations(&state, &caller, id, &filter, page).await?;
     Ok(Json(List::new(list, page.limit, |c| c.id.to_string())))
 }
 

@@ -10,9 +10,8 @@ use docent_core::*;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::extract::{ApiQuery, IdPath};
-use crate::http::list::ListQuery;
 use crate::http::pages::{PageCtx, PageError, Shell};
-use docent_app::conversations::{DateRange, ExportFormat};
+use docent_app::conversations::{ConversationFilter, DateRange, ExportFormat};
 use docent_app::{AppError, answers, chat_spaces, conversations};
 use serde::Deserialize;
 
@@ -35,6 +34,7 @@ struct ConversationsPage {
     rows: Vec<Row>,
     next_cursor: Option<String>,
     first_page: bool,
+    chosen: Chosen,
 }
 
 /// What the pages show of a visitor: their name, email or id, and where they came from.
@@ -70,19 +70,97 @@ impl ConversationsPage {
     }
 }
 
+/// The list's filter form and pager as a browser sends them: a field left empty comes as an
+/// empty string.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListForm {
+    #[serde(default)]
+    cursor: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    feedback: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+/// What the filter form shows as chosen, and the query string that keeps it across pages.
+struct Chosen {
+    status: String,
+    feedback: String,
+    from: String,
+    to: String,
+}
+
+impl Chosen {
+    fn query(&self) -> String {
+        [
+            ("status", &self.status),
+            ("feedback", &self.feedback),
+            ("from", &self.from),
+            ("to", &self.to),
+        ]
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("&{k}={v}"))
+        .collect()
+    }
+
+    fn any(&self) -> bool {
+        !self.query().is_empty()
+    }
+}
+
+/// One of the form's choices, `None` when left empty.
+fn choice<T>(
+    field: &str,
+    value: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, AppError> {
+    match value.trim() {
+        "" => Ok(None),
+        v => parse(v)
+            .map(Some)
+            .ok_or_else(|| AppError::validation(field, "is not one of the choices")),
+    }
+}
+
 pub async fn index(
     State(state): State<AppState>,
     caller: Caller,
     ctx: PageCtx,
     IdPath(id): IdPath<ChatSpaceId>,
-    ApiQuery(query): ApiQuery<ListQuery<ConversationId>>,
+    ApiQuery(form): ApiQuery<ListForm>,
 ) -> Result<Response, PageError> {
     let space = chat_spaces::get(&state, &caller, id).await?;
+    let range = DateRange {
+        from: day("from", &form.from)?,
+        to: day("to", &form.to)?,
+    };
+    let filter = ConversationFilter {
+        status: choice("status", &form.status, ConversationStatus::parse)?,
+        feedback: choice("feedback", &form.feedback, Feedback::parse)?,
+        ..range.filter()?
+    };
+    let chosen = Chosen {
+        status: filter
+            .status
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        feedback: filter
+            .feedback
+            .map(|f| f.as_str().to_owned())
+            .unwrap_or_default(),
+        from: range.from.map(|d| d.to_string()).unwrap_or_default(),
+        to: range.to.map(|d| d.to_string()).unwrap_or_default(),
+    };
     let page = Page {
         limit: PER_PAGE,
-        ..query.page()
+        cursor: choice("cursor", &form.cursor, |c| c.parse::<ConversationId>().ok())?,
     };
-    let list = answers::conversations(&state, &caller, space.id, page).await?;
+    let list = answers::conversations(&state, &caller, space.id, &filter, page).await?;
     let next_cursor = (list.len() as u32 == PER_PAGE)
         .then(|| list.last().map(|c| c.id.to_string()))
         .flatten();
@@ -108,6 +186,7 @@ pub async fn index(
         rows,
         next_cursor,
         first_page: page.cursor.is_none(),
+        chosen,
     };
     Ok(ctx.render(&page))
 }

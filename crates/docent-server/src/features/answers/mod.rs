@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 
 use docent_core::*;
 
-use crate::http::list::{List, ListQuery};
+use crate::http::list::List;
 use crate::routes::{Access, Kind, Route, r};
 
 /// This feature's routes (joined into the route table by [`crate::routes::routes`]).
@@ -21,8 +21,8 @@ pub fn routes() -> Vec<Route> {
     vec![
         r(M::POST, "/api/chat-spaces/{id}/chat", ChatSpace, Api, "Ask a question (playground / API): JSON answer, or SSE events start, delta, done, error with Accept: text/event-stream", post(api::chat))
             .json::<docent_app::answers::ChatInput>().answer_or_events::<crate::http::answer::Answered<Message>>(),
-        r(M::GET, "/api/chat-spaces/{id}/conversations", ChatSpace, Api, "Conversations, most recent first (?limit=&cursor=)", get(api::conversations))
-            .query::<ListQuery<ConversationId>>().ok::<List<Conversation>>(),
+        r(M::GET, "/api/chat-spaces/{id}/conversations", ChatSpace, Api, "Conversations, newest first (?limit=&cursor=&status=&feedback=up|down&from=&to=)", get(api::conversations))
+            .query::<api::ConversationsQuery>().ok::<List<Conversation>>(),
         r(M::GET, "/api/chat-spaces/{id}/conversations/export", ChatSpace, Api, "Every conversation with its messages as a file to save, newest first (?format=csv|jsonl&from=&to=): CSV has a row a message, JSON Lines an object a conversation", get(api::export))
             .query::<api::ExportQuery>().download(api::EXPORT_TYPES),
         r(M::GET, "/api/conversations/{conversation_id}", ChatSpace, Api, "A conversation: its channel, status, visitor and counts", get(api::conversation))
