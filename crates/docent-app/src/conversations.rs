@@ -2,6 +2,8 @@
 //! its messages exported as CSV (a row a message, for spreadsheets) or JSON Lines (an object
 //! a conversation, for programs), streamed so that any number export in constant memory.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, NaiveTime};
 use docent_core::*;
 pub use docent_store::ConversationFilter;
@@ -96,9 +98,13 @@ pub struct Export {
 /// How many conversations, and messages of one, are read at a time.
 const BATCH: u32 = 200;
 
+/// How many messages of a page of conversations are read at a time.
+const MESSAGE_BATCH: u32 = 1000;
+
 /// Exports a chat space's conversations, newest first. The chat space is checked before
 /// anything is written; the rest is written by a task of its own as the reader takes it
-/// (a few batches ahead at most), and stops when the reader goes away.
+/// (a few batches ahead at most), and stops when the reader goes away. A page of 200
+/// conversations is in memory at a time, with its messages.
 pub async fn export(
     app: &App,
     caller: &Caller,
@@ -179,8 +185,10 @@ async fn write(
         };
         page.cursor = Some(last.id);
         let full = conversations.len() as u32 == BATCH;
+        let (oldest, newest) = (last.id, conversations[0].id);
+        let mut messages = messages_between(store, org, space, oldest, newest).await?;
         for conversation in conversations {
-            let messages = all_messages(store, org, conversation.id).await?;
+            let messages = messages.remove(&conversation.id).unwrap_or_default();
             let bytes = match format {
                 ExportFormat::Csv => csv_rows(&conversation, &messages),
                 ExportFormat::Jsonl => jsonl_line(&conversation, &messages)?,
@@ -191,6 +199,34 @@ async fn write(
         }
         if !full {
             return Ok(());
+        }
+    }
+}
+
+/// The messages of the conversations with ids from `first` to `last`, by conversation.
+async fn messages_between(
+    store: &dyn docent_store::Store,
+    org: OrgId,
+    space: ChatSpaceId,
+    first: ConversationId,
+    last: ConversationId,
+) -> Result<HashMap<ConversationId, Vec<Message>>, AppError> {
+    let mut by_conversation: HashMap<ConversationId, Vec<Message>> = HashMap::new();
+    let mut after = None;
+    loop {
+        let batch = store
+            .messages_of_conversations(org, space, first, last, after, MESSAGE_BATCH)
+            .await?;
+        let full = batch.len() as u32 == MESSAGE_BATCH;
+        after = batch.last().map(|m| (m.conversation_id, m.id));
+        for message in batch {
+            by_conversation
+                .entry(message.conversation_id)
+                .or_default()
+                .push(message);
+        }
+        if !full {
+            return Ok(by_conversation);
         }
     }
 }

@@ -74,6 +74,18 @@ pub trait AnswerStore: Send + Sync {
         after: Option<MessageId>,
         limit: u32,
     ) -> Result<Vec<Message>>;
+    /// The messages of a chat space's conversations whose ids run from `first` to `last`,
+    /// by conversation then in order, `limit` at a time after `after` (the conversation and
+    /// message of the last one read): a page of conversations' messages in a few statements.
+    async fn messages_of_conversations(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        first: ConversationId,
+        last: ConversationId,
+        after: Option<(ConversationId, MessageId)>,
+        limit: u32,
+    ) -> Result<Vec<Message>>;
     /// A chat space's usage by day from `since` on, oldest first.
     async fn usage_days(
         &self,

@@ -188,6 +188,35 @@ macro_rules! answers_sql {
                     all(rows, MessageRow::into_domain)
                 }
 
+                async fn messages_of_conversations(
+                    &self,
+                    org: OrgId,
+                    chat_space: ChatSpaceId,
+                    first: ConversationId,
+                    last: ConversationId,
+                    after: Option<(ConversationId, MessageId)>,
+                    limit: u32,
+                ) -> Result<Vec<Message>> {
+                    let rows: Vec<MessageRow> = sqlx::query_as(concat!(
+                        "SELECT ",
+                        $crate::message_columns!(),
+                        " FROM messages WHERE org_id = $1 AND chat_space_id = $2 \
+                         AND conversation_id >= $3 AND conversation_id <= $4 \
+                         AND ($5 IS NULL OR conversation_id > $5 OR (conversation_id = $5 AND id > $6)) \
+                         ORDER BY conversation_id, id LIMIT $7"
+                    ))
+                    .bind(org.0)
+                    .bind(chat_space.0)
+                    .bind(first.0)
+                    .bind(last.0)
+                    .bind(after.map(|(c, _)| c.0))
+                    .bind(after.map(|(_, m)| m.0))
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    all(rows, MessageRow::into_domain)
+                }
+
                 async fn usage_days(
                     &self,
                     org: OrgId,

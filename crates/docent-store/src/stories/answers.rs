@@ -574,3 +574,57 @@ pub async fn conversations_are_found_by_status_feedback_and_time(store: &impl St
             .is_empty()
     );
 }
+
+pub async fn messages_of_a_range_of_conversations_come_in_pages(store: &impl Store) {
+    let (_, org, _, org_b) = two_orgs(store).await;
+    let space = store
+        .create_chat_space(org.id, new_space("range"))
+        .await
+        .expect("space");
+    let mut written = Vec::new();
+    for visitor in ["v-1", "v-2", "v-3"] {
+        let conversation = store
+            .create_conversation(
+                org.id,
+                space.id,
+                Channel::Widget,
+                NewConversation::default(),
+            )
+            .await
+            .expect("create")
+            .expect("space exists");
+        for text in [format!("{visitor} asks"), format!("{visitor} is answered")] {
+            let message = store
+                .add_message(
+                    org.id,
+                    NewMessage::plain(conversation.id, MessageRole::User, text),
+                )
+                .await
+                .expect("message")
+                .expect("conversation");
+            written.push((conversation.id, message.id));
+        }
+    }
+    // The first two conversations, one message at a time.
+    let (first, last) = (written[0].0, written[2].0);
+    let mut read = Vec::new();
+    let mut after = None;
+    loop {
+        let batch = store
+            .messages_of_conversations(org.id, space.id, first, last, after, 1)
+            .await
+            .expect("messages");
+        let Some(message) = batch.first() else { break };
+        after = Some((message.conversation_id, message.id));
+        read.push((message.conversation_id, message.id));
+    }
+    assert_eq!(read, written[..4].to_vec());
+    assert!(
+        store
+            .messages_of_conversations(org_b.id, space.id, first, last, None, 10)
+            .await
+            .expect("messages")
+            .is_empty(),
+        "another organization reads none"
+    );
+}

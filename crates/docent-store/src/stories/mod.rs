@@ -42,6 +42,7 @@ macro_rules! conformance_tests {
             knowledge_gaps_are_kept_per_chat_space,
             visitors_rate_answers_and_conversations_close,
             conversations_are_found_by_status_feedback_and_time,
+            messages_of_a_range_of_conversations_come_in_pages,
         );
     };
     (@each $fresh:expr; $($story:ident),* $(,)?) => {$(
