@@ -37,7 +37,8 @@ struct ConversationsPage {
     chosen: Chosen,
 }
 
-/// What the pages show of a visitor: their name, email or id, and where they came from.
+/// What the pages show of a visitor: their name, email or id (or who asked, when no visitor
+/// is known), and their language.
 fn visitor(c: &Conversation) -> String {
     let anonymous = match c.channel {
         Channel::Playground => "your team, in the Playground",
