@@ -3,18 +3,18 @@
 use axum::body::Body;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use tokio::sync::mpsc;
 
-use docent_app::AppError;
+use docent_app::conversations::Export;
 
-/// A `200` whose body is `chunks` as they come, saved as `file_name`. An error after the
-/// first bytes ends the body early (logged), so the client sees a broken transfer rather
-/// than a file that looks whole.
-pub fn download(
-    content_type: &'static str,
-    file_name: &str,
-    chunks: mpsc::Receiver<Result<Vec<u8>, AppError>>,
-) -> Response {
+/// A `200` whose body is the export's bytes as they come, saved under its file name. An
+/// error after the first bytes ends the body early (logged), so the client sees a broken
+/// transfer rather than a file that looks whole.
+pub fn download(export: Export) -> Response {
+    let Export {
+        file_name,
+        format,
+        chunks,
+    } = export;
     let body = futures_util::stream::unfold(chunks, |mut chunks| async move {
         let next = chunks.recv().await?;
         let next = next.map_err(|e| {
@@ -32,7 +32,10 @@ pub fn download(
         .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            ),
             (header::CONTENT_DISPOSITION, disposition),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],

@@ -159,9 +159,5 @@ pub async fn export(
     };
     let format = query.format.unwrap_or_default();
     let export = conversations::export(&state, &caller, id, format, range).await?;
-    Ok(crate::http::download(
-        export.format.content_type(),
-        &export.file_name,
-        export.chunks,
-    ))
+    Ok(crate::http::download(export))
 }

@@ -120,11 +120,21 @@ fn choice<T>(
     value: &str,
     parse: impl Fn(&str) -> Option<T>,
 ) -> Result<Option<T>, AppError> {
+    optional(field, value, parse, "is not one of the choices")
+}
+
+/// A field of a form read by `parse`, `None` when left empty, refused with `refusal`.
+fn optional<T>(
+    field: &str,
+    value: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    refusal: &str,
+) -> Result<Option<T>, AppError> {
     match value.trim() {
         "" => Ok(None),
         v => parse(v)
             .map(Some)
-            .ok_or_else(|| AppError::validation(field, "is not one of the choices")),
+            .ok_or_else(|| AppError::validation(field, refusal)),
     }
 }
 
@@ -171,7 +181,7 @@ pub async fn index(
         let first_question = first
             .into_iter()
             .find(|m| m.role == MessageRole::User)
-            .map(|m| preview(&m.content, 140))
+            .map(|m| super::preview(&m.content, 140))
             .unwrap_or_default();
         rows.push(Row {
             conversation,
@@ -233,17 +243,6 @@ impl TranscriptPage {
     }
 }
 
-/// The first `max` characters of `text`, with `…` when there was more.
-fn preview(text: &str, max: usize) -> String {
-    let mut chars = text.chars();
-    let head: String = chars.by_ref().take(max).collect();
-    if chars.next().is_some() {
-        format!("{}…", head.trim_end())
-    } else {
-        head
-    }
-}
-
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
@@ -275,14 +274,12 @@ pub struct ExportForm {
 
 /// A day of the form, `None` when left empty.
 fn day(field: &str, value: &str) -> Result<Option<chrono::NaiveDate>, AppError> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Ok(None);
-    }
-    value
-        .parse()
-        .map(Some)
-        .map_err(|_| AppError::validation(field, "must be a day such as 2026-11-30"))
+    optional(
+        field,
+        value,
+        |v| v.parse().ok(),
+        "must be a day such as 2026-11-30",
+    )
 }
 
 /// The Download button of the Conversations tab: the API's export, from the form.
@@ -298,9 +295,5 @@ pub async fn export(
     };
     let format = form.format.unwrap_or_default();
     let export = conversations::export(&state, &caller, id, format, range).await?;
-    Ok(crate::http::download(
-        export.format.content_type(),
-        &export.file_name,
-        export.chunks,
-    ))
+    Ok(crate::http::download(export))
 }

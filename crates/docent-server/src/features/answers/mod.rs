@@ -13,6 +13,16 @@ use docent_core::*;
 use crate::http::list::List;
 use crate::routes::{Access, Kind, Route, r};
 
+/// The first `max` characters of `text`, with `…` when there was more.
+fn preview(text: &str, max: usize) -> String {
+    let head: String = text.chars().take(max).collect();
+    if head.len() < text.len() {
+        format!("{head}…")
+    } else {
+        head
+    }
+}
+
 /// This feature's routes (joined into the route table by [`crate::routes::routes`]).
 #[rustfmt::skip]
 pub fn routes() -> Vec<Route> {

@@ -58,12 +58,7 @@ impl PlaygroundPage {
     }
 
     fn preview(text: &str) -> String {
-        let preview: String = text.chars().take(280).collect();
-        if preview.len() < text.len() {
-            format!("{preview}…")
-        } else {
-            preview
-        }
+        super::preview(text, 280)
     }
 }
 
