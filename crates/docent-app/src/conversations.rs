@@ -95,6 +95,20 @@ pub struct Export {
     pub chunks: mpsc::Receiver<Result<Vec<u8>, AppError>>,
 }
 
+impl Export {
+    /// A CSV file written already (a small one: analytics).
+    pub fn whole(file_name: String, bytes: Vec<u8>) -> Export {
+        let (tx, chunks) = mpsc::channel(1);
+        // The channel has room for it: this cannot wait or fail.
+        let _ = tx.try_send(Ok(bytes));
+        Export {
+            file_name,
+            format: ExportFormat::Csv,
+            chunks,
+        }
+    }
+}
+
 /// How many conversations, and messages of one, are read at a time.
 const BATCH: u32 = 200;
 
@@ -260,7 +274,7 @@ fn cell(text: &str) -> std::borrow::Cow<'_, str> {
 
 /// One CSV record: fields quoted where they hold a comma, a quote or a line break, lines
 /// ended by CRLF (RFC 4180).
-fn csv_line<'a>(fields: impl IntoIterator<Item = &'a str>) -> Vec<u8> {
+pub(crate) fn csv_line<'a>(fields: impl IntoIterator<Item = &'a str>) -> Vec<u8> {
     let mut out = Vec::new();
     for (i, field) in fields.into_iter().enumerate() {
         if i > 0 {

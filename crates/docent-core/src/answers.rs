@@ -239,6 +239,9 @@ pub struct Message {
     pub citations: Vec<Citation>,
     pub answer_kind: Option<AnswerKind>,
     pub feedback: Option<Feedback>,
+    /// How well the knowledge matched the question an answer replies to, from 0 to 1 (see
+    /// `docent_rag::confidence`); none on other messages.
+    pub confidence: Option<f64>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -255,6 +258,7 @@ pub struct NewMessage {
     pub context_chunks: Vec<ContextChunk>,
     pub citations: Vec<Citation>,
     pub answer_kind: Option<AnswerKind>,
+    pub confidence: Option<f64>,
 }
 
 impl NewMessage {
@@ -276,6 +280,7 @@ impl NewMessage {
             context_chunks: Vec::new(),
             citations: Vec::new(),
             answer_kind: None,
+            confidence: None,
         }
     }
 }

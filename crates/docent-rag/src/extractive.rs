@@ -12,7 +12,7 @@ const MAX_SENTENCES: usize = 3;
 
 /// A word reduced to a crude stem: without a plural or third-person `s`, then its first five
 /// letters, so "refunds" meets "refund", "opens" meets "open" and "returned" meets "return".
-fn stem(word: &str) -> String {
+pub(crate) fn stem(word: &str) -> String {
     let lower: String = word.chars().flat_map(char::to_lowercase).collect();
     let base = match lower.strip_suffix('s') {
         Some(rest) if rest.chars().count() >= 3 && !rest.ends_with('s') => rest,
@@ -21,7 +21,7 @@ fn stem(word: &str) -> String {
     base.chars().take(5).collect()
 }
 
-fn stems(text: &str) -> HashSet<String> {
+pub(crate) fn stems(text: &str) -> HashSet<String> {
     crate::words(text).map(stem).collect()
 }
 

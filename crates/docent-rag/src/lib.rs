@@ -3,6 +3,7 @@
 //! visitors, [`extractive`] answers without a model, and [`AnswerService`] ties them to the
 //! store for every transport.
 
+pub mod confidence;
 pub mod extractive;
 pub mod guard;
 pub mod prompt;

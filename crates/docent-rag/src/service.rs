@@ -329,6 +329,7 @@ impl AnswerService {
                 .collect(),
             citations,
             answer_kind: Some(draft.kind),
+            confidence: Some(crate::confidence::confidence(&question, &retrieved)),
             ..NewMessage::plain(conversation.id, MessageRole::Assistant, draft.text)
         };
         let message = self

@@ -230,6 +230,7 @@ pub fn routes() -> Vec<Route> {
         features::chat_spaces::routes(),
         features::knowledge::routes(),
         features::answers::routes(),
+        features::insights::routes(),
         features::admin::routes(),
         widget::routes(),
         ops::routes(),

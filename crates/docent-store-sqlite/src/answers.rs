@@ -96,8 +96,8 @@ impl AnswerPath for SqliteStore {
                 conn.prepare_cached(concat!(
                     "INSERT INTO messages (id, org_id, chat_space_id, conversation_id, role, content, model, \
                      tokens_in, tokens_out, cost_micro_usd, processing_time_ms, context_chunks, citations, \
-                     answer_kind, created_at) \
-                     SELECT ?1, org_id, chat_space_id, id, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14 \
+                     answer_kind, created_at, confidence) \
+                     SELECT ?1, org_id, chat_space_id, id, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?17 \
                      FROM conversations WHERE org_id = ?2 AND id = ?3 AND (?15 IS NULL OR \
                        (SELECT COALESCE(SUM(messages), 0) FROM usage_daily WHERE org_id = ?2 AND date >= ?16) < ?15) \
                      RETURNING ",
@@ -120,7 +120,8 @@ impl AnswerPath for SqliteStore {
                         m.answer_kind.map(AnswerKind::as_str),
                         now,
                         limit,
-                        since
+                        since,
+                        m.confidence
                     ],
                     message_row,
                 )

@@ -286,6 +286,7 @@ pub(crate) fn message_row(row: &Row) -> rusqlite::Result<MessageRow> {
         answer_kind: row.get(13)?,
         feedback: row.get(14)?,
         created_at: time(row, 15)?,
+        confidence: row.get(16)?,
     })
 }
 

@@ -86,6 +86,31 @@ pub trait AnswerStore: Send + Sync {
         after: Option<(ConversationId, MessageId)>,
         limit: u32,
     ) -> Result<Vec<Message>>;
+    /// What analytics count of the conversations visitors started (any channel but the
+    /// Playground) from `since` to before `before`, in one chat space or, with `None`, in all
+    /// of the organization's: `limit` at a time by id after `after`.
+    async fn conversation_facts(
+        &self,
+        org: OrgId,
+        chat_space: Option<ChatSpaceId>,
+        since: DateTime<Utc>,
+        before: DateTime<Utc>,
+        after: Option<ConversationId>,
+        limit: u32,
+    ) -> Result<Vec<ConversationFact>>;
+    /// What analytics count of the messages of the conversations whose ids run from `first`
+    /// to `last` (in `chat_space` when given), by conversation then in order, `limit` at a
+    /// time after `after`. Other conversations in that range of ids may come too: the caller
+    /// keeps the ones it counts.
+    async fn message_facts(
+        &self,
+        org: OrgId,
+        chat_space: Option<ChatSpaceId>,
+        first: ConversationId,
+        last: ConversationId,
+        after: Option<(ConversationId, MessageId)>,
+        limit: u32,
+    ) -> Result<Vec<MessageFact>>;
     /// A chat space's usage by day from `since` on, oldest first.
     async fn usage_days(
         &self,
@@ -195,6 +220,33 @@ pub struct ConversationFilter {
     pub since: Option<DateTime<Utc>>,
     /// Started before.
     pub before: Option<DateTime<Utc>>,
+}
+
+/// A conversation as analytics count it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConversationFact {
+    pub id: ConversationId,
+    pub chat_space_id: ChatSpaceId,
+    pub created_at: DateTime<Utc>,
+    pub visitor_id: Option<String>,
+    pub status: ConversationStatus,
+    /// A person was assigned to it.
+    pub assigned: bool,
+}
+
+/// A message as analytics count it (without its text).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MessageFact {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub role: MessageRole,
+    pub tokens_in: i64,
+    pub tokens_out: i64,
+    pub cost_micro_usd: i64,
+    pub processing_time_ms: i64,
+    pub answer_kind: Option<AnswerKind>,
+    pub feedback: Option<Feedback>,
+    pub confidence: Option<f64>,
 }
 
 /// A limit on an organization's visitor messages since a day (a plan's month).

@@ -24,7 +24,10 @@ pub mod stories;
 pub mod text_index;
 
 pub use accounts::AccountStore;
-pub use answers::{AnswerPath, AnswerStore, ConversationFilter, MessageQuota, within_quota};
+pub use answers::{
+    AnswerPath, AnswerStore, ConversationFact, ConversationFilter, MessageFact, MessageQuota,
+    within_quota,
+};
 pub use api_keys::ApiKeyStore;
 pub use chat_spaces::ChatSpaceStore;
 pub use error::StoreError;

@@ -310,6 +310,7 @@ pub struct MessageRow {
     pub answer_kind: Option<String>,
     pub feedback: Option<String>,
     pub created_at: DateTime<Utc>,
+    pub confidence: Option<f64>,
 }
 
 impl MessageRow {
@@ -336,7 +337,72 @@ impl MessageRow {
                 .feedback
                 .map(|f| parse("feedback", &f, Feedback::parse))
                 .transpose()?,
+            confidence: self.confidence,
             created_at: self.created_at,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct ConversationFactRow {
+    pub id: Uuid,
+    pub chat_space_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub visitor_id: Option<String>,
+    pub status: String,
+    pub assigned: bool,
+}
+
+impl ConversationFactRow {
+    pub fn into_domain(self) -> Result<crate::ConversationFact> {
+        Ok(crate::ConversationFact {
+            id: ConversationId(self.id),
+            chat_space_id: ChatSpaceId(self.chat_space_id),
+            created_at: self.created_at,
+            visitor_id: self.visitor_id,
+            status: parse(
+                "conversation status",
+                &self.status,
+                ConversationStatus::parse,
+            )?,
+            assigned: self.assigned,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct MessageFactRow {
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    pub role: String,
+    pub tokens_in: i64,
+    pub tokens_out: i64,
+    pub cost_micro_usd: i64,
+    pub processing_time_ms: i64,
+    pub answer_kind: Option<String>,
+    pub feedback: Option<String>,
+    pub confidence: Option<f64>,
+}
+
+impl MessageFactRow {
+    pub fn into_domain(self) -> Result<crate::MessageFact> {
+        Ok(crate::MessageFact {
+            id: MessageId(self.id),
+            conversation_id: ConversationId(self.conversation_id),
+            role: parse("message role", &self.role, MessageRole::parse)?,
+            tokens_in: self.tokens_in,
+            tokens_out: self.tokens_out,
+            cost_micro_usd: self.cost_micro_usd,
+            processing_time_ms: self.processing_time_ms,
+            answer_kind: self
+                .answer_kind
+                .map(|k| parse("answer kind", &k, AnswerKind::parse))
+                .transpose()?,
+            feedback: self
+                .feedback
+                .map(|f| parse("feedback", &f, Feedback::parse))
+                .transpose()?,
+            confidence: self.confidence,
         })
     }
 }
@@ -433,7 +499,7 @@ macro_rules! message_columns {
     () => {
         "id, org_id, chat_space_id, conversation_id, role, content, model, tokens_in, tokens_out, \
          cost_micro_usd, processing_time_ms, context_chunks, citations, answer_kind, feedback, \
-         created_at"
+         created_at, confidence"
     };
 }
 #[macro_export]

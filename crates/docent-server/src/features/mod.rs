@@ -7,5 +7,6 @@ pub mod accounts;
 pub mod admin;
 pub mod answers;
 pub mod chat_spaces;
+pub mod insights;
 pub mod knowledge;
 pub mod orgs;

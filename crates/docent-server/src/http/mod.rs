@@ -4,9 +4,11 @@
 
 pub mod answer;
 pub mod assets;
+pub mod chart;
 pub mod cookies;
 pub mod download;
 pub mod etag;
+pub mod form;
 pub mod list;
 pub mod pages;
 pub mod upload;

@@ -43,6 +43,8 @@ pub struct TestApp {
     pub state: AppState,
     /// The first of [`TestApp::spawn_replicas`], as its concrete store.
     pub postgres: Option<docent_store_postgres::PostgresStore>,
+    /// The SQLite store of a [`Backend::Sqlite`] app.
+    pub sqlite: Option<docent_store_sqlite::SqliteStore>,
     _shutdown: oneshot::Sender<()>,
 }
 
@@ -67,11 +69,31 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, tune: impl FnOnce(&mut Settings)) -> Option<TestApp> {
-        let store: Arc<dyn Store> = match backend {
-            Backend::Sqlite => Arc::new(docent_store_sqlite::fresh_test_store().await),
-            Backend::Postgres => Arc::new(docent_store_postgres::fresh_test_store().await?),
+        Some(match backend {
+            Backend::Sqlite => {
+                let store = docent_store_sqlite::fresh_test_store().await;
+                let mut app = Self::spawn_on(Arc::new(store.clone()), tune).await;
+                app.sqlite = Some(store);
+                app
+            }
+            Backend::Postgres => {
+                let store = docent_store_postgres::fresh_test_store().await?;
+                let mut app = Self::spawn_on(Arc::new(store.clone()), tune).await;
+                app.postgres = Some(store);
+                app
+            }
+        })
+    }
+
+    /// Moves a conversation and its messages to `at` (see the stores' `move_conversation`).
+    pub async fn move_conversation(&self, id: &str, at: chrono::DateTime<chrono::Utc>) {
+        let id = docent_core::ConversationId(id.parse().expect("a conversation id"));
+        let moved = match (&self.sqlite, &self.postgres) {
+            (Some(store), _) => store.move_conversation(id, at).await,
+            (None, Some(store)) => store.move_conversation(id, at).await,
+            (None, None) => panic!("no concrete store to move a conversation in"),
         };
-        Some(Self::spawn_on(store, tune).await)
+        moved.expect("move the conversation");
     }
 
     /// Two replicas on one fresh PostgreSQL database, each with its own pool, indexes and
@@ -119,6 +141,7 @@ impl TestApp {
             base: format!("http://{addr}"),
             state,
             postgres: None,
+            sqlite: None,
             _shutdown: tx,
         }
     }

@@ -5,6 +5,7 @@
 mod common;
 
 mod accounts;
+mod analytics;
 mod answers;
 mod browser;
 mod chat_spaces;

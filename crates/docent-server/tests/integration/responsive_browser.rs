@@ -171,6 +171,27 @@ async fn every_page_fits_a_phone_and_a_laptop() {
         .as_str()
         .expect("conversation")
         .to_owned();
+    // A week of visitors' conversations, for the Analytics charts.
+    for day in 0..7i64 {
+        for k in 0..(1 + day % 3) {
+            let question = if k == 1 {
+                "Do you sell wedding cakes?"
+            } else {
+                "When do you open?"
+            };
+            let response = reqwest::Client::new()
+                .post(format!("{base}/api/widget/{slug}/chat"))
+                .json(&json!({"message": question, "visitor_id": format!("visitor-{day}-{k}")}))
+                .send()
+                .await
+                .expect("widget chat");
+            assert_eq!(response.status(), StatusCode::OK);
+            let answer: Value = response.json().await.expect("answer");
+            let at = chrono::Utc::now() - chrono::Duration::days(day);
+            app.move_conversation(answer["conversation_id"].as_str().expect("id"), at)
+                .await;
+        }
+    }
     for email in [
         "bo@example.com",
         "a.very.long.address.for.a.colleague@example-bakery.com",
@@ -255,6 +276,8 @@ async fn every_page_fits_a_phone_and_a_laptop() {
             "conversations",
         ),
         (format!("/app/conversations/{conversation}"), "conversation"),
+        (format!("/app/chat-spaces/{id}/analytics"), "analytics"),
+        ("/app/analytics".to_owned(), "org-analytics"),
         (format!("/app/chat-spaces/{id}/appearance"), "appearance"),
         (format!("/app/chat-spaces/{id}/install"), "install"),
         ("/app/members".to_owned(), "members"),

@@ -8,6 +8,28 @@ macro_rules! answers_sql {
         const _: () = {
             use $crate::sql::__support::*;
 
+            #[cfg(feature = "testing")]
+            impl $store {
+                /// Moves a conversation and its messages to `at`, for tests that make weeks
+                /// of traffic in a minute (analytics count conversations by the day they began).
+                pub async fn move_conversation(&self, id: ConversationId, at: DateTime<Utc>) -> Result<()> {
+                    let mut writer = self.writer().await?;
+                    let mut tx = writer.begin().await?;
+                    sqlx::query("UPDATE conversations SET created_at = $2, last_activity_at = $2 WHERE id = $1")
+                        .bind(id.0)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("UPDATE messages SET created_at = $2 WHERE conversation_id = $1")
+                        .bind(id.0)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+            }
+
             #[async_trait]
             impl AnswerStore for $store {
                 async fn find_conversations(
@@ -215,6 +237,62 @@ macro_rules! answers_sql {
                     .fetch_all(&self.pool)
                     .await?;
                     all(rows, MessageRow::into_domain)
+                }
+
+                async fn conversation_facts(
+                    &self,
+                    org: OrgId,
+                    chat_space: Option<ChatSpaceId>,
+                    since: DateTime<Utc>,
+                    before: DateTime<Utc>,
+                    after: Option<ConversationId>,
+                    limit: u32,
+                ) -> Result<Vec<$crate::ConversationFact>> {
+                    let rows: Vec<ConversationFactRow> = sqlx::query_as(
+                        "SELECT id, chat_space_id, created_at, visitor_id, status, \
+                         assigned_agent_id IS NOT NULL AS assigned FROM conversations \
+                         WHERE org_id = $1 AND ($2 IS NULL OR chat_space_id = $2) AND channel <> 'playground' \
+                         AND created_at >= $3 AND created_at < $4 AND ($5 IS NULL OR id > $5) \
+                         ORDER BY id LIMIT $6",
+                    )
+                    .bind(org.0)
+                    .bind(chat_space.map(|c| c.0))
+                    .bind(since)
+                    .bind(before)
+                    .bind(after.map(|a| a.0))
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    all(rows, ConversationFactRow::into_domain)
+                }
+
+                async fn message_facts(
+                    &self,
+                    org: OrgId,
+                    chat_space: Option<ChatSpaceId>,
+                    first: ConversationId,
+                    last: ConversationId,
+                    after: Option<(ConversationId, MessageId)>,
+                    limit: u32,
+                ) -> Result<Vec<$crate::MessageFact>> {
+                    let rows: Vec<MessageFactRow> = sqlx::query_as(
+                        "SELECT id, conversation_id, role, tokens_in, tokens_out, cost_micro_usd, \
+                         processing_time_ms, answer_kind, feedback, confidence FROM messages \
+                         WHERE org_id = $1 AND ($2 IS NULL OR chat_space_id = $2) \
+                         AND conversation_id >= $3 AND conversation_id <= $4 \
+                         AND ($5 IS NULL OR conversation_id > $5 OR (conversation_id = $5 AND id > $6)) \
+                         ORDER BY conversation_id, id LIMIT $7",
+                    )
+                    .bind(org.0)
+                    .bind(chat_space.map(|c| c.0))
+                    .bind(first.0)
+                    .bind(last.0)
+                    .bind(after.map(|(c, _)| c.0))
+                    .bind(after.map(|(_, m)| m.0))
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    all(rows, MessageFactRow::into_domain)
                 }
 
                 async fn usage_days(

@@ -18,6 +18,7 @@ macro_rules! migrations {
             8 "jobs" "0008_jobs.sql",
             9 "questions" "0009_questions.sql",
             10 "conversation_pages" "0010_conversation_pages.sql",
+            11 "analytics" "0011_analytics.sql",
         )
     };
     ($($version:literal $name:literal $file:literal,)*) => {

@@ -10,9 +10,10 @@ use docent_core::*;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::extract::{ApiQuery, IdPath};
+use crate::http::form::{choice, day};
 use crate::http::pages::{PageCtx, PageError, Shell};
 use docent_app::conversations::{ConversationFilter, DateRange, ExportFormat};
-use docent_app::{AppError, answers, chat_spaces, conversations};
+use docent_app::{answers, chat_spaces, conversations};
 use serde::Deserialize;
 
 /// Conversations a page shows.
@@ -111,30 +112,6 @@ impl Chosen {
 
     fn any(&self) -> bool {
         !self.query().is_empty()
-    }
-}
-
-/// One of the form's choices, `None` when left empty.
-fn choice<T>(
-    field: &str,
-    value: &str,
-    parse: impl Fn(&str) -> Option<T>,
-) -> Result<Option<T>, AppError> {
-    optional(field, value, parse, "is not one of the choices")
-}
-
-/// A field of a form read by `parse`, `None` when left empty, refused with `refusal`.
-fn optional<T>(
-    field: &str,
-    value: &str,
-    parse: impl Fn(&str) -> Option<T>,
-    refusal: &str,
-) -> Result<Option<T>, AppError> {
-    match value.trim() {
-        "" => Ok(None),
-        v => parse(v)
-            .map(Some)
-            .ok_or_else(|| AppError::validation(field, refusal)),
     }
 }
 
@@ -270,16 +247,6 @@ pub struct ExportForm {
     from: String,
     #[serde(default)]
     to: String,
-}
-
-/// A day of the form, `None` when left empty.
-fn day(field: &str, value: &str) -> Result<Option<chrono::NaiveDate>, AppError> {
-    optional(
-        field,
-        value,
-        |v| v.parse().ok(),
-        "must be a day such as 2026-11-30",
-    )
 }
 
 /// The Download button of the Conversations tab: the API's export, from the form.

@@ -1,0 +1,28 @@
+//! Insights: what a business gets back from its chatbot — analytics of a chat space and of
+//! the whole organization, as JSON, CSV and dashboard pages.
+
+pub mod api;
+pub mod pages;
+
+use axum::http::Method as M;
+use axum::routing::get;
+
+use crate::routes::{Access, Kind, Route, r};
+use docent_app::insights::analytics::Analytics;
+
+/// This feature's routes (joined into the route table by [`crate::routes::routes`]).
+#[rustfmt::skip]
+pub fn routes() -> Vec<Route> {
+    use Access::*;
+    use Kind::*;
+    vec![
+        r(M::GET, "/api/chat-spaces/{id}/analytics", ChatSpace, Api, "A chat space's analytics: totals and a series by day, week or month (?from=&to=&granularity=), with answer confidence in ten buckets; a period counts the conversations visitors started in it (not the Playground's)", get(api::chat_space))
+            .query::<api::AnalyticsQuery>().ok::<Analytics>(),
+        r(M::GET, "/api/chat-spaces/{id}/analytics/export", ChatSpace, Api, "A chat space's analytics as CSV: a row a period with every figure, or one chart's (?chart=volume|feedback|speed|usage|confidence)", get(api::export))
+            .query::<api::AnalyticsExportQuery>().download(api::CSV_TYPES),
+        r(M::GET, "/api/analytics", Org, Api, "The organization's analytics across its chat spaces (?from=&to=&granularity=)", get(api::organization))
+            .query::<api::AnalyticsQuery>().ok::<Analytics>(),
+        r(M::GET, "/app/chat-spaces/{id}/analytics", ChatSpace, Page, "A chat space's analytics: cards and charts with their tables and CSV", get(pages::chat_space)),
+        r(M::GET, "/app/analytics", Org, Page, "The organization's analytics: the same cards across its chat spaces, and each chat space's", get(pages::organization)),
+    ]
+}
