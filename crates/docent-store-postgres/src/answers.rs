@@ -11,7 +11,11 @@ use sqlx::types::Json;
 
 use crate::PostgresStore;
 
-docent_store::answers_sql!(PostgresStore, sqlx::Postgres);
+docent_store::answers_sql!(
+    PostgresStore,
+    sqlx::Postgres,
+    day = "to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+);
 
 #[async_trait]
 impl AnswerPath for PostgresStore {

@@ -13,7 +13,12 @@ use rusqlite::OptionalExtension;
 use crate::SqliteStore;
 use crate::direct::{conversation_row, json_text, message_row, time_text};
 
-docent_store::answers_sql!(SqliteStore, sqlx::Sqlite);
+// Timestamps are RFC 3339 text in UTC: a day is its first ten characters.
+docent_store::answers_sql!(
+    SqliteStore,
+    sqlx::Sqlite,
+    day = "substr(c.created_at, 1, 10)"
+);
 
 #[async_trait]
 impl AnswerPath for SqliteStore {

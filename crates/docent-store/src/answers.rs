@@ -88,29 +88,24 @@ pub trait AnswerStore: Send + Sync {
     ) -> Result<Vec<Message>>;
     /// What analytics count of the conversations visitors started (any channel but the
     /// Playground) from `since` to before `before`, in one chat space or, with `None`, in all
-    /// of the organization's: `limit` at a time by id after `after`.
-    async fn conversation_facts(
+    /// of the organization's, by the day (UTC) each began: sums a day, and the spread of
+    /// answer times and confidences a day.
+    async fn analytics_days(
         &self,
         org: OrgId,
         chat_space: Option<ChatSpaceId>,
         since: DateTime<Utc>,
         before: DateTime<Utc>,
-        after: Option<ConversationId>,
-        limit: u32,
-    ) -> Result<Vec<ConversationFact>>;
-    /// What analytics count of the messages of the conversations whose ids run from `first`
-    /// to `last` (in `chat_space` when given), by conversation then in order, `limit` at a
-    /// time after `after`. Other conversations in that range of ids may come too: the caller
-    /// keeps the ones it counts.
-    async fn message_facts(
+    ) -> Result<AnalyticsDays>;
+    /// How many different visitors started those conversations from `since` to before
+    /// `before` (a visitor who came back counts once).
+    async fn count_visitors(
         &self,
         org: OrgId,
         chat_space: Option<ChatSpaceId>,
-        first: ConversationId,
-        last: ConversationId,
-        after: Option<(ConversationId, MessageId)>,
-        limit: u32,
-    ) -> Result<Vec<MessageFact>>;
+        since: DateTime<Utc>,
+        before: DateTime<Utc>,
+    ) -> Result<u64>;
     /// A chat space's usage by day from `since` on, oldest first.
     async fn usage_days(
         &self,
@@ -222,31 +217,34 @@ pub struct ConversationFilter {
     pub before: Option<DateTime<Utc>>,
 }
 
-/// A conversation as analytics count it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ConversationFact {
-    pub id: ConversationId,
-    pub chat_space_id: ChatSpaceId,
-    pub created_at: DateTime<Utc>,
-    pub visitor_id: Option<String>,
-    pub status: ConversationStatus,
-    /// A person was assigned to it.
-    pub assigned: bool,
-}
-
-/// A message as analytics count it (without its text).
-#[derive(Clone, Debug, PartialEq)]
-pub struct MessageFact {
-    pub id: MessageId,
-    pub conversation_id: ConversationId,
-    pub role: MessageRole,
+/// The conversations begun on a day, and everything in them, summed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DayCounts {
+    pub day: NaiveDate,
+    pub conversations: u64,
+    /// Conversations a person was asked for or took over.
+    pub handovers: u64,
+    pub messages: u64,
+    pub visitor_messages: u64,
+    pub answers: u64,
     pub tokens_in: i64,
     pub tokens_out: i64,
     pub cost_micro_usd: i64,
-    pub processing_time_ms: i64,
-    pub answer_kind: Option<AnswerKind>,
-    pub feedback: Option<Feedback>,
-    pub confidence: Option<f64>,
+    pub feedback_up: u64,
+    pub feedback_down: u64,
+    /// Answers that were the don't-know reply.
+    pub unanswered: u64,
+    /// Different visitors that day.
+    pub visitors: u64,
+}
+
+/// What [`AnswerStore::analytics_days`] finds: days in order, and how many answers of the
+/// conversations begun on a day took so many milliseconds, or had so much confidence.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AnalyticsDays {
+    pub days: Vec<DayCounts>,
+    pub response_ms: Vec<(NaiveDate, i64, u64)>,
+    pub confidence: Vec<(NaiveDate, f64, u64)>,
 }
 
 /// A limit on an organization's visitor messages since a day (a plan's month).

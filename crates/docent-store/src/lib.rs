@@ -25,7 +25,7 @@ pub mod text_index;
 
 pub use accounts::AccountStore;
 pub use answers::{
-    AnswerPath, AnswerStore, ConversationFact, ConversationFilter, MessageFact, MessageQuota,
+    AnalyticsDays, AnswerPath, AnswerStore, ConversationFilter, DayCounts, MessageQuota,
     within_quota,
 };
 pub use api_keys::ApiKeyStore;

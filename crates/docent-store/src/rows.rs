@@ -1,7 +1,7 @@
 //! Rows as both backends return them (same column names, types both drivers decode), and
 //! their conversion into domain values. Backends select into these and call `into_domain`.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use docent_core::*;
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -344,65 +344,45 @@ impl MessageRow {
 }
 
 #[derive(Debug, sqlx::FromRow)]
-pub struct ConversationFactRow {
-    pub id: Uuid,
-    pub chat_space_id: Uuid,
-    pub created_at: DateTime<Utc>,
-    pub visitor_id: Option<String>,
-    pub status: String,
-    pub assigned: bool,
-}
-
-impl ConversationFactRow {
-    pub fn into_domain(self) -> Result<crate::ConversationFact> {
-        Ok(crate::ConversationFact {
-            id: ConversationId(self.id),
-            chat_space_id: ChatSpaceId(self.chat_space_id),
-            created_at: self.created_at,
-            visitor_id: self.visitor_id,
-            status: parse(
-                "conversation status",
-                &self.status,
-                ConversationStatus::parse,
-            )?,
-            assigned: self.assigned,
-        })
-    }
-}
-
-#[derive(Debug, sqlx::FromRow)]
-pub struct MessageFactRow {
-    pub id: Uuid,
-    pub conversation_id: Uuid,
-    pub role: String,
+pub struct DayCountsRow {
+    pub day: String,
+    pub conversations: i64,
+    pub handovers: i64,
+    pub messages: i64,
+    pub visitor_messages: i64,
+    pub answers: i64,
     pub tokens_in: i64,
     pub tokens_out: i64,
     pub cost_micro_usd: i64,
-    pub processing_time_ms: i64,
-    pub answer_kind: Option<String>,
-    pub feedback: Option<String>,
-    pub confidence: Option<f64>,
+    pub feedback_up: i64,
+    pub feedback_down: i64,
+    pub unanswered: i64,
+    pub visitors: i64,
 }
 
-impl MessageFactRow {
-    pub fn into_domain(self) -> Result<crate::MessageFact> {
-        Ok(crate::MessageFact {
-            id: MessageId(self.id),
-            conversation_id: ConversationId(self.conversation_id),
-            role: parse("message role", &self.role, MessageRole::parse)?,
+/// A day as the analytics statements name it (`YYYY-MM-DD`).
+pub fn day_of(text: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| StoreError::Corrupt(format!("not a day: {text:?}")))
+}
+
+impl DayCountsRow {
+    pub fn into_domain(self) -> Result<crate::DayCounts> {
+        let n = |v: i64| v.max(0) as u64;
+        Ok(crate::DayCounts {
+            day: day_of(&self.day)?,
+            conversations: n(self.conversations),
+            handovers: n(self.handovers),
+            messages: n(self.messages),
+            visitor_messages: n(self.visitor_messages),
+            answers: n(self.answers),
             tokens_in: self.tokens_in,
             tokens_out: self.tokens_out,
             cost_micro_usd: self.cost_micro_usd,
-            processing_time_ms: self.processing_time_ms,
-            answer_kind: self
-                .answer_kind
-                .map(|k| parse("answer kind", &k, AnswerKind::parse))
-                .transpose()?,
-            feedback: self
-                .feedback
-                .map(|f| parse("feedback", &f, Feedback::parse))
-                .transpose()?,
-            confidence: self.confidence,
+            feedback_up: n(self.feedback_up),
+            feedback_down: n(self.feedback_down),
+            unanswered: n(self.unanswered),
+            visitors: n(self.visitors),
         })
     }
 }

@@ -6,11 +6,9 @@
 //! rate of a period divides figures of the same conversations. Playground conversations are
 //! the team's own tries and are not counted; the API's and the widget's are.
 
-use std::collections::{HashMap, HashSet};
-
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use docent_core::*;
-use docent_store::{ConversationFact, MessageFact};
+use docent_store::DayCounts;
 use serde::{Deserialize, Serialize};
 
 use crate::actor::Caller;
@@ -187,10 +185,6 @@ pub struct Analytics {
 /// How many confidence buckets.
 const BUCKETS: usize = 10;
 
-/// How many conversations, and messages, are read at a time.
-const BATCH: u32 = 1000;
-const MESSAGE_BATCH: u32 = 5000;
-
 /// Analytics of one chat space the caller sees.
 pub async fn of_chat_space(
     app: &App,
@@ -219,59 +213,59 @@ async fn count(
 ) -> Result<Analytics, AppError> {
     let periods = window.periods();
     let midnight = |day: NaiveDate| day.and_time(NaiveTime::MIN).and_utc();
-    let since = midnight(window.from);
-    let before = midnight(window.to.succ_opt().unwrap_or(window.to));
+    let end = window.to.succ_opt().unwrap_or(window.to);
     let org = caller.org_id();
+    let found = app
+        .store
+        .analytics_days(org, space, midnight(window.from), midnight(end))
+        .await?;
+    // Which period a day falls in.
+    let period_of = |day: NaiveDate| {
+        let at = periods.partition_point(|p| *p <= day);
+        at.checked_sub(1)
+    };
     let mut totals = Tally::default();
     let mut series: Vec<Tally> = periods.iter().map(|_| Tally::default()).collect();
-    let mut after = None;
-    loop {
-        let conversations = app
-            .store
-            .conversation_facts(org, space, since, before, after, BATCH)
-            .await?;
-        let (Some(first), Some(last)) = (conversations.first(), conversations.last()) else {
-            break;
-        };
-        let (first, last) = (first.id, last.id);
-        after = Some(last);
-        let full = conversations.len() as u32 == BATCH;
-        // Each conversation's period, for its messages.
-        let mut period_of: HashMap<ConversationId, usize> = HashMap::new();
-        for c in conversations
-            .iter()
-            .filter(|c| caller.sees(c.chat_space_id))
-        {
-            let start = window.granularity.start(c.created_at.date_naive());
-            let at = periods.partition_point(|p| *p < start);
-            if at < series.len() {
-                period_of.insert(c.id, at);
-                series[at].conversation(c);
-                totals.conversation(c);
-            }
-        }
-        let mut after_message = None;
-        loop {
-            let messages = app
-                .store
-                .message_facts(org, space, first, last, after_message, MESSAGE_BATCH)
-                .await?;
-            let Some(end) = messages.last() else { break };
-            after_message = Some((end.conversation_id, end.id));
-            for m in &messages {
-                if let Some(&at) = period_of.get(&m.conversation_id) {
-                    series[at].message(m);
-                    totals.message(m);
-                }
-            }
-            if messages.len() < MESSAGE_BATCH as usize {
-                break;
-            }
-        }
-        if !full {
-            break;
+    for day in &found.days {
+        if let Some(at) = period_of(day.day) {
+            series[at].day(day);
+            totals.day(day);
         }
     }
+    for &(day, ms, n) in &found.response_ms {
+        if let Some(at) = period_of(day) {
+            series[at].response_ms.push((ms, n));
+            totals.response_ms.push((ms, n));
+        }
+    }
+    for &(day, confidence, n) in &found.confidence {
+        if let Some(at) = period_of(day) {
+            series[at].confidences.push((confidence, n));
+            totals.confidences.push((confidence, n));
+        }
+    }
+    // Visitors are counted once a period, however many days they came on in it (a day's
+    // come with its sums; a week's or a month's are counted for it, from no earlier than
+    // the window's first day).
+    for day in &found.days {
+        if let (Granularity::Day, Some(at)) = (window.granularity, period_of(day.day)) {
+            series[at].figures.unique_visitors = day.visitors;
+        }
+    }
+    for (at, start) in periods.iter().enumerate() {
+        if window.granularity != Granularity::Day && series[at].figures.conversations > 0 {
+            let from = (*start).max(window.from);
+            let to = periods.get(at + 1).copied().unwrap_or(end).min(end);
+            series[at].figures.unique_visitors = app
+                .store
+                .count_visitors(org, space, midnight(from), midnight(to))
+                .await?;
+        }
+    }
+    totals.figures.unique_visitors = app
+        .store
+        .count_visitors(org, space, midnight(window.from), midnight(end))
+        .await?;
     Ok(Analytics {
         from: window.from,
         to: window.to,
@@ -289,58 +283,32 @@ async fn count(
     })
 }
 
-/// Figures as they are counted.
+/// Figures as they are counted: sums, and how many answers took a time or had a confidence.
 #[derive(Default)]
 struct Tally {
     figures: Figures,
-    visitors: HashSet<String>,
-    response_ms: Vec<i64>,
-    confidences: Vec<f64>,
+    response_ms: Vec<(i64, u64)>,
+    confidences: Vec<(f64, u64)>,
 }
 
 impl Tally {
-    fn conversation(&mut self, c: &ConversationFact) {
-        self.figures.conversations += 1;
-        if let Some(visitor) = &c.visitor_id {
-            self.visitors.insert(visitor.clone());
-        }
-        let asked_for_a_person = matches!(
-            c.status,
-            ConversationStatus::WaitingForHuman | ConversationStatus::Human
-        );
-        if asked_for_a_person || c.assigned {
-            self.figures.handovers += 1;
-        }
-    }
-
-    fn message(&mut self, m: &MessageFact) {
+    fn day(&mut self, d: &DayCounts) {
         let f = &mut self.figures;
-        f.messages += 1;
-        f.tokens_in += m.tokens_in;
-        f.tokens_out += m.tokens_out;
-        f.cost_micro_usd += m.cost_micro_usd;
-        match m.role {
-            MessageRole::User => f.visitor_messages += 1,
-            MessageRole::Assistant => {
-                f.answers += 1;
-                match m.feedback {
-                    Some(Feedback::Up) => f.feedback_up += 1,
-                    Some(Feedback::Down) => f.feedback_down += 1,
-                    None => {}
-                }
-                if m.answer_kind == Some(AnswerKind::DontKnow) {
-                    f.unanswered += 1;
-                }
-                self.response_ms.push(m.processing_time_ms);
-                self.confidences.extend(m.confidence);
-            }
-            MessageRole::Agent | MessageRole::System => {}
-        }
+        f.conversations += d.conversations;
+        f.handovers += d.handovers;
+        f.messages += d.messages;
+        f.visitor_messages += d.visitor_messages;
+        f.answers += d.answers;
+        f.tokens_in += d.tokens_in;
+        f.tokens_out += d.tokens_out;
+        f.cost_micro_usd += d.cost_micro_usd;
+        f.feedback_up += d.feedback_up;
+        f.feedback_down += d.feedback_down;
+        f.unanswered += d.unanswered;
     }
 
     fn figures(mut self) -> Figures {
         let mut f = self.figures;
-        f.unique_visitors = self.visitors.len() as u64;
         self.response_ms.sort_unstable();
         f.response_ms_p50 = percentile(&self.response_ms, 50);
         f.response_ms_p95 = percentile(&self.response_ms, 95);
@@ -348,16 +316,19 @@ impl Tally {
         f.satisfaction = per(f.feedback_up * 1000, f.answers);
         f.unanswered_rate = per(f.unanswered, f.answers);
         f.handover_rate = per(f.handovers, f.conversations);
-        f.confidence_mean = (!self.confidences.is_empty())
-            .then(|| self.confidences.iter().sum::<f64>() / self.confidences.len() as f64);
+        let (sum, n) = self
+            .confidences
+            .iter()
+            .fold((0.0, 0u64), |(sum, n), &(c, k)| (sum + c * k as f64, n + k));
+        f.confidence_mean = (n > 0).then(|| sum / n as f64);
         f
     }
 
     fn buckets(&self) -> Vec<ConfidenceBucket> {
         let mut counts = [0u64; BUCKETS];
-        for c in &self.confidences {
+        for &(c, n) in &self.confidences {
             let at = ((c.clamp(0.0, 1.0) * BUCKETS as f64) as usize).min(BUCKETS - 1);
-            counts[at] += 1;
+            counts[at] += n;
         }
         counts
             .iter()
@@ -369,6 +340,20 @@ impl Tally {
             })
             .collect()
     }
+}
+
+/// The nearest-rank percentile `p` of values given as sorted `(value, how many)`.
+pub fn percentile(sorted: &[(i64, u64)], p: u64) -> Option<i64> {
+    let n: u64 = sorted.iter().map(|(_, k)| k).sum();
+    if n == 0 {
+        return None;
+    }
+    let rank = (p * n).div_ceil(100).max(1);
+    let mut seen = 0;
+    sorted.iter().find_map(|&(v, k)| {
+        seen += k;
+        (seen >= rank).then_some(v)
+    })
 }
 
 /// A chart of the Analytics tab: what it shows and so what its CSV holds.
@@ -512,15 +497,6 @@ pub async fn export(
     ))
 }
 
-/// The nearest-rank percentile `p` of sorted `values`.
-pub fn percentile(sorted: &[i64], p: usize) -> Option<i64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = (p * sorted.len()).div_ceil(100).max(1);
-    sorted.get(rank - 1).copied()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -593,10 +569,13 @@ mod tests {
 
     #[test]
     fn percentiles_are_by_nearest_rank() {
-        let v: Vec<i64> = (1..=20).collect();
+        let v: Vec<(i64, u64)> = (1..=20).map(|v| (v, 1)).collect();
         assert_eq!(percentile(&v, 50), Some(10));
         assert_eq!(percentile(&v, 95), Some(19));
-        assert_eq!(percentile(&[7], 95), Some(7));
+        assert_eq!(percentile(&[(7, 1)], 95), Some(7));
         assert_eq!(percentile(&[], 50), None);
+        // Counted values: 10 answers of 100 ms and one of 900.
+        assert_eq!(percentile(&[(100, 10), (900, 1)], 95), Some(900));
+        assert_eq!(percentile(&[(100, 10), (900, 1)], 50), Some(100));
     }
 }

@@ -4,7 +4,7 @@
 #[macro_export]
 #[doc(hidden)]
 macro_rules! answers_sql {
-    ($store:ident, $db:ty) => {
+    ($store:ident, $db:ty, day = $day:literal) => {
         const _: () = {
             use $crate::sql::__support::*;
 
@@ -27,6 +27,19 @@ macro_rules! answers_sql {
                         .await?;
                     tx.commit().await?;
                     Ok(())
+                }
+            }
+
+            /// The conversations analytics count, as `c`: `$1` the organization, from `$2`
+            /// to before `$3`, in the chat space `$4` when `one_space` (else `$4` is bound
+            /// to NULL: every statement binds the same four).
+            fn analytics_scope(one_space: bool) -> &'static str {
+                if one_space {
+                    "c.org_id = $1 AND c.chat_space_id = $4 AND c.channel <> 'playground' \
+                     AND c.created_at >= $2 AND c.created_at < $3"
+                } else {
+                    "c.org_id = $1 AND $4 IS NULL AND c.channel <> 'playground' \
+                     AND c.created_at >= $2 AND c.created_at < $3"
                 }
             }
 
@@ -239,60 +252,137 @@ macro_rules! answers_sql {
                     all(rows, MessageRow::into_domain)
                 }
 
-                async fn conversation_facts(
+                async fn analytics_days(
                     &self,
                     org: OrgId,
                     chat_space: Option<ChatSpaceId>,
                     since: DateTime<Utc>,
                     before: DateTime<Utc>,
-                    after: Option<ConversationId>,
-                    limit: u32,
-                ) -> Result<Vec<$crate::ConversationFact>> {
-                    let rows: Vec<ConversationFactRow> = sqlx::query_as(
-                        "SELECT id, chat_space_id, created_at, visitor_id, status, \
-                         assigned_agent_id IS NOT NULL AS assigned FROM conversations \
-                         WHERE org_id = $1 AND ($2 IS NULL OR chat_space_id = $2) AND channel <> 'playground' \
-                         AND created_at >= $3 AND created_at < $4 AND ($5 IS NULL OR id > $5) \
-                         ORDER BY id LIMIT $6",
-                    )
+                ) -> Result<$crate::AnalyticsDays> {
+                    // The conversations counted, as `c`: one text for the four statements, with
+                    // the chat space's condition only when there is one (so that the index on
+                    // org, chat space and start serves the range).
+                    let counted = analytics_scope(chat_space.is_some());
+                    let sum = |what: &str| format!("CAST(COALESCE(SUM({what}), 0) AS BIGINT)");
+                    let count_if = |what: &str| sum(&format!("CASE WHEN {what} THEN 1 ELSE 0 END"));
+                    let conversations: Vec<(String, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {day} AS day, COUNT(*), {handovers}, COUNT(DISTINCT c.visitor_id) \
+                         FROM conversations c WHERE {counted} GROUP BY day ORDER BY day",
+                        day = $day,
+                        handovers = count_if("c.status IN ('waiting_for_human', 'human') OR c.assigned_agent_id IS NOT NULL"),
+                        counted = counted,
+                    )))
                     .bind(org.0)
-                    .bind(chat_space.map(|c| c.0))
                     .bind(since)
                     .bind(before)
-                    .bind(after.map(|a| a.0))
-                    .bind(i64::from(limit))
+                    .bind(chat_space.map(|c| c.0))
                     .fetch_all(&self.pool)
                     .await?;
-                    all(rows, ConversationFactRow::into_domain)
+                    let messages: Vec<DayCountsRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {day} AS day, CAST(0 AS BIGINT) AS conversations, CAST(0 AS BIGINT) AS handovers, COUNT(*) AS messages, \
+                         {user} AS visitor_messages, {assistant} AS answers, {tokens_in} AS tokens_in, \
+                         {tokens_out} AS tokens_out, {cost} AS cost_micro_usd, {up} AS feedback_up, \
+                         {down} AS feedback_down, {unanswered} AS unanswered, CAST(0 AS BIGINT) AS visitors \
+                         FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+                         WHERE m.org_id = $1 AND {counted} GROUP BY day ORDER BY day",
+                        day = $day,
+                        user = count_if("m.role = 'user'"),
+                        assistant = count_if("m.role = 'assistant'"),
+                        tokens_in = sum("m.tokens_in"),
+                        tokens_out = sum("m.tokens_out"),
+                        cost = sum("m.cost_micro_usd"),
+                        up = count_if("m.feedback = 'up'"),
+                        down = count_if("m.feedback = 'down'"),
+                        unanswered = count_if("m.answer_kind = 'dont_know'"),
+                        counted = counted,
+                    )))
+                    .bind(org.0)
+                    .bind(since)
+                    .bind(before)
+                    .bind(chat_space.map(|c| c.0))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    let spread = |column: &str| {
+                        format!(
+                            "SELECT {day} AS day, m.{column}, COUNT(*) FROM messages m \
+                             JOIN conversations c ON c.id = m.conversation_id \
+                             WHERE m.org_id = $1 AND m.role = 'assistant' AND m.{column} IS NOT NULL AND {counted} \
+                             GROUP BY day, m.{column} ORDER BY day",
+                            day = $day,
+                            counted = counted,
+                        )
+                    };
+                    let response_ms: Vec<(String, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(spread("processing_time_ms")))
+                        .bind(org.0)
+                        .bind(since)
+                        .bind(before)
+                        .bind(chat_space.map(|c| c.0))
+                        .fetch_all(&self.pool)
+                        .await?;
+                    let confidence: Vec<(String, f64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(spread("confidence")))
+                        .bind(org.0)
+                        .bind(since)
+                        .bind(before)
+                        .bind(chat_space.map(|c| c.0))
+                        .fetch_all(&self.pool)
+                        .await?;
+                    // A day's conversations and its messages' sums, side by side.
+                    let mut sums: std::collections::BTreeMap<String, DayCountsRow> = messages
+                        .into_iter()
+                        .map(|m| (m.day.clone(), m))
+                        .collect();
+                    let mut days = Vec::with_capacity(conversations.len());
+                    for (day, count, handovers, visitors) in conversations {
+                        let mut row = sums.remove(&day).unwrap_or(DayCountsRow {
+                            day: day.clone(),
+                            conversations: 0,
+                            handovers: 0,
+                            messages: 0,
+                            visitor_messages: 0,
+                            answers: 0,
+                            tokens_in: 0,
+                            tokens_out: 0,
+                            cost_micro_usd: 0,
+                            feedback_up: 0,
+                            feedback_down: 0,
+                            unanswered: 0,
+                            visitors: 0,
+                        });
+                        row.conversations = count;
+                        row.handovers = handovers;
+                        row.visitors = visitors;
+                        days.push(row.into_domain()?);
+                    }
+                    fn spread_of<T>(rows: Vec<(String, T, i64)>) -> Result<Vec<(NaiveDate, T, u64)>> {
+                        rows.into_iter()
+                            .map(|(day, value, n)| Ok((day_of(&day)?, value, n.max(0) as u64)))
+                            .collect()
+                    }
+                    Ok($crate::AnalyticsDays {
+                        days,
+                        response_ms: spread_of(response_ms)?,
+                        confidence: spread_of(confidence)?,
+                    })
                 }
 
-                async fn message_facts(
+                async fn count_visitors(
                     &self,
                     org: OrgId,
                     chat_space: Option<ChatSpaceId>,
-                    first: ConversationId,
-                    last: ConversationId,
-                    after: Option<(ConversationId, MessageId)>,
-                    limit: u32,
-                ) -> Result<Vec<$crate::MessageFact>> {
-                    let rows: Vec<MessageFactRow> = sqlx::query_as(
-                        "SELECT id, conversation_id, role, tokens_in, tokens_out, cost_micro_usd, \
-                         processing_time_ms, answer_kind, feedback, confidence FROM messages \
-                         WHERE org_id = $1 AND ($2 IS NULL OR chat_space_id = $2) \
-                         AND conversation_id >= $3 AND conversation_id <= $4 \
-                         AND ($5 IS NULL OR conversation_id > $5 OR (conversation_id = $5 AND id > $6)) \
-                         ORDER BY conversation_id, id LIMIT $7",
-                    )
+                    since: DateTime<Utc>,
+                    before: DateTime<Utc>,
+                ) -> Result<u64> {
+                    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                        "SELECT COUNT(DISTINCT c.visitor_id) FROM conversations c WHERE {}",
+                        analytics_scope(chat_space.is_some())
+                    )))
                     .bind(org.0)
+                    .bind(since)
+                    .bind(before)
                     .bind(chat_space.map(|c| c.0))
-                    .bind(first.0)
-                    .bind(last.0)
-                    .bind(after.map(|(c, _)| c.0))
-                    .bind(after.map(|(_, m)| m.0))
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
+                    .fetch_one(&self.pool)
                     .await?;
-                    all(rows, MessageFactRow::into_domain)
+                    Ok(n.max(0) as u64)
                 }
 
                 async fn usage_days(
