@@ -99,16 +99,3 @@ pub async fn messages(
         .list_messages(caller.org_id(), conversation.id, after, limit)
         .await?)
 }
-
-pub async fn knowledge_gaps(
-    app: &App,
-    caller: &Caller,
-    space: ChatSpaceId,
-    limit: u32,
-) -> Result<Vec<KnowledgeGap>, AppError> {
-    let space = chat_spaces::get(app, caller, space).await?;
-    Ok(app
-        .store
-        .list_knowledge_gaps(caller.org_id(), space.id, limit)
-        .await?)
-}

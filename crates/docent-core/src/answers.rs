@@ -285,16 +285,6 @@ impl NewMessage {
     }
 }
 
-/// A question the knowledge had no answer for.
-#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct KnowledgeGap {
-    pub id: KnowledgeGapId,
-    pub chat_space_id: ChatSpaceId,
-    pub conversation_id: Option<ConversationId>,
-    pub question: String,
-    pub created_at: DateTime<Utc>,
-}
-
 /// One chat space's activity on one day (UTC).
 #[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct UsageDay {

@@ -68,6 +68,6 @@ typed_id!(
     ConversationId,
     /// One turn of a conversation.
     MessageId,
-    /// A question the knowledge could not answer.
-    KnowledgeGapId,
+    /// Visitors' questions of the same meaning (a top question, or a knowledge gap).
+    QuestionGroupId,
 );

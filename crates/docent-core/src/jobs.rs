@@ -23,6 +23,11 @@ pub enum JobKind {
     Embed,
     /// Housekeeping on a schedule: close widget conversations that went quiet.
     Sweep,
+    /// On a schedule: put visitors' new questions into groups (top questions, gaps).
+    Questions,
+    /// Ask a knowledge gap's questions again once the owner's answer is read; payload
+    /// `{"group_id": …}`, the document is that answer.
+    Recheck,
 }
 
 /// How a kind of job is retried after a passing failure: up to `max_attempts` runs in all,
@@ -62,6 +67,8 @@ impl JobKind {
             JobKind::Crawl => "crawl",
             JobKind::Embed => "embed",
             JobKind::Sweep => "sweep",
+            JobKind::Questions => "questions",
+            JobKind::Recheck => "recheck",
         }
     }
 
@@ -79,8 +86,15 @@ impl JobKind {
                 first_delay_secs: 20,
                 max_delay_secs: 600,
             },
-            // The next scheduled sweep comes soon anyway.
-            JobKind::Sweep => RetryPolicy {
+            // Until the owner's answer is read (its ingestion is queued just before): a few
+            // seconds, then longer.
+            JobKind::Recheck => RetryPolicy {
+                max_attempts: 10,
+                first_delay_secs: 2,
+                max_delay_secs: 120,
+            },
+            // The next scheduled run comes soon anyway.
+            JobKind::Sweep | JobKind::Questions => RetryPolicy {
                 max_attempts: 1,
                 first_delay_secs: 60,
                 max_delay_secs: 60,
@@ -91,8 +105,12 @@ impl JobKind {
     /// For recurring work: how long after one run ends the next is due.
     pub fn every(self) -> Option<chrono::Duration> {
         match self {
-            JobKind::Sweep => Some(chrono::Duration::seconds(60)),
-            JobKind::Ingest | JobKind::Fetch | JobKind::Crawl | JobKind::Embed => None,
+            JobKind::Sweep | JobKind::Questions => Some(chrono::Duration::seconds(60)),
+            JobKind::Ingest
+            | JobKind::Fetch
+            | JobKind::Crawl
+            | JobKind::Embed
+            | JobKind::Recheck => None,
         }
     }
 }

@@ -128,6 +128,19 @@ impl std::fmt::Debug for AnswerService {
     }
 }
 
+/// How an answer was made in the end: the don't-know reply (written by the model or
+/// because nothing was found) is [`AnswerKind::DontKnow`] however it came.
+fn settled_kind(draft: &Draft, ai: &AiConfig, blocks: &[prompt::Block<'_>]) -> AnswerKind {
+    let dont_know = draft.kind == AnswerKind::DontKnow
+        || draft.text.trim() == ai.dont_know_reply.trim()
+        || (blocks.is_empty() && draft.kind != AnswerKind::Error);
+    if dont_know {
+        AnswerKind::DontKnow
+    } else {
+        draft.kind
+    }
+}
+
 const UNAVAILABLE: &str =
     "Sorry, I can't answer right now: the assistant is unavailable. Please try again in a moment.";
 
@@ -290,15 +303,7 @@ impl AnswerService {
             .await;
 
         let mut draft = self.write(&ai, &blocks, &history, &question, &events).await;
-        if draft.kind == AnswerKind::DontKnow
-            || draft.text.trim() == ai.dont_know_reply.trim()
-            || (blocks.is_empty() && draft.kind != AnswerKind::Error)
-        {
-            draft.kind = AnswerKind::DontKnow;
-            self.store
-                .record_knowledge_gap(ask.org, ask.chat_space.id, Some(conversation.id), &question)
-                .await?;
-        }
+        draft.kind = settled_kind(&draft, &ai, &blocks);
         let citations = match draft.kind {
             AnswerKind::Generated | AnswerKind::Extractive => {
                 prompt::citations(&draft.text, &blocks)
@@ -343,6 +348,27 @@ impl AnswerService {
             })
             .await;
         Ok(message)
+    }
+
+    /// What a visitor asking `question` now would get — how the answer would be made and how
+    /// sure it would be — without storing anything (a knowledge gap's questions are asked
+    /// again so). With a model configured, the model writes it, as for a visitor.
+    pub async fn rehearse(
+        &self,
+        org: OrgId,
+        chat_space: &ChatSpace,
+        question: &str,
+    ) -> Result<(AnswerKind, f64), RagError> {
+        let ai: AiConfig = serde_json::from_value(chat_space.ai_config.clone()).unwrap_or_default();
+        let retrieved = self
+            .retrieve(org, chat_space, question, Mode::Hybrid)
+            .await?;
+        let blocks = prompt::blocks(&retrieved, CONTEXT_BUDGET_TOKENS);
+        // Nobody listens: the text is only looked at once written.
+        let (events, _) = mpsc::channel(1);
+        let draft = self.write(&ai, &blocks, &[], question, &events).await;
+        let kind = settled_kind(&draft, &ai, &blocks);
+        Ok((kind, crate::confidence::confidence(question, &retrieved)))
     }
 
     /// Writes the answer text, streaming what may be shown to `events`.

@@ -113,20 +113,6 @@ pub trait AnswerStore: Send + Sync {
         chat_space: ChatSpaceId,
         since: NaiveDate,
     ) -> Result<Vec<UsageDay>>;
-    async fn record_knowledge_gap(
-        &self,
-        org: OrgId,
-        chat_space: ChatSpaceId,
-        conversation: Option<ConversationId>,
-        question: &str,
-    ) -> Result<Option<KnowledgeGap>>;
-    /// Newest first.
-    async fn list_knowledge_gaps(
-        &self,
-        org: OrgId,
-        chat_space: ChatSpaceId,
-        limit: u32,
-    ) -> Result<Vec<KnowledgeGap>>;
 }
 
 /// The statements of the answer path: a conversation started or found, its recent messages,

@@ -13,6 +13,7 @@ pub mod api_keys;
 pub mod chat_spaces;
 mod error;
 pub mod hub;
+pub mod insights;
 pub mod jobs;
 pub mod knowledge;
 pub mod orgs;
@@ -31,6 +32,7 @@ pub use answers::{
 pub use api_keys::ApiKeyStore;
 pub use chat_spaces::ChatSpaceStore;
 pub use error::StoreError;
+pub use insights::{GroupedQuestion, InsightStore, QuestionGroup, QuestionToGroup};
 pub use jobs::JobQueue;
 pub use knowledge::{ChunkIndex, KnowledgeStore};
 pub use orgs::OrgStore;
@@ -40,8 +42,8 @@ pub use outbox::OutboxStore;
 /// rather than `dyn Store`: `use docent_store::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        AccountStore, AnswerPath, AnswerStore, ApiKeyStore, ChatSpaceStore, ChunkIndex, JobQueue,
-        KnowledgeStore, OrgStore, OutboxStore, Store,
+        AccountStore, AnswerPath, AnswerStore, ApiKeyStore, ChatSpaceStore, ChunkIndex,
+        InsightStore, JobQueue, KnowledgeStore, OrgStore, OutboxStore, Store,
     };
 }
 
@@ -67,6 +69,7 @@ pub trait Store:
     + JobQueue
     + AnswerStore
     + AnswerPath
+    + InsightStore
     + OutboxStore
     + Send
     + Sync

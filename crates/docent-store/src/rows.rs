@@ -388,27 +388,6 @@ impl DayCountsRow {
 }
 
 #[derive(Debug, sqlx::FromRow)]
-pub struct KnowledgeGapRow {
-    pub id: Uuid,
-    pub chat_space_id: Uuid,
-    pub conversation_id: Option<Uuid>,
-    pub question: String,
-    pub created_at: DateTime<Utc>,
-}
-
-impl KnowledgeGapRow {
-    pub fn into_domain(self) -> Result<KnowledgeGap> {
-        Ok(KnowledgeGap {
-            id: KnowledgeGapId(self.id),
-            chat_space_id: ChatSpaceId(self.chat_space_id),
-            conversation_id: self.conversation_id.map(ConversationId),
-            question: self.question,
-            created_at: self.created_at,
-        })
-    }
-}
-
-#[derive(Debug, sqlx::FromRow)]
 pub struct UsageDayRow {
     pub date: chrono::NaiveDate,
     pub messages: i64,

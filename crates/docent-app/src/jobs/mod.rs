@@ -139,6 +139,11 @@ impl Worker {
         let extractor = self.extractor.as_deref();
         let result = match (job.job_type, &document) {
             (JobKind::Sweep, _) => sweep::run(&self.app).await,
+            (JobKind::Questions, _) => crate::insights::questions::group_new(&self.app)
+                .await
+                .map(|_| ())
+                .map_err(|e| JobError::Passing(e.to_string())),
+            (JobKind::Recheck, _) => crate::insights::gaps::recheck(&self.app, job).await,
             (_, None) => Err(JobError::Final(format!(
                 "a {} job needs its organization, chat space and document",
                 job.job_type.as_str()

@@ -1,4 +1,4 @@
-//! Lists in pages: `?limit=&cursor=` in, `{data, next_cursor}` out.
+//! Lists in pages: `?limit=&cursor=` in, `{data, next_cursor}` out; whole lists as `{data}`.
 
 use docent_core::Page;
 use serde::{Deserialize, Serialize};
@@ -20,6 +20,13 @@ impl<T> List<T> {
         };
         List { data, next_cursor }
     }
+}
+
+/// A whole list, not paged (what a window holds, ranked): `{data}`.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "DataOf{T}")]
+pub struct Data<T> {
+    pub data: Vec<T>,
 }
 
 /// `?limit=&cursor=`.

@@ -32,6 +32,10 @@ const FLASHES: &[(&str, &str)] = &[
         "Web page added: it is being fetched and learned.",
     ),
     ("qa_added", "Question and answer added."),
+    (
+        "gap_answered",
+        "Answer added: the gap's questions are asked again as soon as it is learned.",
+    ),
     ("published", "Chat space published."),
     ("unpublished", "Chat space is a draft again."),
     ("deleted", "Chat space deleted."),

@@ -101,7 +101,39 @@ async fn victim(app: &TestApp) -> Victim {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
+    // A visitor's question, grouped: the id of a top question (and gap).
+    let (status, published) = owner
+        .call(
+            Method::POST,
+            &format!("/api/chat-spaces/{space_id}/publish"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{published}");
+    let slug = published["endpoint_slug"]
+        .as_str()
+        .expect("slug")
+        .to_owned();
+    let asked = reqwest::Client::new()
+        .post(format!("{}/api/widget/{slug}/chat", app.base))
+        .json(
+            &json!({"message": "Is the vault code in the safe?", "visitor_id": "victim-visitor-1"}),
+        )
+        .send()
+        .await
+        .expect("widget");
+    assert_eq!(asked.status(), StatusCode::OK);
+    docent_app::insights::questions::group_new_before(&app.state.app, chrono::Utc::now())
+        .await
+        .expect("grouping");
+    let (_, top) = owner
+        .get(&format!("/api/chat-spaces/{space_id}/top-questions"))
+        .await;
+    let gap_id = top["data"][0]["id"]
+        .as_str()
+        .expect("a question group")
+        .to_owned();
     let ids = HashMap::from([
+        ("gap_id", gap_id),
         (
             "conversation_id",
             answer["conversation_id"]
@@ -176,6 +208,7 @@ fn unknown_ids() -> HashMap<&'static str, String> {
         "org_id",
         "document_id",
         "conversation_id",
+        "gap_id",
     ]
     .into_iter()
     .map(|k| (k, uuid::Uuid::now_v7().to_string()))
@@ -194,6 +227,7 @@ fn body_for(path: &str) -> Value {
         "/api/chat-spaces/{id}/chat" => json!({"message": "What is the vault code?"}),
         "/api/chat-spaces/{id}/documents/text" => json!({"title": "Hijacked", "text": "new"}),
         p if p.ends_with("/qa") => json!({"question": "Hijacked?", "answer": "Yes."}),
+        p if p.ends_with("/answer") => json!({"answer": "Hijacked."}),
         _ => json!({}),
     }
 }

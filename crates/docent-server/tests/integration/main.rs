@@ -11,6 +11,7 @@ mod browser;
 mod chat_spaces;
 mod conversations;
 mod fuzz;
+mod insights;
 mod isolation;
 mod jobs;
 mod knowledge;

@@ -192,6 +192,9 @@ async fn every_page_fits_a_phone_and_a_laptop() {
                 .await;
         }
     }
+    docent_app::insights::questions::group_new_before(&app.state.app, chrono::Utc::now())
+        .await
+        .expect("grouping");
     for email in [
         "bo@example.com",
         "a.very.long.address.for.a.colleague@example-bakery.com",

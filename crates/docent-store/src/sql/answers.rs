@@ -402,47 +402,6 @@ macro_rules! answers_sql {
                     .await?;
                     all(rows, UsageDayRow::into_domain)
                 }
-
-                async fn record_knowledge_gap(
-                    &self,
-                    org: OrgId,
-                    chat_space: ChatSpaceId,
-                    conversation: Option<ConversationId>,
-                    question: &str,
-                ) -> Result<Option<KnowledgeGap>> {
-                    let row: Option<KnowledgeGapRow> = sqlx::query_as(
-                        "INSERT INTO knowledge_gaps (id, org_id, chat_space_id, conversation_id, question, created_at) \
-                         SELECT $1, org_id, id, $4, $5, $6 FROM chat_spaces WHERE org_id = $2 AND id = $3 \
-                         RETURNING id, chat_space_id, conversation_id, question, created_at",
-                    )
-                    .bind(KnowledgeGapId::generate().0)
-                    .bind(org.0)
-                    .bind(chat_space.0)
-                    .bind(conversation.map(|c| c.0))
-                    .bind(question)
-                    .bind(Utc::now())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                    row.map(KnowledgeGapRow::into_domain).transpose()
-                }
-
-                async fn list_knowledge_gaps(
-                    &self,
-                    org: OrgId,
-                    chat_space: ChatSpaceId,
-                    limit: u32,
-                ) -> Result<Vec<KnowledgeGap>> {
-                    let rows: Vec<KnowledgeGapRow> = sqlx::query_as(
-                        "SELECT id, chat_space_id, conversation_id, question, created_at FROM knowledge_gaps \
-                         WHERE org_id = $1 AND chat_space_id = $2 ORDER BY id DESC LIMIT $3",
-                    )
-                    .bind(org.0)
-                    .bind(chat_space.0)
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await?;
-                    all(rows, KnowledgeGapRow::into_domain)
-                }
             }
         };
     };

@@ -19,6 +19,7 @@ macro_rules! migrations {
             9 "questions" "0009_questions.sql",
             10 "conversation_pages" "0010_conversation_pages.sql",
             11 "analytics" "0011_analytics.sql",
+            12 "question_groups" "0012_question_groups.sql",
         )
     };
     ($($version:literal $name:literal $file:literal,)*) => {

@@ -246,43 +246,6 @@ pub async fn conversations_belong_to_their_organization(store: &impl Store) {
     );
 }
 
-pub async fn knowledge_gaps_are_kept_per_chat_space(store: &impl Store) {
-    let (_, org_a, _, org_b) = two_orgs(store).await;
-    let space = store
-        .create_chat_space(org_a.id, new_space("gaps"))
-        .await
-        .expect("space");
-    for question in ["Do you ship to Mars?", "Is there a student discount?"] {
-        store
-            .record_knowledge_gap(org_a.id, space.id, None, question)
-            .await
-            .expect("record")
-            .expect("space");
-    }
-    assert!(
-        store
-            .record_knowledge_gap(org_b.id, space.id, None, "sneaky")
-            .await
-            .expect("query")
-            .is_none()
-    );
-    let gaps = store
-        .list_knowledge_gaps(org_a.id, space.id, 10)
-        .await
-        .expect("list");
-    assert_eq!(
-        gaps.iter().map(|g| g.question.as_str()).collect::<Vec<_>>(),
-        ["Is there a student discount?", "Do you ship to Mars?"]
-    );
-    assert!(
-        store
-            .list_knowledge_gaps(org_b.id, space.id, 10)
-            .await
-            .expect("list")
-            .is_empty()
-    );
-}
-
 pub async fn visitors_rate_answers_and_conversations_close(store: &impl Store) {
     let (_, org_a, _, org_b) = two_orgs(store).await;
     let space = store

@@ -39,7 +39,6 @@ macro_rules! conformance_tests {
             site_pages_go_with_their_site,
             conversations_keep_messages_and_count_usage,
             conversations_belong_to_their_organization,
-            knowledge_gaps_are_kept_per_chat_space,
             visitors_rate_answers_and_conversations_close,
             conversations_are_found_by_status_feedback_and_time,
             messages_of_a_range_of_conversations_come_in_pages,

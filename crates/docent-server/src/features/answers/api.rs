@@ -101,25 +101,6 @@ pub async fn messages(
     Ok(Json(List::new(list, limit, |m| m.id.to_string())))
 }
 
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GapsQuery {
-    #[serde(default)]
-    pub limit: Option<u32>,
-}
-
-pub async fn knowledge_gaps(
-    State(state): State<AppState>,
-    caller: Caller,
-    IdPath(id): IdPath<ChatSpaceId>,
-    ApiQuery(query): ApiQuery<GapsQuery>,
-) -> Result<Json<Vec<KnowledgeGap>>, ApiError> {
-    let limit = query.limit.unwrap_or(100).clamp(1, 500);
-    Ok(Json(
-        answers::knowledge_gaps(&state, &caller, id, limit).await?,
-    ))
-}
-
 pub async fn conversation(
     State(state): State<AppState>,
     caller: Caller,

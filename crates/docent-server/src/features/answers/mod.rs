@@ -1,5 +1,4 @@
-//! Answers: asking a chat space (API and Playground), conversations and their archive,
-//! knowledge gaps.
+//! Answers: asking a chat space (API and Playground), conversations and their archive.
 
 pub mod api;
 pub mod archive;
@@ -39,8 +38,6 @@ pub fn routes() -> Vec<Route> {
             .ok::<Conversation>(),
         r(M::GET, "/api/conversations/{conversation_id}/messages", ChatSpace, Api, "A conversation's messages in order (?after=&limit=)", get(api::messages))
             .query::<api::MessagesQuery>().ok::<List<Message>>(),
-        r(M::GET, "/api/chat-spaces/{id}/knowledge-gaps", ChatSpace, Api, "Questions the knowledge could not answer, newest first (?limit=)", get(api::knowledge_gaps))
-            .query::<api::GapsQuery>().ok::<Vec<KnowledgeGap>>(),
         r(M::GET, "/app/chat-spaces/{id}/conversations", ChatSpace, Page, "A chat space's conversations, newest first, and their export", get(archive::index)),
         r(M::GET, "/app/chat-spaces/{id}/conversations/export", ChatSpace, Page, "The export as the Conversations tab's form asks for it (empty days allowed)", get(archive::export)),
         r(M::GET, "/app/conversations/{conversation_id}", ChatSpace, Page, "A conversation's transcript: messages, citations, feedback, timing, tokens", get(archive::show)),

@@ -10,8 +10,11 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{ApiQuery, IdPath};
+use crate::extract::{ApiJson, ApiQuery, IdPath};
+use crate::http::list::Data;
 use docent_app::insights::analytics::{self, Analytics, Chart, Granularity, Window};
+use docent_app::insights::gaps::{self, AnswerGap, Gap, GapStatus};
+use docent_app::insights::questions::{self, TopQuestion};
 
 /// The days (UTC, both included; the last 30 when absent) and how they are grouped.
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
@@ -91,4 +94,58 @@ pub async fn export(
     let window = Window::new(query.from, query.to, query.granularity.unwrap_or_default())?;
     let export = analytics::export(&state, &caller, id, window, query.chart).await?;
     Ok(crate::http::download(export))
+}
+
+/// The days (the last 30 when absent) and how many questions.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopQuery {
+    #[serde(default)]
+    #[schemars(example = "2026-11-01")]
+    pub from: Option<NaiveDate>,
+    #[serde(default)]
+    #[schemars(example = "2026-11-30")]
+    pub to: Option<NaiveDate>,
+    /// 1 to 100; 20 when absent.
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+pub async fn top_questions(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<ChatSpaceId>,
+    ApiQuery(query): ApiQuery<TopQuery>,
+) -> Result<Json<Data<TopQuestion>>, ApiError> {
+    let window = Window::new(query.from, query.to, Granularity::Day)?;
+    let limit = query.limit.unwrap_or(20).clamp(1, 100) as usize;
+    let top = questions::top(&state, &caller, id, window.from, window.to, limit).await?;
+    Ok(Json(Data { data: top }))
+}
+
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GapsQuery {
+    /// Only the open (or resolved) gaps; every gap when absent.
+    #[serde(default)]
+    pub status: Option<GapStatus>,
+}
+
+pub async fn knowledge_gaps(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<ChatSpaceId>,
+    ApiQuery(query): ApiQuery<GapsQuery>,
+) -> Result<Json<Data<Gap>>, ApiError> {
+    let data = gaps::list(&state, &caller, id, query.status).await?;
+    Ok(Json(Data { data }))
+}
+
+pub async fn answer_gap(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath((id, gap)): IdPath<(ChatSpaceId, QuestionGroupId)>,
+    ApiJson(input): ApiJson<AnswerGap>,
+) -> Result<Json<Gap>, ApiError> {
+    Ok(Json(gaps::answer(&state, &caller, id, gap, input).await?))
 }

@@ -5,10 +5,13 @@ pub mod api;
 pub mod pages;
 
 use axum::http::Method as M;
-use axum::routing::get;
+use axum::routing::{get, post};
 
+use crate::http::list::Data;
 use crate::routes::{Access, Kind, Route, r};
 use docent_app::insights::analytics::Analytics;
+use docent_app::insights::gaps::Gap;
+use docent_app::insights::questions::TopQuestion;
 
 /// This feature's routes (joined into the route table by [`crate::routes::routes`]).
 #[rustfmt::skip]
@@ -22,7 +25,14 @@ pub fn routes() -> Vec<Route> {
             .query::<api::AnalyticsExportQuery>().download(api::CSV_TYPES),
         r(M::GET, "/api/analytics", Org, Api, "The organization's analytics across its chat spaces (?from=&to=&granularity=)", get(api::organization))
             .query::<api::AnalyticsQuery>().ok::<Analytics>(),
+        r(M::GET, "/api/chat-spaces/{id}/top-questions", ChatSpace, Api, "Visitors' questions asked most (?from=&to=&limit=), grouped by meaning: a label, how many times, some wordings and their conversations", get(api::top_questions))
+            .query::<api::TopQuery>().ok::<Data<TopQuestion>>(),
+        r(M::GET, "/api/chat-spaces/{id}/knowledge-gaps", ChatSpace, Api, "Groups of visitors' questions that went unanswered (the don't-know reply, low confidence, thumbs down, a handover), open ones first (?status=open|resolved)", get(api::knowledge_gaps))
+            .query::<api::GapsQuery>().ok::<Data<Gap>>(),
+        r(M::POST, "/api/chat-spaces/{id}/knowledge-gaps/{gap_id}/answer", ChatSpace, Api, "Answer a gap: its question and this answer become a Q&A source; its questions are asked again once it is learned, and the gap resolves when every one gets an answer", post(api::answer_gap))
+            .json::<docent_app::insights::gaps::AnswerGap>().ok::<Gap>(),
         r(M::GET, "/app/chat-spaces/{id}/analytics", ChatSpace, Page, "A chat space's analytics: cards and charts with their tables and CSV", get(pages::chat_space)),
+        r(M::POST, "/app/chat-spaces/{id}/knowledge-gaps/{gap_id}/answer", ChatSpace, Page, "Answer a knowledge gap from the Analytics tab", post(pages::answer_gap)),
         r(M::GET, "/app/analytics", Org, Page, "The organization's analytics: the same cards across its chat spaces, and each chat space's", get(pages::organization)),
     ]
 }

@@ -10,12 +10,14 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::extract::{ApiQuery, IdPath};
+use crate::extract::{ApiForm, ApiQuery, IdPath};
 use crate::http::chart::{Chart, Series, Style};
 use crate::http::form::{choice, day};
-use crate::http::pages::{PageCtx, PageError, Shell};
+use crate::http::pages::{PageCtx, PageError, Shell, redirect_with};
 use docent_app::chat_spaces;
 use docent_app::insights::analytics::{self, Analytics, Figures, Granularity, Window};
+use docent_app::insights::gaps::{self, AnswerGap, Gap, GapStatus};
+use docent_app::insights::questions::{self, TopQuestion};
 
 /// The window form as a browser sends it: a field left empty comes as an empty string.
 #[derive(Debug, Default, Deserialize)]
@@ -242,6 +244,38 @@ struct AnalyticsPage {
     cards: Vec<Card>,
     charts: Vec<Chart>,
     full_csv: String,
+    top: Vec<TopQuestion>,
+    gaps: Vec<Gap>,
+}
+
+impl AnalyticsPage {
+    fn open_gaps(&self) -> impl Iterator<Item = &Gap> {
+        self.gaps.iter().filter(|g| g.status == GapStatus::Open)
+    }
+
+    fn resolved_gaps(&self) -> impl Iterator<Item = &Gap> {
+        self.gaps.iter().filter(|g| g.status == GapStatus::Resolved)
+    }
+
+    /// Why a gap's questions went unanswered, in words.
+    fn reasons(gap: &Gap) -> String {
+        let r = &gap.reasons;
+        [
+            (r.no_answer, "no answer"),
+            (r.low_score, "weak answer"),
+            (r.thumbs_down, "rated not helpful"),
+            (r.handover, "went to a person"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect::<Vec<_>>()
+        .join(" · ")
+    }
+
+    fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
+        at.format("%Y-%m-%d %H:%M UTC").to_string()
+    }
 }
 
 pub async fn chat_space(
@@ -256,7 +290,11 @@ pub async fn chat_space(
     let a = analytics::of_chat_space(&state, &caller, space.id, window).await?;
     let csv = format!("/api/chat-spaces/{}/analytics/export", space.id);
     let setup = chat_spaces::setup(&state, &caller, &space).await?;
+    let top = questions::top(&state, &caller, space.id, a.from, a.to, 10).await?;
+    let gaps = gaps::list(&state, &caller, space.id, None).await?;
     let page = AnalyticsPage {
+        top,
+        gaps,
         shell: ctx.shell_in("spaces"),
         title: format!("Analytics · {}", space.name),
         action: format!("/app/chat-spaces/{}/analytics", space.id),
@@ -328,4 +366,30 @@ pub async fn organization(
         rows,
     };
     Ok(ctx.render(&page))
+}
+
+/// The "Answer this" form of a gap.
+#[derive(Debug, Default, Deserialize)]
+pub struct AnswerForm {
+    #[serde(default)]
+    answer: String,
+    #[serde(default)]
+    citable: Option<String>,
+}
+
+pub async fn answer_gap(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath((id, gap)): IdPath<(ChatSpaceId, QuestionGroupId)>,
+    ApiForm(form): ApiForm<AnswerForm>,
+) -> Result<Response, PageError> {
+    let input = AnswerGap {
+        answer: form.answer,
+        citable: form.citable.is_some(),
+    };
+    gaps::answer(&state, &caller, id, gap, input).await?;
+    Ok(redirect_with(
+        &format!("/app/chat-spaces/{id}/analytics#gaps"),
+        "gap_answered",
+    ))
 }
