@@ -69,7 +69,15 @@ pub struct PatchChatSpace {
     /// `null` clears it.
     #[serde(default, deserialize_with = "present")]
     pub webhook_url: Option<Option<String>>,
+    /// Delete conversations this many days (1 to 3,650) after their last message; `null`
+    /// keeps them.
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(range(min = 1, max = 3650))]
+    pub retention_days: Option<Option<u32>>,
 }
+
+/// The longest a chat space may keep conversations, in days (ten years).
+pub const RETENTION_MAX_DAYS: i32 = 3650;
 
 /// The slugs [`docent_core::validate::slug`] accepts (bar reserved words), spaces around
 /// trimmed.
@@ -113,8 +121,10 @@ fn retrieval_settings(generator: &mut schemars::SchemaGenerator) -> schemars::Sc
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from one not sent (`None`).
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// The three ways to put a chat space on a website.
@@ -366,6 +376,18 @@ pub async fn patch(
             .as_deref()
             .map(|o| origins(&mut errors, o)),
         answer_mode: input.answer_mode,
+        retention_days: input.retention_days.map(|days| {
+            days.and_then(|d| match i32::try_from(d) {
+                Ok(d @ 1..=RETENTION_MAX_DAYS) => Some(d),
+                _ => {
+                    errors.add(
+                        "retention_days",
+                        format!("Keep conversations 1 to {RETENTION_MAX_DAYS} days, or null to keep them."),
+                    );
+                    None
+                }
+            })
+        }),
         webhook_url: input.webhook_url.map(|url| {
             url.filter(|u| !u.trim().is_empty())
                 .map(|u| webhook_url(&mut errors, &u))

@@ -126,7 +126,18 @@ pub async fn export(
     format: ExportFormat,
     range: DateRange,
 ) -> Result<Export, AppError> {
-    let filter = range.filter()?;
+    export_of(app, caller, space, format, range.filter()?, "conversations").await
+}
+
+/// [`export`] of the conversations that pass `filter`, saved as `{slug}-{what}-{today}`.
+pub async fn export_of(
+    app: &App,
+    caller: &Caller,
+    space: ChatSpaceId,
+    format: ExportFormat,
+    filter: ConversationFilter,
+    what: &str,
+) -> Result<Export, AppError> {
     let space = chat_spaces::get(app, caller, space).await?;
     let (tx, chunks) = mpsc::channel(4);
     let store = app.store.clone();
@@ -139,7 +150,7 @@ pub async fn export(
     let today = chrono::Utc::now().date_naive();
     Ok(Export {
         file_name: format!(
-            "{}-conversations-{today}.{}",
+            "{}-{what}-{today}.{}",
             space.endpoint_slug,
             format.extension()
         ),

@@ -22,6 +22,7 @@ pub mod limits;
 pub mod mail;
 pub mod orgs;
 pub mod platform;
+pub mod privacy;
 pub mod visitors;
 
 use std::sync::Arc;

@@ -96,7 +96,7 @@ pub struct Visitor {
     pub referrer: Option<String>,
 }
 
-fn check_visitor_id(id: &str) -> Result<(), AppError> {
+pub(crate) fn check_visitor_id(id: &str) -> Result<(), AppError> {
     let ok = (8..=64).contains(&id.len())
         && id
             .bytes()

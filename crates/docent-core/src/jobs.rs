@@ -26,8 +26,10 @@ pub enum JobKind {
     /// On a schedule: put visitors' new questions into groups (top questions, gaps).
     Questions,
     /// Ask a knowledge gap's questions again once the owner's answer is read; payload
-    /// `{"group_id": …}`, the document is that answer.
+    /// `{"group_id": …, "document_id": …}` (that answer).
     Recheck,
+    /// On a schedule: delete conversations past their chat space's retention.
+    Retention,
 }
 
 /// How a kind of job is retried after a passing failure: up to `max_attempts` runs in all,
@@ -69,6 +71,7 @@ impl JobKind {
             JobKind::Sweep => "sweep",
             JobKind::Questions => "questions",
             JobKind::Recheck => "recheck",
+            JobKind::Retention => "retention",
         }
     }
 
@@ -94,7 +97,7 @@ impl JobKind {
                 max_delay_secs: 120,
             },
             // The next scheduled run comes soon anyway.
-            JobKind::Sweep | JobKind::Questions => RetryPolicy {
+            JobKind::Sweep | JobKind::Questions | JobKind::Retention => RetryPolicy {
                 max_attempts: 1,
                 first_delay_secs: 60,
                 max_delay_secs: 60,
@@ -106,6 +109,7 @@ impl JobKind {
     pub fn every(self) -> Option<chrono::Duration> {
         match self {
             JobKind::Sweep | JobKind::Questions => Some(chrono::Duration::seconds(60)),
+            JobKind::Retention => Some(chrono::Duration::hours(1)),
             JobKind::Ingest
             | JobKind::Fetch
             | JobKind::Crawl

@@ -248,6 +248,8 @@ pub struct ChatSpace {
     pub allowed_origins: Vec<String>,
     pub answer_mode: AnswerMode,
     pub webhook_url: Option<String>,
+    /// Conversations are deleted this many days after their last message; kept when `None`.
+    pub retention_days: Option<i32>,
     pub message_count: i64,
     pub last_message_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -294,6 +296,8 @@ pub struct ChatSpacePatch {
     pub answer_mode: Option<AnswerMode>,
     /// `Some(None)` clears the webhook URL.
     pub webhook_url: Option<Option<String>>,
+    /// `Some(None)` keeps conversations for ever.
+    pub retention_days: Option<Option<i32>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]

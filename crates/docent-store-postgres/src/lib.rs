@@ -174,6 +174,35 @@ impl PostgresStore {
     }
 }
 
+#[cfg(feature = "testing")]
+impl PostgresStore {
+    /// The tables with a row holding `needle` in any column read as text: for tests that
+    /// check what erasing a visitor leaves behind.
+    pub async fn tables_mentioning(&self, needle: &str) -> Vec<String> {
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .expect("tables");
+        let mut found = Vec::new();
+        for table in tables {
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM \"{table}\" t WHERE strpos(t::text, $1) > 0"
+            )))
+            .bind(needle)
+            .fetch_one(&self.pool)
+            .await
+            .expect("count");
+            if n > 0 {
+                found.push(table);
+            }
+        }
+        found
+    }
+}
+
 /// A fresh, migrated store in a new database on the server named by
 /// `DOCENT_TEST_DATABASE_URL`, for tests; `None` when that is unset (the tests then skip),
 /// unless `DOCENT_REQUIRE_POSTGRES` is set, which makes a missing server a failure.

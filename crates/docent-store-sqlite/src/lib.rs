@@ -175,6 +175,44 @@ docent_store::store_sql!(
     begin = "BEGIN IMMEDIATE"
 );
 
+#[cfg(feature = "testing")]
+impl SqliteStore {
+    /// The tables with a row holding `needle` in any column read as text: for tests that
+    /// check what erasing a visitor leaves behind.
+    pub async fn tables_mentioning(&self, needle: &str) -> Vec<String> {
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .expect("tables");
+        let mut found = Vec::new();
+        for table in tables {
+            let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info($1)")
+                .bind(&table)
+                .fetch_all(&self.pool)
+                .await
+                .expect("columns");
+            let any = columns
+                .iter()
+                .map(|c| format!("instr(CAST(\"{c}\" AS TEXT), $1) > 0"))
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM \"{table}\" WHERE {any}"
+            )))
+            .bind(needle)
+            .fetch_one(&self.pool)
+            .await
+            .expect("count");
+            if n > 0 {
+                found.push(table);
+            }
+        }
+        found
+    }
+}
+
 /// A fresh, migrated store in a new temporary directory, for tests; the directory goes
 /// when the last clone of the store does.
 #[cfg(feature = "testing")]

@@ -106,6 +106,18 @@ pub trait AnswerStore: Send + Sync {
         since: DateTime<Utc>,
         before: DateTime<Utc>,
     ) -> Result<u64>;
+    /// Deletes a chat space's conversations (and with them their messages, feedback and
+    /// grouped questions) that `erase` names, and the question groups left without
+    /// questions (a group named by an erased question takes the name of one that remains);
+    /// how many conversations went.
+    async fn erase_conversations(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        erase: &Erase,
+    ) -> Result<u64>;
+    /// The chat spaces, of every organization, that keep conversations only so many days.
+    async fn retention_days(&self) -> Result<Vec<(OrgId, ChatSpaceId, i32)>>;
     /// A chat space's usage by day from `since` on, oldest first.
     async fn usage_days(
         &self,
@@ -201,6 +213,8 @@ pub struct ConversationFilter {
     pub since: Option<DateTime<Utc>>,
     /// Started before.
     pub before: Option<DateTime<Utc>>,
+    /// Of the visitor with this id or (lower-cased) email.
+    pub visitor: Option<String>,
 }
 
 /// The conversations begun on a day, and everything in them, summed.
@@ -231,6 +245,15 @@ pub struct AnalyticsDays {
     pub days: Vec<DayCounts>,
     pub response_ms: Vec<(NaiveDate, i64, u64)>,
     pub confidence: Vec<(NaiveDate, f64, u64)>,
+}
+
+/// Which conversations [`AnswerStore::erase_conversations`] deletes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Erase {
+    /// Those quiet since before then (a retention period).
+    QuietSince(DateTime<Utc>),
+    /// Those of the visitor with this id or (lower-cased) email.
+    Visitor(String),
 }
 
 /// A limit on an organization's visitor messages since a day (a plan's month).

@@ -26,7 +26,7 @@ pub mod text_index;
 
 pub use accounts::AccountStore;
 pub use answers::{
-    AnalyticsDays, AnswerPath, AnswerStore, ConversationFilter, DayCounts, MessageQuota,
+    AnalyticsDays, AnswerPath, AnswerStore, ConversationFilter, DayCounts, Erase, MessageQuota,
     within_quota,
 };
 pub use api_keys::ApiKeyStore;

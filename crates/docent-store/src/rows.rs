@@ -163,6 +163,7 @@ pub struct ChatSpaceRow {
     pub allowed_origins: Json<Vec<String>>,
     pub answer_mode: String,
     pub webhook_url: Option<String>,
+    pub retention_days: Option<i32>,
     pub message_count: i64,
     pub last_message_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -185,6 +186,7 @@ impl ChatSpaceRow {
             retrieval_config: self.retrieval_config.0,
             allowed_origins: self.allowed_origins.0,
             webhook_url: self.webhook_url,
+            retention_days: self.retention_days,
             message_count: self.message_count,
             last_message_at: self.last_message_at,
             created_at: self.created_at,
@@ -442,7 +444,7 @@ macro_rules! chat_space_columns {
     () => {
         "id, org_id, name, description, status, endpoint_slug, widget_config, ai_config, \
          retrieval_config, allowed_origins, answer_mode, webhook_url, message_count, \
-         last_message_at, created_at, updated_at, published_at"
+         last_message_at, created_at, updated_at, published_at, retention_days"
     };
 }
 #[macro_export]

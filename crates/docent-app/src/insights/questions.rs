@@ -211,7 +211,9 @@ pub async fn group_new_before(app: &App, asked_before: DateTime<Utc>) -> Result<
                         id: QuestionGroupId::generate(),
                         org_id: q.org_id,
                         chat_space_id: q.chat_space_id,
-                        label: label_of(&q.question),
+                        // As the visitor wrote it (erasing a visitor renames a group
+                        // named by one of their questions, finding it by this text).
+                        label: q.question.clone(),
                         terms: BTreeMap::new(),
                         vector: None,
                         questions: 0,

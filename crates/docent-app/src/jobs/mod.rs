@@ -144,6 +144,10 @@ impl Worker {
                 .map(|_| ())
                 .map_err(|e| JobError::Passing(e.to_string())),
             (JobKind::Recheck, _) => crate::insights::gaps::recheck(&self.app, job).await,
+            (JobKind::Retention, _) => crate::privacy::sweep(&self.app)
+                .await
+                .map(|_| ())
+                .map_err(|e| JobError::Passing(e.to_string())),
             (_, None) => Err(JobError::Final(format!(
                 "a {} job needs its organization, chat space and document",
                 job.job_type.as_str()

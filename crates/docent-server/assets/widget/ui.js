@@ -8,6 +8,11 @@
     send: "Send",
     input_label: "Your message",
     new_conversation: "New conversation",
+    forget: "Delete my conversations",
+    forget_confirm: "Delete your conversations with this assistant, here and on our side? This cannot be undone.",
+    forgotten: "Your conversations were deleted.",
+    delete: "Delete",
+    cancel: "Cancel",
     typing: "The assistant is typing",
     retry: "Retry",
     network_error: "Couldn't reach the assistant. Check your connection and try again.",
@@ -64,14 +69,16 @@
     var KEY = "docent:" + ctx.slug;
     var saved = {};
     try { saved = JSON.parse(localStorage.getItem(KEY) || "{}") || {}; } catch (e) { saved = {}; }
-    if (!saved.v) {
-      saved.v = (w.crypto && crypto.randomUUID ? crypto.randomUUID() :
+    function visitorId() {
+      return (w.crypto && crypto.randomUUID ? crypto.randomUUID() :
         Math.random().toString(36).slice(2) + Date.now().toString(36)).replace(/[^A-Za-z0-9_-]/g, "");
     }
+    if (!saved.v) saved.v = visitorId();
+    // Nothing is written to the visitor's browser until they first ask something (a site
+    // may show the widget before its visitors consent to storage).
     function save() {
       try { localStorage.setItem(KEY, JSON.stringify(saved)); } catch (e) { /* storage blocked */ }
     }
-    save();
 
     ctx.css(ctx.root, CSS);
     var wrap = ctx.wrap;
@@ -93,9 +100,14 @@
     fresh.type = "button";
     fresh.setAttribute("data-docent", "new-conversation");
     fresh.appendChild(svg("M4 4v6h6M20 20v-6h-6M5.5 15a7 7 0 0 0 12.3 2M18.5 9A7 7 0 0 0 6.2 7"));
+    var forget = el("button", "ib");
+    forget.type = "button";
+    forget.setAttribute("data-docent", "forget-me");
+    forget.appendChild(svg("M5 7h14M10 7V4h4v3M7 7l1 13h8l1-13M10 11v6M14 11v6"));
     head.appendChild(avatar);
     head.appendChild(title);
     head.appendChild(fresh);
+    head.appendChild(forget);
     if (ctx.mode === "launcher") {
       var shut = el("button", "ib");
       shut.type = "button";
@@ -157,6 +169,8 @@
       }
       fresh.setAttribute("aria-label", S.new_conversation);
       fresh.title = S.new_conversation;
+      forget.setAttribute("aria-label", S.forget);
+      forget.title = S.forget;
       input.placeholder = wc.placeholder || "";
       input.setAttribute("aria-label", S.input_label);
       send.setAttribute("aria-label", S.send);
@@ -435,6 +449,41 @@
       if (failure) failure = null;
       greet();
       input.focus();
+    });
+    // Asked in the chat itself (a host page may replace `window.confirm`), then erased on
+    // the server and forgotten here: a new visitor id, nothing kept.
+    forget.addEventListener("click", function () {
+      if (log.querySelector(".fg")) return;
+      var ask = el("div", "er fg");
+      ask.setAttribute("role", "alertdialog");
+      ask.setAttribute("aria-label", S.forget);
+      ask.appendChild(el("span", "", S.forget_confirm));
+      var yes = el("button", "", S.delete);
+      yes.type = "button";
+      yes.setAttribute("data-docent", "forget-confirm");
+      var no = el("button", "", S.cancel);
+      no.type = "button";
+      no.setAttribute("data-docent", "forget-cancel");
+      no.addEventListener("click", function () { ask.remove(); forget.focus(); });
+      yes.addEventListener("click", function () {
+        ask.remove();
+        fetch(ctx.api + "/visitor", {
+          method: "DELETE", credentials: "omit",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ visitor_id: saved.v })
+        }).then(function (r) {
+          if (!r.ok) throw r;
+          try { localStorage.removeItem(KEY); } catch (e) { /* storage blocked */ }
+          saved = { v: visitorId() };
+          greet();
+          bubble("assistant", S.forgotten).setAttribute("data-docent", "forgotten");
+        }, function () { fail(S.network_error); }).catch(function () { fail(S.error); });
+      });
+      ask.appendChild(yes);
+      ask.appendChild(no);
+      log.appendChild(ask);
+      scroll();
+      yes.focus();
     });
 
     function history() {

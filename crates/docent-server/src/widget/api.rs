@@ -88,3 +88,13 @@ pub async fn feedback(
 ) -> Result<Json<VisitorMessage>, ApiError> {
     Ok(Json(visitors::feedback(&state, &w, input).await?))
 }
+
+pub async fn forget(
+    State(state): State<AppState>,
+    w: WidgetSpace,
+    ApiJson(input): ApiJson<docent_app::privacy::ForgetMe>,
+) -> Result<Json<docent_app::privacy::Erased>, ApiError> {
+    Ok(Json(
+        docent_app::privacy::forget_visitor(&state, &w, input).await?,
+    ))
+}

@@ -7,7 +7,7 @@ pub mod gate;
 pub mod pages;
 
 use axum::http::Method as M;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use crate::routes::{Access, Kind, Route, r};
 
@@ -27,6 +27,8 @@ pub fn routes() -> Vec<Route> {
             .json::<docent_app::visitors::WidgetChat>().answer_or_events::<crate::http::answer::Answered<docent_app::visitors::VisitorMessage>>(),
         r(M::POST, "/api/widget/{slug}/feedback", Public, Api, "Thumbs up or down on an answer (null takes it back)", post(api::feedback))
             .json::<docent_app::visitors::FeedbackInput>().ok::<docent_app::visitors::VisitorMessage>(),
+        r(M::DELETE, "/api/widget/{slug}/visitor", Public, Api, "A visitor erases their own conversations with this chat space, and everything in them", delete(api::forget))
+            .json::<docent_app::privacy::ForgetMe>().ok::<docent_app::privacy::Erased>(),
         r(M::GET, "/widget.js", Public, Ops, "The widget loader for the script-tag embed", get(assets::loader)),
         r(M::GET, "/widget/{file}", Public, Ops, "The widget's chat UI, loaded on first open", get(assets::ui)),
         r(M::GET, "/embed/{slug}", Public, Page, "The chat for an iframe embed", get(pages::embed)),

@@ -189,9 +189,9 @@ async fn streamed_answers_on_postgres() {
     streamed_answers_cite_and_keep_learn_only_text_private(Backend::Postgres).await;
 }
 
-crate::on_both_backends!(without_a_model_answers_are_extractive_and_gaps_are_kept);
+crate::on_both_backends!(without_a_model_answers_are_extractive);
 
-async fn without_a_model_answers_are_extractive_and_gaps_are_kept(app: TestApp) {
+async fn without_a_model_answers_are_extractive(app: TestApp) {
     let (owner, space) = shop(&app, "openai/gpt-4o-mini").await;
     let (status, answer) = owner
         .json(
@@ -217,10 +217,12 @@ async fn without_a_model_answers_are_extractive_and_gaps_are_kept(app: TestApp) 
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["message"]["answer_kind"], "dont_know");
+    // The Playground is the team's own tries: it makes no knowledge gap (visitors' questions
+    // do, see `insights`).
     let (_, gaps) = owner
         .get(&format!("/api/chat-spaces/{space}/knowledge-gaps"))
         .await;
-    assert_eq!(gaps[0]["question"], "Do you sell telescopes?");
+    assert_eq!(gaps["data"], json!([]));
 
     // Bad input: clear 4xx answers.
     let (status, body) = owner

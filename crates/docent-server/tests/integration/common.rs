@@ -85,6 +85,15 @@ impl TestApp {
         })
     }
 
+    /// The tables with a row holding `needle` (see the stores' `tables_mentioning`).
+    pub async fn tables_mentioning(&self, needle: &str) -> Vec<String> {
+        match (&self.sqlite, &self.postgres) {
+            (Some(store), _) => store.tables_mentioning(needle).await,
+            (None, Some(store)) => store.tables_mentioning(needle).await,
+            (None, None) => panic!("no concrete store to look in"),
+        }
+    }
+
     /// Moves a conversation and its messages to `at` (see the stores' `move_conversation`).
     pub async fn move_conversation(&self, id: &str, at: chrono::DateTime<chrono::Utc>) {
         let id = docent_core::ConversationId(id.parse().expect("a conversation id"));

@@ -134,6 +134,7 @@ async fn victim(app: &TestApp) -> Victim {
         .to_owned();
     let ids = HashMap::from([
         ("gap_id", gap_id),
+        ("visitor", "victim-visitor-1".to_owned()),
         (
             "conversation_id",
             answer["conversation_id"]
@@ -209,6 +210,7 @@ fn unknown_ids() -> HashMap<&'static str, String> {
         "document_id",
         "conversation_id",
         "gap_id",
+        "visitor",
     ]
     .into_iter()
     .map(|k| (k, uuid::Uuid::now_v7().to_string()))

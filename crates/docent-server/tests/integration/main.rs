@@ -19,6 +19,7 @@ mod mail;
 mod markdown_browser;
 mod ops;
 mod orgs;
+mod privacy;
 mod replicas_browser;
 mod responsive_browser;
 mod schemathesis;

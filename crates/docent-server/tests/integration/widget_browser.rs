@@ -160,6 +160,14 @@ async fn visitors_chat_through_the_widget_on_another_site() {
         .await;
     assert_eq!(title, "Ava");
     browser.screenshot("widget-open").await;
+    let stored = browser
+        .script(&format!("return localStorage.getItem('docent:{slug}');"))
+        .await;
+    assert_eq!(
+        stored,
+        serde_json::Value::Null,
+        "nothing stored before the first question"
+    );
 
     let answer = ask_in_widget(&browser, "How long do refunds take?").await;
     assert!(answer.contains("five days"), "{answer}");
@@ -199,6 +207,31 @@ async fn visitors_chat_through_the_widget_on_another_site() {
         "welcome, question, answer"
     );
     assert_eq!(browser.script("return window.__xss;").await, json!(0));
+
+    // "Delete my conversations": asked in the chat (this host page replaces `confirm`),
+    // erased on the server, forgotten here.
+    let forget = browser.shadow("[data-docent=forget-me]").await;
+    browser.click_element(&forget).await;
+    let cancel = browser.shadow("[data-docent=forget-cancel]").await;
+    browser.click_element(&cancel).await;
+    browser.click_element(&forget).await;
+    let confirm = browser.shadow("[data-docent=forget-confirm]").await;
+    browser.click_element(&confirm).await;
+    browser
+        .until("the deletion said so", "return document.querySelector('docent-chat').shadowRoot.querySelector('[data-docent=forgotten]') ? true : null;")
+        .await;
+    let stored = browser
+        .script(&format!("return localStorage.getItem('docent:{slug}');"))
+        .await;
+    assert_eq!(
+        stored,
+        serde_json::Value::Null,
+        "nothing is kept in the browser"
+    );
+    let (_, left) = owner
+        .get(&format!("/api/chat-spaces/{id}/conversations"))
+        .await;
+    assert_eq!(left["data"], json!([]), "nothing is kept on the server");
 
     // On a phone the chat takes the whole screen.
     browser.resize(400, 800).await;

@@ -60,6 +60,7 @@ macro_rules! answers_sql {
                          AND ($7 IS NULL OR created_at < $7) \
                          AND ($8 IS NULL OR EXISTS (SELECT 1 FROM messages m WHERE m.org_id = $1 \
                          AND m.conversation_id = conversations.id AND m.feedback = $8)) \
+                         AND ($9 IS NULL OR visitor_id = $9 OR end_user_email = $9) \
                          ORDER BY id DESC LIMIT $4"
                     ))
                     .bind(org.0)
@@ -70,6 +71,7 @@ macro_rules! answers_sql {
                     .bind(filter.since)
                     .bind(filter.before)
                     .bind(filter.feedback.map(Feedback::as_str))
+                    .bind(filter.visitor.as_deref())
                     .fetch_all(&self.pool)
                     .await?;
                     all(rows, ConversationRow::into_domain)
@@ -383,6 +385,66 @@ macro_rules! answers_sql {
                     .fetch_one(&self.pool)
                     .await?;
                     Ok(n.max(0) as u64)
+                }
+
+                async fn erase_conversations(
+                    &self,
+                    org: OrgId,
+                    chat_space: ChatSpaceId,
+                    erase: &$crate::Erase,
+                ) -> Result<u64> {
+                    let (quiet_since, visitor) = match erase {
+                        $crate::Erase::QuietSince(at) => (Some(*at), None),
+                        $crate::Erase::Visitor(v) => (None, Some(v.as_str())),
+                    };
+                    let mut writer = self.writer().await?;
+                    let mut tx = writer.begin().await?;
+                    let done = sqlx::query(
+                        "DELETE FROM conversations WHERE org_id = $1 AND chat_space_id = $2 \
+                         AND ($3 IS NULL OR last_activity_at < $3) \
+                         AND ($4 IS NULL OR visitor_id = $4 OR end_user_email = $4) \
+                         AND ($3 IS NOT NULL OR $4 IS NOT NULL)",
+                    )
+                    .bind(org.0)
+                    .bind(chat_space.0)
+                    .bind(quiet_since)
+                    .bind(visitor)
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() > 0 {
+                        sqlx::query(
+                            "DELETE FROM question_groups WHERE org_id = $1 AND chat_space_id = $2 \
+                             AND NOT EXISTS (SELECT 1 FROM grouped_questions q WHERE q.group_id = question_groups.id)",
+                        )
+                        .bind(org.0)
+                        .bind(chat_space.0)
+                        .execute(&mut *tx)
+                        .await?;
+                        sqlx::query(
+                            "UPDATE question_groups SET label = (SELECT q.question FROM grouped_questions q \
+                             WHERE q.group_id = question_groups.id ORDER BY q.asked_at, q.message_id LIMIT 1) \
+                             WHERE org_id = $1 AND chat_space_id = $2 AND NOT EXISTS (SELECT 1 FROM \
+                             grouped_questions q WHERE q.group_id = question_groups.id AND q.question = question_groups.label)",
+                        )
+                        .bind(org.0)
+                        .bind(chat_space.0)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(done.rows_affected())
+                }
+
+                async fn retention_days(&self) -> Result<Vec<(OrgId, ChatSpaceId, i32)>> {
+                    let rows: Vec<(Uuid, Uuid, i32)> = sqlx::query_as(
+                        "SELECT org_id, id, retention_days FROM chat_spaces WHERE retention_days IS NOT NULL ORDER BY id",
+                    )
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|(org, id, days)| (OrgId(org), ChatSpaceId(id), days))
+                        .collect())
                 }
 
                 async fn usage_days(

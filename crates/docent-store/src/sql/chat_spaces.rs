@@ -125,7 +125,8 @@ macro_rules! chat_spaces_sql {
                          endpoint_slug = COALESCE($5, endpoint_slug), widget_config = COALESCE($6, widget_config), \
                          ai_config = COALESCE($7, ai_config), retrieval_config = COALESCE($8, retrieval_config), \
                          allowed_origins = COALESCE($9, allowed_origins), answer_mode = COALESCE($10, answer_mode), \
-                         webhook_url = CASE WHEN $11 THEN $12 ELSE webhook_url END, updated_at = $13 \
+                         webhook_url = CASE WHEN $11 THEN $12 ELSE webhook_url END, updated_at = $13, \
+                         retention_days = CASE WHEN $14 THEN $15 ELSE retention_days END \
                          WHERE org_id = $1 AND id = $2 RETURNING ",
                         $crate::chat_space_columns!()
                     ))
@@ -142,6 +143,8 @@ macro_rules! chat_spaces_sql {
                     .bind(patch.webhook_url.is_some())
                     .bind(patch.webhook_url.flatten())
                     .bind(Utc::now())
+                    .bind(patch.retention_days.is_some())
+                    .bind(patch.retention_days.flatten())
                     .fetch_optional(&self.pool)
                     .await?;
                     row.map(ChatSpaceRow::into_domain).transpose()

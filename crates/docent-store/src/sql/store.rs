@@ -20,6 +20,7 @@ macro_rules! migrations {
             10 "conversation_pages" "0010_conversation_pages.sql",
             11 "analytics" "0011_analytics.sql",
             12 "question_groups" "0012_question_groups.sql",
+            13 "privacy" "0013_privacy.sql",
         )
     };
     ($($version:literal $name:literal $file:literal,)*) => {

@@ -142,3 +142,32 @@ pub async fn export(
     let export = conversations::export(&state, &caller, id, format, range).await?;
     Ok(crate::http::download(export))
 }
+
+pub async fn erase_visitor(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath((id, visitor)): IdPath<(ChatSpaceId, String)>,
+) -> Result<Json<docent_app::privacy::Erased>, ApiError> {
+    Ok(Json(
+        docent_app::privacy::erase_visitor(&state, &caller, id, &visitor).await?,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VisitorExportQuery {
+    /// `csv` (a row a message; the default) or `jsonl` (an object a conversation).
+    #[serde(default)]
+    pub format: Option<ExportFormat>,
+}
+
+pub async fn export_visitor(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath((id, visitor)): IdPath<(ChatSpaceId, String)>,
+    ApiQuery(query): ApiQuery<VisitorExportQuery>,
+) -> Result<Response, ApiError> {
+    let format = query.format.unwrap_or_default();
+    let export = docent_app::privacy::export_visitor(&state, &caller, id, &visitor, format).await?;
+    Ok(crate::http::download(export))
+}

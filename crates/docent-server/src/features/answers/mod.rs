@@ -5,7 +5,7 @@ pub mod archive;
 pub mod pages;
 
 use axum::http::Method as M;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use docent_core::*;
 
@@ -38,6 +38,10 @@ pub fn routes() -> Vec<Route> {
             .ok::<Conversation>(),
         r(M::GET, "/api/conversations/{conversation_id}/messages", ChatSpace, Api, "A conversation's messages in order (?after=&limit=)", get(api::messages))
             .query::<api::MessagesQuery>().ok::<List<Message>>(),
+        r(M::DELETE, "/api/chat-spaces/{id}/visitors/{visitor}", ChatSpace, Api, "Erase everything of one visitor (by visitor id or email) in this chat space: conversations, messages, feedback, grouped questions", delete(api::erase_visitor))
+            .ok::<docent_app::privacy::Erased>(),
+        r(M::GET, "/api/chat-spaces/{id}/visitors/{visitor}/export", ChatSpace, Api, "Everything of one visitor (by visitor id or email) as a file to save (?format=csv|jsonl)", get(api::export_visitor))
+            .query::<api::VisitorExportQuery>().download(api::EXPORT_TYPES),
         r(M::GET, "/app/chat-spaces/{id}/conversations", ChatSpace, Page, "A chat space's conversations, newest first, and their export", get(archive::index)),
         r(M::GET, "/app/chat-spaces/{id}/conversations/export", ChatSpace, Page, "The export as the Conversations tab's form asks for it (empty days allowed)", get(archive::export)),
         r(M::GET, "/app/conversations/{conversation_id}", ChatSpace, Page, "A conversation's transcript: messages, citations, feedback, timing, tokens", get(archive::show)),

@@ -150,6 +150,9 @@ pub struct SettingsForm {
     top_k: String,
     #[serde(default, rename = "retrieval_config.similarity_threshold")]
     similarity_threshold: String,
+    /// Empty: conversations are kept.
+    #[serde(default)]
+    retention_days: String,
 }
 
 impl SettingsForm {
@@ -167,6 +170,10 @@ impl SettingsForm {
             max_tokens: ai.max_tokens.to_string(),
             top_k: retrieval.top_k.to_string(),
             similarity_threshold: retrieval.similarity_threshold.to_string(),
+            retention_days: space
+                .retention_days
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
         }
     }
 
@@ -200,6 +207,19 @@ impl SettingsForm {
             &self.similarity_threshold,
             "Use a number from 0 to 1.",
         );
+        let retention_days = match self.retention_days.trim() {
+            "" => None,
+            text => match text.parse::<u32>() {
+                Ok(days) => Some(days),
+                Err(_) => {
+                    errors.add(
+                        "retention_days",
+                        "Use a whole number of days, or leave it empty to keep conversations.",
+                    );
+                    None
+                }
+            },
+        };
         let whole = |v: serde_json::Value| match v.as_f64() {
             Some(n) if n.fract() == 0.0 && n >= 0.0 => json!(n as u64),
             _ => v,
@@ -219,6 +239,7 @@ impl SettingsForm {
                 "top_k": whole(top_k),
                 "similarity_threshold": threshold,
             })),
+            retention_days: Some(retention_days),
             ..PatchChatSpace::default()
         }
     }

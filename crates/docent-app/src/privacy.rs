@@ -1,0 +1,119 @@
+//! Privacy (DESIGN §4 "Operators"): a chat space keeps conversations only as long as its
+//! owner says (`retention_days`; an hourly job deletes older ones); a visitor erases their own
+//! conversations from the widget; an owner erases or exports everything of one visitor, found
+//! by their id or their email. Erasing is a hard delete: the conversations, their messages
+//! and feedback, and the grouped questions go, and a question group named by an erased
+//! question is renamed after one that remains (or goes with its last question). Daily usage
+//! counters keep their numbers: they hold no one's words or ids.
+
+use chrono::{Duration, Utc};
+use docent_core::*;
+use docent_store::Erase;
+use serde::{Deserialize, Serialize};
+
+use crate::actor::Caller;
+use crate::conversations::{ConversationFilter, Export, ExportFormat};
+use crate::limits::WidgetSpace;
+use crate::{App, AppError, chat_spaces};
+
+/// What was erased.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Erased {
+    /// How many conversations (with all their messages) were deleted.
+    pub conversations: u64,
+}
+
+/// A visitor as an owner names them: a visitor id, or an email (matched lower-cased).
+fn visitor_key(visitor: &str) -> Result<String, AppError> {
+    let v = visitor.trim();
+    if v.is_empty() || v.chars().count() > 254 {
+        return Err(AppError::validation(
+            "visitor",
+            "Give the visitor's id (as the widget made it) or their email.",
+        ));
+    }
+    Ok(if v.contains('@') {
+        v.to_lowercase()
+    } else {
+        v.to_owned()
+    })
+}
+
+/// Erases every conversation of one visitor in a chat space (owners and admins).
+pub async fn erase_visitor(
+    app: &App,
+    caller: &Caller,
+    space: ChatSpaceId,
+    visitor: &str,
+) -> Result<Erased, AppError> {
+    caller.require(Role::Admin)?;
+    let space = chat_spaces::get(app, caller, space).await?;
+    let key = visitor_key(visitor)?;
+    let conversations = app
+        .store
+        .erase_conversations(caller.org_id(), space.id, &Erase::Visitor(key))
+        .await?;
+    Ok(Erased { conversations })
+}
+
+/// Everything of one visitor in a chat space, as a file to save.
+pub async fn export_visitor(
+    app: &App,
+    caller: &Caller,
+    space: ChatSpaceId,
+    visitor: &str,
+    format: ExportFormat,
+) -> Result<Export, AppError> {
+    let filter = ConversationFilter {
+        visitor: Some(visitor_key(visitor)?),
+        ..ConversationFilter::default()
+    };
+    crate::conversations::export_of(app, caller, space, format, filter, "visitor").await
+}
+
+/// A visitor's request to forget them.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForgetMe {
+    #[schemars(regex(pattern = docent_core::validate::VISITOR_ID_PATTERN), example = "v-3f9a2c71d4e8")]
+    pub visitor_id: String,
+}
+
+/// The widget's "Delete my conversations": the visitor's own, in this chat space.
+pub async fn forget_visitor(
+    app: &App,
+    w: &WidgetSpace,
+    input: ForgetMe,
+) -> Result<Erased, AppError> {
+    crate::visitors::check_visitor_id(&input.visitor_id)?;
+    let conversations = app
+        .store
+        .erase_conversations(
+            w.space.org_id,
+            w.space.id,
+            &Erase::Visitor(input.visitor_id),
+        )
+        .await?;
+    Ok(Erased { conversations })
+}
+
+/// The `retention` job: deletes, in every chat space that keeps conversations only so many
+/// days, those quiet for longer; how many went.
+pub async fn sweep(app: &App) -> Result<u64, AppError> {
+    let now = Utc::now();
+    let mut erased = 0;
+    for (org, space, days) in app.store.retention_days().await? {
+        let cutoff = now - Duration::days(i64::from(days));
+        erased += app
+            .store
+            .erase_conversations(org, space, &Erase::QuietSince(cutoff))
+            .await?;
+    }
+    if erased > 0 {
+        tracing::info!(
+            erased,
+            "deleted conversations past their chat space's retention"
+        );
+    }
+    Ok(erased)
+}
