@@ -85,6 +85,22 @@ impl DateRange {
     }
 }
 
+/// The longest search of conversations, in characters.
+pub const SEARCH_MAX_CHARS: usize = 200;
+
+/// Words to search conversations for, `None` when there are none (blank); refused when
+/// longer than [`SEARCH_MAX_CHARS`].
+pub fn search_text(q: Option<String>) -> Result<Option<String>, AppError> {
+    match q {
+        Some(q) if q.chars().count() > SEARCH_MAX_CHARS => Err(AppError::validation(
+            "q",
+            format!("Search with at most {SEARCH_MAX_CHARS} characters."),
+        )),
+        Some(q) if !q.trim().is_empty() => Ok(Some(q.trim().to_owned())),
+        _ => Ok(None),
+    }
+}
+
 /// An export under way: its file name and its bytes as they are written. An error after
 /// the first bytes ends the stream with it (the answer has started, so the transport can
 /// only cut it short).

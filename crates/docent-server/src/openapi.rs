@@ -84,10 +84,11 @@ fn path_parameters(path: &str) -> Vec<Value> {
     path.split('/')
         .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
         .map(|name| {
-            let schema = if name == "slug" {
-                json!({"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"})
-            } else {
-                json!({"type": "string", "format": "uuid"})
+            let schema = match name {
+                "slug" => json!({"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"}),
+                // A visitor id as the widget made it, or an email.
+                "visitor" => json!({"type": "string", "minLength": 1, "maxLength": 254}),
+                _ => json!({"type": "string", "format": "uuid"}),
             };
             json!({"name": name, "in": "path", "required": true, "schema": schema})
         })

@@ -14,7 +14,14 @@ use crate::PostgresStore;
 docent_store::answers_sql!(
     PostgresStore,
     sqlx::Postgres,
-    day = "to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+    day = "to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+    text_match = "conversations.id IN (SELECT m.conversation_id FROM messages m \
+                  WHERE m.org_id = $1 AND m.chat_space_id = $2 \
+                  AND to_tsvector('english', m.content) @@ to_tsquery('english', $10))",
+    term_quote = "",
+    term_join = " & ",
+    // A GIN index drops a deleted row's entries itself (at the next vacuum).
+    after_erase = ""
 );
 
 #[async_trait]

@@ -13,11 +13,20 @@ use rusqlite::OptionalExtension;
 use crate::SqliteStore;
 use crate::direct::{conversation_row, json_text, message_row, time_text};
 
-// Timestamps are RFC 3339 text in UTC: a day is its first ten characters.
+// Timestamps are RFC 3339 text in UTC: a day is its first ten characters. Words are found by
+// the FTS5 index of messages (0014), each term quoted.
 docent_store::answers_sql!(
     SqliteStore,
     sqlx::Sqlite,
-    day = "substr(c.created_at, 1, 10)"
+    day = "substr(c.created_at, 1, 10)",
+    text_match = "conversations.id IN (SELECT m.conversation_id FROM messages_fts f \
+                  JOIN messages m ON m.rowid = f.rowid WHERE messages_fts MATCH $10 \
+                  AND m.org_id = $1 AND m.chat_space_id = $2)",
+    term_quote = "\"",
+    term_join = " ",
+    // FTS5 keeps a deleted row's terms in its older segments until they are merged: merged
+    // at once, an erased visitor's words leave the index too.
+    after_erase = "INSERT INTO messages_fts (messages_fts) VALUES ('optimize')"
 );
 
 #[async_trait]

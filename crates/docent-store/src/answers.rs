@@ -215,6 +215,13 @@ pub struct ConversationFilter {
     pub before: Option<DateTime<Utc>>,
     /// Of the visitor with this id or (lower-cased) email.
     pub visitor: Option<String>,
+    /// With a message holding all these words (as the backend's full-text index reads them:
+    /// stemmed, any case).
+    pub text: Option<String>,
+    /// With an answer that was the don't-know reply.
+    pub unanswered: bool,
+    /// That a person was asked for or took over.
+    pub handed_over: bool,
 }
 
 /// The conversations begun on a day, and everything in them, summed.

@@ -314,6 +314,18 @@ async fn conversations_are_filtered_in_the_api_and_the_tab(app: TestApp) {
     assert!(listed("?feedback=up").await.is_empty());
     assert_eq!(listed("?status=closed").await, vec![closed_id]);
     assert_eq!(listed("?status=active&limit=1").await, vec![rated_id]);
+    // By the words of the messages, in any form; by unanswered and handed over.
+    assert_eq!(listed("?q=refund").await, vec![rated_id]);
+    assert_eq!(listed("?q=RETURNS%20accepted").await, vec![closed_id]);
+    assert!(listed("?q=telescope").await.is_empty());
+    assert_eq!(
+        listed("?q=%20%20").await,
+        vec![closed_id, rated_id],
+        "blank: all"
+    );
+    assert!(listed("?unanswered=true").await.is_empty());
+    assert!(listed("?handover=true").await.is_empty());
+    assert_eq!(listed("?unanswered=false&q=card").await, vec![rated_id]);
     let today = Utc::now().date_naive();
     let (_, body) = owner
         .get(&format!(
@@ -333,6 +345,8 @@ async fn conversations_are_filtered_in_the_api_and_the_tab(app: TestApp) {
         "?status=lost",
         "?from=soon",
         "?from=2026-12-02&to=2026-12-01",
+        "?unanswered=maybe",
+        "?q=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
     ] {
         let (status, body) = owner
             .get(&format!("/api/chat-spaces/{space}/conversations{query}"))
@@ -354,4 +368,16 @@ async fn conversations_are_filtered_in_the_api_and_the_tab(app: TestApp) {
     assert!(page.contains("data-docent=\"none-match\""), "{page}");
     let (status, _) = owner.page(&format!("{tab}?status=lost")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Words and boxes in the form, kept by the pager.
+    let (status, page) = owner
+        .page(&format!(
+            "{tab}?q=refund+card&unanswered=&status=&feedback=&from=&to="
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page.matches("data-docent=\"conversation-row\"").count(), 1);
+    assert!(page.contains("value=\"refund card\""), "{page}");
+    let (_, page) = owner.page(&format!("{tab}?unanswered=on")).await;
+    assert!(page.contains("data-docent=\"none-match\""), "{page}");
+    assert!(page.contains("name=\"unanswered\" checked"), "{page}");
 }

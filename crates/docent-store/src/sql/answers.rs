@@ -4,7 +4,15 @@
 #[macro_export]
 #[doc(hidden)]
 macro_rules! answers_sql {
-    ($store:ident, $db:ty, day = $day:literal) => {
+    (
+        $store:ident,
+        $db:ty,
+        day = $day:literal,
+        text_match = $text_match:literal,
+        term_quote = $term_quote:literal,
+        term_join = $term_join:literal,
+        after_erase = $after_erase:literal
+    ) => {
         const _: () = {
             use $crate::sql::__support::*;
 
@@ -52,17 +60,31 @@ macro_rules! answers_sql {
                     filter: &$crate::ConversationFilter,
                     page: Page<ConversationId>,
                 ) -> Result<Vec<Conversation>> {
-                    let rows: Vec<ConversationRow> = sqlx::query_as(concat!(
-                        "SELECT ",
-                        $crate::conversation_columns!(),
-                        " FROM conversations WHERE org_id = $1 AND chat_space_id = $2 AND ($3 IS NULL OR id < $3) \
+                    // Words to find: each a plain term of the backend's full-text index (the
+                    // statement names `$10` only when there are some).
+                    let terms = filter.text.as_deref().map(search_terms).filter(|t| !t.is_empty());
+                    let text = terms.as_ref().map(|t| {
+                        t.iter()
+                            .map(|w| format!("{}{w}{}", $term_quote, $term_quote))
+                            .collect::<Vec<_>>()
+                            .join($term_join)
+                    });
+                    let text_clause = if text.is_some() { $text_match } else { "$10 IS NULL" };
+                    let rows: Vec<ConversationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {} FROM conversations WHERE org_id = $1 AND chat_space_id = $2 \
+                         AND ($3 IS NULL OR id < $3) \
                          AND ($5 IS NULL OR status = $5) AND ($6 IS NULL OR created_at >= $6) \
                          AND ($7 IS NULL OR created_at < $7) \
                          AND ($8 IS NULL OR EXISTS (SELECT 1 FROM messages m WHERE m.org_id = $1 \
                          AND m.conversation_id = conversations.id AND m.feedback = $8)) \
                          AND ($9 IS NULL OR visitor_id = $9 OR end_user_email = $9) \
-                         ORDER BY id DESC LIMIT $4"
-                    ))
+                         AND {text_clause} \
+                         AND (NOT $11 OR EXISTS (SELECT 1 FROM messages m WHERE m.org_id = $1 \
+                         AND m.conversation_id = conversations.id AND m.answer_kind = 'dont_know')) \
+                         AND (NOT $12 OR status IN ('waiting_for_human', 'human') OR assigned_agent_id IS NOT NULL) \
+                         ORDER BY id DESC LIMIT $4",
+                        $crate::conversation_columns!(),
+                    )))
                     .bind(org.0)
                     .bind(chat_space.0)
                     .bind(page.cursor.map(|c| c.0))
@@ -72,6 +94,9 @@ macro_rules! answers_sql {
                     .bind(filter.before)
                     .bind(filter.feedback.map(Feedback::as_str))
                     .bind(filter.visitor.as_deref())
+                    .bind(text)
+                    .bind(filter.unanswered)
+                    .bind(filter.handed_over)
                     .fetch_all(&self.pool)
                     .await?;
                     all(rows, ConversationRow::into_domain)
@@ -430,6 +455,10 @@ macro_rules! answers_sql {
                         .bind(chat_space.0)
                         .execute(&mut *tx)
                         .await?;
+                        // What the backend's own indexes still hold of the erased text.
+                        if !$after_erase.is_empty() {
+                            sqlx::query($after_erase).execute(&mut *tx).await?;
+                        }
                     }
                     tx.commit().await?;
                     Ok(done.rows_affected())

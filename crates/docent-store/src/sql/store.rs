@@ -21,6 +21,7 @@ macro_rules! migrations {
             11 "analytics" "0011_analytics.sql",
             12 "question_groups" "0012_question_groups.sql",
             13 "privacy" "0013_privacy.sql",
+            14 "message_search" "0014_message_search.sql",
         )
     };
     ($($version:literal $name:literal $file:literal,)*) => {

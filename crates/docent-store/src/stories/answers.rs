@@ -523,6 +523,63 @@ pub async fn conversations_are_found_by_status_feedback_and_time(store: &impl St
         ..Default::default()
     };
     assert!(found(earlier).await.is_empty());
+    // By the words of their messages (stemmed, any case, all of them, in one message),
+    // whatever else the words hold; and by the don't-know reply.
+    store
+        .add_message(
+            org.id,
+            NewMessage::plain(
+                ids[0],
+                MessageRole::User,
+                "Do REFUNDS reach my card? \"quick\" -OR* NEAR(",
+            ),
+        )
+        .await
+        .expect("question")
+        .expect("conversation");
+    store
+        .add_message(
+            org.id,
+            NewMessage {
+                answer_kind: Some(AnswerKind::DontKnow),
+                ..NewMessage::plain(ids[0], MessageRole::Assistant, "Sorry, I don't know.")
+            },
+        )
+        .await
+        .expect("answer")
+        .expect("conversation");
+    let words = |q: &str| ConversationFilter {
+        text: Some(q.into()),
+        ..Default::default()
+    };
+    assert_eq!(found(words("refund")).await, vec![ids[0]]);
+    assert_eq!(found(words("card refunds")).await, vec![ids[0]]);
+    assert_eq!(found(words("five days")).await, vec![ids[1]]);
+    assert!(
+        found(words("refund days")).await.is_empty(),
+        "all words in one message"
+    );
+    assert!(found(words("telescope")).await.is_empty());
+    assert_eq!(
+        found(words("\" * ( -")).await.len(),
+        3,
+        "no words: no condition"
+    );
+    assert_eq!(
+        found(words("or NEAR")).await,
+        vec![ids[0]],
+        "operators are words too"
+    );
+    let unanswered = ConversationFilter {
+        unanswered: true,
+        ..Default::default()
+    };
+    assert_eq!(found(unanswered).await, vec![ids[0]]);
+    let handed_over = ConversationFilter {
+        handed_over: true,
+        ..Default::default()
+    };
+    assert!(found(handed_over).await.is_empty());
     // Another organization finds none of them, whatever it asks.
     assert!(
         store

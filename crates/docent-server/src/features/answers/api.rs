@@ -55,6 +55,16 @@ pub struct ConversationsQuery {
     #[serde(default)]
     #[schemars(example = "2026-11-30")]
     pub to: Option<NaiveDate>,
+    /// With a message holding all these words (stemmed, any case).
+    #[serde(default)]
+    #[schemars(length(max = 200), example = "refund card")]
+    pub q: Option<String>,
+    /// `true`: only those with an answer that was the don't-know reply.
+    #[serde(default)]
+    pub unanswered: Option<bool>,
+    /// `true`: only those a person was asked for or took over.
+    #[serde(default)]
+    pub handover: Option<bool>,
 }
 
 pub async fn conversations(
@@ -70,6 +80,9 @@ pub async fn conversations(
     let filter = ConversationFilter {
         status: query.status,
         feedback: query.feedback,
+        text: conversations::search_text(query.q)?,
+        unanswered: query.unanswered.unwrap_or(false),
+        handed_over: query.handover.unwrap_or(false),
         ..range.filter()?
     };
     let page = ListQuery {

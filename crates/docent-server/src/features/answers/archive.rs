@@ -58,6 +58,22 @@ fn visitor(c: &Conversation) -> String {
     }
 }
 
+/// The network a visitor's address belongs to, not the address: the first three parts of an
+/// IPv4 address (a /24), the first three groups of an IPv6 one (a /48).
+fn network(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+        }
+        Err(_) => "an unknown network".into(),
+    }
+}
+
 fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
@@ -86,10 +102,25 @@ pub struct ListForm {
     from: String,
     #[serde(default)]
     to: String,
+    #[serde(default)]
+    q: String,
+    /// A ticked box comes as `on` (or `true` in a link), an unticked one not at all.
+    #[serde(default)]
+    unanswered: String,
+    #[serde(default)]
+    handover: String,
+}
+
+/// Whether a form's checkbox was ticked.
+fn ticked(value: &str) -> bool {
+    matches!(value, "on" | "true" | "1")
 }
 
 /// What the filter form shows as chosen, and the query string that keeps it across pages.
 struct Chosen {
+    q: String,
+    unanswered: bool,
+    handover: bool,
     status: String,
     feedback: String,
     from: String,
@@ -98,7 +129,12 @@ struct Chosen {
 
 impl Chosen {
     fn query(&self) -> String {
+        let flag = |on: bool| if on { "true".to_owned() } else { String::new() };
+        let q: String = form_urlencoded::byte_serialize(self.q.as_bytes()).collect();
         [
+            ("q", &q),
+            ("unanswered", &flag(self.unanswered)),
+            ("handover", &flag(self.handover)),
             ("status", &self.status),
             ("feedback", &self.feedback),
             ("from", &self.from),
@@ -130,9 +166,15 @@ pub async fn index(
     let filter = ConversationFilter {
         status: choice("status", &form.status, ConversationStatus::parse)?,
         feedback: choice("feedback", &form.feedback, Feedback::parse)?,
+        text: conversations::search_text(Some(form.q.clone()))?,
+        unanswered: ticked(&form.unanswered),
+        handed_over: ticked(&form.handover),
         ..range.filter()?
     };
     let chosen = Chosen {
+        q: filter.text.clone().unwrap_or_default(),
+        unanswered: filter.unanswered,
+        handover: filter.handed_over,
         status: filter
             .status
             .map(|s| s.as_str().to_owned())
@@ -192,6 +234,10 @@ struct TranscriptPage {
 impl TranscriptPage {
     fn visitor(c: &Conversation) -> String {
         visitor(c)
+    }
+
+    fn network(ip: &str) -> String {
+        network(ip)
     }
 
     fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
@@ -263,4 +309,14 @@ pub async fn export(
     let format = form.format.unwrap_or_default();
     let export = conversations::export(&state, &caller, id, format, range).await?;
     Ok(crate::http::download(export))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn addresses_are_shown_as_their_network() {
+        assert_eq!(super::network("203.0.113.57"), "203.0.113.0/24");
+        assert_eq!(super::network("2001:db8:abcd:12::1"), "2001:db8:abcd::/48");
+        assert_eq!(super::network("not an address"), "an unknown network");
+    }
 }
