@@ -90,6 +90,9 @@ pub struct Caller {
     pub user: Option<CurrentUser>,
     /// Set for API keys limited to one chat space.
     pub chat_space_scope: Option<ChatSpaceId>,
+    /// Set for members limited to some chat spaces (an agency's client): they see those
+    /// only, and nothing of the organization as a whole.
+    pub visible: Option<Vec<ChatSpaceId>>,
 }
 
 impl Caller {
@@ -117,6 +120,7 @@ impl Caller {
                     role: Role::Admin,
                     user: None,
                     chat_space_scope: key.chat_space_id,
+                    visible: None,
                 })
             }
             Some(Credential::Session { session, user }) => {
@@ -127,11 +131,21 @@ impl Caller {
                     .or_else(|| memberships.first())
                     .cloned()
                     .ok_or(AppError::NoOrganization)?;
+                let visible = app
+                    .store
+                    .member_access(chosen.organization.id, user.id)
+                    .await?;
+                if visible.is_some() && org_wide {
+                    return Err(AppError::Forbidden(
+                        "Your access is limited to some chat spaces of this organization.",
+                    ));
+                }
                 Ok(Caller {
                     org: chosen.organization,
                     role: chosen.role,
                     user: Some(CurrentUser { user, session }),
                     chat_space_scope: None,
+                    visible,
                 })
             }
             None => Err(AppError::Unauthenticated),
@@ -162,9 +176,21 @@ impl Caller {
         ))
     }
 
-    /// Whether this caller may see the chat space at all (a scoped key sees only its own).
+    /// Whether this caller may see the chat space at all (a scoped key sees only its own, a
+    /// limited member only those granted).
     pub fn sees(&self, id: ChatSpaceId) -> bool {
         self.chat_space_scope.is_none_or(|scope| scope == id)
+            && self.visible.as_ref().is_none_or(|v| v.contains(&id))
+    }
+
+    /// The chat spaces this caller is limited to, or `None` when it sees all of the
+    /// organization's.
+    pub fn limited_to(&self) -> Option<Vec<ChatSpaceId>> {
+        match (self.chat_space_scope, &self.visible) {
+            (Some(scope), _) => Some(vec![scope]),
+            (None, Some(visible)) => Some(visible.clone()),
+            (None, None) => None,
+        }
     }
 }
 

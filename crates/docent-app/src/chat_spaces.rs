@@ -201,14 +201,16 @@ pub async fn list(
     caller: &Caller,
     page: Page<ChatSpaceId>,
 ) -> Result<Vec<ChatSpace>, AppError> {
-    if let Some(scope) = caller.chat_space_scope {
-        return Ok(app
-            .store
-            .find_chat_space(caller.org_id(), scope)
-            .await?
-            .into_iter()
-            .filter(|s| page.cursor.is_none_or(|c| s.id < c))
-            .collect());
+    if let Some(limited) = caller.limited_to() {
+        let mut spaces = Vec::with_capacity(limited.len());
+        for id in limited {
+            spaces.extend(app.store.find_chat_space(caller.org_id(), id).await?);
+        }
+        // Newest first, a page at a time, as the store lists them.
+        spaces.sort_by_key(|s| std::cmp::Reverse(s.id));
+        spaces.retain(|s| page.cursor.is_none_or(|c| s.id < c));
+        spaces.truncate(page.limit as usize);
+        return Ok(spaces);
     }
     Ok(app.store.list_chat_spaces(caller.org_id(), page).await?)
 }
@@ -270,7 +272,7 @@ pub async fn create(
     input: CreateChatSpace,
 ) -> Result<ChatSpace, AppError> {
     caller.require(Role::Admin)?;
-    if caller.chat_space_scope.is_some() {
+    if caller.limited_to().is_some() {
         return Err(AppError::ApiKeyScope);
     }
     let mut errors = ValidationErrors::new();

@@ -3,7 +3,7 @@
 use chrono::{Duration, Utc};
 use docent_core::validate;
 use docent_core::*;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::App;
 use crate::AppError;
@@ -262,6 +262,12 @@ pub async fn change_role(
     app.store
         .set_member_role(caller.org_id(), user, role)
         .await?;
+    // Only viewers are limited to some chat spaces: any other role sees them all.
+    if role != Role::Viewer {
+        app.store
+            .set_member_access(caller.org_id(), user, None)
+            .await?;
+    }
     app.store
         .list_members(caller.org_id())
         .await?
@@ -296,4 +302,72 @@ pub async fn remove_member(app: &App, caller: &Caller, user: UserId) -> Result<(
 /// The organizations `user` belongs to, with their role in each.
 pub async fn memberships(app: &App, user: &User) -> Result<Vec<OrgMembership>, AppError> {
     Ok(app.store.memberships_of_user(user.id).await?)
+}
+
+/// Which chat spaces a member sees: all of the organization's (`null`), or only these.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberAccess {
+    /// `null`: every chat space. A list (perhaps empty): only those, and nothing of the
+    /// organization as a whole (members, keys, plan) — for viewers, such as an agency's
+    /// client.
+    pub chat_space_ids: Option<Vec<ChatSpaceId>>,
+}
+
+/// The chat spaces a member sees.
+pub async fn member_access(
+    app: &App,
+    caller: &Caller,
+    user: UserId,
+) -> Result<MemberAccess, AppError> {
+    caller.require(Role::Admin)?;
+    app.store
+        .find_role(caller.org_id(), user)
+        .await?
+        .ok_or(AppError::NotFound("member"))?;
+    Ok(MemberAccess {
+        chat_space_ids: app.store.member_access(caller.org_id(), user).await?,
+    })
+}
+
+/// Limits a viewer to some chat spaces, or lets a member see them all again (owners and
+/// admins).
+pub async fn set_member_access(
+    app: &App,
+    caller: &Caller,
+    user: UserId,
+    access: MemberAccess,
+) -> Result<MemberAccess, AppError> {
+    caller.person()?;
+    caller.require(Role::Admin)?;
+    let role = app
+        .store
+        .find_role(caller.org_id(), user)
+        .await?
+        .ok_or(AppError::NotFound("member"))?;
+    if let Some(ids) = &access.chat_space_ids {
+        if role != Role::Viewer {
+            return Err(AppError::validation(
+                "chat_space_ids",
+                "Only viewers can be limited to some chat spaces; make them a viewer first.",
+            ));
+        }
+        for id in ids {
+            if app
+                .store
+                .find_chat_space(caller.org_id(), *id)
+                .await?
+                .is_none()
+            {
+                return Err(AppError::validation(
+                    "chat_space_ids",
+                    format!("{id} is not a chat space of this organization."),
+                ));
+            }
+        }
+    }
+    app.store
+        .set_member_access(caller.org_id(), user, access.chat_space_ids.as_deref())
+        .await?;
+    member_access(app, caller, user).await
 }

@@ -87,13 +87,13 @@ pub trait AnswerStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<Message>>;
     /// What analytics count of the conversations visitors started (any channel but the
-    /// Playground) from `since` to before `before`, in one chat space or, with `None`, in all
-    /// of the organization's, by the day (UTC) each began: sums a day, and the spread of
-    /// answer times and confidences a day.
+    /// Playground) from `since` to before `before`, in the chat spaces given or, with `None`,
+    /// in all of the organization's, by the day (UTC) each began: sums a day, and the spread
+    /// of answer times and confidences a day.
     async fn analytics_days(
         &self,
         org: OrgId,
-        chat_space: Option<ChatSpaceId>,
+        chat_spaces: Option<&[ChatSpaceId]>,
         since: DateTime<Utc>,
         before: DateTime<Utc>,
     ) -> Result<AnalyticsDays>;
@@ -102,7 +102,7 @@ pub trait AnswerStore: Send + Sync {
     async fn count_visitors(
         &self,
         org: OrgId,
-        chat_space: Option<ChatSpaceId>,
+        chat_spaces: Option<&[ChatSpaceId]>,
         since: DateTime<Utc>,
         before: DateTime<Utc>,
     ) -> Result<u64>;

@@ -29,6 +29,16 @@ pub trait OrgStore: Send + Sync {
     async fn count_members(&self, org: OrgId) -> Result<u64>;
     async fn set_member_role(&self, org: OrgId, user: UserId, role: Role) -> Result<bool>;
     async fn remove_member(&self, org: OrgId, user: UserId) -> Result<bool>;
+    /// The chat spaces a member is limited to, or `None` when they see all of them.
+    async fn member_access(&self, org: OrgId, user: UserId) -> Result<Option<Vec<ChatSpaceId>>>;
+    /// Limits a member to `spaces` (those of `org`; others are ignored), or with `None`
+    /// lifts the limit. False: no such member.
+    async fn set_member_access(
+        &self,
+        org: OrgId,
+        user: UserId,
+        spaces: Option<&[ChatSpaceId]>,
+    ) -> Result<bool>;
     async fn create_invitation(&self, org: OrgId, invite: NewInvitation) -> Result<Invitation> {
         self.create_invitation_within(org, invite, None).await
     }

@@ -41,6 +41,7 @@ pub async fn run(app: &App, slug: &str, paths: &[PathBuf], citable: bool) -> any
         role: Role::Owner,
         user: None,
         chat_space_scope: None,
+        visible: None,
     };
     let files = collect(paths)?;
     let mut documents_added = Vec::new();

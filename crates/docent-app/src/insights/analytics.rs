@@ -193,24 +193,27 @@ pub async fn of_chat_space(
     window: Window,
 ) -> Result<Analytics, AppError> {
     let space = chat_spaces::get(app, caller, space).await?;
-    count(app, caller, Some(space.id), window).await
+    count(app, caller, Some(vec![space.id]), window).await
 }
 
-/// Analytics of every chat space of the caller's organization that the caller sees.
+/// Analytics of every chat space of the caller's organization that the caller sees (a
+/// limited member's or a scoped key's only).
 pub async fn of_organization(
     app: &App,
     caller: &Caller,
     window: Window,
 ) -> Result<Analytics, AppError> {
-    count(app, caller, None, window).await
+    count(app, caller, caller.limited_to(), window).await
 }
 
+/// Analytics of `spaces` (all of the organization's when `None`).
 async fn count(
     app: &App,
     caller: &Caller,
-    space: Option<ChatSpaceId>,
+    spaces: Option<Vec<ChatSpaceId>>,
     window: Window,
 ) -> Result<Analytics, AppError> {
+    let space = spaces.as_deref();
     let periods = window.periods();
     let midnight = |day: NaiveDate| day.and_time(NaiveTime::MIN).and_utc();
     let end = window.to.succ_opt().unwrap_or(window.to);

@@ -13,13 +13,14 @@ use docent_server::routes::{Access, Kind, routes};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{Session, TestApp};
+use crate::common::{Session, TestApp, code};
 use crate::on_both_backends;
 
 on_both_backends!(
     other_organizations_get_404_everywhere,
     viewers_cannot_write_anywhere,
-    keys_scoped_to_another_chat_space_reach_nothing_else
+    keys_scoped_to_another_chat_space_reach_nothing_else,
+    clients_limited_to_another_chat_space_reach_nothing_else
 );
 
 /// The victim's organization, fully populated.
@@ -29,6 +30,7 @@ struct Victim {
     secrets: Vec<String>,
     /// A key of the victim's organization limited to its other chat space.
     other_space_key: String,
+    other_space_id: String,
 }
 
 async fn victim(app: &TestApp) -> Victim {
@@ -159,6 +161,7 @@ async fn victim(app: &TestApp) -> Victim {
         ("org_id", org_id),
     ]);
     Victim {
+        other_space_id: other_space["id"].as_str().expect("other space").to_owned(),
         other_space_key: other_space_key["secret"]
             .as_str()
             .expect("other space key")
@@ -383,8 +386,16 @@ async fn victim_is_intact(victim: &Victim) {
         "the victim's key was not revoked"
     );
     let (_, members) = owner.get("/api/organization/members").await;
-    assert_eq!(members.as_array().expect("members").len(), 2);
-    assert_eq!(members[1]["role"], "agent");
+    let role_of = |email: &str| {
+        members
+            .as_array()
+            .expect("members")
+            .iter()
+            .find(|m| m["email"] == email)
+            .map(|m| m["role"].clone())
+    };
+    assert_eq!(role_of("victim@example.com"), Some(json!("owner")));
+    assert_eq!(role_of("member@example.com"), Some(json!("agent")));
     let (_, pending) = owner.get("/api/organization/invitations").await;
     assert_eq!(pending.as_array().expect("pending").len(), 1);
     let (_, org) = owner.get("/api/organization").await;
@@ -439,6 +450,126 @@ async fn viewers_cannot_write_anywhere(app: TestApp) {
 async fn keys_scoped_to_another_chat_space_reach_nothing_else(app: TestApp) {
     let victim = victim(&app).await;
     let key = app.with_key(&victim.other_space_key);
+    reaches_only_the_other_space(&victim, &key, "api_key_scope").await;
+}
+
+/// A viewer limited to the victim's other chat space (an agency's client) reaches nothing of
+/// the victim's space and nothing of the organization as a whole; in their own chat space
+/// they see its conversations and analytics.
+async fn clients_limited_to_another_chat_space_reach_nothing_else(app: TestApp) {
+    let victim = victim(&app).await;
+    let client = app
+        .invite_and_join(&victim.owner, "client@example.com", "viewer")
+        .await;
+    let (_, me) = client.get("/api/auth/me").await;
+    let client_id = me["user"]["id"].as_str().expect("client").to_owned();
+    let access = format!("/api/organization/members/{client_id}/chat-spaces");
+    let (status, body) = victim
+        .owner
+        .json(
+            Method::PUT,
+            &access,
+            json!({"chat_space_ids": [victim.other_space_id]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["chat_space_ids"], json!([victim.other_space_id]));
+    // Only viewers are limited, and only to the organization's own chat spaces.
+    let member = victim.ids["user_id"].as_str();
+    let (status, body) = victim
+        .owner
+        .json(
+            Method::PUT,
+            &format!("/api/organization/members/{member}/chat-spaces"),
+            json!({"chat_space_ids": []}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+    );
+    let (status, _) = victim
+        .owner
+        .json(
+            Method::PUT,
+            &access,
+            json!({"chat_space_ids": [uuid::Uuid::now_v7()]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    reaches_only_the_other_space(&victim, &client, "forbidden").await;
+
+    // What they see of their own chat space.
+    let other = victim.other_space_id.as_str();
+    let (status, list) = client.get("/api/chat-spaces").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["data"].as_array().expect("spaces").len(), 1);
+    assert_eq!(list["data"][0]["id"], other);
+    for path in [
+        format!("/api/chat-spaces/{other}/conversations"),
+        format!("/api/chat-spaces/{other}/analytics"),
+        format!("/api/chat-spaces/{other}/top-questions"),
+        format!("/api/chat-spaces/{other}/knowledge-gaps"),
+        "/api/analytics".to_owned(),
+    ] {
+        let (status, body) = client.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    for page in [
+        "/app".to_owned(),
+        "/app/analytics".to_owned(),
+        format!("/app/chat-spaces/{other}/analytics"),
+    ] {
+        let (status, html) = client.page(&page).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(
+            !html.contains("Victim space"),
+            "{page} shows the victim's chat space"
+        );
+    }
+    // Lifted, they see everything again; a chat space deleted does not lift it.
+    let (status, body) = victim
+        .owner
+        .json(Method::PUT, &access, json!({"chat_space_ids": null}))
+        .await;
+    assert_eq!(
+        (status, &body["chat_space_ids"]),
+        (StatusCode::OK, &Value::Null)
+    );
+    let (_, list) = client.get("/api/chat-spaces").await;
+    assert_eq!(list["data"].as_array().expect("spaces").len(), 2);
+    // The members page's form limits them again.
+    let (_, page) = victim.owner.page("/app/members").await;
+    assert!(page.contains("data-docent=\"member-access\""), "{page}");
+    let (status, _) = victim
+        .owner
+        .form(
+            &format!("/app/members/{client_id}/chat-spaces"),
+            &[("scope", "some"), ("chat_space", other)],
+        )
+        .await;
+    assert!(status.is_success() || status.is_redirection(), "{status}");
+    let (_, list) = client.get("/api/chat-spaces").await;
+    assert_eq!(list["data"].as_array().expect("spaces").len(), 1);
+    let (status, _) = victim
+        .owner
+        .call(Method::DELETE, &format!("/api/chat-spaces/{other}"))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, list) = client.get("/api/chat-spaces").await;
+    assert_eq!(
+        list["data"],
+        json!([]),
+        "limited to nothing, not to everything"
+    );
+}
+
+/// Every tenant route called by `who`, who reaches the victim's other chat space only:
+/// organization-wide routes answer 403 with `refusal`, the victim's chat space and what it
+/// holds 404, lists show nothing of it.
+async fn reaches_only_the_other_space(victim: &Victim, who: &Session, refusal: &str) {
+    let key = who;
     let mut refused = 0;
     let mut hidden = 0;
     for route in routes() {
@@ -463,7 +594,7 @@ async fn keys_scoped_to_another_chat_space_reach_nothing_else(app: TestApp) {
                     "{what} answered {status}: {body}"
                 );
                 if route.kind == Kind::Api {
-                    assert!(body.contains("\"api_key_scope\""), "{what}: {body}");
+                    assert!(body.contains(&format!("\"{refusal}\"")), "{what}: {body}");
                 }
                 refused += 1;
             }
@@ -500,5 +631,5 @@ async fn keys_scoped_to_another_chat_space_reach_nothing_else(app: TestApp) {
         "only {refused} organization-wide routes refused"
     );
     assert!(hidden > 20, "only {hidden} chat-space routes checked");
-    victim_is_intact(&victim).await;
+    victim_is_intact(victim).await;
 }

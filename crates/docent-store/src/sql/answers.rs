@@ -39,16 +39,17 @@ macro_rules! answers_sql {
             }
 
             /// The conversations analytics count, as `c`: `$1` the organization, from `$2`
-            /// to before `$3`, in the chat space `$4` when `one_space` (else `$4` is bound
-            /// to NULL: every statement binds the same four).
-            fn analytics_scope(one_space: bool) -> &'static str {
-                if one_space {
-                    "c.org_id = $1 AND c.chat_space_id = $4 AND c.channel <> 'playground' \
-                     AND c.created_at >= $2 AND c.created_at < $3"
-                } else {
-                    "c.org_id = $1 AND $4 IS NULL AND c.channel <> 'playground' \
-                     AND c.created_at >= $2 AND c.created_at < $3"
+            /// to before `$3`, in the chat spaces `$4`, `$5`, … when there are `spaces` (of
+            /// all of the organization's when `None`).
+            fn analytics_scope(spaces: Option<usize>) -> String {
+                let mut scope = "c.org_id = $1 AND c.channel <> 'playground' \
+                                 AND c.created_at >= $2 AND c.created_at < $3"
+                    .to_owned();
+                if let Some(n) = spaces {
+                    let ids: Vec<String> = (0..n).map(|i| format!("${}", i + 4)).collect();
+                    scope.push_str(&format!(" AND c.chat_space_id IN ({})", ids.join(", ")));
                 }
+                scope
             }
 
             #[async_trait]
@@ -282,30 +283,36 @@ macro_rules! answers_sql {
                 async fn analytics_days(
                     &self,
                     org: OrgId,
-                    chat_space: Option<ChatSpaceId>,
+                    chat_spaces: Option<&[ChatSpaceId]>,
                     since: DateTime<Utc>,
                     before: DateTime<Utc>,
                 ) -> Result<$crate::AnalyticsDays> {
+                    if chat_spaces.is_some_and(|s| s.is_empty()) {
+                        return Ok($crate::AnalyticsDays::default());
+                    }
                     // The conversations counted, as `c`: one text for the four statements, with
-                    // the chat space's condition only when there is one (so that the index on
+                    // the chat spaces' condition only when there is one (so that the index on
                     // org, chat space and start serves the range).
-                    let counted = analytics_scope(chat_space.is_some());
+                    let counted = analytics_scope(chat_spaces.map(<[_]>::len));
+                    let spaces = chat_spaces.unwrap_or_default();
                     let sum = |what: &str| format!("CAST(COALESCE(SUM({what}), 0) AS BIGINT)");
                     let count_if = |what: &str| sum(&format!("CASE WHEN {what} THEN 1 ELSE 0 END"));
-                    let conversations: Vec<(String, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    let conversations = sqlx::query_as::<_, (String, i64, i64, i64)>(sqlx::AssertSqlSafe(format!(
                         "SELECT {day} AS day, COUNT(*), {handovers}, COUNT(DISTINCT c.visitor_id) \
                          FROM conversations c WHERE {counted} GROUP BY day ORDER BY day",
                         day = $day,
                         handovers = count_if("c.status IN ('waiting_for_human', 'human') OR c.assigned_agent_id IS NOT NULL"),
-                        counted = counted,
+                        counted = &counted,
                     )))
                     .bind(org.0)
                     .bind(since)
-                    .bind(before)
-                    .bind(chat_space.map(|c| c.0))
-                    .fetch_all(&self.pool)
-                    .await?;
-                    let messages: Vec<DayCountsRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    .bind(before);
+                    let conversations = spaces
+                        .iter()
+                        .fold(conversations, |q, s| q.bind(s.0))
+                        .fetch_all(&self.pool)
+                        .await?;
+                    let messages = sqlx::query_as::<_, DayCountsRow>(sqlx::AssertSqlSafe(format!(
                         "SELECT {day} AS day, CAST(0 AS BIGINT) AS conversations, CAST(0 AS BIGINT) AS handovers, COUNT(*) AS messages, \
                          {user} AS visitor_messages, {assistant} AS answers, {tokens_in} AS tokens_in, \
                          {tokens_out} AS tokens_out, {cost} AS cost_micro_usd, {up} AS feedback_up, \
@@ -321,14 +328,16 @@ macro_rules! answers_sql {
                         up = count_if("m.feedback = 'up'"),
                         down = count_if("m.feedback = 'down'"),
                         unanswered = count_if("m.answer_kind = 'dont_know'"),
-                        counted = counted,
+                        counted = &counted,
                     )))
                     .bind(org.0)
                     .bind(since)
-                    .bind(before)
-                    .bind(chat_space.map(|c| c.0))
-                    .fetch_all(&self.pool)
-                    .await?;
+                    .bind(before);
+                    let messages = spaces
+                        .iter()
+                        .fold(messages, |q, s| q.bind(s.0))
+                        .fetch_all(&self.pool)
+                        .await?;
                     let spread = |column: &str| {
                         format!(
                             "SELECT {day} AS day, m.{column}, COUNT(*) FROM messages m \
@@ -336,21 +345,25 @@ macro_rules! answers_sql {
                              WHERE m.org_id = $1 AND m.role = 'assistant' AND m.{column} IS NOT NULL AND {counted} \
                              GROUP BY day, m.{column} ORDER BY day",
                             day = $day,
-                            counted = counted,
+                            counted = &counted,
                         )
                     };
-                    let response_ms: Vec<(String, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(spread("processing_time_ms")))
+                    let response_ms = sqlx::query_as::<_, (String, i64, i64)>(sqlx::AssertSqlSafe(spread("processing_time_ms")))
                         .bind(org.0)
                         .bind(since)
-                        .bind(before)
-                        .bind(chat_space.map(|c| c.0))
+                        .bind(before);
+                    let response_ms = spaces
+                        .iter()
+                        .fold(response_ms, |q, s| q.bind(s.0))
                         .fetch_all(&self.pool)
                         .await?;
-                    let confidence: Vec<(String, f64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(spread("confidence")))
+                    let confidence = sqlx::query_as::<_, (String, f64, i64)>(sqlx::AssertSqlSafe(spread("confidence")))
                         .bind(org.0)
                         .bind(since)
-                        .bind(before)
-                        .bind(chat_space.map(|c| c.0))
+                        .bind(before);
+                    let confidence = spaces
+                        .iter()
+                        .fold(confidence, |q, s| q.bind(s.0))
                         .fetch_all(&self.pool)
                         .await?;
                     // A day's conversations and its messages' sums, side by side.
@@ -395,20 +408,26 @@ macro_rules! answers_sql {
                 async fn count_visitors(
                     &self,
                     org: OrgId,
-                    chat_space: Option<ChatSpaceId>,
+                    chat_spaces: Option<&[ChatSpaceId]>,
                     since: DateTime<Utc>,
                     before: DateTime<Utc>,
                 ) -> Result<u64> {
-                    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    if chat_spaces.is_some_and(|s| s.is_empty()) {
+                        return Ok(0);
+                    }
+                    let query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
                         "SELECT COUNT(DISTINCT c.visitor_id) FROM conversations c WHERE {}",
-                        analytics_scope(chat_space.is_some())
+                        analytics_scope(chat_spaces.map(<[_]>::len))
                     )))
                     .bind(org.0)
                     .bind(since)
-                    .bind(before)
-                    .bind(chat_space.map(|c| c.0))
-                    .fetch_one(&self.pool)
-                    .await?;
+                    .bind(before);
+                    let n = chat_spaces
+                        .unwrap_or_default()
+                        .iter()
+                        .fold(query, |q, s| q.bind(s.0))
+                        .fetch_one(&self.pool)
+                        .await?;
                     Ok(n.max(0) as u64)
                 }
 

@@ -118,6 +118,68 @@ macro_rules! orgs_sql {
                     Ok(done.rows_affected() > 0)
                 }
 
+                async fn member_access(&self, org: OrgId, user: UserId) -> Result<Option<Vec<ChatSpaceId>>> {
+                    let limited: Option<bool> = sqlx::query_scalar(
+                        "SELECT limited FROM memberships WHERE org_id = $1 AND user_id = $2",
+                    )
+                    .bind(org.0)
+                    .bind(user.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    if limited != Some(true) {
+                        return Ok(None);
+                    }
+                    let spaces: Vec<Uuid> = sqlx::query_scalar(
+                        "SELECT chat_space_id FROM member_chat_spaces WHERE org_id = $1 AND user_id = $2 \
+                         ORDER BY chat_space_id",
+                    )
+                    .bind(org.0)
+                    .bind(user.0)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(Some(spaces.into_iter().map(ChatSpaceId).collect()))
+                }
+
+                async fn set_member_access(
+                    &self,
+                    org: OrgId,
+                    user: UserId,
+                    spaces: Option<&[ChatSpaceId]>,
+                ) -> Result<bool> {
+                    let mut writer = self.writer().await?;
+                    let mut tx = writer.begin().await?;
+                    let done = sqlx::query(
+                        "UPDATE memberships SET limited = $3 WHERE org_id = $1 AND user_id = $2",
+                    )
+                    .bind(org.0)
+                    .bind(user.0)
+                    .bind(spaces.is_some())
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        return Ok(false);
+                    }
+                    sqlx::query("DELETE FROM member_chat_spaces WHERE org_id = $1 AND user_id = $2")
+                        .bind(org.0)
+                        .bind(user.0)
+                        .execute(&mut *tx)
+                        .await?;
+                    for space in spaces.unwrap_or_default() {
+                        sqlx::query(
+                            "INSERT INTO member_chat_spaces (org_id, user_id, chat_space_id) \
+                             SELECT org_id, $2, id FROM chat_spaces WHERE org_id = $1 AND id = $3 \
+                             ON CONFLICT DO NOTHING",
+                        )
+                        .bind(org.0)
+                        .bind(user.0)
+                        .bind(space.0)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(true)
+                }
+
                 async fn remove_member(&self, org: OrgId, user: UserId) -> Result<bool> {
                     let done = sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
                         .bind(org.0)

@@ -22,6 +22,7 @@ macro_rules! migrations {
             12 "question_groups" "0012_question_groups.sql",
             13 "privacy" "0013_privacy.sql",
             14 "message_search" "0014_message_search.sql",
+            15 "client_access" "0015_client_access.sql",
         )
     };
     ($($version:literal $name:literal $file:literal,)*) => {

@@ -49,7 +49,7 @@ pub fn routes() -> Vec<Route> {
             .link(M::DELETE, "/api/api-keys/{key_id}", "key_id", "/id"),
         r(M::DELETE, "/api/api-keys/{key_id}", Org, Api, "Revoke an API key", delete(api::revoke_key))
             .no_content(),
-        r(M::GET, "/app", Org, Page, "Chat spaces", get(pages::index)),
+        r(M::GET, "/app", ChatSpace, Page, "Chat spaces (those the caller sees)", get(pages::index)),
         r(M::GET, "/app/chat-spaces/new", Org, Page, "New chat space form", get(pages::new_page)),
         r(M::POST, "/app/chat-spaces", Org, Page, "Create a chat space", post(pages::create)),
         r(M::GET, "/app/chat-spaces/{id}", ChatSpace, Page, "A chat space's settings", get(pages::show)),

@@ -23,7 +23,7 @@ pub fn routes() -> Vec<Route> {
             .query::<api::AnalyticsQuery>().ok::<Analytics>(),
         r(M::GET, "/api/chat-spaces/{id}/analytics/export", ChatSpace, Api, "A chat space's analytics as CSV: a row a period with every figure, or one chart's (?chart=volume|feedback|speed|usage|confidence)", get(api::export))
             .query::<api::AnalyticsExportQuery>().download(api::CSV_TYPES),
-        r(M::GET, "/api/analytics", Org, Api, "The organization's analytics across its chat spaces (?from=&to=&granularity=)", get(api::organization))
+        r(M::GET, "/api/analytics", ChatSpace, Api, "The organization's analytics across the chat spaces the caller sees (?from=&to=&granularity=)", get(api::organization))
             .query::<api::AnalyticsQuery>().ok::<Analytics>(),
         r(M::GET, "/api/chat-spaces/{id}/top-questions", ChatSpace, Api, "Visitors' questions asked most (?from=&to=&limit=), grouped by meaning: a label, how many times, some wordings and their conversations", get(api::top_questions))
             .query::<api::TopQuery>().ok::<Data<TopQuestion>>(),
@@ -33,6 +33,6 @@ pub fn routes() -> Vec<Route> {
             .json::<docent_app::insights::gaps::AnswerGap>().ok::<Gap>(),
         r(M::GET, "/app/chat-spaces/{id}/analytics", ChatSpace, Page, "A chat space's analytics: cards and charts with their tables and CSV", get(pages::chat_space)),
         r(M::POST, "/app/chat-spaces/{id}/knowledge-gaps/{gap_id}/answer", ChatSpace, Page, "Answer a knowledge gap from the Analytics tab", post(pages::answer_gap)),
-        r(M::GET, "/app/analytics", Org, Page, "The organization's analytics: the same cards across its chat spaces, and each chat space's", get(pages::organization)),
+        r(M::GET, "/app/analytics", ChatSpace, Page, "The organization's analytics: the same cards across its chat spaces, and each chat space's", get(pages::organization)),
     ]
 }

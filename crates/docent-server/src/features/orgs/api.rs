@@ -147,3 +147,22 @@ pub async fn accept_invitation(
 ) -> Result<Json<Organization>, ApiError> {
     Ok(Json(orgs::accept(&state, &current, &input.token).await?))
 }
+
+pub async fn member_access(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(user_id): IdPath<UserId>,
+) -> Result<Json<docent_app::orgs::MemberAccess>, ApiError> {
+    Ok(Json(orgs::member_access(&state, &caller, user_id).await?))
+}
+
+pub async fn set_member_access(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(user_id): IdPath<UserId>,
+    ApiJson(input): ApiJson<docent_app::orgs::MemberAccess>,
+) -> Result<Json<docent_app::orgs::MemberAccess>, ApiError> {
+    Ok(Json(
+        orgs::set_member_access(&state, &caller, user_id, input).await?,
+    ))
+}

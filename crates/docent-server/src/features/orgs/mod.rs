@@ -4,7 +4,7 @@ pub mod api;
 pub mod pages;
 
 use axum::http::Method as M;
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{delete, get, patch, post, put};
 
 use docent_core::*;
 
@@ -30,6 +30,10 @@ pub fn routes() -> Vec<Route> {
             .ok::<Vec<Member>>(),
         r(M::PATCH, "/api/organization/members/{user_id}", Org, Api, "Change a member's role", patch(api::change_role))
             .json::<docent_app::orgs::RoleInput>().ok::<Member>(),
+        r(M::GET, "/api/organization/members/{user_id}/chat-spaces", Org, Api, "Which chat spaces a member sees: all (null) or a list", get(api::member_access))
+            .ok::<docent_app::orgs::MemberAccess>(),
+        r(M::PUT, "/api/organization/members/{user_id}/chat-spaces", Org, Api, "Limit a viewer to some chat spaces (an agency's client: their conversations and analytics only), or null for all", put(api::set_member_access))
+            .json::<docent_app::orgs::MemberAccess>().ok::<docent_app::orgs::MemberAccess>(),
         r(M::DELETE, "/api/organization/members/{user_id}", Org, Api, "Remove a member (or leave)", delete(api::remove_member))
             .no_content(),
         r(M::GET, "/api/organization/invitations", Org, Api, "Pending invitations", get(api::invitations))
@@ -46,6 +50,7 @@ pub fn routes() -> Vec<Route> {
         r(M::GET, "/app/members", Org, Page, "Members and invitations", get(pages::index)),
         r(M::POST, "/app/members/invite", Org, Page, "Invite a member", post(pages::invite)),
         r(M::POST, "/app/members/{user_id}/role", Org, Page, "Change a role", post(pages::change_role)),
+        r(M::POST, "/app/members/{user_id}/chat-spaces", Org, Page, "Choose the chat spaces a viewer sees", post(pages::set_access)),
         r(M::POST, "/app/members/{user_id}/remove", Org, Page, "Remove a member", post(pages::remove)),
         r(M::POST, "/app/invitations/{invitation_id}/revoke", Org, Page, "Revoke an invitation", post(pages::revoke_invitation)),
         r(M::GET, "/app/organization", Org, Page, "Organization, plan and usage", get(pages::organization)),

@@ -29,6 +29,23 @@ struct MembersPage {
     sends_mail: bool,
     me: Option<UserId>,
     roles: [Role; 4],
+    /// The chat spaces a viewer may be limited to, and each viewer's limit.
+    spaces: Vec<ChatSpace>,
+    access: std::collections::HashMap<UserId, Option<Vec<ChatSpaceId>>>,
+}
+
+impl MembersPage {
+    /// Whether `member` is limited, and so whether `space` is ticked for them.
+    fn limited(&self, member: &UserId) -> bool {
+        matches!(self.access.get(member), Some(Some(_)))
+    }
+
+    fn sees(&self, member: &UserId, space: &ChatSpaceId) -> bool {
+        match self.access.get(member) {
+            Some(Some(spaces)) => spaces.contains(space),
+            _ => true,
+        }
+    }
 }
 
 impl MembersPage {
@@ -50,10 +67,27 @@ async fn members_page(
     } else {
         Vec::new()
     };
+    let members = orgs::members(state, caller).await?;
+    let mut access = std::collections::HashMap::new();
+    let mut spaces = Vec::new();
+    if caller.role.can_manage() {
+        spaces = docent_app::chat_spaces::list(
+            state,
+            caller,
+            Page::first(Page::<ChatSpaceId>::MAX_LIMIT),
+        )
+        .await?;
+        for m in members.iter().filter(|m| m.role == Role::Viewer) {
+            let a = orgs::member_access(state, caller, m.user_id).await?;
+            access.insert(m.user_id, a.chat_space_ids);
+        }
+    }
     Ok(MembersPage {
         shell: ctx.shell_in("members"),
         title: "Members",
-        members: orgs::members(state, caller).await?,
+        spaces,
+        access,
+        members,
         invitations,
         errors,
         invite_email,
@@ -359,4 +393,30 @@ pub async fn switch_org(
         .map_err(|_| AppError::NotFound("organization"))?;
     orgs::switch(&state, &current, org).await?;
     Ok(redirect_with("/app", "switched"))
+}
+
+/// Which chat spaces a viewer sees, as the members page's form sends it: `scope` `all` or
+/// `some`, and each ticked `chat_space`.
+pub async fn set_access(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: PageCtx,
+    IdPath(user_id): IdPath<UserId>,
+    ApiForm(fields): ApiForm<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let some = fields.iter().any(|(k, v)| k == "scope" && v == "some");
+    let mut ids = Vec::new();
+    for (k, v) in fields.iter().filter(|(k, _)| k == "chat_space") {
+        let id = v
+            .parse::<ChatSpaceId>()
+            .map_err(|_| AppError::validation(k, "Choose chat spaces from the list."))?;
+        ids.push(id);
+    }
+    let access = orgs::MemberAccess {
+        chat_space_ids: some.then_some(ids),
+    };
+    match orgs::set_member_access(&state, &caller, user_id, access).await {
+        Ok(_) => Ok(redirect_with("/app/members", "saved")),
+        Err(e) => members_error(&state, &caller, &ctx, e, String::new()).await,
+    }
 }
