@@ -569,7 +569,6 @@ async fn clients_limited_to_another_chat_space_reach_nothing_else(app: TestApp) 
 /// organization-wide routes answer 403 with `refusal`, the victim's chat space and what it
 /// holds 404, lists show nothing of it.
 async fn reaches_only_the_other_space(victim: &Victim, who: &Session, refusal: &str) {
-    let key = who;
     let mut refused = 0;
     let mut hidden = 0;
     for route in routes() {
@@ -578,7 +577,7 @@ async fn reaches_only_the_other_space(victim: &Victim, who: &Session, refusal: &
         }
         let path = fill(route.path, &victim.ids);
         let (status, body) = send(
-            &key,
+            who,
             &route.method,
             route.kind,
             path.as_deref().unwrap_or(route.path),
@@ -603,7 +602,7 @@ async fn reaches_only_the_other_space(victim: &Victim, who: &Session, refusal: &
                 // same organization limited to another chat space.
                 let unknown = fill(route.path, &unknown_ids()).expect("same params");
                 let (unknown_status, _) =
-                    send(&key, &route.method, route.kind, &unknown, route.path).await;
+                    send(who, &route.method, route.kind, &unknown, route.path).await;
                 assert!(
                     status == StatusCode::NOT_FOUND
                         || (status == StatusCode::FORBIDDEN && unknown_status == status),
