@@ -1,9 +1,9 @@
 //! Knowledge gaps that close (DESIGN §4 "Operators"): a group of visitors' questions is a
 //! gap while any of them went unanswered (the don't-know reply), was answered with low
 //! confidence, was rated down, or went to a person. The owner answers a gap once — a
-//! question-and-answer source — and its questions are asked again as soon as that source is
-//! read; when every one now gets an answer the gap is resolved. A question of the group that
-//! goes unanswered after that reopens it.
+//! question-and-answer source — or adds a document, and its questions are asked again as
+//! soon as that source is read; when every one now gets an answer the gap is resolved. A
+//! question of the group that goes unanswered after that reopens it.
 
 use std::collections::HashMap;
 
@@ -180,20 +180,9 @@ pub async fn list(
     status: Option<GapStatus>,
 ) -> Result<Vec<Gap>, AppError> {
     let space = chat_spaces::get(app, caller, space).await?;
-    let org = caller.org_id();
-    let groups = app.store.question_groups(org, space.id).await?;
-    let asked = app
-        .store
-        .grouped_questions(org, space.id, None, None, None)
-        .await?;
-    let mut by_group: HashMap<QuestionGroupId, Vec<&GroupedQuestion>> = HashMap::new();
-    for q in &asked {
-        by_group.entry(q.group_id).or_default().push(q);
-    }
-    let now = Utc::now();
-    let mut gaps: Vec<Gap> = groups
-        .iter()
-        .filter_map(|g| gap_of(g, by_group.get(&g.id)?, now))
+    let mut gaps: Vec<Gap> = gaps_of(app, caller.org_id(), space.id)
+        .await?
+        .into_iter()
         .filter(|g| status.is_none_or(|s| g.status == s))
         .collect();
     gaps.sort_by(|a, b| {
@@ -204,6 +193,77 @@ pub async fn list(
             .then(b.last_asked_at.cmp(&a.last_asked_at))
     });
     Ok(gaps)
+}
+
+/// Every gap of a chat space.
+async fn gaps_of(
+    app: &App,
+    org: OrgId,
+    space: ChatSpaceId,
+) -> Result<Vec<Gap>, docent_store::StoreError> {
+    let groups = app.store.question_groups(org, space).await?;
+    let asked = app
+        .store
+        .grouped_questions(org, space, None, None, None)
+        .await?;
+    let mut by_group: HashMap<QuestionGroupId, Vec<&GroupedQuestion>> = HashMap::new();
+    for q in &asked {
+        by_group.entry(q.group_id).or_default().push(q);
+    }
+    let now = Utc::now();
+    Ok(groups
+        .iter()
+        .filter_map(|g| gap_of(g, by_group.get(&g.id)?, now))
+        .collect())
+}
+
+/// How many open gaps a newly learned document has asked again, at most (the most recently
+/// asked first): each is a few answers, written by the model when one is configured.
+const RECHECK_AFTER_DOCUMENT: usize = 50;
+
+/// After a chat space learns a document: asks its open gaps' questions again (a `recheck`
+/// job each), so that a gap the document answers resolves without "Answer this". Gaps that a
+/// visitor rated down or handed over are left to the owner: an answer found again may be the
+/// one they found unhelpful.
+pub async fn recheck_after(
+    app: &App,
+    org: OrgId,
+    space: ChatSpaceId,
+    document: DocumentId,
+) -> Result<(), docent_store::StoreError> {
+    let mut open: Vec<Gap> = gaps_of(app, org, space)
+        .await?
+        .into_iter()
+        .filter(|g| {
+            g.status == GapStatus::Open
+                && g.resolved_by_document_id != Some(document)
+                && g.reasons.thumbs_down == 0
+                && g.reasons.handover == 0
+        })
+        .collect();
+    open.sort_by_key(|g| std::cmp::Reverse(g.last_asked_at));
+    for gap in open.iter().take(RECHECK_AFTER_DOCUMENT) {
+        enqueue_recheck(app, org, space, gap.id, document).await?;
+    }
+    Ok(())
+}
+
+async fn enqueue_recheck(
+    app: &App,
+    org: OrgId,
+    space: ChatSpaceId,
+    group: QuestionGroupId,
+    document: DocumentId,
+) -> Result<(), docent_store::StoreError> {
+    let job = NewJob {
+        org_id: Some(org),
+        chat_space_id: Some(space),
+        payload: serde_json::json!({"group_id": group, "document_id": document}),
+        ..NewJob::of(JobKind::Recheck)
+    };
+    app.store.enqueue_job(job, Utc::now()).await?;
+    crate::events::jobs_queued(app).await;
+    Ok(())
 }
 
 /// One gap of a chat space the caller sees.
@@ -279,14 +339,7 @@ pub async fn answer(
     app.store
         .set_group_answer(caller.org_id(), group.id, document.id)
         .await?;
-    let job = NewJob {
-        org_id: Some(caller.org_id()),
-        chat_space_id: Some(space.id),
-        payload: serde_json::json!({"group_id": group.id, "document_id": document.id}),
-        ..NewJob::of(JobKind::Recheck)
-    };
-    app.store.enqueue_job(job, Utc::now()).await?;
-    crate::events::jobs_queued(app).await;
+    enqueue_recheck(app, caller.org_id(), space.id, group.id, document.id).await?;
     get(app, caller, space.id, group.id).await
 }
 

@@ -71,6 +71,12 @@ pub async fn run(
         crate::events::jobs_queued(app).await;
     }
     tracing::info!(document = %doc.id, "document processed");
+    // What it knows may answer questions that went unanswered.
+    if let Err(e) =
+        crate::insights::gaps::recheck_after(app, job.org_id, job.chat_space_id, doc.id).await
+    {
+        tracing::warn!(document = %doc.id, error = %e, "could not ask the open gaps again");
+    }
     Ok(())
 }
 

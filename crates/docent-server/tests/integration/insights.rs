@@ -387,4 +387,41 @@ async fn gaps_close_when_answered(backend: Backend) {
     assert_eq!(open.len(), 1, "it came back: {open:?}");
     assert_eq!(open[0]["id"], id.as_str());
     assert_eq!(open[0]["reasons"]["thumbs_down"], 1);
+
+    // A document that holds the answer closes a gap too, once it is learned.
+    ask(
+        &app,
+        &slug,
+        "visitor-0005",
+        "Do you deliver parcels on Sundays?",
+    )
+    .await;
+    group(&app).await;
+    let sundays = gaps(&owner, &space, "?status=open").await;
+    let sundays = sundays
+        .iter()
+        .find(|g| g["label"] == "Do you deliver parcels on Sundays?")
+        .expect("a gap of its own")["id"]
+        .clone();
+    let (status, body) = owner
+        .json(
+            Method::POST,
+            &format!("/api/chat-spaces/{space}/documents/text"),
+            json!({"title": "Delivery", "text": "We deliver parcels on Sundays between 9 and 13."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let mut closed = false;
+    for _ in 0..40 {
+        drain_jobs(&app).await;
+        closed = gaps(&owner, &space, "?status=resolved")
+            .await
+            .iter()
+            .any(|g| g["id"] == sundays);
+        if closed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(closed, "the document answered it");
 }

@@ -111,6 +111,13 @@ pub(crate) async fn ask_in_widget(browser: &Browser, question: &str) -> String {
         .to_owned()
 }
 
+/// What the widget keeps in the browser for a chat space.
+async fn stored(browser: &Browser, slug: &str) -> serde_json::Value {
+    browser
+        .script(&format!("return localStorage.getItem('docent:{slug}');"))
+        .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn visitors_chat_through_the_widget_on_another_site() {
     let Some(browser) = Browser::start().await else {
@@ -160,11 +167,8 @@ async fn visitors_chat_through_the_widget_on_another_site() {
         .await;
     assert_eq!(title, "Ava");
     browser.screenshot("widget-open").await;
-    let stored = browser
-        .script(&format!("return localStorage.getItem('docent:{slug}');"))
-        .await;
     assert_eq!(
-        stored,
+        stored(&browser, &slug).await,
         serde_json::Value::Null,
         "nothing stored before the first question"
     );
@@ -220,11 +224,8 @@ async fn visitors_chat_through_the_widget_on_another_site() {
     browser
         .until("the deletion said so", "return document.querySelector('docent-chat').shadowRoot.querySelector('[data-docent=forgotten]') ? true : null;")
         .await;
-    let stored = browser
-        .script(&format!("return localStorage.getItem('docent:{slug}');"))
-        .await;
     assert_eq!(
-        stored,
+        stored(&browser, &slug).await,
         serde_json::Value::Null,
         "nothing is kept in the browser"
     );
