@@ -53,7 +53,16 @@ pub async fn erase_visitor(
         .store
         .erase_conversations(caller.org_id(), space.id, &Erase::Visitor(key))
         .await?;
+    recount(app, caller.org_id(), space.id, conversations).await?;
     Ok(Erased { conversations })
+}
+
+/// After `erased` conversations of a chat space went: its question groups' words again.
+async fn recount(app: &App, org: OrgId, space: ChatSpaceId, erased: u64) -> Result<(), AppError> {
+    if erased > 0 {
+        crate::insights::questions::recount(app, org, space).await?;
+    }
+    Ok(())
 }
 
 /// Everything of one visitor in a chat space, as a file to save.
@@ -94,6 +103,7 @@ pub async fn forget_visitor(
             &Erase::Visitor(input.visitor_id),
         )
         .await?;
+    recount(app, w.space.org_id, w.space.id, conversations).await?;
     Ok(Erased { conversations })
 }
 
@@ -104,10 +114,12 @@ pub async fn sweep(app: &App) -> Result<u64, AppError> {
     let mut erased = 0;
     for (org, space, days) in app.store.retention_days().await? {
         let cutoff = now - Duration::days(i64::from(days));
-        erased += app
+        let n = app
             .store
             .erase_conversations(org, space, &Erase::QuietSince(cutoff))
             .await?;
+        recount(app, org, space, n).await?;
+        erased += n;
     }
     if erased > 0 {
         tracing::info!(

@@ -101,6 +101,9 @@ pub trait InsightStore: Send + Sync {
         since: Option<DateTime<Utc>>,
         before: Option<DateTime<Utc>>,
     ) -> Result<Vec<GroupedQuestion>>;
+    /// Rewrites groups' words, vectors and question counts (after some of their questions
+    /// were erased).
+    async fn rewrite_groups(&self, org: OrgId, groups: &[QuestionGroup]) -> Result<()>;
     /// Notes the source the owner wrote for a group. False: no such group.
     async fn set_group_answer(
         &self,

@@ -245,6 +245,45 @@ pub async fn group_new_before(app: &App, asked_before: DateTime<Utc>) -> Result<
     Ok(grouped)
 }
 
+/// Recounts the words of a chat space's groups from the questions they still hold (after an
+/// erasure: a group keeps nothing of an erased question, not even its stems). A group that
+/// lost questions forgets its mean vector too (it cannot be taken apart); the next question
+/// that joins it starts a new one.
+pub async fn recount(app: &App, org: OrgId, space: ChatSpaceId) -> Result<(), AppError> {
+    let groups = app.store.question_groups(org, space).await?;
+    let asked = app
+        .store
+        .grouped_questions(org, space, None, None, None)
+        .await?;
+    let mut words: HashMap<QuestionGroupId, (BTreeMap<String, u32>, i64)> = HashMap::new();
+    for q in &asked {
+        let (counts, n) = words.entry(q.group_id).or_default();
+        for w in terms(&q.question) {
+            *counts.entry(w).or_default() += 1;
+        }
+        *n += 1;
+    }
+    let changed: Vec<QuestionGroup> = groups
+        .into_iter()
+        .filter_map(|mut g| {
+            let (counts, n) = words.remove(&g.id).unwrap_or_default();
+            if counts == g.terms && n == g.questions {
+                return None;
+            }
+            if n != g.questions {
+                g.vector = None;
+            }
+            g.terms = counts;
+            g.questions = n;
+            Some(g)
+        })
+        .collect();
+    if !changed.is_empty() {
+        app.store.rewrite_groups(org, &changed).await?;
+    }
+    Ok(())
+}
+
 /// Adds a question to a group: its words to the group's, its vector to the mean.
 fn join(
     group: &mut QuestionGroup,

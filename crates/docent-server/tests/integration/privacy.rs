@@ -73,7 +73,8 @@ async fn visitors_are_erased(backend: Backend) {
     assert_eq!(status, StatusCode::OK);
     for (visitor, question) in [
         ("visitor-max-0002", "Are returns accepted for unused items?"),
-        ("visitor-ann-0003", "Can I return my order?"),
+        // Like Zoe's second question: they share a group, which must keep nothing of hers.
+        ("visitor-ann-0003", "When do refunds reach my card?"),
     ] {
         let (status, _) = widget(
             &app,
@@ -90,6 +91,12 @@ async fn visitors_are_erased(backend: Backend) {
     assert!(
         !app.tables_mentioning("ZEBRA-4471").await.is_empty(),
         "the search finds what is there"
+    );
+    assert!(
+        app.tables_mentioning("zebra")
+            .await
+            .contains(&"question_groups".to_owned()),
+        "Zoe's and Ann's questions share a group, which holds her words' stems"
     );
 
     // Her data, exported first (by her id): her two conversations only.
@@ -121,8 +128,10 @@ async fn visitors_are_erased(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::OK, "{erased}");
     assert_eq!(erased["conversations"], 2);
+    // (`zebra` too, as indexes and groups keep words: lower-cased, stemmed.)
     for needle in [
         "ZEBRA-4471",
+        "zebra",
         "visitor-zoe-0001",
         "zoe.quist@example.com",
         "Zoe Quist",

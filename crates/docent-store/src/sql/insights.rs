@@ -255,6 +255,26 @@ macro_rules! insights_sql {
                         .collect()
                 }
 
+                async fn rewrite_groups(&self, org: OrgId, groups: &[QuestionGroup]) -> Result<()> {
+                    let mut writer = self.writer().await?;
+                    let mut tx = writer.begin().await?;
+                    for g in groups {
+                        sqlx::query(
+                            "UPDATE question_groups SET terms = $3, vector = $4, questions = $5 \
+                             WHERE org_id = $1 AND id = $2",
+                        )
+                        .bind(org.0)
+                        .bind(g.id.0)
+                        .bind(Json(&g.terms))
+                        .bind(g.vector.as_ref().map(Json))
+                        .bind(g.questions)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                }
+
                 async fn set_group_answer(
                     &self,
                     org: OrgId,
