@@ -5,18 +5,19 @@ use std::collections::HashSet;
 
 use crate::Retrieved;
 use crate::extractive::{stem, stems};
-use crate::retrieve::query_terms;
+use crate::retrieve::topic_terms;
 
 /// How many of the best passages are looked at.
 const PASSAGES: usize = 3;
 
 /// From 0 (nothing found) to 1: the largest share of the question's topic words (stemmed,
-/// without stop words) that one of the best three passages holds; when the vector search
+/// without stop words and the words of how a question is asked: "what time do you open on
+/// Monday" is about opening and Monday) that one of the best three passages holds; when the vector search
 /// also scored a passage, the mean of that share and its cosine similarity. Retrieval
 /// always returns something when any word matches, so this, not the presence of passages,
 /// tells a passage that answers from one that merely shares a word.
 pub fn confidence(question: &str, retrieved: &[Retrieved]) -> f64 {
-    let wanted: HashSet<String> = query_terms(question).iter().map(|t| stem(t)).collect();
+    let wanted: HashSet<String> = topic_terms(question).iter().map(|t| stem(t)).collect();
     let best = retrieved
         .iter()
         .take(PASSAGES)
@@ -82,5 +83,14 @@ mod tests {
     fn similarity_is_averaged_in_when_the_vector_search_scored_it() {
         let p = passage("Refunds reach your card within five days.", Some(0.6));
         assert_eq!(confidence("refunds card", &[p]), 0.8);
+    }
+
+    #[test]
+    fn how_a_question_is_asked_is_not_what_it_is_about() {
+        let hours = passage("We open at seven on Monday.", None);
+        assert_eq!(
+            confidence("What time do you open on Monday?", &[hours]),
+            1.0
+        );
     }
 }

@@ -96,6 +96,73 @@ pub fn query_terms(question: &str) -> Vec<String> {
     if content.is_empty() { terms } else { content }
 }
 
+/// Words that carry no topic in a question to a chatbot, beyond the usual stop words: the
+/// courtesies, and the words of how a question is asked ("how long does it take", "is it
+/// still possible") that any topic's questions share.
+pub const QUESTION_WORDS: &[&str] = &[
+    "hi",
+    "hello",
+    "hey",
+    "please",
+    "thanks",
+    "thank",
+    "tell",
+    "know",
+    "want",
+    "need",
+    "like",
+    "would",
+    "could",
+    "can",
+    "get",
+    "got",
+    "also",
+    "anyone",
+    "someone",
+    "question",
+    "ask",
+    "wonder",
+    "long",
+    "much",
+    "many",
+    "take",
+    "takes",
+    "time",
+    "way",
+    "ways",
+    "work",
+    "use",
+    "make",
+    "still",
+    "yet",
+    "here",
+    "now",
+    "possible",
+    "best",
+    "good",
+    "thing",
+    "go",
+    "will",
+    "let",
+    "help",
+    "info",
+    "information",
+    "there",
+    "way",
+];
+
+/// What a question is about: its words without stop words and without the words of how a
+/// question is asked ([`QUESTION_WORDS`]), unless nothing else is left.
+pub fn topic_terms(question: &str) -> Vec<String> {
+    let terms = query_terms(question);
+    let topic: Vec<String> = terms
+        .iter()
+        .filter(|t| !QUESTION_WORDS.contains(&t.as_str()))
+        .cloned()
+        .collect();
+    if topic.is_empty() { terms } else { topic }
+}
+
 /// Merges the two candidate lists, best first: full-text candidates in their order (a chunk
 /// the vector search also found carries its similarity), then chunks only the vector
 /// search found, in its order, so that questions sharing no word with the knowledge still

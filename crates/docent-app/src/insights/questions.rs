@@ -22,61 +22,6 @@ const BATCH: u32 = 200;
 /// How long a question waits before it is grouped, so that its answer is written first.
 const SETTLE_SECS: i64 = 10;
 
-/// Words that carry no topic in a question to a chatbot, beyond the usual stop words: the
-/// courtesies, and the words of how a question is asked ("how long does it take", "is it
-/// still possible") that any topic's questions share.
-const CHAT_WORDS: &[&str] = &[
-    "hi",
-    "hello",
-    "hey",
-    "please",
-    "thanks",
-    "thank",
-    "tell",
-    "know",
-    "want",
-    "need",
-    "like",
-    "would",
-    "could",
-    "can",
-    "get",
-    "got",
-    "also",
-    "anyone",
-    "someone",
-    "question",
-    "ask",
-    "wonder",
-    "long",
-    "much",
-    "many",
-    "take",
-    "takes",
-    "time",
-    "way",
-    "ways",
-    "work",
-    "use",
-    "make",
-    "still",
-    "yet",
-    "here",
-    "now",
-    "possible",
-    "best",
-    "good",
-    "thing",
-    "go",
-    "will",
-    "let",
-    "help",
-    "info",
-    "information",
-    "there",
-    "way",
-];
-
 /// How alike two questions must be, by their words, to be one question: the mean of the
 /// share of one's words the other holds, both ways (see [`term_similarity`]).
 pub const TERM_THRESHOLD: f64 = 0.5;
@@ -88,9 +33,8 @@ pub const VECTOR_THRESHOLD: f64 = 0.6;
 /// every number as `#`.
 pub fn terms(question: &str) -> BTreeSet<String> {
     let stemmer = Stemmer::create(Algorithm::English);
-    docent_rag::retrieve::query_terms(question)
+    docent_rag::retrieve::topic_terms(question)
         .into_iter()
-        .filter(|t| !CHAT_WORDS.contains(&t.as_str()))
         .map(|t| {
             if t.chars().all(|c| c.is_ascii_digit()) {
                 "#".to_owned()
