@@ -86,6 +86,9 @@ pub struct Shell {
     pub flash: Option<&'static str>,
     /// The active section of the navigation.
     pub nav: &'static str,
+    /// The member sees only some chat spaces (an agency's client): the organization's own
+    /// pages are not theirs.
+    pub limited: bool,
 }
 
 impl Shell {
@@ -153,6 +156,7 @@ impl FromRequestParts<AppState> for PageCtx {
             shell.user = user;
             shell.org = Some(caller.org);
             shell.role = Some(caller.role);
+            shell.limited = caller.visible.is_some();
         } else if let Ok(current) = CurrentUser::from_request_parts(parts, state).await {
             shell.user = Some(current.user);
         }

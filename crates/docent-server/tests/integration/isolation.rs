@@ -527,6 +527,10 @@ async fn clients_limited_to_another_chat_space_reach_nothing_else(app: TestApp) 
             !html.contains("Victim space"),
             "{page} shows the victim's chat space"
         );
+        assert!(
+            !html.contains("href=\"/app/members\""),
+            "{page} links to the organization's members"
+        );
     }
     // Lifted, they see everything again; a chat space deleted does not lift it.
     let (status, body) = victim
