@@ -148,7 +148,6 @@ pub const QUESTION_WORDS: &[&str] = &[
     "info",
     "information",
     "there",
-    "way",
 ];
 
 /// What a question is about: its words without stop words and without the words of how a
