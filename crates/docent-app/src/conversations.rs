@@ -68,6 +68,12 @@ pub struct DateRange {
     pub to: Option<NaiveDate>,
 }
 
+/// The first instant of a day (UTC): where a range of days starts, and (for the day after
+/// its last) where it ends.
+pub fn midnight(day: NaiveDate) -> chrono::DateTime<chrono::Utc> {
+    day.and_time(NaiveTime::MIN).and_utc()
+}
+
 impl DateRange {
     /// The range as a filter of conversations; a `from` after `to` is refused.
     pub fn filter(self) -> Result<ConversationFilter, AppError> {
@@ -76,7 +82,6 @@ impl DateRange {
         {
             return Err(AppError::validation("from", "must not be after `to`"));
         }
-        let midnight = |day: NaiveDate| day.and_time(NaiveTime::MIN).and_utc();
         Ok(ConversationFilter {
             since: self.from.map(midnight),
             before: self.to.and_then(|d| d.succ_opt()).map(midnight),

@@ -6,12 +6,13 @@
 //! rate of a period divides figures of the same conversations. Playground conversations are
 //! the team's own tries and are not counted; the API's and the widget's are.
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use docent_core::*;
 use docent_store::DayCounts;
 use serde::{Deserialize, Serialize};
 
 use crate::actor::Caller;
+use crate::conversations::midnight;
 use crate::{App, AppError, chat_spaces};
 
 /// How long a period is.
@@ -107,6 +108,13 @@ impl Window {
             ));
         }
         Ok(window)
+    }
+
+    /// The instants the window runs between: its first day's midnight, and the midnight after
+    /// its last day.
+    pub fn instants(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        let end = self.to.succ_opt().unwrap_or(self.to);
+        (midnight(self.from), midnight(end))
     }
 
     /// The first day of each period, in order.
@@ -215,13 +223,9 @@ async fn count(
 ) -> Result<Analytics, AppError> {
     let space = spaces.as_deref();
     let periods = window.periods();
-    let midnight = |day: NaiveDate| day.and_time(NaiveTime::MIN).and_utc();
-    let end = window.to.succ_opt().unwrap_or(window.to);
+    let (since, before) = window.instants();
     let org = caller.org_id();
-    let found = app
-        .store
-        .analytics_days(org, space, midnight(window.from), midnight(end))
-        .await?;
+    let found = app.store.analytics_days(org, space, since, before).await?;
     // Which period a day falls in.
     let period_of = |day: NaiveDate| {
         let at = periods.partition_point(|p| *p <= day);
@@ -233,6 +237,10 @@ async fn count(
         if let Some(at) = period_of(day.day) {
             series[at].day(day);
             totals.day(day);
+            // A day's visitors come with its sums; a week's or a month's are counted below.
+            if window.granularity == Granularity::Day {
+                series[at].figures.unique_visitors = day.visitors;
+            }
         }
     }
     for &(day, ms, n) in &found.response_ms {
@@ -247,28 +255,19 @@ async fn count(
             totals.confidences.push((confidence, n));
         }
     }
-    // Visitors are counted once a period, however many days they came on in it (a day's
-    // come with its sums; a week's or a month's are counted for it, from no earlier than
-    // the window's first day).
-    for day in &found.days {
-        if let (Granularity::Day, Some(at)) = (window.granularity, period_of(day.day)) {
-            series[at].figures.unique_visitors = day.visitors;
-        }
-    }
+    // Visitors are counted once a period, however many days they came on in it (a period
+    // counted from no earlier than the window's first day).
     for (at, start) in periods.iter().enumerate() {
         if window.granularity != Granularity::Day && series[at].figures.conversations > 0 {
-            let from = (*start).max(window.from);
-            let to = periods.get(at + 1).copied().unwrap_or(end).min(end);
-            series[at].figures.unique_visitors = app
-                .store
-                .count_visitors(org, space, midnight(from), midnight(to))
-                .await?;
+            let from = midnight((*start).max(window.from));
+            let to = periods
+                .get(at + 1)
+                .map_or(before, |next| midnight(*next).min(before));
+            series[at].figures.unique_visitors =
+                app.store.count_visitors(org, space, from, to).await?;
         }
     }
-    totals.figures.unique_visitors = app
-        .store
-        .count_visitors(org, space, midnight(window.from), midnight(end))
-        .await?;
+    totals.figures.unique_visitors = app.store.count_visitors(org, space, since, before).await?;
     Ok(Analytics {
         from: window.from,
         to: window.to,
@@ -490,10 +489,13 @@ pub async fn export(
     window: Window,
     chart: Option<Chart>,
 ) -> Result<crate::conversations::Export, AppError> {
-    let slug = chat_spaces::get(app, caller, space).await?.endpoint_slug;
-    let analytics = of_chat_space(app, caller, space, window).await?;
+    let space = chat_spaces::get(app, caller, space).await?;
+    let analytics = count(app, caller, Some(vec![space.id]), window).await?;
     let what = chart.map_or("analytics", Chart::as_str);
-    let file_name = format!("{slug}-{what}-{}-{}.csv", window.from, window.to);
+    let file_name = format!(
+        "{}-{what}-{}-{}.csv",
+        space.endpoint_slug, window.from, window.to
+    );
     Ok(crate::conversations::Export::whole(
         file_name,
         csv(&analytics, chart),

@@ -7,12 +7,13 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use docent_core::*;
 use docent_store::{GroupedQuestion, QuestionGroup, QuestionToGroup};
 use rust_stemmers::{Algorithm, Stemmer};
 use serde::Serialize;
 
+use super::analytics::Window;
 use crate::actor::Caller;
 use crate::{App, AppError, chat_spaces};
 
@@ -281,23 +282,16 @@ pub struct TopQuestion {
     pub conversation_ids: Vec<ConversationId>,
 }
 
-/// The days of a window, both included, as the instants they run between.
-pub fn instants(from: NaiveDate, to: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
-    let midnight = |d: NaiveDate| d.and_time(NaiveTime::MIN).and_utc();
-    (midnight(from), midnight(to.succ_opt().unwrap_or(to)))
-}
-
-/// A chat space's questions asked most from `from` to `to`, most asked first.
+/// A chat space's questions asked most in the window's days, most asked first.
 pub async fn top(
     app: &App,
     caller: &Caller,
     space: ChatSpaceId,
-    from: NaiveDate,
-    to: NaiveDate,
+    window: Window,
     limit: usize,
 ) -> Result<Vec<TopQuestion>, AppError> {
     let space = chat_spaces::get(app, caller, space).await?;
-    let (since, before) = instants(from, to);
+    let (since, before) = window.instants();
     let asked = app
         .store
         .grouped_questions(caller.org_id(), space.id, None, Some(since), Some(before))

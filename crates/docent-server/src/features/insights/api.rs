@@ -31,23 +31,13 @@ pub struct AnalyticsQuery {
     pub granularity: Option<Granularity>,
 }
 
-impl AnalyticsQuery {
-    fn window(&self) -> Result<Window, ApiError> {
-        Ok(Window::new(
-            self.from,
-            self.to,
-            self.granularity.unwrap_or_default(),
-        )?)
-    }
-}
-
 pub async fn chat_space(
     State(state): State<AppState>,
     caller: Caller,
     IdPath(id): IdPath<ChatSpaceId>,
     ApiQuery(query): ApiQuery<AnalyticsQuery>,
 ) -> Result<Json<Analytics>, ApiError> {
-    let window = query.window()?;
+    let window = Window::new(query.from, query.to, query.granularity.unwrap_or_default())?;
     Ok(Json(
         analytics::of_chat_space(&state, &caller, id, window).await?,
     ))
@@ -58,7 +48,7 @@ pub async fn organization(
     caller: Caller,
     ApiQuery(query): ApiQuery<AnalyticsQuery>,
 ) -> Result<Json<Analytics>, ApiError> {
-    let window = query.window()?;
+    let window = Window::new(query.from, query.to, query.granularity.unwrap_or_default())?;
     Ok(Json(
         analytics::of_organization(&state, &caller, window).await?,
     ))
@@ -119,7 +109,7 @@ pub async fn top_questions(
 ) -> Result<Json<Data<TopQuestion>>, ApiError> {
     let window = Window::new(query.from, query.to, Granularity::Day)?;
     let limit = query.limit.unwrap_or(20).clamp(1, 100) as usize;
-    let top = questions::top(&state, &caller, id, window.from, window.to, limit).await?;
+    let top = questions::top(&state, &caller, id, window, limit).await?;
     Ok(Json(Data { data: top }))
 }
 

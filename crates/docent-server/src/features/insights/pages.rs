@@ -290,7 +290,7 @@ pub async fn chat_space(
     let a = analytics::of_chat_space(&state, &caller, space.id, window).await?;
     let csv = format!("/api/chat-spaces/{}/analytics/export", space.id);
     let setup = chat_spaces::setup(&state, &caller, &space).await?;
-    let top = questions::top(&state, &caller, space.id, a.from, a.to, 10).await?;
+    let top = questions::top(&state, &caller, space.id, window, 10).await?;
     let gaps = gaps::list(&state, &caller, space.id, None).await?;
     let page = AnalyticsPage {
         top,
