@@ -10,7 +10,7 @@ use chrono::{Datelike, Duration, NaiveDate, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{Backend, TestApp, code};
+use crate::common::{Backend, TestApp, code, unlimited_widget};
 use crate::widget::published;
 
 /// Questions the shop's knowledge (returns and refunds) answers.
@@ -111,13 +111,7 @@ async fn postgres() {
 }
 
 async fn a_month_of_traffic_adds_up(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| {
-        s.widget_messages_per_minute = u32::MAX;
-        s.widget_requests_per_minute = u32::MAX;
-        s.widget_conversations_per_minute = u32::MAX;
-    })
-    .await
-    else {
+    let Some(app) = TestApp::spawn_with(backend, unlimited_widget).await else {
         eprintln!("skipped: no PostgreSQL (set DOCENT_TEST_DATABASE_URL)");
         return;
     };

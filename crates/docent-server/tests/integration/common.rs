@@ -63,6 +63,13 @@ impl Drop for TestApp {
     }
 }
 
+/// Lifts the widget's rate limits, for tests that send much traffic from one address.
+pub fn unlimited_widget(s: &mut Settings) {
+    s.widget_messages_per_minute = u32::MAX;
+    s.widget_requests_per_minute = u32::MAX;
+    s.widget_conversations_per_minute = u32::MAX;
+}
+
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
         Self::spawn_with(backend, |_| {}).await

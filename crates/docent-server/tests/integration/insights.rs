@@ -9,7 +9,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{Backend, Session, TestApp, code, drain_jobs};
+use crate::common::{Backend, Session, TestApp, code, drain_jobs, unlimited_widget};
 use crate::widget::published;
 
 /// Five questions, each asked four ways, and two that are like nothing else.
@@ -57,9 +57,7 @@ async fn app_on(backend: Backend) -> Option<TestApp> {
 /// With `embeddings`, questions are also grouped by the local MiniLM model's vectors.
 async fn app_with(backend: Backend, embeddings: Option<std::path::PathBuf>) -> Option<TestApp> {
     TestApp::spawn_with(backend, |s| {
-        s.widget_messages_per_minute = u32::MAX;
-        s.widget_requests_per_minute = u32::MAX;
-        s.widget_conversations_per_minute = u32::MAX;
+        unlimited_widget(s);
         s.embedding_model_dir = embeddings;
     })
     .await

@@ -6,16 +6,11 @@ use chrono::{Duration, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{Backend, TestApp, code};
+use crate::common::{Backend, TestApp, code, unlimited_widget};
 use crate::widget::published;
 
 async fn app_on(backend: Backend) -> Option<TestApp> {
-    TestApp::spawn_with(backend, |s| {
-        s.widget_messages_per_minute = u32::MAX;
-        s.widget_requests_per_minute = u32::MAX;
-        s.widget_conversations_per_minute = u32::MAX;
-    })
-    .await
+    TestApp::spawn_with(backend, unlimited_widget).await
 }
 
 /// A visitor's request to the widget API; its status and body.
