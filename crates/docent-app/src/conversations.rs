@@ -277,7 +277,7 @@ async fn messages_between(
     }
 }
 
-async fn all_messages(
+pub(crate) async fn all_messages(
     store: &dyn docent_store::Store,
     org: OrgId,
     conversation: ConversationId,

@@ -77,6 +77,15 @@ pub enum AppError {
     /// space's own wording for visitors.
     #[error("{0}")]
     QuotaExceeded(String),
+    #[error(
+        "This chat space does not hand conversations to people; its owner can turn handover on in the chat space's Settings."
+    )]
+    HandoverOff,
+    /// Another agent has the conversation; the message names them.
+    #[error("{0}")]
+    ConversationTaken(String),
+    #[error("This conversation is closed; a new visitor message starts a new one.")]
+    ConversationClosed,
     #[error("Something went wrong on our side; it has been logged.")]
     Internal(String),
 }

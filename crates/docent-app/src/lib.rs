@@ -16,6 +16,7 @@ pub mod documents;
 pub mod error;
 pub mod events;
 pub mod files;
+pub mod handover;
 pub mod insights;
 pub mod jobs;
 pub mod limits;

@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use crate::App;
 use crate::AppError;
 use crate::answers::ask_error;
+use crate::handover;
 use crate::limits::{WidgetSpace, default_string};
 
 /// What the widget needs to paint itself.
@@ -23,6 +24,8 @@ pub struct WidgetSettings {
     pub name: String,
     pub endpoint_slug: String,
     pub widget: WidgetConfig,
+    /// Whether the widget offers "Talk to a person" and follows a person's replies live.
+    pub handover: bool,
 }
 
 pub fn settings(w: &WidgetSpace) -> WidgetSettings {
@@ -31,10 +34,12 @@ pub fn settings(w: &WidgetSpace) -> WidgetSettings {
     if widget.bot_name.trim().is_empty() {
         widget.bot_name = w.space.name.clone();
     }
+    let handover = crate::handover::config(&w.space);
     WidgetSettings {
         name: w.space.name.clone(),
         endpoint_slug: w.space.endpoint_slug.clone(),
         widget,
+        handover: handover.enabled && handover.visitor_button,
     }
 }
 
@@ -176,7 +181,7 @@ pub async fn open_conversation(
 }
 
 /// A conversation of this chat space that `visitor_id` opened.
-async fn visitors_conversation(
+pub(crate) async fn visitors_conversation(
     app: &App,
     w: &WidgetSpace,
     id: ConversationId,
@@ -222,9 +227,12 @@ pub async fn history(
     })
 }
 
+/// Over, or quiet too long with the bot (one with a person, or waiting for one, stays open
+/// however long the visitor waits).
 fn is_idle(app: &App, c: &Conversation) -> bool {
     let idle = Duration::seconds(i64::from(app.settings.widget_idle_secs));
-    c.status.is_over() || Utc::now() - c.last_activity_at > idle
+    c.status.is_over()
+        || (c.status == ConversationStatus::Active && Utc::now() - c.last_activity_at > idle)
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -309,6 +317,32 @@ pub async fn start(
     if conversation.is_none() {
         may_open_conversation(app, w)?;
     }
+    // A person has it, waits for it, or the message asks for one: the bot stays silent and
+    // the message goes to the inbox.
+    let with_person = match &conversation {
+        Some(Continue::Found(c)) => matches!(
+            c.status,
+            ConversationStatus::WaitingForHuman | ConversationStatus::Human
+        ),
+        _ => false,
+    };
+    let trigger = handover::trigger_in_message(&handover::config(&w.space), &input.message);
+    if with_person || trigger.is_some() {
+        let found = match conversation {
+            Some(Continue::Found(c)) => *c,
+            _ => app
+                .store
+                .create_conversation(
+                    w.space.org_id,
+                    w.space.id,
+                    Channel::Widget,
+                    visitor.new_conversation(w),
+                )
+                .await?
+                .ok_or(AppError::NotFound("chat space"))?,
+        };
+        return held(app, w, found, input.message, trigger).await;
+    }
     let ask = Ask {
         org: w.space.org_id,
         plan: w.plan,
@@ -320,9 +354,69 @@ pub async fn start(
         show_sources: false,
     };
     let (tx, rx) = mpsc::channel(64);
-    let answers = app.answers.clone();
-    let task = tokio::spawn(async move { answers.answer(ask, tx).await });
+    let (app, space) = (app.clone(), w.space.clone());
+    let task = tokio::spawn(async move {
+        let answer = app.answers.answer(ask, tx).await?;
+        if let Err(e) = handover::after_answer(&app, &space, &answer).await {
+            tracing::warn!(error = %e, "could not check the handover triggers after an answer");
+        }
+        Ok(answer)
+    });
     Ok((rx, task))
+}
+
+/// A visitor's message that the bot does not answer: a person has the conversation or is
+/// asked for (`trigger`). It is stored and goes to the inbox; the stream starts and ends
+/// with it (`done` carries the visitor's own message: no answer follows).
+async fn held(
+    app: &App,
+    w: &WidgetSpace,
+    conversation: Conversation,
+    message: String,
+    trigger: Option<HandoverReason>,
+) -> Result<
+    (
+        mpsc::Receiver<AnswerEvent>,
+        JoinHandle<Result<Message, AskError>>,
+    ),
+    AppError,
+> {
+    let question = message.trim().to_owned();
+    if validate::is_blank(&question) {
+        return Err(ask_error(AskError::EmptyQuestion, w.plan));
+    }
+    if question.chars().count() > docent_rag::MAX_QUESTION_CHARS {
+        return Err(ask_error(AskError::QuestionTooLong, w.plan));
+    }
+    let stored = app
+        .store
+        .add_message(
+            w.space.org_id,
+            NewMessage::plain(conversation.id, MessageRole::User, question),
+        )
+        .await?
+        .ok_or(AppError::NotFound("conversation"))?;
+    let conversation = match trigger {
+        Some(reason) => handover::request(app, &conversation, reason)
+            .await?
+            .unwrap_or(conversation),
+        None => conversation,
+    };
+    handover::message_stored(app, &conversation, &stored).await;
+    let (tx, rx) = mpsc::channel(2);
+    let _ = tx
+        .send(AnswerEvent::Started {
+            conversation_id: conversation.id,
+            message_id: stored.id,
+            sources: None,
+        })
+        .await;
+    let _ = tx
+        .send(AnswerEvent::Done {
+            message: stored.clone(),
+        })
+        .await;
+    Ok((rx, tokio::spawn(async move { Ok(stored) })))
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -353,5 +447,8 @@ pub async fn feedback(
         )
         .await?
         .ok_or(AppError::NotFound("answer"))?;
+    if input.feedback == Some(Feedback::Down) {
+        handover::after_feedback(app, &w.space, &conversation).await?;
+    }
     Ok(message.into())
 }

@@ -242,6 +242,8 @@ pub struct Message {
     /// How well the knowledge matched the question an answer replies to, from 0 to 1 (see
     /// `docent_rag::confidence`); none on other messages.
     pub confidence: Option<f64>,
+    /// The member who wrote an agent's message.
+    pub author_id: Option<UserId>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -259,6 +261,7 @@ pub struct NewMessage {
     pub citations: Vec<Citation>,
     pub answer_kind: Option<AnswerKind>,
     pub confidence: Option<f64>,
+    pub author_id: Option<UserId>,
 }
 
 impl NewMessage {
@@ -281,6 +284,7 @@ impl NewMessage {
             citations: Vec::new(),
             answer_kind: None,
             confidence: None,
+            author_id: None,
         }
     }
 }

@@ -114,6 +114,50 @@ pub struct AiConfig {
     #[schemars(range(max = 50))]
     #[serde(deserialize_with = "whole_number")]
     pub history_messages: u32,
+    /// When the bot steps aside for a person.
+    pub handover: HandoverConfig,
+}
+
+/// When a conversation goes to a person (DESIGN §4 "Handover and inbox"). Off until the
+/// organization has agents to answer: then each trigger may be turned off on its own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct HandoverConfig {
+    pub enabled: bool,
+    /// A "Talk to a person" button in the widget.
+    pub visitor_button: bool,
+    /// Phrases such as "talk to a human" (in the widget's languages) ask for a person.
+    pub phrases: bool,
+    /// After this many don't-know replies in a row (0: never).
+    #[schemars(range(max = 20))]
+    #[serde(deserialize_with = "whole_number")]
+    pub after_dont_know: u32,
+    /// After this many answers rated down in a conversation (0: never).
+    #[schemars(range(max = 20))]
+    #[serde(deserialize_with = "whole_number")]
+    pub after_thumbs_down: u32,
+    /// Words or phrases that hand the conversation over at once (up to 50, each up to 60
+    /// characters), e.g. `refund`, `complaint`.
+    #[schemars(length(max = 50))]
+    pub keywords: Vec<String>,
+    /// Email the chat space's agents when a visitor has waited this many minutes (0: never).
+    #[schemars(range(max = 1440))]
+    #[serde(deserialize_with = "whole_number")]
+    pub notify_after_minutes: u32,
+}
+
+impl Default for HandoverConfig {
+    fn default() -> Self {
+        HandoverConfig {
+            enabled: false,
+            visitor_button: true,
+            phrases: true,
+            after_dont_know: 2,
+            after_thumbs_down: 2,
+            keywords: Vec::new(),
+            notify_after_minutes: 5,
+        }
+    }
 }
 
 impl Default for AiConfig {
@@ -127,6 +171,7 @@ impl Default for AiConfig {
                 .to_owned(),
             dont_know_reply: "Sorry, I don't know the answer to that yet.".to_owned(),
             history_messages: 6,
+            handover: HandoverConfig::default(),
         }
     }
 }
@@ -252,6 +297,29 @@ impl ConfigDoc for AiConfig {
         }
         if self.history_messages > 50 {
             errors.add(&f("history_messages"), "Use at most 50 messages.");
+        }
+        let h = &self.handover;
+        if h.after_dont_know > 20 {
+            errors.add(&f("handover.after_dont_know"), "Use 0 (never) to 20.");
+        }
+        if h.after_thumbs_down > 20 {
+            errors.add(&f("handover.after_thumbs_down"), "Use 0 (never) to 20.");
+        }
+        if h.keywords.len() > 50
+            || h.keywords
+                .iter()
+                .any(|k| k.trim().is_empty() || k.chars().count() > 60)
+        {
+            errors.add(
+                &f("handover.keywords"),
+                "Use at most 50 keywords of 1 to 60 characters.",
+            );
+        }
+        if h.notify_after_minutes > 1440 {
+            errors.add(
+                &f("handover.notify_after_minutes"),
+                "Use 0 (never) to 1440 minutes.",
+            );
         }
     }
 }

@@ -70,4 +70,8 @@ typed_id!(
     MessageId,
     /// Visitors' questions of the same meaning (a top question, or a knowledge gap).
     QuestionGroupId,
+    /// One time a conversation went to a person.
+    HandoverId,
+    /// An agent's internal note on a conversation.
+    NoteId,
 );

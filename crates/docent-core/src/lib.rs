@@ -4,6 +4,7 @@
 
 pub mod answers;
 pub mod config;
+pub mod handover;
 pub mod ids;
 pub mod jobs;
 pub mod knowledge;
@@ -13,6 +14,7 @@ pub mod settings;
 pub mod validate;
 
 pub use answers::*;
+pub use handover::*;
 pub use ids::*;
 pub use jobs::*;
 pub use knowledge::*;

@@ -118,6 +118,9 @@ impl ErrorKind {
             ErrorKind::App(A::OriginNotAllowed) => ("origin_not_allowed", StatusCode::FORBIDDEN),
             ErrorKind::App(A::RateLimited) => ("rate_limited", StatusCode::TOO_MANY_REQUESTS),
             ErrorKind::App(A::QuotaExceeded) => ("quota_exceeded", StatusCode::TOO_MANY_REQUESTS),
+            ErrorKind::App(A::HandoverOff) => ("handover_off", StatusCode::CONFLICT),
+            ErrorKind::App(A::ConversationTaken) => ("conversation_taken", StatusCode::CONFLICT),
+            ErrorKind::App(A::ConversationClosed) => ("conversation_closed", StatusCode::CONFLICT),
             ErrorKind::App(A::Internal) => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }

@@ -231,6 +231,7 @@ pub fn routes() -> Vec<Route> {
         features::knowledge::routes(),
         features::answers::routes(),
         features::insights::routes(),
+        features::inbox::routes(),
         features::admin::routes(),
         widget::routes(),
         ops::routes(),

@@ -110,8 +110,8 @@ impl AnswerPath for SqliteStore {
                 conn.prepare_cached(concat!(
                     "INSERT INTO messages (id, org_id, chat_space_id, conversation_id, role, content, model, \
                      tokens_in, tokens_out, cost_micro_usd, processing_time_ms, context_chunks, citations, \
-                     answer_kind, created_at, confidence) \
-                     SELECT ?1, org_id, chat_space_id, id, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?17 \
+                     answer_kind, created_at, confidence, author_id) \
+                     SELECT ?1, org_id, chat_space_id, id, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?17, ?18 \
                      FROM conversations WHERE org_id = ?2 AND id = ?3 AND (?15 IS NULL OR \
                        (SELECT COALESCE(SUM(messages), 0) FROM usage_daily WHERE org_id = ?2 AND date >= ?16) < ?15) \
                      RETURNING ",
@@ -135,7 +135,8 @@ impl AnswerPath for SqliteStore {
                         now,
                         limit,
                         since,
-                        m.confidence
+                        m.confidence,
+                        m.author_id.map(|a| a.0)
                     ],
                     message_row,
                 )

@@ -287,6 +287,7 @@ pub(crate) fn message_row(row: &Row) -> rusqlite::Result<MessageRow> {
         feedback: row.get(14)?,
         created_at: time(row, 15)?,
         confidence: row.get(16)?,
+        author_id: row.get(17)?,
     })
 }
 

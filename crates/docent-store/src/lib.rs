@@ -12,6 +12,7 @@ pub mod answers;
 pub mod api_keys;
 pub mod chat_spaces;
 mod error;
+pub mod handover;
 pub mod hub;
 pub mod insights;
 pub mod jobs;
@@ -32,6 +33,7 @@ pub use answers::{
 pub use api_keys::ApiKeyStore;
 pub use chat_spaces::ChatSpaceStore;
 pub use error::StoreError;
+pub use handover::{HandoverStore, InboxFilter, InboxItem};
 pub use insights::{GroupedQuestion, InsightStore, QuestionGroup, QuestionToGroup};
 pub use jobs::JobQueue;
 pub use knowledge::{ChunkIndex, KnowledgeStore};
@@ -43,7 +45,7 @@ pub use outbox::OutboxStore;
 pub mod prelude {
     pub use crate::{
         AccountStore, AnswerPath, AnswerStore, ApiKeyStore, ChatSpaceStore, ChunkIndex,
-        InsightStore, JobQueue, KnowledgeStore, OrgStore, OutboxStore, Store,
+        HandoverStore, InsightStore, JobQueue, KnowledgeStore, OrgStore, OutboxStore, Store,
     };
 }
 
@@ -70,6 +72,7 @@ pub trait Store:
     + AnswerStore
     + AnswerPath
     + InsightStore
+    + HandoverStore
     + OutboxStore
     + Send
     + Sync

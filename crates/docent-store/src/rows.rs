@@ -313,6 +313,7 @@ pub struct MessageRow {
     pub feedback: Option<String>,
     pub created_at: DateTime<Utc>,
     pub confidence: Option<f64>,
+    pub author_id: Option<Uuid>,
 }
 
 impl MessageRow {
@@ -340,6 +341,7 @@ impl MessageRow {
                 .map(|f| parse("feedback", &f, Feedback::parse))
                 .transpose()?,
             confidence: self.confidence,
+            author_id: self.author_id.map(UserId),
             created_at: self.created_at,
         })
     }
@@ -460,7 +462,7 @@ macro_rules! message_columns {
     () => {
         "id, org_id, chat_space_id, conversation_id, role, content, model, tokens_in, tokens_out, \
          cost_micro_usd, processing_time_ms, context_chunks, citations, answer_kind, feedback, \
-         created_at, confidence"
+         created_at, confidence, author_id"
     };
 }
 #[macro_export]

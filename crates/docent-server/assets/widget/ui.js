@@ -23,7 +23,13 @@
     page: "p.",
     extractive: "Quoted from our documents",
     powered_by: "Powered by Docent",
-    messages: "Messages"
+    messages: "Messages",
+    talk_to_person: "Talk to a person",
+    waiting: "Waiting for a person to join. You can keep writing here.",
+    joined: "is here to help",
+    back_to_bot: "You're chatting with the assistant again.",
+    closed: "This conversation was closed. Write again to start a new one.",
+    agent: "Support"
   };
   var THUMB = "M7 10v11H3V10h4zm0 0l4-8c1.7 0 3 1.3 3 3l-1 4h6a2 2 0 0 1 2 2.3l-1.4 8A2 2 0 0 1 17.6 21H7";
   var RTL = /^(ar|he|iw|fa|ur|ps|yi|dv|ckb|sd|ug)(-|$)/i;
@@ -137,8 +143,17 @@
     form.appendChild(input);
     form.appendChild(send);
 
+    // Handover (when the chat space has it on): a button to ask for a person, and the
+    // conversation's live events (an agent's replies and typing) while it is with one.
+    var human = null;
+    if (cfg.handover) {
+      human = el("button", "hb");
+      human.type = "button";
+      human.setAttribute("data-docent", "talk-to-person");
+    }
     panel.appendChild(head);
     panel.appendChild(log);
+    if (human) panel.appendChild(human);
     panel.appendChild(form);
     var brand = el("div", "br", S.powered_by);
     panel.appendChild(brand);
@@ -174,6 +189,7 @@
       input.placeholder = wc.placeholder || "";
       input.setAttribute("aria-label", S.input_label);
       send.setAttribute("aria-label", S.send);
+      if (human) human.textContent = S.talk_to_person;
       brand.hidden = wc.show_branding === false;
       if (welcome) welcome.querySelector(".bu").textContent = wc.welcome_message || "";
     }
@@ -196,7 +212,7 @@
 
     function scroll() { log.scrollTop = log.scrollHeight; }
 
-    function bubble(role, text, at) {
+    function bubble(role, text, at, by) {
       var g = el("div", "g");
       g.setAttribute("data-docent", "message");
       g.setAttribute("data-role", role);
@@ -205,6 +221,7 @@
       b.dir = "auto";
       if (role === "user") b.textContent = text;
       else docentMarkdown(text, b);
+      if (by) g.appendChild(el("div", "lb", by));
       g.appendChild(b);
       var meta = el("div", "mt");
       meta.appendChild(time(at));
@@ -378,6 +395,11 @@
           b.textContent = "";
           docentMarkdown(raw, b);
           scroll();
+        } else if (name === "done" && data.role === "user") {
+          // A person has the conversation (or was just asked for): no answer follows.
+          done = true;
+          setBusy(false);
+          follow();
         } else if (name === "done") {
           done = true;
           if (!answer) { setBusy(false); answer = bubble("assistant", ""); }
@@ -385,6 +407,7 @@
           busy = false;
           send.disabled = false;
           ctx.emit("message", { id: data.id, role: data.role, content: data.content, citations: data.citations });
+          follow();
         } else if (name === "error") {
           done = true;
           if (answer) answer.remove();
@@ -444,6 +467,7 @@
       }
     });
     fresh.addEventListener("click", function () {
+      unfollow();
       delete saved.c;
       save();
       if (failure) failure = null;
@@ -474,6 +498,7 @@
         }).then(function (r) {
           if (!r.ok) throw r;
           try { localStorage.removeItem(KEY); } catch (e) { /* storage blocked */ }
+          unfollow();
           saved = { v: visitorId() };
           greet();
           bubble("assistant", S.forgotten).setAttribute("data-docent", "forgotten");
@@ -503,9 +528,10 @@
         .then(function (h) {
           if (!h) return;
           h.messages.forEach(function (m) {
-            var g = bubble(m.role, m.content, m.created_at);
+            var g = bubble(m.role, m.content, m.created_at, m.role === "agent" ? S.agent : null);
             if (m.role !== "user") finish(g, m);
           });
+          if (h.status !== "closed") follow();
         }, function () { /* offline: the welcome stays */ })
         .then(function () { log.removeAttribute("aria-busy"); });
     }
@@ -531,6 +557,88 @@
       ctx.focusLauncher();
       ctx.emit("close", {});
     }
+
+    var source = null;
+    var state = null;
+    var banner = null;
+    var agentName = S.agent;
+    var agentTyping = null;
+    function unfollow() {
+      if (source) source.close();
+      source = null;
+      state = null;
+      if (banner) banner.remove();
+      banner = null;
+    }
+    function say(text, status) {
+      if (banner) banner.remove();
+      banner = text ? el("div", "hs", text) : null;
+      if (banner) {
+        banner.setAttribute("role", "status");
+        banner.setAttribute("data-docent", "handover-status");
+        banner.setAttribute("data-status", status);
+        log.appendChild(banner);
+        scroll();
+      }
+    }
+    function onStatus(s) {
+      var was = state;
+      state = s.status;
+      if (s.agent) agentName = s.agent.name;
+      if (human) human.hidden = state !== "active";
+      if (state === "waiting_for_human") say(S.waiting, state);
+      else if (state === "human") say(agentName + " " + S.joined, state);
+      else if (state === "closed") { unfollow(); delete saved.c; save(); say(S.closed, "closed"); }
+      else if (was && was !== "active") say(S.back_to_bot, state);
+    }
+    function follow() {
+      if (!cfg.handover || !saved.c || source || ctx.preview || !w.EventSource) return;
+      source = new EventSource(ctx.api + "/conversation/" + encodeURIComponent(saved.c) +
+        "/events?visitor_id=" + encodeURIComponent(saved.v));
+      source.addEventListener("status", function (e) {
+        try { onStatus(JSON.parse(e.data)); } catch (x) { /* a torn event */ }
+      });
+      source.addEventListener("message", function (e) {
+        var m;
+        try { m = JSON.parse(e.data); } catch (x) { return; }
+        if (log.querySelector('[data-id="' + m.id + '"]')) return;
+        if (agentTyping) { agentTyping.remove(); agentTyping = null; }
+        finish(bubble(m.role, m.content, m.created_at, agentName), m);
+        ctx.emit("message", { id: m.id, role: m.role, content: m.content });
+      });
+      source.addEventListener("typing", function () {
+        if (agentTyping) return;
+        agentTyping = el("div", "t");
+        agentTyping.setAttribute("role", "status");
+        agentTyping.setAttribute("aria-label", agentName + " " + S.typing);
+        agentTyping.setAttribute("data-docent", "agent-typing");
+        agentTyping.appendChild(el("i"));
+        agentTyping.appendChild(el("i"));
+        agentTyping.appendChild(el("i"));
+        log.appendChild(agentTyping);
+        scroll();
+        setTimeout(function () { if (agentTyping) { agentTyping.remove(); agentTyping = null; } }, 4000);
+      });
+    }
+    if (human) human.addEventListener("click", function () {
+      human.disabled = true;
+      var opened = saved.c ? Promise.resolve() : post("/conversation", { visitor_id: saved.v })
+        .then(function (r) { return r.json(); })
+        .then(function (o) { saved.c = o.conversation_id; save(); });
+      opened.then(function () {
+        return post("/handover", { visitor_id: saved.v, conversation_id: saved.c });
+      }).then(function (r) { return r.json(); }).then(function (s) {
+        human.disabled = false;
+        if (s && s.status) { onStatus(s); follow(); }
+        else fail((s && s.error && s.error.message) || S.error);
+      }, function () { human.disabled = false; fail(S.network_error); });
+    });
+    var lastTyping = 0;
+    input.addEventListener("input", function () {
+      if (state !== "human" || Date.now() - lastTyping < 3000) return;
+      lastTyping = Date.now();
+      post("/typing", { visitor_id: saved.v, conversation_id: saved.c }).catch(function () {});
+    });
 
     restyle();
     greet();

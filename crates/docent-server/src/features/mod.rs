@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod admin;
 pub mod answers;
 pub mod chat_spaces;
+pub mod inbox;
 pub mod insights;
 pub mod knowledge;
 pub mod orgs;

@@ -32,6 +32,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../assets/shared/sse.js"),
     ),
     (
+        "inbox.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/dashboard/inbox.js"),
+    ),
+    (
         "logo.svg",
         "image/svg+xml",
         include_str!("../../assets/dashboard/logo.svg"),

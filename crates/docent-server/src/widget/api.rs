@@ -98,3 +98,129 @@ pub async fn forget(
         docent_app::privacy::forget_visitor(&state, &w, input).await?,
     ))
 }
+
+pub async fn handover(
+    State(state): State<AppState>,
+    w: WidgetSpace,
+    ApiJson(input): ApiJson<docent_app::handover::HandoverInput>,
+) -> Result<Json<docent_app::handover::VisitorStatus>, ApiError> {
+    Ok(Json(
+        docent_app::handover::visitor_asks(&state, &w, input).await?,
+    ))
+}
+
+pub async fn typing(
+    State(state): State<AppState>,
+    w: WidgetSpace,
+    ApiJson(input): ApiJson<docent_app::handover::VisitorTyping>,
+) -> Result<StatusCode, ApiError> {
+    docent_app::handover::visitor_typing(&state, &w, input).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A visitor's conversation live (SSE): `status` {status, agent} first and on each change,
+/// `message` (an agent's reply, a [`VisitorMessage`] with the message id as event id),
+/// `typing` {by: "agent"}. A reconnecting browser sends `Last-Event-ID`, and the replies
+/// after that one come first; when events may have been lost, the stream catches up from
+/// the database the same way.
+pub async fn events(
+    State(state): State<AppState>,
+    w: WidgetSpace,
+    headers: HeaderMap,
+    IdPath((_, id)): IdPath<(String, String)>,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
+) -> Result<Response, ApiError> {
+    use axum::response::IntoResponse;
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use docent_app::handover;
+    use docent_store::hub::{Received, heard};
+    let id: ConversationId = id.parse().map_err(|_| AppError::NotFound("conversation"))?;
+    let (conversation, subscription) =
+        handover::visitor_follow(&state, &w, id, &query.visitor_id).await?;
+    let last: Option<MessageId> = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    struct Follow {
+        state: AppState,
+        conversation: Conversation,
+        subscription: Option<docent_store::hub::Subscription>,
+        last: Option<MessageId>,
+        queue: std::collections::VecDeque<Event>,
+        /// What to read again: the replies after the last one sent, and the status too.
+        catch_up: Option<bool>,
+    }
+    async fn catch_up(f: &mut Follow, with_status: bool) -> Result<(), AppError> {
+        if with_status {
+            f.conversation = handover::reread(&f.state, &f.conversation).await?;
+            let status = handover::visitor_status(&f.state, &f.conversation).await?;
+            f.queue.push_back(
+                Event::default()
+                    .event("status")
+                    .json_data(&status)
+                    .unwrap_or_default(),
+            );
+        }
+        // A first connection starts from the newest message: the history holds the rest.
+        if f.last.is_none() {
+            f.last = f
+                .state
+                .store
+                .recent_messages(f.conversation.org_id, f.conversation.id, 1)
+                .await?
+                .first()
+                .map(|m| m.id);
+            return Ok(());
+        }
+        for m in handover::agent_messages_after(&f.state, &f.conversation, f.last).await? {
+            f.last = Some(m.id);
+            f.queue.push_back(
+                Event::default()
+                    .event("message")
+                    .id(m.id.to_string())
+                    .json_data(VisitorMessage::from(m))
+                    .unwrap_or_default(),
+            );
+        }
+        Ok(())
+    }
+    let start = Follow {
+        state: state.clone(),
+        conversation,
+        subscription: Some(subscription),
+        last,
+        queue: Default::default(),
+        catch_up: Some(true),
+    };
+    let stream = futures_util::stream::unfold(start, |mut f| async move {
+        loop {
+            if let Some(event) = f.queue.pop_front() {
+                return Some((Ok::<_, std::convert::Infallible>(event), f));
+            }
+            if let Some(with_status) = f.catch_up.take() {
+                // An error (the conversation was erased) ends the stream.
+                catch_up(&mut f, with_status).await.ok()?;
+                continue;
+            }
+            match heard(&mut f.subscription).await {
+                Received::Missed => f.catch_up = Some(true),
+                Received::Event(e) => match e.kind.as_str() {
+                    "status" => f.catch_up = Some(true),
+                    "message" if e.data["role"] == "agent" => f.catch_up = Some(false),
+                    "typing" if e.data["by"] == "agent" => {
+                        f.queue.push_back(
+                            Event::default()
+                                .event("typing")
+                                .json_data(serde_json::json!({"by": "agent"}))
+                                .unwrap_or_default(),
+                        );
+                    }
+                    _ => {}
+                },
+            }
+        }
+    });
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
+        .into_response())
+}

@@ -27,6 +27,12 @@ pub fn routes() -> Vec<Route> {
             .json::<docent_app::visitors::WidgetChat>().answer_or_events::<crate::http::answer::Answered<docent_app::visitors::VisitorMessage>>(),
         r(M::POST, "/api/widget/{slug}/feedback", Public, Api, "Thumbs up or down on an answer (null takes it back)", post(api::feedback))
             .json::<docent_app::visitors::FeedbackInput>().ok::<docent_app::visitors::VisitorMessage>(),
+        r(M::POST, "/api/widget/{slug}/handover", Public, Api, "The visitor asks for a person: the conversation waits for one (status waiting_for_human)", post(api::handover))
+            .json::<docent_app::handover::HandoverInput>().ok::<docent_app::handover::VisitorStatus>(),
+        r(M::POST, "/api/widget/{slug}/typing", Public, Api, "The visitor is typing (the agent sees it while a person has the conversation)", post(api::typing))
+            .json::<docent_app::handover::VisitorTyping>().no_content(),
+        r(M::GET, "/api/widget/{slug}/conversation/{conversation_id}/events", Public, Api, "A visitor's conversation live (SSE, ?visitor_id=): status, message (agents' replies; resumes after Last-Event-ID), typing", get(api::events))
+            .query::<api::HistoryQuery>().events(),
         r(M::DELETE, "/api/widget/{slug}/visitor", Public, Api, "A visitor erases their own conversations with this chat space, and everything in them", delete(api::forget))
             .json::<docent_app::privacy::ForgetMe>().ok::<docent_app::privacy::Erased>(),
         r(M::GET, "/widget.js", Public, Ops, "The widget loader for the script-tag embed", get(assets::loader)),

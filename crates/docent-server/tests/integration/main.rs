@@ -11,6 +11,8 @@ mod browser;
 mod chat_spaces;
 mod conversations;
 mod fuzz;
+mod handover;
+mod handover_browser;
 mod insights;
 mod isolation;
 mod jobs;

@@ -82,7 +82,7 @@ macro_rules! answers_sql {
                          AND {text_clause} \
                          AND (NOT $11 OR EXISTS (SELECT 1 FROM messages m WHERE m.org_id = $1 \
                          AND m.conversation_id = conversations.id AND m.answer_kind = 'dont_know')) \
-                         AND (NOT $12 OR status IN ('waiting_for_human', 'human') OR assigned_agent_id IS NOT NULL) \
+                         AND (NOT $12 OR EXISTS (SELECT 1 FROM handovers h WHERE h.conversation_id = conversations.id)) \
                          ORDER BY id DESC LIMIT $4",
                         $crate::conversation_columns!(),
                     )))
@@ -301,7 +301,7 @@ macro_rules! answers_sql {
                         "SELECT {day} AS day, COUNT(*), {handovers}, COUNT(DISTINCT c.visitor_id) \
                          FROM conversations c WHERE {counted} GROUP BY day ORDER BY day",
                         day = $day,
-                        handovers = count_if("c.status IN ('waiting_for_human', 'human') OR c.assigned_agent_id IS NOT NULL"),
+                        handovers = count_if("EXISTS (SELECT 1 FROM handovers h WHERE h.conversation_id = c.id)"),
                         counted = &counted,
                     )))
                     .bind(org.0)

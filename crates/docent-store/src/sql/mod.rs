@@ -22,6 +22,7 @@ pub mod accounts;
 pub mod answers;
 pub mod api_keys;
 pub mod chat_spaces;
+pub mod handover;
 pub mod insights;
 pub mod jobs;
 pub mod knowledge;
@@ -35,8 +36,8 @@ pub mod __support {
     pub use crate::jobs::{JobRow, finished};
     pub use crate::rows::*;
     pub use crate::{
-        AccountStore, AnswerStore, ApiKeyStore, ChatSpaceStore, InsightStore, JobQueue,
-        KnowledgeStore, MessageQuota, OrgStore, OutboxStore, Result, StoreError,
+        AccountStore, AnswerStore, ApiKeyStore, ChatSpaceStore, HandoverStore, InsightStore,
+        JobQueue, KnowledgeStore, MessageQuota, OrgStore, OutboxStore, Result, StoreError,
     };
     pub use async_trait::async_trait;
     pub use chrono::{DateTime, NaiveDate, Utc};

@@ -23,6 +23,7 @@ macro_rules! migrations {
             13 "privacy" "0013_privacy.sql",
             14 "message_search" "0014_message_search.sql",
             15 "client_access" "0015_client_access.sql",
+            16 "handover" "0016_handover.sql",
         )
     };
     ($($version:literal $name:literal $file:literal,)*) => {

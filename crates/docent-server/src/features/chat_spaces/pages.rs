@@ -153,6 +153,20 @@ pub struct SettingsForm {
     /// Empty: conversations are kept.
     #[serde(default)]
     retention_days: String,
+    /// Checkboxes: present when ticked.
+    #[serde(default, rename = "ai_config.handover.enabled")]
+    handover_enabled: Option<String>,
+    #[serde(default, rename = "ai_config.handover.visitor_button")]
+    handover_button: Option<String>,
+    #[serde(default, rename = "ai_config.handover.phrases")]
+    handover_phrases: Option<String>,
+    #[serde(default, rename = "ai_config.handover.after_dont_know")]
+    after_dont_know: String,
+    #[serde(default, rename = "ai_config.handover.after_thumbs_down")]
+    after_thumbs_down: String,
+    /// Comma-separated.
+    #[serde(default, rename = "ai_config.handover.keywords")]
+    keywords: String,
 }
 
 impl SettingsForm {
@@ -174,6 +188,12 @@ impl SettingsForm {
                 .retention_days
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
+            handover_enabled: ai.handover.enabled.then(|| "on".to_owned()),
+            handover_button: ai.handover.visitor_button.then(|| "on".to_owned()),
+            handover_phrases: ai.handover.phrases.then(|| "on".to_owned()),
+            after_dont_know: ai.handover.after_dont_know.to_string(),
+            after_thumbs_down: ai.handover.after_thumbs_down.to_string(),
+            keywords: ai.handover.keywords.join(", "),
         }
     }
 
@@ -207,6 +227,16 @@ impl SettingsForm {
             &self.similarity_threshold,
             "Use a number from 0 to 1.",
         );
+        let after_dont_know = number(
+            "ai_config.handover.after_dont_know",
+            &self.after_dont_know,
+            "Use 0 (never) to 20.",
+        );
+        let after_thumbs_down = number(
+            "ai_config.handover.after_thumbs_down",
+            &self.after_thumbs_down,
+            "Use 0 (never) to 20.",
+        );
         let retention_days = match self.retention_days.trim() {
             "" => None,
             text => match text.parse::<u32>() {
@@ -220,6 +250,12 @@ impl SettingsForm {
                 }
             },
         };
+        let keywords: Vec<&str> = self
+            .keywords
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .collect();
         let whole = |v: serde_json::Value| match v.as_f64() {
             Some(n) if n.fract() == 0.0 && n >= 0.0 => json!(n as u64),
             _ => v,
@@ -234,6 +270,14 @@ impl SettingsForm {
                 "system_prompt": self.system_prompt,
                 "dont_know_reply": self.dont_know_reply,
                 "max_tokens": whole(max_tokens),
+                "handover": {
+                    "enabled": self.handover_enabled.is_some(),
+                    "visitor_button": self.handover_button.is_some(),
+                    "phrases": self.handover_phrases.is_some(),
+                    "after_dont_know": whole(after_dont_know),
+                    "after_thumbs_down": whole(after_thumbs_down),
+                    "keywords": keywords,
+                },
             })),
             retrieval_config: Some(json!({
                 "top_k": whole(top_k),

@@ -1,0 +1,654 @@
+//! Human handover and the live inbox on both backends, over real HTTP and real event
+//! streams: a visitor asks for a person, the inbox hears it at once, an agent claims and
+//! replies (the visitor's stream carries the reply and the typing, never an internal note),
+//! the bot keeps silent meanwhile, and closing brings it back. Every trigger, each without
+//! loops after a release; the role checks; handover switched off.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::common::{Backend, Session, TestApp, code, unlimited_widget};
+use crate::widget::published;
+
+/// An open event stream, read event by event.
+pub struct Events {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl Events {
+    pub async fn open(request: reqwest::RequestBuilder) -> Events {
+        let response = request
+            .header("accept", "text/event-stream")
+            .send()
+            .await
+            .expect("open the stream");
+        assert_eq!(response.status(), StatusCode::OK);
+        Events {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event (name, id, data) within `within`, keep-alive comments skipped.
+    pub async fn next(&mut self, within: Duration) -> Option<(String, Option<String>, Value)> {
+        let deadline = Instant::now() + within;
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let (mut name, mut id, mut data) = ("message".to_owned(), None, String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        name = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("id:") {
+                        id = Some(v.trim().to_owned());
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.strip_prefix(' ').unwrap_or(v));
+                    }
+                }
+                if !data.is_empty() {
+                    return Some((name, id, serde_json::from_str(&data).expect("JSON data")));
+                }
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            match tokio::time::timeout(left, self.response.chunk()).await {
+                Ok(Ok(Some(bytes))) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Events until one named `name` comes (within `within`); all that came, that one last.
+    pub async fn until(&mut self, name: &str, within: Duration) -> Vec<(String, Value)> {
+        let deadline = Instant::now() + within;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.next(left).await {
+                Some((n, _, data)) => {
+                    let done = n == name;
+                    seen.push((n, data));
+                    if done {
+                        return seen;
+                    }
+                }
+                None => panic!("no {name} event within {within:?}; saw {seen:?}"),
+            }
+        }
+    }
+}
+
+pub async fn visitor_call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    let response = reqwest::Client::new()
+        .request(method, format!("{}{path}", app.base))
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// A published chat space whose handover is on, with `handover` settings over the defaults.
+pub async fn with_handover(
+    app: &TestApp,
+    email: &str,
+    handover: Value,
+) -> (Session, String, String) {
+    let mut settings = json!({"enabled": true});
+    if let (Some(s), Some(h)) = (settings.as_object_mut(), handover.as_object()) {
+        s.extend(h.clone());
+    }
+    published(app, email, json!({"ai_config": {"handover": settings}})).await
+}
+
+async fn ask(
+    app: &TestApp,
+    slug: &str,
+    visitor: &str,
+    conversation: Option<&str>,
+    message: &str,
+) -> Value {
+    let mut body = json!({"message": message, "visitor_id": visitor});
+    if let Some(c) = conversation {
+        body["conversation_id"] = json!(c);
+    }
+    let (status, answer) =
+        visitor_call(app, Method::POST, &format!("/api/widget/{slug}/chat"), body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    answer
+}
+
+async fn status_of(owner: &Session, conversation: &str) -> String {
+    let (status, c) = owner
+        .get(&format!("/api/conversations/{conversation}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{c}");
+    c["status"].as_str().expect("status").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_takes_over_and_gives_back_sqlite() {
+    a_person_takes_over_and_gives_back(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_takes_over_and_gives_back_postgres() {
+    a_person_takes_over_and_gives_back(Backend::Postgres).await;
+}
+
+async fn a_person_takes_over_and_gives_back(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, unlimited_widget).await else {
+        eprintln!("skipped: no PostgreSQL (set DOCENT_TEST_DATABASE_URL)");
+        return;
+    };
+    let (owner, _space, slug) = with_handover(&app, "owner@example.com", json!({})).await;
+    let agent = app
+        .invite_and_join(&owner, "agent@example.com", "agent")
+        .await;
+    // The free plan's three members: the owner and two agents.
+    let other = app
+        .invite_and_join(&owner, "other@example.com", "agent")
+        .await;
+    let (_, config) = visitor_call(
+        &app,
+        Method::GET,
+        &format!("/api/widget/{slug}/config"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(config["handover"], json!(true), "{config}");
+
+    let visitor = "visitor-handover-01";
+    let first = ask(&app, &slug, visitor, None, "Can I return shoes?").await;
+    assert_eq!(first["message"]["role"], "assistant");
+    let conversation = first["conversation_id"].as_str().expect("id").to_owned();
+
+    // The visitor's live view and the agent's inbox are open before anything happens.
+    let mut visitor_view = Events::open(reqwest::Client::new().get(format!(
+        "{}/api/widget/{slug}/conversation/{conversation}/events?visitor_id={visitor}",
+        app.base
+    )))
+    .await;
+    let hello = visitor_view.until("status", Duration::from_secs(5)).await;
+    assert_eq!(hello.last().expect("status").1["status"], "active");
+    let mut inbox = Events::open(agent.request(Method::GET, "/api/inbox/events")).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // The visitor asks for a person: the inbox hears it within a second.
+    let asked = Instant::now();
+    let (status, body) = visitor_call(
+        &app,
+        Method::POST,
+        &format!("/api/widget/{slug}/handover"),
+        json!({"visitor_id": visitor, "conversation_id": conversation}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("waiting_for_human")),
+        "{body}"
+    );
+    let heard = inbox.until("conversation", Duration::from_secs(1)).await;
+    eprintln!(
+        "the inbox heard the handover after {} ms",
+        asked.elapsed().as_millis()
+    );
+    assert_eq!(
+        heard.last().expect("event").1["conversation_id"],
+        json!(conversation)
+    );
+    assert_eq!(
+        visitor_view
+            .until("status", Duration::from_secs(1))
+            .await
+            .last()
+            .expect("s")
+            .1["status"],
+        "waiting_for_human"
+    );
+    let (status, list) = agent.get("/api/inbox?status=waiting_for_human").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(list["data"][0]["reason"], "visitor_asked");
+    // Asking again changes nothing.
+    let (status, body) = visitor_call(
+        &app,
+        Method::POST,
+        &format!("/api/widget/{slug}/handover"),
+        json!({"visitor_id": visitor, "conversation_id": conversation}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("waiting_for_human"))
+    );
+
+    // While a person is awaited the bot says nothing; the message reaches the inbox.
+    let held = ask(
+        &app,
+        &slug,
+        visitor,
+        Some(&conversation),
+        "Hello? Anyone there?",
+    )
+    .await;
+    assert_eq!(held["message"]["role"], "user", "{held}");
+    inbox.until("conversation", Duration::from_secs(1)).await;
+    let (_, list) = agent.get("/api/inbox?status=waiting_for_human").await;
+    assert_eq!(list["data"][0]["unread"], json!(2), "{list}");
+
+    // The agent claims it: the visitor sees who joined.
+    let (status, claimed) = agent
+        .json(
+            Method::POST,
+            &format!("/api/conversations/{conversation}/assign"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, claimed["status"].as_str()),
+        (StatusCode::OK, Some("human")),
+        "{claimed}"
+    );
+    let joined = visitor_view.until("status", Duration::from_secs(1)).await;
+    let joined = &joined.last().expect("status").1;
+    assert_eq!(joined["status"], "human");
+    assert!(
+        joined["agent"]["name"]
+            .as_str()
+            .is_some_and(|n| !n.contains('@')),
+        "{joined}"
+    );
+    // Another agent cannot take it, nor write in it.
+    let (status, body) = other
+        .json(
+            Method::POST,
+            &format!("/api/conversations/{conversation}/assign"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "conversation_taken"),
+        "{body}"
+    );
+    let (status, body) = other
+        .json(
+            Method::POST,
+            &format!("/api/conversations/{conversation}/messages"),
+            json!({"content": "me too"}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "conversation_taken"),
+        "{body}"
+    );
+
+    // Typing, a note and a reply: the visitor gets the typing and the reply, never the note.
+    let (status, _) = agent
+        .call(
+            Method::POST,
+            &format!("/api/conversations/{conversation}/typing"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    visitor_view.until("typing", Duration::from_secs(1)).await;
+    let (status, note) = agent
+        .json(
+            Method::POST,
+            &format!("/api/conversations/{conversation}/messages"),
+            json!({"content": "SECRET-NOTE customer is angry", "internal": true}),
+        )
+        .await;
+    assert_eq!(
+        (status, note["kind"].as_str()),
+        (StatusCode::CREATED, Some("note")),
+        "{note}"
+    );
+    let sent = Instant::now();
+    let (status, reply) = agent
+        .json(
+            Method::POST,
+            &format!("/api/conversations/{conversation}/messages"),
+            json!({"content": "Hi, I'm **here**. Which pair?"}),
+        )
+        .await;
+    assert_eq!(
+        (status, reply["kind"].as_str()),
+        (StatusCode::CREATED, Some("message")),
+        "{reply}"
+    );
+    let got = visitor_view.until("message", Duration::from_secs(1)).await;
+    eprintln!(
+        "the visitor got the reply after {} ms",
+        sent.elapsed().as_millis()
+    );
+    let (_, message) = got.last().expect("message");
+    assert_eq!(
+        (message["role"].as_str(), message["content"].as_str()),
+        (Some("agent"), Some("Hi, I'm **here**. Which pair?"))
+    );
+    assert!(
+        got.iter()
+            .all(|(_, d)| !d.to_string().contains("SECRET-NOTE")),
+        "{got:?}"
+    );
+    let (_, history) = visitor_call(
+        &app,
+        Method::GET,
+        &format!("/api/widget/{slug}/conversation/{conversation}?visitor_id={visitor}"),
+        Value::Null,
+    )
+    .await;
+    assert!(!history.to_string().contains("SECRET-NOTE"), "{history}");
+    assert_eq!(history["status"], "human");
+    // The visitor writes: still no bot.
+    let held = ask(&app, &slug, visitor, Some(&conversation), "The red ones").await;
+    assert_eq!(held["message"]["role"], "user");
+    let (status, work) = agent.get(&format!("/api/inbox/{conversation}")).await;
+    assert_eq!(status, StatusCode::OK, "{work}");
+    let roles: Vec<&str> = work["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["role"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        roles,
+        ["user", "assistant", "user", "agent", "user"],
+        "{work}"
+    );
+    assert_eq!(work["notes"][0]["content"], "SECRET-NOTE customer is angry");
+    assert!(
+        work["handovers"][0]["first_agent_reply_at"].is_string(),
+        "{work}"
+    );
+
+    // A reconnecting visitor resumes after the last reply seen: nothing lost, nothing twice.
+    let reply_id = reply["id"].as_str().expect("id").to_owned();
+    let (_, second) = agent
+        .json(
+            Method::POST,
+            &format!("/api/conversations/{conversation}/messages"),
+            json!({"content": "Size?"}),
+        )
+        .await;
+    let mut again = Events::open(
+        reqwest::Client::new()
+            .get(format!(
+                "{}/api/widget/{slug}/conversation/{conversation}/events?visitor_id={visitor}",
+                app.base
+            ))
+            .header("last-event-id", &reply_id),
+    )
+    .await;
+    let caught = again.until("message", Duration::from_secs(2)).await;
+    assert_eq!(caught.last().expect("message").1["id"], second["id"]);
+    assert!(
+        again
+            .next(Duration::from_millis(300))
+            .await
+            .is_none_or(|(n, _, _)| n != "message")
+    );
+
+    // Closing brings the bot back for the visitor's next message, in a new conversation.
+    let (status, closed) = agent
+        .call(
+            Method::POST,
+            &format!("/api/conversations/{conversation}/close"),
+        )
+        .await;
+    assert_eq!(
+        (status, closed["status"].as_str()),
+        (StatusCode::OK, Some("closed")),
+        "{closed}"
+    );
+    assert_eq!(
+        visitor_view
+            .until("status", Duration::from_secs(1))
+            .await
+            .last()
+            .expect("s")
+            .1["status"],
+        "closed"
+    );
+    let back = ask(
+        &app,
+        &slug,
+        visitor,
+        Some(&conversation),
+        "Can I return shoes?",
+    )
+    .await;
+    assert_eq!(back["message"]["role"], "assistant", "{back}");
+    assert_ne!(back["conversation_id"], json!(conversation));
+    let (status, body) = agent
+        .json(
+            Method::POST,
+            &format!("/api/conversations/{conversation}/messages"),
+            json!({"content": "late"}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "conversation_closed")
+    );
+    let (_, all) = agent.get("/api/inbox?status=all").await;
+    assert_eq!(all["data"][0]["status"], "closed", "{all}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triggers_hand_over_without_loops_sqlite() {
+    triggers_hand_over_without_loops(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triggers_hand_over_without_loops_postgres() {
+    triggers_hand_over_without_loops(Backend::Postgres).await;
+}
+
+async fn triggers_hand_over_without_loops(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, unlimited_widget).await else {
+        eprintln!("skipped: no PostgreSQL (set DOCENT_TEST_DATABASE_URL)");
+        return;
+    };
+    let (owner, space, slug) =
+        with_handover(&app, "owner@example.com", json!({"keywords": ["lawyer"]})).await;
+    let viewer = app
+        .invite_and_join(&owner, "viewer@example.com", "viewer")
+        .await;
+
+    // A phrase, in another language too.
+    for (visitor, words) in [
+        ("visitor-phrase-01", "Can I talk to a HUMAN please?"),
+        ("visitor-phrase-02", "Je veux parler à un humain"),
+    ] {
+        let held = ask(&app, &slug, visitor, None, words).await;
+        assert_eq!(held["message"]["role"], "user", "{held}");
+        let c = held["conversation_id"].as_str().expect("id");
+        assert_eq!(status_of(&owner, c).await, "waiting_for_human");
+    }
+    // A keyword, as a whole word only.
+    let plain = ask(
+        &app,
+        &slug,
+        "visitor-keyword-01",
+        None,
+        "Do lawyers shop here?",
+    )
+    .await;
+    assert_eq!(plain["message"]["role"], "assistant");
+    let held = ask(
+        &app,
+        &slug,
+        "visitor-keyword-01",
+        plain["conversation_id"].as_str(),
+        "I will call my lawyer",
+    )
+    .await;
+    assert_eq!(held["message"]["role"], "user");
+    let keyword = held["conversation_id"].as_str().expect("id").to_owned();
+    assert_eq!(status_of(&owner, &keyword).await, "waiting_for_human");
+    // Viewers read the inbox but neither claim nor reply.
+    let (status, list) = viewer.get("/api/inbox").await;
+    assert_eq!(
+        (status, list["data"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(3)),
+        "{list}"
+    );
+    for (path, body) in [
+        ("assign", json!({})),
+        ("messages", json!({"content": "hi"})),
+        ("close", json!({})),
+    ] {
+        let (status, body) = viewer
+            .json(
+                Method::POST,
+                &format!("/api/conversations/{keyword}/{path}"),
+                body,
+            )
+            .await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::FORBIDDEN, "forbidden"),
+            "{path}: {body}"
+        );
+    }
+
+    // Two don't-know replies in a row; released, the next one alone does not re-trigger.
+    let visitor = "visitor-unknown-01";
+    let a = ask(
+        &app,
+        &slug,
+        visitor,
+        None,
+        "What is the airspeed of an unladen swallow?",
+    )
+    .await;
+    assert_eq!(a["message"]["answer_kind"], "dont_know", "{a}");
+    let c = a["conversation_id"].as_str().expect("id").to_owned();
+    assert_eq!(status_of(&owner, &c).await, "active");
+    let b = ask(
+        &app,
+        &slug,
+        visitor,
+        Some(&c),
+        "Who painted the ceiling of the Sistine chapel?",
+    )
+    .await;
+    assert_eq!(b["message"]["answer_kind"], "dont_know");
+    assert_eq!(status_of(&owner, &c).await, "waiting_for_human");
+    let (status, released) = owner
+        .call(Method::POST, &format!("/api/conversations/{c}/release"))
+        .await;
+    assert_eq!(
+        (status, released["status"].as_str()),
+        (StatusCode::OK, Some("active")),
+        "{released}"
+    );
+    let again = ask(
+        &app,
+        &slug,
+        visitor,
+        Some(&c),
+        "What is the capital of Mongolia?",
+    )
+    .await;
+    assert_eq!(again["message"]["answer_kind"], "dont_know");
+    assert_eq!(
+        status_of(&owner, &c).await,
+        "active",
+        "one don't-know after a release is not two in a row"
+    );
+    let (status, body) = owner
+        .call(Method::POST, &format!("/api/conversations/{c}/release"))
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+    );
+
+    // Two answers rated down.
+    let visitor = "visitor-ratings-01";
+    let first = ask(&app, &slug, visitor, None, "Can I return shoes?").await;
+    let c = first["conversation_id"].as_str().expect("id").to_owned();
+    let second = ask(&app, &slug, visitor, Some(&c), "How long do refunds take?").await;
+    for answer in [&first, &second] {
+        let (status, body) = visitor_call(&app, Method::POST, &format!("/api/widget/{slug}/feedback"), json!({"visitor_id": visitor, "conversation_id": c, "message_id": answer["message"]["id"], "feedback": "down"})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    assert_eq!(status_of(&owner, &c).await, "waiting_for_human");
+
+    // Every handover is stored with its reason; the inbox lists the waiting ones.
+    let (_, list) = owner.get("/api/inbox?status=waiting_for_human").await;
+    let mut reasons: Vec<&str> = list["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap_or(""))
+        .collect();
+    reasons.sort_unstable();
+    assert_eq!(
+        reasons,
+        ["keyword", "thumbs_down", "visitor_asked", "visitor_asked"],
+        "{list}"
+    );
+    let (_, handed) = owner
+        .get(&format!(
+            "/api/chat-spaces/{space}/conversations?handover=true"
+        ))
+        .await;
+    assert_eq!(handed["data"].as_array().map(Vec::len), Some(5), "{handed}");
+
+    // Handover off: the widget offers no person and the API says why.
+    let (status, _) = owner
+        .json(
+            Method::PATCH,
+            &format!("/api/chat-spaces/{space}"),
+            json!({"ai_config": {"handover": {"enabled": false}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let plain = ask(
+        &app,
+        &slug,
+        "visitor-off-0001",
+        None,
+        "Can I talk to a human please?",
+    )
+    .await;
+    assert_eq!(plain["message"]["role"], "assistant");
+    let (status, body) = visitor_call(
+        &app,
+        Method::POST,
+        &format!("/api/widget/{slug}/handover"),
+        json!({"visitor_id": "visitor-off-0001", "conversation_id": plain["conversation_id"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "handover_off"),
+        "{body}"
+    );
+    // Another visitor's conversation is not found, whatever they ask.
+    let (status, body) = visitor_call(
+        &app,
+        Method::POST,
+        &format!("/api/widget/{slug}/handover"),
+        json!({"visitor_id": "visitor-stranger-1", "conversation_id": keyword}),
+    )
+    .await;
+    assert!(
+        matches!(status, StatusCode::NOT_FOUND | StatusCode::CONFLICT),
+        "{status} {body}"
+    );
+}
