@@ -207,6 +207,17 @@ impl Session {
         }
     }
 
+    /// This browser talking to another replica: cookies are kept by host, not port, so its
+    /// session goes along.
+    pub fn on(&self, app: &TestApp) -> Session {
+        Session {
+            base: app.base.clone(),
+            client: self.client.clone(),
+            jar: self.jar.clone(),
+            bearer: self.bearer.clone(),
+        }
+    }
+
     /// Puts a cookie in this browser's jar, as a sibling site or a network could.
     pub fn plant_cookie(&self, name: &str, value: &str) {
         let url = self.base.parse().expect("url");

@@ -652,3 +652,125 @@ async fn triggers_hand_over_without_loops(backend: Backend) {
         "{status} {body}"
     );
 }
+
+/// Visitor and inbox follow on one replica, the agent works through the other; the
+/// following replica loses its database connections (its hub's listener among them) in the
+/// middle: every reply still reaches the visitor once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journey_crosses_replicas_and_a_lost_connection() {
+    let Some((a, b)) = TestApp::spawn_replicas_with(unlimited_widget).await else {
+        eprintln!("skipped: no PostgreSQL (set DOCENT_TEST_DATABASE_URL)");
+        return;
+    };
+    let (owner, _space, slug) = with_handover(&a, "owner@example.com", json!({})).await;
+    let agent = a
+        .invite_and_join(&owner, "agent@example.com", "agent")
+        .await;
+    let visitor = "visitor-replicas-01";
+    let first = ask(&b, &slug, visitor, None, "Can I return shoes?").await;
+    let conversation = first["conversation_id"].as_str().expect("id").to_owned();
+    let follow = |last: Option<String>| {
+        let mut request = reqwest::Client::new().get(format!(
+            "{}/api/widget/{slug}/conversation/{conversation}/events?visitor_id={visitor}",
+            b.base
+        ));
+        if let Some(last) = last {
+            request = request.header("last-event-id", last);
+        }
+        Events::open(request)
+    };
+    let mut visitor_view = follow(None).await;
+    visitor_view.until("status", Duration::from_secs(5)).await;
+    // The agent's inbox on replica b (the owner's session works on every replica).
+    let owner_on_b = owner.on(&b);
+    let mut inbox = Events::open(owner_on_b.request(Method::GET, "/api/inbox/events")).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let asked = Instant::now();
+    let (status, _) = visitor_call(
+        &b,
+        Method::POST,
+        &format!("/api/widget/{slug}/handover"),
+        json!({"visitor_id": visitor, "conversation_id": conversation}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    inbox.until("conversation", Duration::from_secs(1)).await;
+    eprintln!(
+        "replica b's inbox heard the handover in {} ms",
+        asked.elapsed().as_millis()
+    );
+    let (status, _) = agent
+        .json(
+            Method::POST,
+            &format!("/api/conversations/{conversation}/assign"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let claimed = Instant::now();
+    // The waiting status first (the handover), then the claim.
+    loop {
+        let got = visitor_view.until("status", Duration::from_secs(2)).await;
+        match got.last().expect("status").1["status"].as_str() {
+            Some("human") => break,
+            Some("waiting_for_human") => continue,
+            other => panic!("{other:?}"),
+        }
+    }
+    eprintln!(
+        "the visitor on replica b saw the claim made on a in {} ms",
+        claimed.elapsed().as_millis()
+    );
+
+    let mut sent = Vec::new();
+    for n in 0..6 {
+        if n == 3 {
+            let ended = a
+                .postgres
+                .as_ref()
+                .expect("front store")
+                .end_other_replica_connections()
+                .await;
+            assert!(ended > 0, "no connection of replica b was ended");
+        }
+        let (status, reply) = agent
+            .json(
+                Method::POST,
+                &format!("/api/conversations/{conversation}/messages"),
+                json!({"content": format!("reply {n}")}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{reply}");
+        sent.push(reply["id"].as_str().expect("id").to_owned());
+    }
+    let mut received = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while received.len() < sent.len() && Instant::now() < deadline {
+        if let Some((name, _, data)) = visitor_view.next(Duration::from_secs(1)).await
+            && name == "message"
+        {
+            received.push(data["id"].as_str().expect("id").to_owned());
+        }
+    }
+    assert_eq!(received, sent, "every reply once, in order, across the cut");
+    // A visitor who reconnects after the second reply gets exactly the four after it.
+    let mut again = follow(Some(sent[1].clone())).await;
+    let mut caught = Vec::new();
+    while let Some((name, _, data)) = again.next(Duration::from_millis(800)).await {
+        if name == "message" {
+            caught.push(data["id"].as_str().expect("id").to_owned());
+        }
+    }
+    assert_eq!(caught, sent[2..].to_vec());
+    // The inbox on b follows after the cut too (it may first hear it missed events).
+    let (status, _) = agent
+        .call(
+            Method::POST,
+            &format!("/api/conversations/{conversation}/close"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let heard = inbox.until("conversation", Duration::from_secs(5)).await;
+    assert!(!heard.is_empty());
+}
