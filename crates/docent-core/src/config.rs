@@ -140,10 +140,6 @@ pub struct HandoverConfig {
     /// characters), e.g. `refund`, `complaint`.
     #[schemars(length(max = 50))]
     pub keywords: Vec<String>,
-    /// Email the chat space's agents when a visitor has waited this many minutes (0: never).
-    #[schemars(range(max = 1440))]
-    #[serde(deserialize_with = "whole_number")]
-    pub notify_after_minutes: u32,
 }
 
 impl Default for HandoverConfig {
@@ -155,7 +151,6 @@ impl Default for HandoverConfig {
             after_dont_know: 2,
             after_thumbs_down: 2,
             keywords: Vec::new(),
-            notify_after_minutes: 5,
         }
     }
 }
@@ -313,12 +308,6 @@ impl ConfigDoc for AiConfig {
             errors.add(
                 &f("handover.keywords"),
                 "Use at most 50 keywords of 1 to 60 characters.",
-            );
-        }
-        if h.notify_after_minutes > 1440 {
-            errors.add(
-                &f("handover.notify_after_minutes"),
-                "Use 0 (never) to 1440 minutes.",
             );
         }
     }

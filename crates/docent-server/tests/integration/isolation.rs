@@ -233,6 +233,7 @@ fn body_for(path: &str) -> Value {
         "/api/chat-spaces/{id}/documents/text" => json!({"title": "Hijacked", "text": "new"}),
         p if p.ends_with("/qa") => json!({"question": "Hijacked?", "answer": "Yes."}),
         p if p.ends_with("/answer") => json!({"answer": "Hijacked."}),
+        "/api/conversations/{conversation_id}/messages" => json!({"content": "Hijacked."}),
         _ => json!({}),
     }
 }
@@ -269,6 +270,23 @@ async fn send(
             ],
         };
         return session.form(path, fields).await;
+    }
+    if *route_method == Method::GET && template.ends_with("/events") {
+        // A live view stays open: what it sends in its first second is its answer.
+        let response = session
+            .request(Method::GET, path)
+            .header("accept", "text/event-stream")
+            .send()
+            .await
+            .expect("send");
+        let status = response.status();
+        let mut response = response;
+        let mut body = String::new();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+        while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, response.chunk()).await {
+            body.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        return (status, body);
     }
     let (status, body) = if *route_method == Method::GET {
         // Required query parameters, so that the answer is about the resource.
