@@ -89,6 +89,14 @@ fn settings_patch<T: schemars::JsonSchema>(
     generator: &mut schemars::SchemaGenerator,
 ) -> schemars::Schema {
     let mut object = T::json_schema(generator).to_value();
+    patchable(&mut object, generator, 0);
+    schemars::Schema::try_from(serde_json::json!({"anyOf": [object, {"type": "null"}]}))
+        .unwrap_or_default()
+}
+
+/// Makes an object schema a merge patch's: every field optional and nullable, and the
+/// same inside a nested settings object (`ai_config.handover`), which merges too.
+fn patchable(object: &mut Value, generator: &schemars::SchemaGenerator, depth: u8) {
     if let Some(properties) = object.get_mut("properties").and_then(Value::as_object_mut) {
         for property in properties.values_mut() {
             // A map's entries merge too: `null` removes one.
@@ -97,6 +105,20 @@ fn settings_patch<T: schemars::JsonSchema>(
             {
                 *entries = serde_json::json!({"anyOf": [entries.take(), {"type": "null"}]});
             }
+            // A nested settings object, named by reference: inlined, then patchable itself.
+            let nested = property
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.rsplit('/').next())
+                .and_then(|name| generator.definitions().get(name))
+                .filter(|d| d.get("properties").is_some())
+                .cloned();
+            if let Some(mut nested) = nested
+                && depth < 2
+            {
+                patchable(&mut nested, generator, depth + 1);
+                *property = nested;
+            }
             *property = serde_json::json!({"anyOf": [property.take(), {"type": "null"}]});
         }
     }
@@ -104,8 +126,6 @@ fn settings_patch<T: schemars::JsonSchema>(
         map.remove("required");
         map.remove("title");
     }
-    schemars::Schema::try_from(serde_json::json!({"anyOf": [object, {"type": "null"}]}))
-        .unwrap_or_default()
 }
 
 fn widget_settings(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
