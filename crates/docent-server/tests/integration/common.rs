@@ -64,6 +64,23 @@ impl Drop for TestApp {
 }
 
 /// Lifts the widget's rate limits, for tests that send much traffic from one address.
+/// A visitor's request to the widget API (no cookies); its status and body.
+pub async fn visitor_call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    let response = reqwest::Client::new()
+        .request(method, format!("{}{path}", app.base))
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
 pub fn unlimited_widget(s: &mut Settings) {
     s.widget_messages_per_minute = u32::MAX;
     s.widget_requests_per_minute = u32::MAX;

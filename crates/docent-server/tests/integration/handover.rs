@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{Backend, Session, TestApp, code, unlimited_widget};
+use crate::common::{Backend, Session, TestApp, code, unlimited_widget, visitor_call};
 use crate::widget::published;
 
 /// An open event stream, read event by event.
@@ -78,22 +78,6 @@ impl Events {
             }
         }
     }
-}
-
-pub async fn visitor_call(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    body: Value,
-) -> (StatusCode, Value) {
-    let response = reqwest::Client::new()
-        .request(method, format!("{}{path}", app.base))
-        .json(&body)
-        .send()
-        .await
-        .expect("send");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 /// A published chat space whose handover is on, with `handover` settings over the defaults.

@@ -6,23 +6,11 @@ use chrono::{Duration, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{Backend, TestApp, code, unlimited_widget};
+use crate::common::{Backend, TestApp, code, unlimited_widget, visitor_call};
 use crate::widget::published;
 
 async fn app_on(backend: Backend) -> Option<TestApp> {
     TestApp::spawn_with(backend, unlimited_widget).await
-}
-
-/// A visitor's request to the widget API; its status and body.
-async fn widget(app: &TestApp, method: Method, path: &str, body: Value) -> (StatusCode, Value) {
-    let response = reqwest::Client::new()
-        .request(method, format!("{}{path}", app.base))
-        .json(&body)
-        .send()
-        .await
-        .expect("send");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,7 +36,7 @@ async fn visitors_are_erased(backend: Backend) {
         "My order ZEBRA-4471 never came, can I return it?",
         "Refunds for ZEBRA-4471 reach my card when?",
     ] {
-        let (status, answer) = widget(
+        let (status, answer) = visitor_call(
             &app,
             Method::POST,
             &chat,
@@ -58,7 +46,7 @@ async fn visitors_are_erased(backend: Backend) {
         assert_eq!(status, StatusCode::OK, "{answer}");
         zoe_answers.push(answer);
     }
-    let (status, _) = widget(
+    let (status, _) = visitor_call(
         &app,
         Method::POST,
         &format!("/api/widget/{slug}/feedback"),
@@ -71,7 +59,7 @@ async fn visitors_are_erased(backend: Backend) {
         // Like Zoe's second question: they share a group, which must keep nothing of hers.
         ("visitor-ann-0003", "When do refunds reach my card?"),
     ] {
-        let (status, _) = widget(
+        let (status, _) = visitor_call(
             &app,
             Method::POST,
             &chat,
@@ -159,14 +147,15 @@ async fn visitors_are_erased(backend: Backend) {
 
     // Ann erases herself from the widget; a wrong or missing id is refused.
     let forget = format!("/api/widget/{slug}/visitor");
-    let (status, body) = widget(&app, Method::DELETE, &forget, json!({"visitor_id": "x"})).await;
+    let (status, body) =
+        visitor_call(&app, Method::DELETE, &forget, json!({"visitor_id": "x"})).await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
     );
-    let (status, body) = widget(&app, Method::DELETE, &forget, json!({})).await;
+    let (status, body) = visitor_call(&app, Method::DELETE, &forget, json!({})).await;
     assert!(status.is_client_error(), "{status} {body}");
-    let (status, body) = widget(
+    let (status, body) = visitor_call(
         &app,
         Method::DELETE,
         &forget,
@@ -233,7 +222,7 @@ async fn retention_deletes_what_went_quiet(backend: Backend) {
     assert_eq!(patched["retention_days"], 30);
     let mut ids = Vec::new();
     for (visitor, days_ago) in [("visitor-old-0001", 45), ("visitor-new-0002", 3)] {
-        let (status, answer) = widget(
+        let (status, answer) = visitor_call(
             &app,
             Method::POST,
             &format!("/api/widget/{slug}/chat"),
