@@ -204,12 +204,41 @@ impl PostgresStore {
     }
 }
 
+/// Creates a new, empty database named `{prefix}_{uuid}` on the server of `admin_url` (a
+/// URL ending in `/DATABASE` whose user may create databases) and returns its URL and name:
+/// a scratch database for tests and benchmarks, dropped with [`drop_database`].
+pub async fn create_database(admin_url: &str, prefix: &str) -> Result<(String, String)> {
+    use sqlx::Connection;
+    let name = format!("{prefix}_{}", Uuid::now_v7().simple());
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .ok_or_else(|| StoreError::Engine("a PostgreSQL URL ends in /DATABASE".into()))?;
+    let mut admin = PgConnection::connect(admin_url).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await?;
+    admin.close().await.ok();
+    Ok((format!("{base}/{name}"), name))
+}
+
+/// Drops a database [`create_database`] made, closing what is still connected to it.
+pub async fn drop_database(admin_url: &str, name: &str) -> Result<()> {
+    use sqlx::Connection;
+    let mut admin = PgConnection::connect(admin_url).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await?;
+    admin.close().await.ok();
+    Ok(())
+}
+
 /// A fresh, migrated store in a new database on the server named by
 /// `DOCENT_TEST_DATABASE_URL`, for tests; `None` when that is unset (the tests then skip),
 /// unless `DOCENT_REQUIRE_POSTGRES` is set, which makes a missing server a failure.
 #[cfg(feature = "testing")]
 pub async fn fresh_test_store() -> Option<PostgresStore> {
-    use sqlx::Connection;
     let Ok(admin_url) = std::env::var("DOCENT_TEST_DATABASE_URL") else {
         assert!(
             std::env::var("DOCENT_REQUIRE_POSTGRES").is_err(),
@@ -217,19 +246,10 @@ pub async fn fresh_test_store() -> Option<PostgresStore> {
         );
         return None;
     };
-    let name = format!("docent_test_{}", Uuid::now_v7().simple());
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
+    let (url, _) = create_database(&admin_url, "docent_test")
         .await
-        .expect("connect to DOCENT_TEST_DATABASE_URL");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .expect("create a test database");
-    admin.close().await.ok();
-    let (base, _) = admin_url
-        .rsplit_once('/')
-        .expect("DOCENT_TEST_DATABASE_URL ends in /DATABASE");
-    let store = PostgresStore::connect(&format!("{base}/{name}"), 4)
+        .expect("create a test database on DOCENT_TEST_DATABASE_URL");
+    let store = PostgresStore::connect(&url, 4)
         .await
         .expect("connect to the test database");
     store.migrate().await.expect("migrate the test database");

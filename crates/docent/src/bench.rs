@@ -17,12 +17,12 @@ struct Sample {
     rss_kib: u64,
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// Whether `GET path` answers 200.
-fn answers(addr: SocketAddr, path: &str) -> bool {
+pub(crate) fn answers(addr: SocketAddr, path: &str) -> bool {
     let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(50)) else {
         return false;
     };
@@ -35,7 +35,7 @@ fn answers(addr: SocketAddr, path: &str) -> bool {
         || head.starts_with(b"HTTP/1.0 200")
 }
 
-fn rss_kib(pid: u32) -> u64 {
+pub(crate) fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {

@@ -3,6 +3,7 @@
 mod ask;
 mod bench;
 mod bench_answers;
+mod bench_inbox;
 mod bench_widget;
 mod eval;
 mod eval_answers;
@@ -278,6 +279,28 @@ enum BenchCommand {
         /// Messages a second in all for the open-load run.
         #[arg(long, default_value_t = 1000.0)]
         rate: f64,
+    },
+    /// Live handover under load on real `docent serve` processes: visitor event streams held
+    /// open, agents replying at a steady rate; delivery time from an agent's reply to the
+    /// visitor's event (against a /health round trip), replies lost or doubled, memory per
+    /// open stream. On SQLite, and with --postgres on two instances sharing a scratch
+    /// database (created and dropped on that server).
+    Inbox {
+        /// Visitor streams held open.
+        #[arg(long, default_value_t = 1000)]
+        visitors: usize,
+        /// Agents, each replying to its share of the conversations.
+        #[arg(long, default_value_t = 20)]
+        agents: usize,
+        /// Agent replies a second in all.
+        #[arg(long, default_value_t = 50.0)]
+        rate: f64,
+        /// How long the agents reply.
+        #[arg(long, default_value_t = 30.0)]
+        seconds: f64,
+        /// A PostgreSQL server (URL ending in /DATABASE, a user who may create databases).
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
     },
     /// Time from process start to a ready server, and idle memory, vs. python3 -m http.server.
     Startup {
@@ -611,6 +634,29 @@ async fn run(command: Command, settings: Settings, started: Instant) -> anyhow::
                 rate.max(1.0),
             )
             .await;
+            std::fs::remove_dir_all(&scratch).ok();
+            result
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Inbox {
+                    visitors,
+                    agents,
+                    rate,
+                    seconds,
+                    postgres,
+                },
+        } => {
+            let scratch =
+                std::env::temp_dir().join(format!("docent-bench-inbox-{}", std::process::id()));
+            let options = bench_inbox::Options {
+                visitors: visitors.max(1),
+                agents: agents.clamp(1, visitors.max(1)),
+                rate: rate.max(1.0),
+                seconds: seconds.max(1.0),
+                postgres,
+            };
+            let result = bench_inbox::inbox(&scratch, options).await;
             std::fs::remove_dir_all(&scratch).ok();
             result
         }
