@@ -243,6 +243,19 @@ pub struct DayCounts {
     pub unanswered: u64,
     /// Different visitors that day.
     pub visitors: u64,
+    /// Conversations the bot saw through alone: no person asked for, no don't-know reply,
+    /// no answer rated down.
+    pub bot_resolved: u64,
+}
+
+/// When one handover of an analytics window's conversations was asked for, first answered
+/// by a person, and ended (the day is its conversation's).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HandoverTimes {
+    pub day: NaiveDate,
+    pub requested_at: DateTime<Utc>,
+    pub first_agent_reply_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
 }
 
 /// What [`AnswerStore::analytics_days`] finds: days in order, and how many answers of the
@@ -252,6 +265,7 @@ pub struct AnalyticsDays {
     pub days: Vec<DayCounts>,
     pub response_ms: Vec<(NaiveDate, i64, u64)>,
     pub confidence: Vec<(NaiveDate, f64, u64)>,
+    pub handovers: Vec<HandoverTimes>,
 }
 
 /// Which conversations [`AnswerStore::erase_conversations`] deletes.

@@ -27,8 +27,8 @@ pub mod text_index;
 
 pub use accounts::AccountStore;
 pub use answers::{
-    AnalyticsDays, AnswerPath, AnswerStore, ConversationFilter, DayCounts, Erase, MessageQuota,
-    within_quota,
+    AnalyticsDays, AnswerPath, AnswerStore, ConversationFilter, DayCounts, Erase, HandoverTimes,
+    MessageQuota, within_quota,
 };
 pub use api_keys::ApiKeyStore;
 pub use chat_spaces::ChatSpaceStore;

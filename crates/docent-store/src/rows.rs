@@ -362,6 +362,7 @@ pub struct DayCountsRow {
     pub feedback_down: i64,
     pub unanswered: i64,
     pub visitors: i64,
+    pub bot_resolved: i64,
 }
 
 /// A day as the analytics statements name it (`YYYY-MM-DD`).
@@ -377,6 +378,7 @@ impl DayCountsRow {
             day: day_of(&self.day)?,
             conversations: n(self.conversations),
             handovers: n(self.handovers),
+            bot_resolved: n(self.bot_resolved),
             messages: n(self.messages),
             visitor_messages: n(self.visitor_messages),
             answers: n(self.answers),

@@ -149,6 +149,19 @@ pub struct Figures {
     pub unanswered: u64,
     /// Conversations a person was asked for or took over.
     pub handovers: u64,
+    /// Conversations the bot saw through alone: no person asked for, no don't-know reply,
+    /// no answer rated down.
+    pub bot_resolved: u64,
+    /// Seconds from a handover's request to a person's first reply, median and 95th
+    /// percentile, over the handovers a person answered.
+    pub first_reply_secs_p50: Option<i64>,
+    pub first_reply_secs_p95: Option<i64>,
+    /// Seconds from a handover's request to its end (released or closed), median and 95th
+    /// percentile, over the handovers that ended.
+    pub resolution_secs_p50: Option<i64>,
+    pub resolution_secs_p95: Option<i64>,
+    /// Handovers no person replied to (still waiting, or ended unanswered).
+    pub handovers_unanswered: u64,
     /// How long answers took, median and 95th percentile (nearest rank); none without answers.
     pub response_ms_p50: Option<i64>,
     pub response_ms_p95: Option<i64>,
@@ -158,6 +171,8 @@ pub struct Figures {
     pub unanswered_rate: Option<f64>,
     /// Handed-over conversations per conversation.
     pub handover_rate: Option<f64>,
+    /// Conversations the bot saw through alone per conversation.
+    pub bot_resolved_rate: Option<f64>,
     /// The answers' mean confidence (0–1, see `docent_rag::confidence`).
     pub confidence_mean: Option<f64>,
 }
@@ -255,6 +270,12 @@ async fn count(
             totals.confidences.push((confidence, n));
         }
     }
+    for h in &found.handovers {
+        if let Some(at) = period_of(h.day) {
+            series[at].handover(h);
+            totals.handover(h);
+        }
+    }
     // Visitors are counted once a period, however many days they came on in it (a period
     // counted from no earlier than the window's first day).
     for (at, start) in periods.iter().enumerate() {
@@ -291,13 +312,27 @@ struct Tally {
     figures: Figures,
     response_ms: Vec<(i64, u64)>,
     confidences: Vec<(f64, u64)>,
+    first_reply_secs: Vec<(i64, u64)>,
+    resolution_secs: Vec<(i64, u64)>,
 }
 
 impl Tally {
+    fn handover(&mut self, h: &docent_store::HandoverTimes) {
+        let secs = |at: chrono::DateTime<Utc>| (at - h.requested_at).num_seconds().max(0);
+        match h.first_agent_reply_at {
+            Some(at) => self.first_reply_secs.push((secs(at), 1)),
+            None => self.figures.handovers_unanswered += 1,
+        }
+        if let Some(at) = h.resolved_at {
+            self.resolution_secs.push((secs(at), 1));
+        }
+    }
+
     fn day(&mut self, d: &DayCounts) {
         let f = &mut self.figures;
         f.conversations += d.conversations;
         f.handovers += d.handovers;
+        f.bot_resolved += d.bot_resolved;
         f.messages += d.messages;
         f.visitor_messages += d.visitor_messages;
         f.answers += d.answers;
@@ -314,10 +349,17 @@ impl Tally {
         self.response_ms.sort_unstable();
         f.response_ms_p50 = percentile(&self.response_ms, 50);
         f.response_ms_p95 = percentile(&self.response_ms, 95);
+        self.first_reply_secs.sort_unstable();
+        f.first_reply_secs_p50 = percentile(&self.first_reply_secs, 50);
+        f.first_reply_secs_p95 = percentile(&self.first_reply_secs, 95);
+        self.resolution_secs.sort_unstable();
+        f.resolution_secs_p50 = percentile(&self.resolution_secs, 50);
+        f.resolution_secs_p95 = percentile(&self.resolution_secs, 95);
         let per = |n: u64, of: u64| (of > 0).then(|| n as f64 / of as f64);
         f.satisfaction = per(f.feedback_up * 1000, f.answers);
         f.unanswered_rate = per(f.unanswered, f.answers);
         f.handover_rate = per(f.handovers, f.conversations);
+        f.bot_resolved_rate = per(f.bot_resolved, f.conversations);
         let (sum, n) = self
             .confidences
             .iter()
@@ -370,6 +412,9 @@ pub enum Chart {
     Feedback,
     /// Answer time, median and 95th percentile, per period.
     Speed,
+    /// Handovers, those no person answered, and how long a person took to reply and to
+    /// see one through, per period.
+    Handover,
     /// Tokens and cost per period.
     Usage,
     /// How many answers had each confidence (not a series: ten buckets).
@@ -382,6 +427,7 @@ impl Chart {
             Chart::Volume => "volume",
             Chart::Feedback => "feedback",
             Chart::Speed => "speed",
+            Chart::Handover => "handover",
             Chart::Usage => "usage",
             Chart::Confidence => "confidence",
         }
@@ -393,6 +439,16 @@ impl Chart {
             Chart::Volume => &["conversations", "visitor_messages", "unique_visitors"],
             Chart::Feedback => &["answers", "feedback_up", "feedback_down", "unanswered"],
             Chart::Speed => &["answers", "response_ms_p50", "response_ms_p95"],
+            Chart::Handover => &[
+                "conversations",
+                "handovers",
+                "handovers_unanswered",
+                "bot_resolved",
+                "first_reply_secs_p50",
+                "first_reply_secs_p95",
+                "resolution_secs_p50",
+                "resolution_secs_p95",
+            ],
             Chart::Usage => &["tokens_in", "tokens_out", "cost_micro_usd"],
             Chart::Confidence => &[],
         }
@@ -413,11 +469,18 @@ pub const COLUMNS: &[&str] = &[
     "feedback_down",
     "unanswered",
     "handovers",
+    "handovers_unanswered",
+    "bot_resolved",
+    "first_reply_secs_p50",
+    "first_reply_secs_p95",
+    "resolution_secs_p50",
+    "resolution_secs_p95",
     "response_ms_p50",
     "response_ms_p95",
     "satisfaction",
     "unanswered_rate",
     "handover_rate",
+    "bot_resolved_rate",
     "confidence_mean",
 ];
 
@@ -440,6 +503,12 @@ impl Figures {
             "feedback_down" => count(self.feedback_down),
             "unanswered" => count(self.unanswered),
             "handovers" => count(self.handovers),
+            "handovers_unanswered" => count(self.handovers_unanswered),
+            "bot_resolved" => count(self.bot_resolved),
+            "first_reply_secs_p50" => maybe(self.first_reply_secs_p50),
+            "first_reply_secs_p95" => maybe(self.first_reply_secs_p95),
+            "resolution_secs_p50" => maybe(self.resolution_secs_p50),
+            "resolution_secs_p95" => maybe(self.resolution_secs_p95),
             "response_ms_p50" => maybe(self.response_ms_p50),
             "response_ms_p95" => maybe(self.response_ms_p95),
             "satisfaction" => self
@@ -448,6 +517,7 @@ impl Figures {
                 .unwrap_or_default(),
             "unanswered_rate" => rate(self.unanswered_rate),
             "handover_rate" => rate(self.handover_rate),
+            "bot_resolved_rate" => rate(self.bot_resolved_rate),
             "confidence_mean" => rate(self.confidence_mean),
             _ => String::new(),
         }
@@ -550,6 +620,37 @@ mod tests {
         let default = Window::new(None, Some(day("2026-12-01")), Granularity::Day).expect("window");
         assert_eq!(default.from, day("2026-11-02"));
         assert_eq!(default.periods().len(), 30);
+    }
+
+    #[test]
+    fn handover_times_count_from_the_request() {
+        let at = |s: i64| {
+            "2026-12-01T10:00:00Z".parse::<DateTime<Utc>>().expect("t") + Duration::seconds(s)
+        };
+        let mut tally = Tally::default();
+        for (reply, end) in [
+            (Some(30), Some(600)),
+            (Some(90), None),
+            (None, Some(20)),
+            (Some(10), Some(40)),
+        ] {
+            tally.handover(&docent_store::HandoverTimes {
+                day: day("2026-12-01"),
+                requested_at: at(0),
+                first_agent_reply_at: reply.map(at),
+                resolved_at: end.map(at),
+            });
+        }
+        let f = tally.figures();
+        assert_eq!(f.handovers_unanswered, 1, "one no person replied to");
+        assert_eq!(
+            (f.first_reply_secs_p50, f.first_reply_secs_p95),
+            (Some(30), Some(90))
+        );
+        assert_eq!(
+            (f.resolution_secs_p50, f.resolution_secs_p95),
+            (Some(40), Some(600))
+        );
     }
 
     #[test]

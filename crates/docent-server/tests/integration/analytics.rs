@@ -34,6 +34,8 @@ struct Counted {
     unanswered: u64,
     feedback_up: u64,
     feedback_down: u64,
+    /// Conversations with no don't-know reply and no answer rated down (none is handed over).
+    bot_resolved: u64,
     visitors: BTreeSet<String>,
     response_ms: Vec<i64>,
     confidences: Vec<f64>,
@@ -47,6 +49,7 @@ impl Counted {
         self.unanswered += other.unanswered;
         self.feedback_up += other.feedback_up;
         self.feedback_down += other.feedback_down;
+        self.bot_resolved += other.bot_resolved;
         self.visitors.extend(other.visitors.iter().cloned());
         self.response_ms.extend(&other.response_ms);
         self.confidences.extend(&other.confidences);
@@ -69,11 +72,16 @@ impl Counted {
             "feedback_down": self.feedback_down,
             "unanswered": self.unanswered,
             "handovers": 0,
+            "handovers_unanswered": 0,
+            "bot_resolved": self.bot_resolved,
+            "first_reply_secs_p50": null, "first_reply_secs_p95": null,
+            "resolution_secs_p50": null, "resolution_secs_p95": null,
             "response_ms_p50": rank(50),
             "response_ms_p95": rank(95),
             "satisfaction": per(self.feedback_up * 1000, self.answers),
             "unanswered_rate": per(self.unanswered, self.answers),
             "handover_rate": per(0, self.conversations),
+            "bot_resolved_rate": per(self.bot_resolved, self.conversations),
             "confidence_mean": (!self.confidences.is_empty())
                 .then(|| self.confidences.iter().sum::<f64>() / self.confidences.len() as f64),
         })
@@ -155,6 +163,7 @@ async fn a_month_of_traffic_adds_up(backend: Backend) {
             counted.conversations += 1;
             counted.visitors.insert(visitor.clone());
             let mut conversation: Option<String> = None;
+            let mut alone = true;
             for turn in 0..(1 + n % 3) {
                 let question = if (n + turn).is_multiple_of(4) {
                     UNANSWERABLE[(n + turn) % 2]
@@ -176,6 +185,7 @@ async fn a_month_of_traffic_adds_up(backend: Backend) {
                     "{question}: {answer}"
                 );
                 counted.unanswered += u64::from(unanswered);
+                alone &= !unanswered;
                 let verdict = match (n + turn) % 5 {
                     0 => Some("up"),
                     1 if unanswered || n.is_multiple_of(2) => Some("down"),
@@ -189,10 +199,14 @@ async fn a_month_of_traffic_adds_up(backend: Backend) {
                     .await;
                     match verdict {
                         "up" => counted.feedback_up += 1,
-                        _ => counted.feedback_down += 1,
+                        _ => {
+                            counted.feedback_down += 1;
+                            alone = false;
+                        }
                     }
                 }
             }
+            counted.bot_resolved += u64::from(alone);
             let conversation = conversation.expect("a conversation");
             let at = day
                 .and_hms_opt((n % 24) as u32, (n % 60) as u32, 0)
@@ -363,6 +377,10 @@ async fn a_month_of_traffic_adds_up(backend: Backend) {
             "{chart}"
         );
     }
+    assert!(
+        !page.contains("<h3>Handovers</h3>"),
+        "no handover charts where none was handed over"
+    );
     assert!(page.contains(&format!("<strong class=\"stat-value\">{n}</strong>")));
     let (status, overview) = owner.page("/app/analytics").await;
     assert_eq!(status, StatusCode::OK);

@@ -133,7 +133,7 @@ async fn a_person_takes_over_and_gives_back(backend: Backend) {
         eprintln!("skipped: no PostgreSQL (set DOCENT_TEST_DATABASE_URL)");
         return;
     };
-    let (owner, _space, slug) = with_handover(&app, "owner@example.com", json!({})).await;
+    let (owner, space, slug) = with_handover(&app, "owner@example.com", json!({})).await;
     let agent = app
         .invite_and_join(&owner, "agent@example.com", "agent")
         .await;
@@ -428,6 +428,24 @@ async fn a_person_takes_over_and_gives_back(backend: Backend) {
     );
     let (_, all) = agent.get("/api/inbox?status=all").await;
     assert_eq!(all["data"][0]["status"], "closed", "{all}");
+
+    // Analytics count the handover, the person's first reply and its end.
+    let (status, analytics) = owner
+        .get(&format!("/api/chat-spaces/{space}/analytics"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{analytics}");
+    let t = &analytics["totals"];
+    assert_eq!(
+        (t["handovers"].as_u64(), t["handovers_unanswered"].as_u64()),
+        (Some(1), Some(0)),
+        "{t}"
+    );
+    let first = t["first_reply_secs_p50"].as_i64().expect("a first reply");
+    let resolved = t["resolution_secs_p50"].as_i64().expect("an end");
+    assert!(
+        (0..60).contains(&first) && first <= resolved && resolved < 60,
+        "{t}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

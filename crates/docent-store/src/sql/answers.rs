@@ -297,11 +297,16 @@ macro_rules! answers_sql {
                     let spaces = chat_spaces.unwrap_or_default();
                     let sum = |what: &str| format!("CAST(COALESCE(SUM({what}), 0) AS BIGINT)");
                     let count_if = |what: &str| sum(&format!("CASE WHEN {what} THEN 1 ELSE 0 END"));
-                    let conversations = sqlx::query_as::<_, (String, i64, i64, i64)>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {day} AS day, COUNT(*), {handovers}, COUNT(DISTINCT c.visitor_id) \
+                    let handed = "EXISTS (SELECT 1 FROM handovers h WHERE h.conversation_id = c.id)";
+                    let conversations = sqlx::query_as::<_, (String, i64, i64, i64, i64)>(sqlx::AssertSqlSafe(format!(
+                        "SELECT {day} AS day, COUNT(*), {handovers}, COUNT(DISTINCT c.visitor_id), {bot_resolved} \
                          FROM conversations c WHERE {counted} GROUP BY day ORDER BY day",
                         day = $day,
-                        handovers = count_if("EXISTS (SELECT 1 FROM handovers h WHERE h.conversation_id = c.id)"),
+                        handovers = count_if(handed),
+                        bot_resolved = count_if(&format!(
+                            "NOT {handed} AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id \
+                             AND m.role = 'assistant' AND (m.answer_kind = 'dont_know' OR m.feedback = 'down'))"
+                        )),
                         counted = &counted,
                     )))
                     .bind(org.0)
@@ -316,7 +321,8 @@ macro_rules! answers_sql {
                         "SELECT {day} AS day, CAST(0 AS BIGINT) AS conversations, CAST(0 AS BIGINT) AS handovers, COUNT(*) AS messages, \
                          {user} AS visitor_messages, {assistant} AS answers, {tokens_in} AS tokens_in, \
                          {tokens_out} AS tokens_out, {cost} AS cost_micro_usd, {up} AS feedback_up, \
-                         {down} AS feedback_down, {unanswered} AS unanswered, CAST(0 AS BIGINT) AS visitors \
+                         {down} AS feedback_down, {unanswered} AS unanswered, CAST(0 AS BIGINT) AS visitors, \
+                         CAST(0 AS BIGINT) AS bot_resolved \
                          FROM messages m JOIN conversations c ON c.id = m.conversation_id \
                          WHERE m.org_id = $1 AND {counted} GROUP BY day ORDER BY day",
                         day = $day,
@@ -366,13 +372,38 @@ macro_rules! answers_sql {
                         .fold(confidence, |q, s| q.bind(s.0))
                         .fetch_all(&self.pool)
                         .await?;
+                    let handovers = sqlx::query_as::<_, (String, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>)>(sqlx::AssertSqlSafe(format!(
+                        "SELECT {day} AS day, h.requested_at, h.first_agent_reply_at, h.resolved_at \
+                         FROM handovers h JOIN conversations c ON c.id = h.conversation_id \
+                         WHERE h.org_id = $1 AND {counted} ORDER BY day",
+                        day = $day,
+                        counted = &counted,
+                    )))
+                    .bind(org.0)
+                    .bind(since)
+                    .bind(before);
+                    let handovers = spaces
+                        .iter()
+                        .fold(handovers, |q, s| q.bind(s.0))
+                        .fetch_all(&self.pool)
+                        .await?
+                        .into_iter()
+                        .map(|(day, requested_at, first_agent_reply_at, resolved_at)| {
+                            Ok($crate::HandoverTimes {
+                                day: day_of(&day)?,
+                                requested_at,
+                                first_agent_reply_at,
+                                resolved_at,
+                            })
+                        })
+                        .collect::<Result<Vec<_>>>()?;
                     // A day's conversations and its messages' sums, side by side.
                     let mut sums: std::collections::BTreeMap<String, DayCountsRow> = messages
                         .into_iter()
                         .map(|m| (m.day.clone(), m))
                         .collect();
                     let mut days = Vec::with_capacity(conversations.len());
-                    for (day, count, handovers, visitors) in conversations {
+                    for (day, count, handovers, visitors, bot_resolved) in conversations {
                         let mut row = sums.remove(&day).unwrap_or(DayCountsRow {
                             day: day.clone(),
                             conversations: 0,
@@ -387,10 +418,12 @@ macro_rules! answers_sql {
                             feedback_down: 0,
                             unanswered: 0,
                             visitors: 0,
+                            bot_resolved: 0,
                         });
                         row.conversations = count;
                         row.handovers = handovers;
                         row.visitors = visitors;
+                        row.bot_resolved = bot_resolved;
                         days.push(row.into_domain()?);
                     }
                     fn spread_of<T>(rows: Vec<(String, T, i64)>) -> Result<Vec<(NaiveDate, T, u64)>> {
@@ -402,6 +435,7 @@ macro_rules! answers_sql {
                         days,
                         response_ms: spread_of(response_ms)?,
                         confidence: spread_of(confidence)?,
+                        handovers,
                     })
                 }
 

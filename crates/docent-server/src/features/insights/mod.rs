@@ -21,7 +21,7 @@ pub fn routes() -> Vec<Route> {
     vec![
         r(M::GET, "/api/chat-spaces/{id}/analytics", ChatSpace, Api, "A chat space's analytics: totals and a series by day, week or month (?from=&to=&granularity=), with answer confidence in ten buckets; a period counts the conversations visitors started in it (not the Playground's)", get(api::chat_space))
             .query::<api::AnalyticsQuery>().ok::<Analytics>(),
-        r(M::GET, "/api/chat-spaces/{id}/analytics/export", ChatSpace, Api, "A chat space's analytics as CSV: a row a period with every figure, or one chart's (?chart=volume|feedback|speed|usage|confidence)", get(api::export))
+        r(M::GET, "/api/chat-spaces/{id}/analytics/export", ChatSpace, Api, "A chat space's analytics as CSV: a row a period with every figure, or one chart's (?chart=volume|feedback|speed|handover|usage|confidence)", get(api::export))
             .query::<api::AnalyticsExportQuery>().download(api::CSV_TYPES),
         r(M::GET, "/api/analytics", ChatSpace, Api, "The organization's analytics across the chat spaces the caller sees (?from=&to=&granularity=)", get(api::organization))
             .query::<api::AnalyticsQuery>().ok::<Analytics>(),

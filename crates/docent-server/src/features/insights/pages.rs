@@ -76,9 +76,29 @@ fn cards(f: &Figures) -> Vec<Card> {
             detail: format!("{} answers were the don't-know reply", f.unanswered),
         },
         Card {
+            label: "Bot alone",
+            value: percent(f.bot_resolved_rate),
+            detail: format!(
+                "{} conversations with no person, no don't-know, no thumbs down",
+                f.bot_resolved
+            ),
+        },
+        Card {
             label: "Handed over",
             value: percent(f.handover_rate),
-            detail: format!("{} conversations", f.handovers),
+            detail: format!(
+                "{} conversations · {} no person answered",
+                f.handovers, f.handovers_unanswered
+            ),
+        },
+        Card {
+            label: "First reply by a person",
+            value: span(f.first_reply_secs_p50),
+            detail: format!(
+                "median · 95% within {} · resolved in {} (median)",
+                span(f.first_reply_secs_p95),
+                span(f.resolution_secs_p50)
+            ),
         },
         Card {
             label: "Answer time",
@@ -96,6 +116,17 @@ fn cards(f: &Figures) -> Vec<Card> {
             ),
         },
     ]
+}
+
+/// A number of seconds as a person reads it: "45 s", "12 min", "3.5 h", "2.0 days".
+fn span(secs: Option<i64>) -> String {
+    match secs {
+        None => "—".into(),
+        Some(s) if s < 60 => format!("{s} s"),
+        Some(s) if s < 3600 => format!("{} min", (s as f64 / 60.0).round()),
+        Some(s) if s < 86_400 => format!("{:.1} h", s as f64 / 3600.0),
+        Some(s) => format!("{:.1} days", s as f64 / 86_400.0),
+    }
 }
 
 /// A period's first day as its label says it.
@@ -210,6 +241,50 @@ fn charts(a: &Analytics, csv: Option<&str>) -> Vec<Chart> {
             csv_href: href(analytics::Chart::Confidence),
         },
     ]);
+    // A chat space that never handed over is not shown two empty charts of it.
+    if a.totals.handovers > 0 {
+        let confidence = out.pop();
+        out.extend([
+            Chart {
+                id: "handovers",
+                title: "Handovers",
+                description: format!(
+                    "Conversations handed to a person, and handovers no person replied to, by {per}: {} handed over, {} unanswered, {} seen through by the bot alone.",
+                    a.totals.handovers, a.totals.handovers_unanswered, a.totals.bot_resolved
+                ),
+                labels: labels.clone(),
+                series: vec![
+                    series("handed over", "chart-1", |f| Some(f.handovers as f64)),
+                    series("no person replied", "chart-3", |f| {
+                        Some(f.handovers_unanswered as f64)
+                    }),
+                ],
+                style: Style::Bars,
+                unit: "",
+                csv_href: href(analytics::Chart::Handover),
+            },
+            Chart {
+                id: "handover-time",
+                title: "Time with a person",
+                description: format!(
+                    "Median seconds from a handover's request to a person's first reply, and to its end (released or closed), by {per}."
+                ),
+                labels: labels.clone(),
+                series: vec![
+                    series("first reply", "chart-2", |f| {
+                        f.first_reply_secs_p50.map(|v| v as f64)
+                    }),
+                    series("resolved", "chart-4", |f| {
+                        f.resolution_secs_p50.map(|v| v as f64)
+                    }),
+                ],
+                style: Style::Lines,
+                unit: " s",
+                csv_href: href(analytics::Chart::Handover),
+            },
+        ]);
+        out.extend(confidence);
+    }
     out
 }
 
