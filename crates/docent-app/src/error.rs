@@ -86,6 +86,8 @@ pub enum AppError {
     ConversationTaken(String),
     #[error("This conversation is closed; a new visitor message starts a new one.")]
     ConversationClosed,
+    #[error("Another canned reply has this shortcut; choose another or change that one.")]
+    ShortcutTaken,
     #[error("Something went wrong on our side; it has been logged.")]
     Internal(String),
 }
@@ -160,6 +162,7 @@ impl From<StoreError> for AppError {
             StoreError::Conflict {
                 field: "endpoint_slug" | "slug",
             } => AppError::SlugTaken,
+            StoreError::Conflict { field: "shortcut" } => AppError::ShortcutTaken,
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -98,9 +98,194 @@ pub async fn request(
     {
         Some((c, _)) => {
             status_changed(app, &c).await;
-            Ok(Some(c))
+            Ok(Some(route(app, &c).await?.unwrap_or(c)))
         }
         None => Ok(None),
+    }
+}
+
+/// How long an inbox connection counts as present after it was last refreshed (an
+/// instance that died stops counting then), and how often an open one is refreshed.
+pub const PRESENCE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+pub const PRESENCE_REFRESH: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// A member's open inbox connection, kept present in the database on every instance's
+/// view while it lives; gone when dropped.
+pub struct Presence {
+    store: std::sync::Arc<dyn docent_store::Store>,
+    connection: ConnectionId,
+    refresh: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Presence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Presence")
+            .field("connection", &self.connection)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Presence {
+    fn drop(&mut self) {
+        self.refresh.abort();
+        let (store, connection) = (self.store.clone(), self.connection);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = store.agent_gone(connection).await {
+                    tracing::warn!(error = %e, "could not end an agent's presence");
+                }
+            });
+        }
+    }
+}
+
+/// The caller opened the inbox: an agent (or admin, owner) is online until the returned
+/// [`Presence`] is dropped, and waiting conversations may be routed to them now. Viewers
+/// and keys are never present.
+pub async fn agent_online(app: &App, caller: &Caller) -> Result<Option<Presence>, AppError> {
+    let Some(person) = caller.user.as_ref().filter(|_| caller.role >= Role::Agent) else {
+        return Ok(None);
+    };
+    let (org, user, connection) = (caller.org_id(), person.user.id, ConnectionId::generate());
+    app.store
+        .agent_present(org, user, connection, Utc::now())
+        .await?;
+    let store = app.store.clone();
+    let refresh = tokio::spawn(async move {
+        let mut every = tokio::time::interval(PRESENCE_REFRESH);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            if let Err(e) = store.agent_present(org, user, connection, Utc::now()).await {
+                tracing::warn!(error = %e, "could not refresh an agent's presence");
+            }
+        }
+    });
+    let presence = Presence {
+        store: app.store.clone(),
+        connection,
+        refresh,
+    };
+    route_waiting(app, org).await;
+    Ok(Some(presence))
+}
+
+/// The members who may answer in `space` and have the inbox open now.
+async fn answering(app: &App, space: &ChatSpace) -> Result<Vec<UserId>, AppError> {
+    let since = Utc::now()
+        - chrono::Duration::from_std(PRESENCE_TTL).unwrap_or(chrono::Duration::seconds(60));
+    let online = app.store.agents_online(space.org_id, since).await?;
+    if online.is_empty() {
+        return Ok(online);
+    }
+    let members = app.store.list_members(space.org_id).await?;
+    let mut out = Vec::new();
+    for user in online {
+        if !members
+            .iter()
+            .any(|m| m.user_id == user && m.role >= Role::Agent)
+        {
+            continue;
+        }
+        let sees = app
+            .store
+            .member_access(space.org_id, user)
+            .await?
+            .is_none_or(|spaces| spaces.contains(&space.id));
+        if sees {
+            out.push(user);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a person can answer in `space` now: within its hours, with someone online.
+pub async fn available(app: &App, space: &ChatSpace) -> Result<bool, AppError> {
+    let h = config(space);
+    if h.hours
+        .as_ref()
+        .is_some_and(|hours| !hours.open_at(Utc::now()))
+    {
+        return Ok(false);
+    }
+    Ok(!answering(app, space).await?.is_empty())
+}
+
+/// Round robin: of the online members who may answer in `space` and are under the cap,
+/// the one with the fewest conversations, and of those the one given one longest ago.
+async fn pick_agent(app: &App, space: &ChatSpace, cap: u32) -> Result<Option<UserId>, AppError> {
+    let candidates = answering(app, space).await?;
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let loads = app.store.agent_loads(space.org_id).await?;
+    let load = |user: UserId| {
+        loads
+            .iter()
+            .find(|l| l.user == user)
+            .map_or((0, None), |l| (l.open, l.last_assigned_at))
+    };
+    Ok(candidates
+        .into_iter()
+        .map(|user| (user, load(user)))
+        .filter(|(_, (open, _))| cap == 0 || *open < u64::from(cap))
+        .min_by_key(|&(user, (open, last))| (open, last, user))
+        .map(|(user, _)| user))
+}
+
+/// Gives a waiting conversation to an online agent, when its chat space routes them
+/// (`auto_assign`) and it is within hours. `None` when it stays waiting.
+pub async fn route(app: &App, c: &Conversation) -> Result<Option<Conversation>, AppError> {
+    if c.status != ConversationStatus::WaitingForHuman || c.assigned_agent_id.is_some() {
+        return Ok(None);
+    }
+    let Some(space) = app.store.find_chat_space(c.org_id, c.chat_space_id).await? else {
+        return Ok(None);
+    };
+    let h = config(&space);
+    if !h.enabled
+        || !h.auto_assign
+        || h.hours
+            .as_ref()
+            .is_some_and(|hours| !hours.open_at(Utc::now()))
+    {
+        return Ok(None);
+    }
+    let Some(agent) = pick_agent(app, &space, h.max_per_agent).await? else {
+        return Ok(None);
+    };
+    let assigned = app
+        .store
+        .assign_conversation(c.org_id, c.id, agent, false, Utc::now())
+        .await?;
+    if let Some(after) = &assigned {
+        status_changed(app, after).await;
+    }
+    Ok(assigned)
+}
+
+/// Routes the organization's waiting conversations, oldest first: when an agent comes
+/// online or has room again. Errors are logged: the conversations wait for a claim.
+pub async fn route_waiting(app: &App, org: OrgId) {
+    let filter = InboxFilter {
+        status: docent_core::InboxStatus::WaitingForHuman,
+        assigned_to: Some(None),
+        chat_spaces: None,
+        reader: None,
+        before: None,
+        limit: 100,
+    };
+    let waiting = match app.store.inbox(org, &filter).await {
+        Ok(items) => items,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the waiting conversations");
+            return;
+        }
+    };
+    for item in waiting.into_iter().rev() {
+        if let Err(e) = route(app, &item.conversation).await {
+            tracing::warn!(conversation = %item.conversation.id, error = %e.message(), "could not route a conversation");
+        }
     }
 }
 
@@ -208,16 +393,73 @@ async fn agent_card(app: &App, id: Option<UserId>) -> Result<Option<AgentCard>, 
 pub struct VisitorStatus {
     pub status: ConversationStatus,
     pub agent: Option<AgentCard>,
+    /// While waiting: whether a person can answer now (within hours, someone online); when
+    /// not, the widget offers to leave an email.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub available: Option<bool>,
+    /// While waiting: whether the visitor left an email to be answered at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_left: Option<bool>,
 }
 
 pub async fn visitor_status(app: &App, c: &Conversation) -> Result<VisitorStatus, AppError> {
+    let (available, email_left) = match c.status {
+        ConversationStatus::WaitingForHuman => {
+            let space = app
+                .store
+                .find_chat_space(c.org_id, c.chat_space_id)
+                .await?
+                .ok_or(AppError::NotFound("chat space"))?;
+            (
+                Some(available(app, &space).await?),
+                Some(c.end_user_email.is_some()),
+            )
+        }
+        _ => (None, None),
+    };
     Ok(VisitorStatus {
         status: c.status,
         agent: match c.status {
             ConversationStatus::Human => agent_card(app, c.assigned_agent_id).await?,
             _ => None,
         },
+        available,
+        email_left,
     })
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactInput {
+    #[schemars(regex(pattern = docent_core::validate::VISITOR_ID_PATTERN), example = "v-3f9a2c71d4e8")]
+    pub visitor_id: String,
+    pub conversation_id: ConversationId,
+    #[schemars(regex(pattern = docent_core::validate::EMAIL_PATTERN), length(max = 254), example = "ana@example.com")]
+    pub email: String,
+}
+
+/// A waiting visitor leaves an email to be answered at (nobody was available); the inbox
+/// shows it with the conversation.
+pub async fn visitor_contact(
+    app: &App,
+    w: &WidgetSpace,
+    input: ContactInput,
+) -> Result<VisitorStatus, AppError> {
+    let mut errors = docent_core::ValidationErrors::default();
+    let email = validate::email(&mut errors, "email", &input.email);
+    errors.into_result()?;
+    let c =
+        crate::visitors::visitors_conversation(app, w, input.conversation_id, &input.visitor_id)
+            .await?;
+    if c.status.is_over() {
+        return Err(AppError::ConversationClosed);
+    }
+    app.store
+        .identify_visitor(c.org_id, c.id, None, Some(email))
+        .await?;
+    let c = reread(app, &c).await?;
+    publish(app, &c, "contact", serde_json::json!({})).await;
+    visitor_status(app, &c).await
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -619,6 +861,8 @@ pub async fn end(
     {
         Some(after) => {
             status_changed(app, &after).await;
+            // The agent has room again.
+            route_waiting(app, after.org_id).await;
             Ok(after)
         }
         None if how == HandoverEnd::Released => Err(AppError::validation(
@@ -626,5 +870,86 @@ pub async fn end(
             "Only a conversation with a person, or waiting for one, can go back to the bot.",
         )),
         None => Err(AppError::ConversationClosed),
+    }
+}
+
+/// A canned reply as an agent writes it.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CannedInput {
+    /// What the agent types after `/` to insert it: letters, digits, `-`, `_`.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,32}$"), example = &"returns")]
+    pub shortcut: String,
+    /// Markdown.
+    #[schemars(regex(pattern = docent_core::validate::NOT_BLANK_PATTERN), length(max = 8000), example = "You can return any item within **30 days**.")]
+    pub content: String,
+}
+
+impl CannedInput {
+    fn checked(&self) -> Result<(String, String), AppError> {
+        let mut errors = docent_core::ValidationErrors::default();
+        let shortcut = self.shortcut.trim().trim_start_matches('/').to_lowercase();
+        if shortcut.is_empty()
+            || shortcut.len() > 32
+            || !shortcut
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            errors.add(
+                "shortcut",
+                "Use 1 to 32 letters, digits, - or _ (it is typed after /).",
+            );
+        }
+        let content = self.content.trim().to_owned();
+        if validate::is_blank(&content) || content.chars().count() > 8000 {
+            errors.add("content", "Write 1 to 8000 characters.");
+        }
+        errors.into_result()?;
+        Ok((shortcut, content))
+    }
+}
+
+/// The organization's canned replies, by shortcut.
+pub async fn canned_replies(app: &App, caller: &Caller) -> Result<Vec<CannedReply>, AppError> {
+    Ok(app.store.canned_replies(caller.org_id()).await?)
+}
+
+pub async fn create_canned_reply(
+    app: &App,
+    caller: &Caller,
+    input: CannedInput,
+) -> Result<CannedReply, AppError> {
+    let me = agent(caller)?;
+    let (shortcut, content) = input.checked()?;
+    Ok(app
+        .store
+        .create_canned_reply(caller.org_id(), &shortcut, &content, Some(me), Utc::now())
+        .await?)
+}
+
+pub async fn update_canned_reply(
+    app: &App,
+    caller: &Caller,
+    id: CannedReplyId,
+    input: CannedInput,
+) -> Result<CannedReply, AppError> {
+    agent(caller)?;
+    let (shortcut, content) = input.checked()?;
+    app.store
+        .update_canned_reply(caller.org_id(), id, &shortcut, &content, Utc::now())
+        .await?
+        .ok_or(AppError::NotFound("canned reply"))
+}
+
+pub async fn delete_canned_reply(
+    app: &App,
+    caller: &Caller,
+    id: CannedReplyId,
+) -> Result<(), AppError> {
+    agent(caller)?;
+    if app.store.delete_canned_reply(caller.org_id(), id).await? {
+        Ok(())
+    } else {
+        Err(AppError::NotFound("canned reply"))
     }
 }

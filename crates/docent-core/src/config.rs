@@ -140,6 +140,16 @@ pub struct HandoverConfig {
     /// characters), e.g. `refund`, `complaint`.
     #[schemars(length(max = 50))]
     pub keywords: Vec<String>,
+    /// Give each new handover to an online agent (one with the inbox open), the one with
+    /// the fewest conversations first, in turn; otherwise agents claim them.
+    pub auto_assign: bool,
+    /// The most conversations an agent is given at once by `auto_assign` (0: no limit).
+    #[schemars(range(max = 1000))]
+    #[serde(deserialize_with = "whole_number")]
+    pub max_per_agent: u32,
+    /// When people answer; outside these hours, or with nobody online, the widget offers
+    /// to leave an email and the conversation waits. Always, when absent.
+    pub hours: Option<BusinessHours>,
 }
 
 impl Default for HandoverConfig {
@@ -151,6 +161,131 @@ impl Default for HandoverConfig {
             after_dont_know: 2,
             after_thumbs_down: 2,
             keywords: Vec::new(),
+            auto_assign: false,
+            max_per_agent: 5,
+            hours: None,
+        }
+    }
+}
+
+/// Opening hours in a time zone: each weekday's ranges as `HH:MM-HH:MM`, several separated
+/// by commas (`09:00-12:00, 13:00-17:30`); an empty day is closed. `24:00` ends a day.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct BusinessHours {
+    /// An IANA time zone, e.g. `Europe/Berlin`.
+    #[schemars(length(max = 64), example = "Europe/Berlin")]
+    pub time_zone: String,
+    #[schemars(length(max = 200), example = "09:00-17:00")]
+    pub mon: String,
+    #[schemars(length(max = 200))]
+    pub tue: String,
+    #[schemars(length(max = 200))]
+    pub wed: String,
+    #[schemars(length(max = 200))]
+    pub thu: String,
+    #[schemars(length(max = 200))]
+    pub fri: String,
+    #[schemars(length(max = 200))]
+    pub sat: String,
+    #[schemars(length(max = 200))]
+    pub sun: String,
+}
+
+impl Default for BusinessHours {
+    fn default() -> Self {
+        let weekday = "09:00-17:00".to_owned();
+        BusinessHours {
+            time_zone: "UTC".to_owned(),
+            mon: weekday.clone(),
+            tue: weekday.clone(),
+            wed: weekday.clone(),
+            thu: weekday.clone(),
+            fri: weekday,
+            sat: String::new(),
+            sun: String::new(),
+        }
+    }
+}
+
+/// Minutes since midnight, from `HH:MM` (`24:00` included).
+fn minutes(text: &str) -> Option<u32> {
+    let (h, m) = text.trim().split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(h * 60 + m)
+}
+
+/// A day's ranges in minutes, from `09:00-12:00, 13:00-17:00`; `None` when one is not a
+/// range that starts before it ends.
+pub fn day_ranges(text: &str) -> Option<Vec<(u32, u32)>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| {
+            let (from, to) = r.split_once('-')?;
+            let (from, to) = (minutes(from)?, minutes(to)?);
+            (from < to).then_some((from, to))
+        })
+        .collect()
+}
+
+impl BusinessHours {
+    pub fn zone(&self) -> Option<chrono_tz::Tz> {
+        self.time_zone.trim().parse().ok()
+    }
+
+    fn day(&self, weekday: chrono::Weekday) -> &str {
+        use chrono::Weekday::*;
+        match weekday {
+            Mon => &self.mon,
+            Tue => &self.tue,
+            Wed => &self.wed,
+            Thu => &self.thu,
+            Fri => &self.fri,
+            Sat => &self.sat,
+            Sun => &self.sun,
+        }
+    }
+
+    /// Whether `at` falls in the opening hours (its local time in the time zone).
+    pub fn open_at(&self, at: chrono::DateTime<chrono::Utc>) -> bool {
+        use chrono::{Datelike, Timelike};
+        let Some(zone) = self.zone() else {
+            return true;
+        };
+        let local = at.with_timezone(&zone);
+        let now = local.hour() * 60 + local.minute();
+        day_ranges(self.day(local.weekday()))
+            .unwrap_or_default()
+            .iter()
+            .any(|&(from, to)| from <= now && now < to)
+    }
+
+    fn check(&self, field: &str, errors: &mut ValidationErrors) {
+        if self.zone().is_none() {
+            errors.add(
+                &format!("{field}.time_zone"),
+                "Name a time zone such as Europe/Berlin or America/New_York.",
+            );
+        }
+        for (name, text) in [
+            ("mon", &self.mon),
+            ("tue", &self.tue),
+            ("wed", &self.wed),
+            ("thu", &self.thu),
+            ("fri", &self.fri),
+            ("sat", &self.sat),
+            ("sun", &self.sun),
+        ] {
+            if text.chars().count() > 200 || day_ranges(text).is_none() {
+                errors.add(
+                    &format!("{field}.{name}"),
+                    "Write hours as 09:00-17:00, several separated by commas; leave a closed day empty.",
+                );
+            }
         }
     }
 }
@@ -310,6 +445,12 @@ impl ConfigDoc for AiConfig {
                 "Use at most 50 keywords of 1 to 60 characters.",
             );
         }
+        if h.max_per_agent > 1000 {
+            errors.add(&f("handover.max_per_agent"), "Use 0 (no limit) to 1000.");
+        }
+        if let Some(hours) = &h.hours {
+            hours.check(&f("handover.hours"), errors);
+        }
     }
 }
 
@@ -403,6 +544,46 @@ fn is_hex_color(s: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn business_hours_are_read_in_their_time_zone() {
+        let hours = BusinessHours {
+            time_zone: "Europe/Berlin".into(),
+            mon: "09:00-12:00, 13:00-17:30".into(),
+            sat: "10:00-24:00".into(),
+            ..BusinessHours::default()
+        };
+        let at = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().expect("instant");
+        // Monday 30 November 2026; Berlin is UTC+1 in winter.
+        assert!(
+            !hours.open_at(at("2026-11-30T07:59:00Z")),
+            "08:59 in Berlin"
+        );
+        assert!(hours.open_at(at("2026-11-30T08:00:00Z")), "09:00 in Berlin");
+        assert!(!hours.open_at(at("2026-11-30T11:30:00Z")), "lunch");
+        assert!(hours.open_at(at("2026-11-30T16:29:00Z")), "17:29");
+        assert!(!hours.open_at(at("2026-11-30T16:30:00Z")), "17:30 closes");
+        assert!(hours.open_at(at("2026-12-05T22:59:00Z")), "Saturday 23:59");
+        assert!(
+            !hours.open_at(at("2026-12-06T12:00:00Z")),
+            "Sunday is closed"
+        );
+        // Summer time: UTC+2.
+        assert!(hours.open_at(at("2026-07-06T07:00:00Z")), "09:00 in July");
+
+        let mut errors = ValidationErrors::default();
+        BusinessHours {
+            time_zone: "Mars/Olympus".into(),
+            mon: "17:00-09:00".into(),
+            tue: "9-5".into(),
+            wed: "08:00-25:00".into(),
+            ..BusinessHours::default()
+        }
+        .check("h", &mut errors);
+        let fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["h.time_zone", "h.mon", "h.tue", "h.wed"]);
+        assert_eq!(day_ranges(""), Some(vec![]));
+    }
 
     #[test]
     fn patch_merges_and_validates() {

@@ -110,6 +110,20 @@ pub struct Note {
     pub created_at: DateTime<Utc>,
 }
 
+/// A ready answer an agent inserts by its shortcut (`/returns`), the organization's own.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct CannedReply {
+    pub id: CannedReplyId,
+    pub org_id: OrgId,
+    /// Letters, digits, `-` and `_`, unique in the organization.
+    pub shortcut: String,
+    /// Markdown.
+    pub content: String,
+    pub created_by: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
 /// Which conversations an inbox list holds, besides being handed over.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,

@@ -74,4 +74,8 @@ typed_id!(
     HandoverId,
     /// An agent's internal note on a conversation.
     NoteId,
+    /// An organization's ready answer for its agents.
+    CannedReplyId,
+    /// A member's open inbox connection (their presence).
+    ConnectionId,
 );

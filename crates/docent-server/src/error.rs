@@ -121,6 +121,7 @@ impl ErrorKind {
             ErrorKind::App(A::HandoverOff) => ("handover_off", StatusCode::CONFLICT),
             ErrorKind::App(A::ConversationTaken) => ("conversation_taken", StatusCode::CONFLICT),
             ErrorKind::App(A::ConversationClosed) => ("conversation_closed", StatusCode::CONFLICT),
+            ErrorKind::App(A::ShortcutTaken) => ("shortcut_taken", StatusCode::CONFLICT),
             ErrorKind::App(A::Internal) => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }

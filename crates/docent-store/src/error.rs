@@ -38,6 +38,8 @@ impl From<sqlx::Error> for StoreError {
                 "email"
             } else if text.contains("endpoint_slug") {
                 "endpoint_slug"
+            } else if text.contains("shortcut") {
+                "shortcut"
             } else if text.contains("slug") {
                 "slug"
             } else if text.contains("prefix") || text.contains("key_hash") {

@@ -36,6 +36,14 @@ pub struct InboxFilter {
     pub limit: u32,
 }
 
+/// How busy a member is, for routing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentLoad {
+    pub user: UserId,
+    pub open: u64,
+    pub last_assigned_at: Option<DateTime<Utc>>,
+}
+
 #[async_trait]
 pub trait HandoverStore: Send + Sync {
     /// Hands a conversation the bot is answering (`active`) to a person: it waits, with a
@@ -88,6 +96,40 @@ pub trait HandoverStore: Send + Sync {
     async fn notes(&self, org: OrgId, conversation: ConversationId) -> Result<Vec<Note>>;
     /// Conversations with a person or waiting for one, most recently active first.
     async fn inbox(&self, org: OrgId, filter: &InboxFilter) -> Result<Vec<InboxItem>>;
+    /// A member's inbox connection is open (again) at `at`.
+    async fn agent_present(
+        &self,
+        org: OrgId,
+        user: UserId,
+        connection: ConnectionId,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The connection closed.
+    async fn agent_gone(&self, connection: ConnectionId) -> Result<()>;
+    /// Members with an inbox connection refreshed since `since`.
+    async fn agents_online(&self, org: OrgId, since: DateTime<Utc>) -> Result<Vec<UserId>>;
+    /// For each member given conversations: how many they have now (status `human`), and
+    /// when they were last given one.
+    async fn agent_loads(&self, org: OrgId) -> Result<Vec<AgentLoad>>;
+    async fn canned_replies(&self, org: OrgId) -> Result<Vec<CannedReply>>;
+    /// `Conflict { field: "shortcut" }` when the organization has that shortcut already.
+    async fn create_canned_reply(
+        &self,
+        org: OrgId,
+        shortcut: &str,
+        content: &str,
+        by: Option<UserId>,
+        at: DateTime<Utc>,
+    ) -> Result<CannedReply>;
+    async fn update_canned_reply(
+        &self,
+        org: OrgId,
+        id: CannedReplyId,
+        shortcut: &str,
+        content: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<CannedReply>>;
+    async fn delete_canned_reply(&self, org: OrgId, id: CannedReplyId) -> Result<bool>;
     /// `user` has read the conversation up to `at`.
     async fn mark_read(
         &self,

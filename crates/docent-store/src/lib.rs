@@ -33,7 +33,7 @@ pub use answers::{
 pub use api_keys::ApiKeyStore;
 pub use chat_spaces::ChatSpaceStore;
 pub use error::StoreError;
-pub use handover::{HandoverStore, InboxFilter, InboxItem};
+pub use handover::{AgentLoad, HandoverStore, InboxFilter, InboxItem};
 pub use insights::{GroupedQuestion, InsightStore, QuestionGroup, QuestionToGroup};
 pub use jobs::JobQueue;
 pub use knowledge::{ChunkIndex, KnowledgeStore};

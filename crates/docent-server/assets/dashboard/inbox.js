@@ -94,10 +94,34 @@
     });
   }
 
+  // A short two-note chime for a new handover, when the agent turned sound on.
+  var sound = q("inbox-sound");
+  sound.checked = localStorage.getItem("docent-inbox-sound") === "1";
+  sound.addEventListener("change", function () {
+    localStorage.setItem("docent-inbox-sound", sound.checked ? "1" : "0");
+  });
+  var audio = null;
+  function chime() {
+    var Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!sound.checked || !Ctx) return;
+    try {
+      audio = audio || new Ctx();
+      [660, 880].forEach(function (f, i) {
+        var o = audio.createOscillator(), g = audio.createGain(), t = audio.currentTime + i * 0.15;
+        o.frequency.value = f;
+        g.gain.setValueAtTime(0.15, t);
+        g.gain.exponentialRampToValueAtTime(0.001, t + 0.3);
+        o.connect(g); g.connect(audio.destination);
+        o.start(t); o.stop(t + 0.3);
+      });
+    } catch (e) { /* no audio here */ }
+  }
+
   function notifyNew(list) {
     var fresh = list.filter(function (c) { return !known[c.id]; });
     list.forEach(function (c) { known[c.id] = true; });
     if (!notifyNew.primed) { notifyNew.primed = true; return; }
+    if (fresh.length) chime();
     if (fresh.length && window.Notification && Notification.permission === "granted" && document.hidden) {
       try { new Notification("A visitor is waiting", { body: who(fresh[0]) + (fresh[0].last_message ? ": " + fresh[0].last_message : "") }); }
       catch (e) { /* notifications unavailable */ }
@@ -137,7 +161,8 @@
   function renderThread(w) {
     var c = w.conversation;
     q("thread-title").textContent = who(c);
-    q("thread-status").textContent = STATUS[c.status] + (c.assigned_agent_id ? (c.assigned_agent_id === me ? " · yours" : " · assigned") : "");
+    q("thread-status").textContent = STATUS[c.status] + (c.assigned_agent_id ? (c.assigned_agent_id === me ? " · yours" : " · assigned") : "") +
+      (c.end_user_email ? " · answer by email: " + c.end_user_email : "");
     q("thread-status").setAttribute("data-status", c.status);
     q("transcript-link").href = "/app/conversations/" + c.id;
     var all = w.messages.map(function (m) { return { at: m.created_at, m: m }; })
@@ -212,6 +237,33 @@
     text.addEventListener("keydown", function (e) {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); form.requestSubmit(); }
     });
+    var hint = q("canned-hint");
+    var pick = q("canned-pick");
+    var typed = function () {
+      var m = /^\/([A-Za-z0-9_-]+)$/.exec(text.value.trim());
+      return m && canned.filter(function (c) { return c.shortcut === m[1].toLowerCase(); })[0];
+    };
+    text.addEventListener("input", function () {
+      var c = typed();
+      hint.hidden = !c;
+      if (c) hint.textContent = "Tab inserts /" + c.shortcut + ": " + c.content.slice(0, 80);
+    });
+    text.addEventListener("keydown", function (e) {
+      var c = e.key === "Tab" && !e.shiftKey && typed();
+      if (!c) return;
+      e.preventDefault();
+      text.value = c.content;
+      hint.hidden = true;
+    });
+    pick.addEventListener("change", function () {
+      var c = canned.filter(function (x) { return x.id === pick.value; })[0];
+      if (c) {
+        var at = text.selectionStart || text.value.length;
+        text.value = text.value.slice(0, at) + c.content + text.value.slice(text.selectionEnd || at);
+        text.focus();
+      }
+      pick.value = "";
+    });
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       var content = text.value.trim();
@@ -222,6 +274,45 @@
         .then(function () { text.value = ""; return show(id); }, failed);
     });
   }
+
+  // Canned replies: the organization's, listed, added and deleted here.
+  var canned = [];
+  function renderCanned() {
+    var list = q("canned-list"), pick = q("canned-pick");
+    list.textContent = "";
+    if (pick) while (pick.options.length > 1) pick.remove(1);
+    if (!canned.length) list.appendChild(el("li", "small muted", "None yet."));
+    canned.forEach(function (c) {
+      var li = el("li");
+      li.setAttribute("data-docent", "canned-item");
+      li.appendChild(el("code", "", "/" + c.shortcut));
+      li.appendChild(el("span", "small", " " + c.content.slice(0, 120)));
+      if (form) {
+        var del = el("button", "btn btn-ghost btn-small", "Delete");
+        del.type = "button";
+        del.setAttribute("aria-label", "Delete /" + c.shortcut);
+        del.addEventListener("click", function () {
+          call("DELETE", "/api/canned-replies/" + encodeURIComponent(c.id)).then(loadCanned, failed);
+        });
+        li.appendChild(del);
+      }
+      list.appendChild(li);
+      if (pick) pick.appendChild(new Option("/" + c.shortcut, c.id));
+    });
+  }
+  function loadCanned() {
+    return call("GET", "/api/canned-replies").then(function (list) { canned = list || []; renderCanned(); },
+      function () { /* offline: kept as it was */ });
+  }
+  var cannedForm = q("canned-form");
+  if (cannedForm) cannedForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var err = q("canned-error");
+    call("POST", "/api/canned-replies", { shortcut: q("canned-shortcut").value, content: q("canned-content").value })
+      .then(function () { cannedForm.reset(); err.hidden = true; return loadCanned(); },
+        function (x) { err.textContent = x.message; err.hidden = false; });
+  });
+  loadCanned();
 
   root.querySelectorAll("[data-view]").forEach(function (b) {
     b.addEventListener("click", function () {

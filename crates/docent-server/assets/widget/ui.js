@@ -29,6 +29,10 @@
     joined: "is here to help",
     back_to_bot: "You're chatting with the assistant again.",
     closed: "This conversation was closed. Write again to start a new one.",
+    away: "Nobody is available right now. Leave your email and we'll answer you there.",
+    away_noted: "Thanks, we'll answer you by email (or here, if you stay).",
+    your_email: "Your email",
+    send: "Send",
     agent: "Support"
   };
   var THUMB = "M7 10v11H3V10h4zm0 0l4-8c1.7 0 3 1.3 3 3l-1 4h6a2 2 0 0 1 2 2.3l-1.4 8A2 2 0 0 1 17.6 21H7";
@@ -586,10 +590,33 @@
       state = s.status;
       if (s.agent) agentName = s.agent.name;
       if (human) human.hidden = state !== "active";
-      if (state === "waiting_for_human") say(S.waiting, state);
+      if (state === "waiting_for_human") {
+        if (s.available !== false) say(S.waiting, state);
+        else { say(s.email_left ? S.away_noted : S.away, state); if (!s.email_left) leaveEmail(); }
+      }
       else if (state === "human") say(agentName + " " + S.joined, state);
       else if (state === "closed") { unfollow(); delete saved.c; save(); say(S.closed, "closed"); }
       else if (was && was !== "active") say(S.back_to_bot, state);
+    }
+    // Nobody can answer now: the visitor may leave an email, and the conversation waits.
+    function leaveEmail() {
+      var f = el("form"), i = el("input"), b = el("button", "hb", S.send);
+      f.setAttribute("data-docent", "leave-email");
+      i.type = "email"; i.required = true; i.autocomplete = "email";
+      i.placeholder = S.your_email; i.setAttribute("aria-label", S.your_email);
+      b.type = "submit";
+      f.appendChild(i); f.appendChild(b);
+      f.addEventListener("submit", function (e) {
+        e.preventDefault();
+        b.disabled = true;
+        post("/contact", { visitor_id: saved.v, conversation_id: saved.c, email: i.value })
+          .then(function (r) { return r.json(); }).then(function (s) {
+            b.disabled = false;
+            if (s && s.status) onStatus(s);
+            else fail((s && s.error && s.error.message) || S.error);
+          }, function () { b.disabled = false; fail(S.network_error); });
+      });
+      banner.appendChild(f);
     }
     function follow() {
       if (!cfg.handover || !saved.c || source || ctx.preview || !w.EventSource) return;

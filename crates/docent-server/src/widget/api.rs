@@ -109,6 +109,16 @@ pub async fn handover(
     ))
 }
 
+pub async fn contact(
+    State(state): State<AppState>,
+    w: WidgetSpace,
+    ApiJson(input): ApiJson<docent_app::handover::ContactInput>,
+) -> Result<Json<docent_app::handover::VisitorStatus>, ApiError> {
+    Ok(Json(
+        docent_app::handover::visitor_contact(&state, &w, input).await?,
+    ))
+}
+
 pub async fn typing(
     State(state): State<AppState>,
     w: WidgetSpace,

@@ -29,6 +29,8 @@ pub fn routes() -> Vec<Route> {
             .json::<docent_app::visitors::FeedbackInput>().ok::<docent_app::visitors::VisitorMessage>(),
         r(M::POST, "/api/widget/{slug}/handover", Public, Api, "The visitor asks for a person: the conversation waits for one (status waiting_for_human)", post(api::handover))
             .json::<docent_app::handover::HandoverInput>().ok::<docent_app::handover::VisitorStatus>(),
+        r(M::POST, "/api/widget/{slug}/contact", Public, Api, "A waiting visitor leaves an email to be answered at (when nobody is available)", post(api::contact))
+            .json::<docent_app::handover::ContactInput>().ok::<docent_app::handover::VisitorStatus>(),
         r(M::POST, "/api/widget/{slug}/typing", Public, Api, "The visitor is typing (the agent sees it while a person has the conversation)", post(api::typing))
             .json::<docent_app::handover::VisitorTyping>().no_content(),
         r(M::GET, "/api/widget/{slug}/conversation/{conversation_id}/events", Public, Api, "A visitor's conversation live (SSE, ?visitor_id=): status, message (agents' replies; resumes after Last-Event-ID), typing", get(api::events))

@@ -776,3 +776,228 @@ async fn the_journey_crosses_replicas_and_a_lost_connection() {
     let heard = inbox.until("conversation", Duration::from_secs(5)).await;
     assert!(!heard.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routing_hours_and_canned_replies_sqlite() {
+    routing_hours_and_canned_replies(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routing_hours_and_canned_replies_postgres() {
+    routing_hours_and_canned_replies(Backend::Postgres).await;
+}
+
+/// The user id of a session's member.
+async fn user_id(session: &Session) -> String {
+    let (_, me) = session.get("/api/auth/me").await;
+    me["user"]["id"].as_str().expect("user id").to_owned()
+}
+
+/// A new visitor asks for a person in words; their conversation and its first live status.
+async fn new_waiting(app: &TestApp, slug: &str, visitor: &str) -> (String, Events, Value) {
+    let held = ask(app, slug, visitor, None, "I want to talk to a person").await;
+    let conversation = held["conversation_id"].as_str().expect("id").to_owned();
+    let mut view = Events::open(reqwest::Client::new().get(format!(
+        "{}/api/widget/{slug}/conversation/{conversation}/events?visitor_id={visitor}",
+        app.base
+    )))
+    .await;
+    let status = view.until("status", Duration::from_secs(5)).await;
+    let status = status.last().expect("status").1.clone();
+    (conversation, view, status)
+}
+
+async fn assignee(owner: &Session, conversation: &str) -> Value {
+    let (_, c) = owner
+        .get(&format!("/api/conversations/{conversation}"))
+        .await;
+    c["assigned_agent_id"].clone()
+}
+
+async fn routing_hours_and_canned_replies(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, unlimited_widget).await else {
+        eprintln!("skipped: no PostgreSQL (set DOCENT_TEST_DATABASE_URL)");
+        return;
+    };
+    let (owner, space, slug) = with_handover(
+        &app,
+        "owner@example.com",
+        json!({"auto_assign": true, "max_per_agent": 1}),
+    )
+    .await;
+    let first = app
+        .invite_and_join(&owner, "first@example.com", "agent")
+        .await;
+    let second = app
+        .invite_and_join(&owner, "second@example.com", "agent")
+        .await;
+    let (first_id, second_id) = (user_id(&first).await, user_id(&second).await);
+
+    // Nobody has the inbox open: the visitor hears so and may leave an email.
+    let (one, mut one_view, status) = new_waiting(&app, &slug, "visitor-route-01").await;
+    assert_eq!(
+        (
+            &status["status"],
+            &status["available"],
+            &status["email_left"]
+        ),
+        (&json!("waiting_for_human"), &json!(false), &json!(false)),
+        "{status}"
+    );
+    let app_ref = &app;
+    let contact = |email: &'static str| {
+        let path = format!("/api/widget/{slug}/contact");
+        let body =
+            json!({"visitor_id": "visitor-route-01", "conversation_id": one, "email": email});
+        async move { visitor_call(app_ref, Method::POST, &path, body).await }
+    };
+    let (status, body) = contact("not an address").await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+    );
+    let (status, body) = contact(" Ana@Example.com ").await;
+    assert_eq!(
+        (status, &body["email_left"]),
+        (StatusCode::OK, &json!(true)),
+        "{body}"
+    );
+    let (_, c) = owner.get(&format!("/api/conversations/{one}")).await;
+    assert_eq!(c["end_user_email"], "ana@example.com", "{c}");
+    let (status, body) = visitor_call(
+        &app,
+        Method::POST,
+        &format!("/api/widget/{slug}/contact"),
+        json!({"visitor_id": "someone-else-01", "conversation_id": one, "email": "x@example.com"}),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+
+    // The first agent opens the inbox: the waiting conversation is theirs at once, and the
+    // visitor sees who joined.
+    let _first_inbox = Events::open(first.request(Method::GET, "/api/inbox/events")).await;
+    assert_eq!(assignee(&owner, &one).await, json!(first_id));
+    let joined = one_view.until("status", Duration::from_secs(2)).await;
+    assert_eq!(joined.last().expect("status").1["status"], "human");
+
+    // With the second online, the next goes to them (the first is at the cap of one); the
+    // one after waits, though people are online.
+    let _second_inbox = Events::open(second.request(Method::GET, "/api/inbox/events")).await;
+    let (two, _, status) = new_waiting(&app, &slug, "visitor-route-02").await;
+    assert_eq!(status["status"], "human", "{status}");
+    assert_eq!(assignee(&owner, &two).await, json!(second_id));
+    let (three, _, status) = new_waiting(&app, &slug, "visitor-route-03").await;
+    assert_eq!(
+        (&status["status"], &status["available"]),
+        (&json!("waiting_for_human"), &json!(true)),
+        "{status}"
+    );
+    assert_eq!(assignee(&owner, &three).await, Value::Null);
+
+    // The first closes theirs: the waiting one is theirs now.
+    let (status, _) = first
+        .call(Method::POST, &format!("/api/conversations/{one}/close"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(assignee(&owner, &three).await, json!(first_id));
+
+    // Outside business hours nothing is routed and the visitor may leave an email.
+    let (status, body) = owner
+        .json(
+            Method::PATCH,
+            &format!("/api/chat-spaces/{space}"),
+            json!({"ai_config": {"handover": {"max_per_agent": 0, "hours": {"time_zone": "Mars/Olympus"}}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body.to_string()
+            .contains("ai_config.handover.hours.time_zone"),
+        "{body}"
+    );
+    let closed_all_week = json!({"time_zone": "Europe/Berlin", "mon": "", "tue": "", "wed": "", "thu": "", "fri": "", "sat": "", "sun": ""});
+    let (status, body) = owner
+        .json(
+            Method::PATCH,
+            &format!("/api/chat-spaces/{space}"),
+            json!({"ai_config": {"handover": {"max_per_agent": 0, "hours": closed_all_week}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (four, _, status) = new_waiting(&app, &slug, "visitor-route-04").await;
+    assert_eq!(
+        (&status["status"], &status["available"]),
+        (&json!("waiting_for_human"), &json!(false)),
+        "{status}"
+    );
+    assert_eq!(assignee(&owner, &four).await, Value::Null);
+    // Always open again (hours removed): the next agent to come online routes it.
+    let (status, _) = owner
+        .json(
+            Method::PATCH,
+            &format!("/api/chat-spaces/{space}"),
+            json!({"ai_config": {"handover": {"hours": null}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let _again = Events::open(second.request(Method::GET, "/api/inbox/events")).await;
+    assert_ne!(assignee(&owner, &four).await, Value::Null);
+
+    // Canned replies: the organization's, for every agent.
+    let (status, made) = first
+        .json(
+            Method::POST,
+            "/api/canned-replies",
+            json!({"shortcut": "/Returns", "content": "Returns are free within **30 days**."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert_eq!(made["shortcut"], "returns");
+    let (status, body) = second
+        .json(
+            Method::POST,
+            "/api/canned-replies",
+            json!({"shortcut": "returns", "content": "Another."}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "shortcut_taken")
+    );
+    let (status, body) = second
+        .json(
+            Method::POST,
+            "/api/canned-replies",
+            json!({"shortcut": "two words", "content": "x"}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+    );
+    let id = made["id"].as_str().expect("id");
+    let (status, changed) = second
+        .json(
+            Method::PUT,
+            &format!("/api/canned-replies/{id}"),
+            json!({"shortcut": "returns", "content": "Returns are free within **60 days**."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    let (_, list) = owner.get("/api/canned-replies").await;
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    assert!(
+        list[0]["content"]
+            .as_str()
+            .expect("content")
+            .contains("60 days")
+    );
+    let (status, _) = first
+        .call(Method::DELETE, &format!("/api/canned-replies/{id}"))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = first
+        .call(Method::DELETE, &format!("/api/canned-replies/{id}"))
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+}

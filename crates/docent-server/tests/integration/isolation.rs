@@ -134,8 +134,20 @@ async fn victim(app: &TestApp) -> Victim {
         .as_str()
         .expect("a question group")
         .to_owned();
+    let (status, canned) = owner
+        .json(
+            Method::POST,
+            "/api/canned-replies",
+            json!({"shortcut": "vault", "content": "The vault code is behind the painting."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{canned}");
     let ids = HashMap::from([
         ("gap_id", gap_id),
+        (
+            "canned_reply_id",
+            canned["id"].as_str().expect("canned reply").to_owned(),
+        ),
         ("visitor", "victim-visitor-1".to_owned()),
         (
             "conversation_id",
@@ -213,6 +225,7 @@ fn unknown_ids() -> HashMap<&'static str, String> {
         "document_id",
         "conversation_id",
         "gap_id",
+        "canned_reply_id",
         "visitor",
     ]
     .into_iter()
@@ -234,6 +247,9 @@ fn body_for(path: &str) -> Value {
         p if p.ends_with("/qa") => json!({"question": "Hijacked?", "answer": "Yes."}),
         p if p.ends_with("/answer") => json!({"answer": "Hijacked."}),
         "/api/conversations/{conversation_id}/messages" => json!({"content": "Hijacked."}),
+        p if p.starts_with("/api/canned-replies") => {
+            json!({"shortcut": "hijacked", "content": "Hijacked."})
+        }
         _ => json!({}),
     }
 }

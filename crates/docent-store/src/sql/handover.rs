@@ -60,6 +60,33 @@ macro_rules! handover_sql {
                 created_at: DateTime<Utc>,
             }
 
+            #[derive(sqlx::FromRow)]
+            struct CannedRow {
+                id: Uuid,
+                org_id: Uuid,
+                shortcut: String,
+                content: String,
+                created_by: Option<Uuid>,
+                created_at: DateTime<Utc>,
+                updated_at: DateTime<Utc>,
+            }
+
+            impl CannedRow {
+                fn into_domain(self) -> CannedReply {
+                    CannedReply {
+                        id: CannedReplyId(self.id),
+                        org_id: OrgId(self.org_id),
+                        shortcut: self.shortcut,
+                        content: self.content,
+                        created_by: self.created_by.map(UserId),
+                        created_at: self.created_at,
+                        updated_at: self.updated_at,
+                    }
+                }
+            }
+
+            const CANNED_COLUMNS: &str = "id, org_id, shortcut, content, created_by, created_at, updated_at";
+
             impl NoteRow {
                 fn into_domain(self) -> Note {
                     Note {
@@ -377,6 +404,140 @@ macro_rules! handover_sql {
                     .execute(self.writer().await?.connection())
                     .await?;
                     Ok(())
+                }
+
+                async fn agent_present(
+                    &self,
+                    org: OrgId,
+                    user: UserId,
+                    connection: ConnectionId,
+                    at: DateTime<Utc>,
+                ) -> Result<()> {
+                    sqlx::query(
+                        "INSERT INTO agent_presence (connection_id, org_id, user_id, seen_at) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (connection_id) DO UPDATE SET seen_at = excluded.seen_at",
+                    )
+                    .bind(connection.0)
+                    .bind(org.0)
+                    .bind(user.0)
+                    .bind(at)
+                    .execute(self.writer().await?.connection())
+                    .await?;
+                    Ok(())
+                }
+
+                async fn agent_gone(&self, connection: ConnectionId) -> Result<()> {
+                    sqlx::query("DELETE FROM agent_presence WHERE connection_id = $1")
+                        .bind(connection.0)
+                        .execute(self.writer().await?.connection())
+                        .await?;
+                    Ok(())
+                }
+
+                async fn agents_online(&self, org: OrgId, since: DateTime<Utc>) -> Result<Vec<UserId>> {
+                    let rows: Vec<Uuid> = sqlx::query_scalar(
+                        "SELECT DISTINCT user_id FROM agent_presence WHERE org_id = $1 AND seen_at >= $2",
+                    )
+                    .bind(org.0)
+                    .bind(since)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(rows.into_iter().map(UserId).collect())
+                }
+
+                async fn agent_loads(&self, org: OrgId) -> Result<Vec<$crate::AgentLoad>> {
+                    let open: Vec<(Uuid, i64)> = sqlx::query_as(
+                        "SELECT assigned_agent_id, COUNT(*) FROM conversations \
+                         WHERE org_id = $1 AND status = 'human' AND assigned_agent_id IS NOT NULL \
+                         GROUP BY assigned_agent_id",
+                    )
+                    .bind(org.0)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    let last: Vec<(Uuid, Option<DateTime<Utc>>)> = sqlx::query_as(
+                        "SELECT assigned_agent_id, MAX(assigned_at) FROM handovers \
+                         WHERE org_id = $1 AND assigned_agent_id IS NOT NULL GROUP BY assigned_agent_id",
+                    )
+                    .bind(org.0)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    let mut loads: std::collections::BTreeMap<Uuid, $crate::AgentLoad> = last
+                        .into_iter()
+                        .map(|(user, at)| {
+                            (user, $crate::AgentLoad { user: UserId(user), open: 0, last_assigned_at: at })
+                        })
+                        .collect();
+                    for (user, n) in open {
+                        loads
+                            .entry(user)
+                            .or_insert($crate::AgentLoad { user: UserId(user), open: 0, last_assigned_at: None })
+                            .open = n.max(0) as u64;
+                    }
+                    Ok(loads.into_values().collect())
+                }
+
+                async fn canned_replies(&self, org: OrgId) -> Result<Vec<CannedReply>> {
+                    let rows: Vec<CannedRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {CANNED_COLUMNS} FROM canned_replies WHERE org_id = $1 ORDER BY shortcut"
+                    )))
+                    .bind(org.0)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(rows.into_iter().map(CannedRow::into_domain).collect())
+                }
+
+                async fn create_canned_reply(
+                    &self,
+                    org: OrgId,
+                    shortcut: &str,
+                    content: &str,
+                    by: Option<UserId>,
+                    at: DateTime<Utc>,
+                ) -> Result<CannedReply> {
+                    let row: CannedRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "INSERT INTO canned_replies ({CANNED_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $6) \
+                         RETURNING {CANNED_COLUMNS}"
+                    )))
+                    .bind(CannedReplyId::generate().0)
+                    .bind(org.0)
+                    .bind(shortcut)
+                    .bind(content)
+                    .bind(by.map(|u| u.0))
+                    .bind(at)
+                    .fetch_one(self.writer().await?.connection())
+                    .await?;
+                    Ok(row.into_domain())
+                }
+
+                async fn update_canned_reply(
+                    &self,
+                    org: OrgId,
+                    id: CannedReplyId,
+                    shortcut: &str,
+                    content: &str,
+                    at: DateTime<Utc>,
+                ) -> Result<Option<CannedReply>> {
+                    let row: Option<CannedRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "UPDATE canned_replies SET shortcut = $3, content = $4, updated_at = $5 \
+                         WHERE org_id = $1 AND id = $2 RETURNING {CANNED_COLUMNS}"
+                    )))
+                    .bind(org.0)
+                    .bind(id.0)
+                    .bind(shortcut)
+                    .bind(content)
+                    .bind(at)
+                    .fetch_optional(self.writer().await?.connection())
+                    .await?;
+                    Ok(row.map(CannedRow::into_domain))
+                }
+
+                async fn delete_canned_reply(&self, org: OrgId, id: CannedReplyId) -> Result<bool> {
+                    let done = sqlx::query("DELETE FROM canned_replies WHERE org_id = $1 AND id = $2")
+                        .bind(org.0)
+                        .bind(id.0)
+                        .execute(self.writer().await?.connection())
+                        .await?;
+                    Ok(done.rows_affected() > 0)
                 }
             }
         };

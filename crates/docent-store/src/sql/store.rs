@@ -24,6 +24,7 @@ macro_rules! migrations {
             14 "message_search" "0014_message_search.sql",
             15 "client_access" "0015_client_access.sql",
             16 "handover" "0016_handover.sql",
+            17 "presence" "0017_presence.sql",
         )
     };
     ($($version:literal $name:literal $file:literal,)*) => {

@@ -167,12 +167,36 @@ pub struct SettingsForm {
     /// Comma-separated.
     #[serde(default, rename = "ai_config.handover.keywords")]
     keywords: String,
+    #[serde(default, rename = "ai_config.handover.auto_assign")]
+    auto_assign: Option<String>,
+    #[serde(default, rename = "ai_config.handover.max_per_agent")]
+    max_per_agent: String,
+    /// Ticked: people answer only within the hours below.
+    #[serde(default, rename = "ai_config.handover.hours")]
+    hours_on: Option<String>,
+    #[serde(default, rename = "ai_config.handover.hours.time_zone")]
+    time_zone: String,
+    #[serde(default, rename = "ai_config.handover.hours.mon")]
+    hours_mon: String,
+    #[serde(default, rename = "ai_config.handover.hours.tue")]
+    hours_tue: String,
+    #[serde(default, rename = "ai_config.handover.hours.wed")]
+    hours_wed: String,
+    #[serde(default, rename = "ai_config.handover.hours.thu")]
+    hours_thu: String,
+    #[serde(default, rename = "ai_config.handover.hours.fri")]
+    hours_fri: String,
+    #[serde(default, rename = "ai_config.handover.hours.sat")]
+    hours_sat: String,
+    #[serde(default, rename = "ai_config.handover.hours.sun")]
+    hours_sun: String,
 }
 
 impl SettingsForm {
     fn from_space(space: &ChatSpace) -> SettingsForm {
         let ai: AiConfig = read(&space.ai_config);
         let retrieval: RetrievalConfig = read(&space.retrieval_config);
+        let hours = ai.handover.hours.clone().unwrap_or_default();
         SettingsForm {
             name: space.name.clone(),
             endpoint_slug: space.endpoint_slug.clone(),
@@ -194,7 +218,31 @@ impl SettingsForm {
             after_dont_know: ai.handover.after_dont_know.to_string(),
             after_thumbs_down: ai.handover.after_thumbs_down.to_string(),
             keywords: ai.handover.keywords.join(", "),
+            auto_assign: ai.handover.auto_assign.then(|| "on".to_owned()),
+            max_per_agent: ai.handover.max_per_agent.to_string(),
+            hours_on: ai.handover.hours.is_some().then(|| "on".to_owned()),
+            time_zone: hours.time_zone,
+            hours_mon: hours.mon,
+            hours_tue: hours.tue,
+            hours_wed: hours.wed,
+            hours_thu: hours.thu,
+            hours_fri: hours.fri,
+            hours_sat: hours.sat,
+            hours_sun: hours.sun,
         }
+    }
+
+    /// The business hours as the form shows them, one field a day.
+    pub fn days(&self) -> [(&'static str, &'static str, &str); 7] {
+        [
+            ("mon", "Monday", &self.hours_mon),
+            ("tue", "Tuesday", &self.hours_tue),
+            ("wed", "Wednesday", &self.hours_wed),
+            ("thu", "Thursday", &self.hours_thu),
+            ("fri", "Friday", &self.hours_fri),
+            ("sat", "Saturday", &self.hours_sat),
+            ("sun", "Sunday", &self.hours_sun),
+        ]
     }
 
     fn into_patch(self, errors: &mut ValidationErrors) -> PatchChatSpace {
@@ -237,6 +285,11 @@ impl SettingsForm {
             &self.after_thumbs_down,
             "Use 0 (never) to 20.",
         );
+        let max_per_agent = number(
+            "ai_config.handover.max_per_agent",
+            &self.max_per_agent,
+            "Use 0 (no limit) to 1000.",
+        );
         let retention_days = match self.retention_days.trim() {
             "" => None,
             text => match text.parse::<u32>() {
@@ -277,6 +330,14 @@ impl SettingsForm {
                     "after_dont_know": whole(after_dont_know),
                     "after_thumbs_down": whole(after_thumbs_down),
                     "keywords": keywords,
+                    "auto_assign": self.auto_assign.is_some(),
+                    "max_per_agent": whole(max_per_agent),
+                    "hours": self.hours_on.is_some().then(|| json!({
+                        "time_zone": self.time_zone.trim(),
+                        "mon": self.hours_mon, "tue": self.hours_tue, "wed": self.hours_wed,
+                        "thu": self.hours_thu, "fri": self.hours_fri, "sat": self.hours_sat,
+                        "sun": self.hours_sun,
+                    })),
                 },
             })),
             retrieval_config: Some(json!({

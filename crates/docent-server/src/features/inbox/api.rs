@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use docent_app::handover::{
-    self, AssignInput, InboxEntry, InboxQuery, Replied, ReplyInput, Workspace,
+    self, AssignInput, CannedInput, InboxEntry, InboxQuery, Replied, ReplyInput, Workspace,
 };
 use docent_core::*;
 use docent_store::hub::{Received, heard};
@@ -43,9 +43,11 @@ pub async fn events(
     caller: Caller,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let subscription = handover::follow_inbox(&state, &caller).await?;
+    // The member is online (for routing) while the stream is open, on every instance.
+    let presence = handover::agent_online(&state, &caller).await?;
     let stream = futures_util::stream::unfold(
-        (Some(subscription), caller),
-        |(mut subscription, caller)| async move {
+        (Some(subscription), caller, presence),
+        |(mut subscription, caller, presence)| async move {
             loop {
                 let event = match heard(&mut subscription).await {
                     Received::Missed => Event::default().event("resync").data("{}"),
@@ -57,7 +59,7 @@ pub async fn events(
                     }
                     Received::Event(_) => continue,
                 };
-                return Some((Ok(event), (subscription, caller)));
+                return Some((Ok(event), (subscription, caller, presence)));
             }
         },
     );
@@ -120,4 +122,42 @@ pub async fn close(
     Ok(Json(
         handover::end(&state, &caller, id, HandoverEnd::Closed).await?,
     ))
+}
+
+pub async fn canned_replies(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<CannedReply>>, ApiError> {
+    Ok(Json(handover::canned_replies(&state, &caller).await?))
+}
+
+pub async fn create_canned_reply(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(input): ApiJson<CannedInput>,
+) -> Result<(StatusCode, Json<CannedReply>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(handover::create_canned_reply(&state, &caller, input).await?),
+    ))
+}
+
+pub async fn update_canned_reply(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<CannedReplyId>,
+    ApiJson(input): ApiJson<CannedInput>,
+) -> Result<Json<CannedReply>, ApiError> {
+    Ok(Json(
+        handover::update_canned_reply(&state, &caller, id, input).await?,
+    ))
+}
+
+pub async fn delete_canned_reply(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<CannedReplyId>,
+) -> Result<StatusCode, ApiError> {
+    handover::delete_canned_reply(&state, &caller, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -5,7 +5,7 @@ pub mod api;
 pub mod pages;
 
 use axum::http::Method as M;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 
 use docent_core::*;
 
@@ -34,6 +34,14 @@ pub fn routes() -> Vec<Route> {
             .ok::<Conversation>(),
         r(M::POST, "/api/conversations/{conversation_id}/close", ChatSpace, Api, "Close the conversation (a new visitor message starts a new one, with the bot)", post(api::close))
             .ok::<Conversation>(),
+        r(M::GET, "/api/canned-replies", Org, Api, "The organization's canned replies, by shortcut", get(api::canned_replies))
+            .ok::<Vec<CannedReply>>(),
+        r(M::POST, "/api/canned-replies", Org, Api, "Add a canned reply (agents and above): a shortcut typed after / in the inbox, and its Markdown", post(api::create_canned_reply))
+            .json::<docent_app::handover::CannedInput>().created::<CannedReply>(),
+        r(M::PUT, "/api/canned-replies/{canned_reply_id}", Org, Api, "Change a canned reply", put(api::update_canned_reply))
+            .json::<docent_app::handover::CannedInput>().ok::<CannedReply>(),
+        r(M::DELETE, "/api/canned-replies/{canned_reply_id}", Org, Api, "Delete a canned reply", delete(api::delete_canned_reply))
+            .no_content(),
         r(M::GET, "/app/inbox", ChatSpace, Page, "The live inbox: waiting, mine, unassigned, all; the transcript, reply, notes", get(pages::index)),
     ]
 }

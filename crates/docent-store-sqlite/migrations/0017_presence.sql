@@ -1,0 +1,22 @@
+-- Who is answering (DESIGN §4 "Handover and inbox"): a row for each open inbox connection of
+-- a member, on any instance, refreshed while it stays open; one not refreshed for a minute
+-- (an instance that died) no longer counts. Round-robin routing reads it. And canned replies,
+-- an organization's ready answers for its agents. Twin of PostgreSQL's 0017.
+CREATE TABLE agent_presence (
+    connection_id BLOB PRIMARY KEY,
+    org_id BLOB NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    user_id BLOB NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    seen_at TEXT NOT NULL
+);
+CREATE INDEX agent_presence_org_idx ON agent_presence (org_id, seen_at);
+
+CREATE TABLE canned_replies (
+    id BLOB PRIMARY KEY,
+    org_id BLOB NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    shortcut TEXT NOT NULL,
+    content TEXT NOT NULL,
+    created_by BLOB REFERENCES users (id) ON DELETE SET NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX canned_replies_shortcut_idx ON canned_replies (org_id, shortcut);
