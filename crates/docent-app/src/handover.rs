@@ -178,25 +178,12 @@ async fn answering(app: &App, space: &ChatSpace) -> Result<Vec<UserId>, AppError
     if online.is_empty() {
         return Ok(online);
     }
-    let members = app.store.list_members(space.org_id).await?;
-    let mut out = Vec::new();
-    for user in online {
-        if !members
-            .iter()
-            .any(|m| m.user_id == user && m.role >= Role::Agent)
-        {
-            continue;
-        }
-        let sees = app
-            .store
-            .member_access(space.org_id, user)
-            .await?
-            .is_none_or(|spaces| spaces.contains(&space.id));
-        if sees {
-            out.push(user);
-        }
-    }
-    Ok(out)
+    Ok(answerers(app, space)
+        .await?
+        .into_iter()
+        .map(|m| m.user_id)
+        .filter(|u| online.contains(u))
+        .collect())
 }
 
 /// Whether a person can answer in `space` now: within its hours, with someone online.
@@ -952,4 +939,110 @@ pub async fn delete_canned_reply(
     } else {
         Err(AppError::NotFound("canned reply"))
     }
+}
+
+/// Emails the agents of each chat space whose handovers have waited longer than its
+/// `email_after_minutes` with nobody given them (once a handover): run by the sweep, once a
+/// minute on one instance. Returns how many handovers were told about.
+pub async fn remind_waiting(app: &App, now: DateTime<Utc>) -> Result<usize, AppError> {
+    let due = app
+        .store
+        .unnotified_handovers(now - chrono::Duration::minutes(1), 500)
+        .await?;
+    let mut told = 0;
+    let mut spaces: std::collections::HashMap<ChatSpaceId, Option<ChatSpace>> = Default::default();
+    for h in due {
+        if let std::collections::hash_map::Entry::Vacant(slot) = spaces.entry(h.chat_space_id) {
+            slot.insert(app.store.find_chat_space(h.org_id, h.chat_space_id).await?);
+        }
+        let Some(space) = spaces.get(&h.chat_space_id).and_then(Option::as_ref) else {
+            continue;
+        };
+        let after = config(space).email_after_minutes;
+        if after == 0
+            || !config(space).enabled
+            || h.requested_at + chrono::Duration::minutes(i64::from(after)) > now
+        {
+            continue;
+        }
+        let Some(c) = app
+            .store
+            .find_conversation(h.org_id, h.conversation_id)
+            .await?
+        else {
+            continue;
+        };
+        if c.status != ConversationStatus::WaitingForHuman
+            || !app
+                .store
+                .mark_handover_notified(h.org_id, h.id, now)
+                .await?
+        {
+            continue;
+        }
+        let waited = (now - h.requested_at).num_minutes();
+        let who = c
+            .end_user_name
+            .clone()
+            .or(c.end_user_email.clone())
+            .unwrap_or_else(|| "A visitor".to_owned());
+        let last = app
+            .store
+            .recent_messages(c.org_id, c.id, 1)
+            .await?
+            .into_iter()
+            .next()
+            .map(|m| m.content.chars().take(300).collect::<String>())
+            .unwrap_or_default();
+        let subject = format!(
+            "{who} has waited {waited} min for a person ({})",
+            space.name
+        );
+        let mut body = format!(
+            "{who} asked for a person in {} {waited} minutes ago, and nobody has answered yet.\n\n",
+            space.name
+        );
+        if !last.is_empty() {
+            body.push_str(&format!("Their last message: \"{last}\"\n\n"));
+        }
+        if let Some(email) = &c.end_user_email {
+            body.push_str(&format!(
+                "They left an email to be answered at: {email}\n\n"
+            ));
+        }
+        body.push_str(&format!(
+            "Open the inbox to answer: {}/app/inbox\n",
+            app.settings.public_base_url()
+        ));
+        for member in answerers(app, space).await? {
+            if let Err(e) = app
+                .mailer
+                .send(&app.store, &member.email, &subject, &body)
+                .await
+            {
+                tracing::warn!(conversation = %c.id, error = %e.message(), "could not email an agent about a waiting handover");
+            }
+        }
+        told += 1;
+    }
+    Ok(told)
+}
+
+/// The members who may answer in `space`: agents and above who see it.
+async fn answerers(app: &App, space: &ChatSpace) -> Result<Vec<Member>, AppError> {
+    let mut out = Vec::new();
+    for m in app.store.list_members(space.org_id).await? {
+        if m.role < Role::Agent {
+            continue;
+        }
+        let sees = app
+            .store
+            .member_access(space.org_id, m.user_id)
+            .await?
+            .is_none_or(|spaces| spaces.contains(&space.id));
+        if sees {
+            out.push(m);
+        }
+    }
+    Ok(out)
 }

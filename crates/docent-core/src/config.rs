@@ -150,6 +150,11 @@ pub struct HandoverConfig {
     /// When people answer; outside these hours, or with nobody online, the widget offers
     /// to leave an email and the conversation waits. Always, when absent.
     pub hours: Option<BusinessHours>,
+    /// Email the chat space's agents when a handover has waited this many minutes with
+    /// nobody assigned (0: never); once a handover.
+    #[schemars(range(max = 1440))]
+    #[serde(deserialize_with = "whole_number")]
+    pub email_after_minutes: u32,
 }
 
 impl Default for HandoverConfig {
@@ -164,6 +169,7 @@ impl Default for HandoverConfig {
             auto_assign: false,
             max_per_agent: 5,
             hours: None,
+            email_after_minutes: 5,
         }
     }
 }
@@ -443,6 +449,12 @@ impl ConfigDoc for AiConfig {
             errors.add(
                 &f("handover.keywords"),
                 "Use at most 50 keywords of 1 to 60 characters.",
+            );
+        }
+        if h.email_after_minutes > 1440 {
+            errors.add(
+                &f("handover.email_after_minutes"),
+                "Use 0 (never) to 1440 minutes.",
             );
         }
         if h.max_per_agent > 1000 {

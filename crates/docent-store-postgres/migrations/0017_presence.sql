@@ -1,7 +1,8 @@
 -- Who is answering (DESIGN §4 "Handover and inbox"): a row for each open inbox connection of
 -- a member, on any instance, refreshed while it stays open; one not refreshed for a minute
 -- (an instance that died) no longer counts. Round-robin routing reads it. And canned replies,
--- an organization's ready answers for its agents. Twin of SQLite's 0017.
+-- an organization's ready answers for its agents; and when the agents were emailed about a
+-- handover that waited too long (once a handover). Twin of SQLite's 0017.
 CREATE TABLE agent_presence (
     connection_id UUID PRIMARY KEY,
     org_id UUID NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
@@ -20,3 +21,5 @@ CREATE TABLE canned_replies (
     updated_at TIMESTAMPTZ NOT NULL
 );
 CREATE UNIQUE INDEX canned_replies_shortcut_idx ON canned_replies (org_id, shortcut);
+
+ALTER TABLE handovers ADD COLUMN notified_at TIMESTAMPTZ;

@@ -1,7 +1,8 @@
 -- Who is answering (DESIGN §4 "Handover and inbox"): a row for each open inbox connection of
 -- a member, on any instance, refreshed while it stays open; one not refreshed for a minute
 -- (an instance that died) no longer counts. Round-robin routing reads it. And canned replies,
--- an organization's ready answers for its agents. Twin of PostgreSQL's 0017.
+-- an organization's ready answers for its agents; and when the agents were emailed about a
+-- handover that waited too long (once a handover). Twin of PostgreSQL's 0017.
 CREATE TABLE agent_presence (
     connection_id BLOB PRIMARY KEY,
     org_id BLOB NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
@@ -20,3 +21,5 @@ CREATE TABLE canned_replies (
     updated_at TEXT NOT NULL
 );
 CREATE UNIQUE INDEX canned_replies_shortcut_idx ON canned_replies (org_id, shortcut);
+
+ALTER TABLE handovers ADD COLUMN notified_at TEXT;

@@ -96,6 +96,21 @@ pub trait HandoverStore: Send + Sync {
     async fn notes(&self, org: OrgId, conversation: ConversationId) -> Result<Vec<Note>>;
     /// Conversations with a person or waiting for one, most recently active first.
     async fn inbox(&self, org: OrgId, filter: &InboxFilter) -> Result<Vec<InboxItem>>;
+    /// Open handovers of every organization that nobody was given and nobody was emailed
+    /// about, asked for before `before`, oldest first.
+    async fn unnotified_handovers(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Handover>>;
+    /// Notes that the agents were emailed about a handover; `false` when someone did so
+    /// already (so that one email goes, whoever sweeps).
+    async fn mark_handover_notified(
+        &self,
+        org: OrgId,
+        handover: HandoverId,
+        at: DateTime<Utc>,
+    ) -> Result<bool>;
     /// A member's inbox connection is open (again) at `at`.
     async fn agent_present(
         &self,

@@ -1,5 +1,6 @@
 //! The `sweep` job, once a minute on one instance: closes widget conversations that have been
-//! quiet for longer than `widget_idle_secs`. Closing is idempotent, so a sweep that ran twice
+//! quiet for longer than `widget_idle_secs`, and emails agents about handovers that waited
+//! too long (each once, claimed before it is sent). Closing is idempotent, so a sweep that ran twice
 //! (a lease that ran out) does no harm.
 
 use chrono::Utc;
@@ -17,6 +18,13 @@ pub async fn run(app: &App) -> Result<(), JobError> {
         .await?;
     if closed > 0 {
         tracing::info!(closed, "closed idle widget conversations");
+    }
+    match crate::handover::remind_waiting(app, now).await {
+        Ok(0) => {}
+        Ok(told) => tracing::info!(told, "emailed agents about waiting handovers"),
+        Err(e) => {
+            tracing::warn!(error = %e.message(), "could not email agents about waiting handovers")
+        }
     }
     Ok(())
 }

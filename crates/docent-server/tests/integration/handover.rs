@@ -1001,3 +1001,103 @@ async fn routing_hours_and_canned_replies(backend: Backend) {
         .await;
     assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_handovers_email_the_agents_once_sqlite() {
+    waiting_handovers_email_the_agents_once(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_handovers_email_the_agents_once_postgres() {
+    waiting_handovers_email_the_agents_once(Backend::Postgres).await;
+}
+
+async fn waiting_handovers_email_the_agents_once(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, unlimited_widget).await else {
+        eprintln!("skipped: no PostgreSQL (set DOCENT_TEST_DATABASE_URL)");
+        return;
+    };
+    let (owner, _space, slug) = with_handover(
+        &app,
+        "owner@example.com",
+        json!({"email_after_minutes": 10}),
+    )
+    .await;
+    let agent = app
+        .invite_and_join(&owner, "agent@example.com", "agent")
+        .await;
+    app.invite_and_join(&owner, "viewer@example.com", "viewer")
+        .await;
+    let waiting = ask(
+        &app,
+        &slug,
+        "visitor-wait-001",
+        None,
+        "I want to talk to a human",
+    )
+    .await;
+    let claimed = ask(
+        &app,
+        &slug,
+        "visitor-wait-002",
+        None,
+        "Talk to a person please",
+    )
+    .await;
+    let claimed = claimed["conversation_id"].as_str().expect("id");
+    let (status, _) = agent
+        .json(
+            Method::POST,
+            &format!("/api/conversations/{claimed}/assign"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let remind = |minutes: i64| {
+        docent_app::handover::remind_waiting(
+            &app.state.app,
+            chrono::Utc::now() + chrono::Duration::minutes(minutes),
+        )
+    };
+    assert_eq!(remind(5).await.expect("sweep"), 0, "not yet");
+    assert_eq!(
+        remind(11).await.expect("sweep"),
+        1,
+        "the one nobody claimed"
+    );
+    let outbox: Vec<_> = app
+        .state
+        .store
+        .list_outbox(50)
+        .await
+        .expect("outbox")
+        .into_iter()
+        .filter(|m| m.subject.contains("for a person"))
+        .collect();
+    let mut to: Vec<&str> = outbox.iter().map(|m| m.to_email.as_str()).collect();
+    to.sort_unstable();
+    assert_eq!(
+        to,
+        ["agent@example.com", "owner@example.com"],
+        "agents and above, not viewers"
+    );
+    let mail = &outbox[0];
+    assert!(
+        mail.subject
+            .contains("has waited 11 min for a person (Shop help)"),
+        "{}",
+        mail.subject
+    );
+    assert!(
+        mail.body.contains("I want to talk to a human"),
+        "{}",
+        mail.body
+    );
+    assert!(mail.body.contains("/app/inbox"), "{}", mail.body);
+    assert_eq!(remind(30).await.expect("sweep"), 0, "once a handover");
+    assert_eq!(
+        status_of(&owner, waiting["conversation_id"].as_str().expect("id")).await,
+        "waiting_for_human"
+    );
+}

@@ -406,6 +406,40 @@ macro_rules! handover_sql {
                     Ok(())
                 }
 
+                async fn unnotified_handovers(
+                    &self,
+                    before: DateTime<Utc>,
+                    limit: u32,
+                ) -> Result<Vec<Handover>> {
+                    let rows: Vec<HandoverRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {HANDOVER_COLUMNS} FROM handovers \
+                         WHERE resolved_at IS NULL AND assigned_agent_id IS NULL AND notified_at IS NULL \
+                         AND requested_at < $1 ORDER BY requested_at LIMIT $2"
+                    )))
+                    .bind(before)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.into_iter().map(HandoverRow::into_domain).collect()
+                }
+
+                async fn mark_handover_notified(
+                    &self,
+                    org: OrgId,
+                    handover: HandoverId,
+                    at: DateTime<Utc>,
+                ) -> Result<bool> {
+                    let done = sqlx::query(
+                        "UPDATE handovers SET notified_at = $3 WHERE org_id = $1 AND id = $2 AND notified_at IS NULL",
+                    )
+                    .bind(org.0)
+                    .bind(handover.0)
+                    .bind(at)
+                    .execute(self.writer().await?.connection())
+                    .await?;
+                    Ok(done.rows_affected() > 0)
+                }
+
                 async fn agent_present(
                     &self,
                     org: OrgId,

@@ -171,6 +171,8 @@ pub struct SettingsForm {
     auto_assign: Option<String>,
     #[serde(default, rename = "ai_config.handover.max_per_agent")]
     max_per_agent: String,
+    #[serde(default, rename = "ai_config.handover.email_after_minutes")]
+    email_after_minutes: String,
     /// Ticked: people answer only within the hours below.
     #[serde(default, rename = "ai_config.handover.hours")]
     hours_on: Option<String>,
@@ -220,6 +222,7 @@ impl SettingsForm {
             keywords: ai.handover.keywords.join(", "),
             auto_assign: ai.handover.auto_assign.then(|| "on".to_owned()),
             max_per_agent: ai.handover.max_per_agent.to_string(),
+            email_after_minutes: ai.handover.email_after_minutes.to_string(),
             hours_on: ai.handover.hours.is_some().then(|| "on".to_owned()),
             time_zone: hours.time_zone,
             hours_mon: hours.mon,
@@ -290,6 +293,11 @@ impl SettingsForm {
             &self.max_per_agent,
             "Use 0 (no limit) to 1000.",
         );
+        let email_after_minutes = number(
+            "ai_config.handover.email_after_minutes",
+            &self.email_after_minutes,
+            "Use 0 (never) to 1440 minutes.",
+        );
         let retention_days = match self.retention_days.trim() {
             "" => None,
             text => match text.parse::<u32>() {
@@ -332,6 +340,7 @@ impl SettingsForm {
                     "keywords": keywords,
                     "auto_assign": self.auto_assign.is_some(),
                     "max_per_agent": whole(max_per_agent),
+                    "email_after_minutes": whole(email_after_minutes),
                     "hours": self.hours_on.is_some().then(|| json!({
                         "time_zone": self.time_zone.trim(),
                         "mon": self.hours_mon, "tue": self.hours_tue, "wed": self.hours_wed,
