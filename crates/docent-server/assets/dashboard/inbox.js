@@ -128,9 +128,11 @@
     }
   }
 
-  var listing = null;
+  // One list request at a time; an event heard meanwhile asks once more after it, so that
+  // what changed during a request is not lost.
+  var listing = null, again = false;
   function reload() {
-    if (listing) return listing;
+    if (listing) { again = true; return listing; }
     listing = Promise.all([
       fetch("/api/inbox?" + VIEWS[view], { credentials: "same-origin" }).then(function (r) { return r.json(); }),
       fetch("/api/inbox?status=waiting_for_human", { credentials: "same-origin" }).then(function (r) { return r.json(); })
@@ -142,7 +144,10 @@
       badge.hidden = waiting.length === 0;
       badge.textContent = waiting.length + " waiting";
       document.title = (waiting.length ? "(" + waiting.length + ") " : "") + baseTitle;
-    }).catch(function () { /* offline: the next event reloads */ }).then(function () { listing = null; });
+    }).catch(function () { /* offline: the next event reloads */ }).then(function () {
+      listing = null;
+      if (again) { again = false; reload(); }
+    });
     return listing;
   }
 

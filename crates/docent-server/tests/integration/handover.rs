@@ -1101,3 +1101,23 @@ async fn waiting_handovers_email_the_agents_once(backend: Backend) {
         "waiting_for_human"
     );
 }
+
+/// Presence and routing are shared through the database: an agent whose inbox is open on
+/// one replica is given the handover a visitor asks for on the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routing_crosses_replicas() {
+    let Some((a, b)) = TestApp::spawn_replicas_with(unlimited_widget).await else {
+        eprintln!("skipped: no PostgreSQL (set DOCENT_TEST_DATABASE_URL)");
+        return;
+    };
+    let (owner, _space, slug) =
+        with_handover(&a, "owner@example.com", json!({"auto_assign": true})).await;
+    let agent = a
+        .invite_and_join(&owner, "agent@example.com", "agent")
+        .await;
+    let agent_id = user_id(&agent).await;
+    let _inbox_on_b = Events::open(agent.on(&b).request(Method::GET, "/api/inbox/events")).await;
+    let (conversation, _, status) = new_waiting(&a, &slug, "visitor-replica-route").await;
+    assert_eq!(status["status"], "human", "{status}");
+    assert_eq!(assignee(&owner, &conversation).await, json!(agent_id));
+}
