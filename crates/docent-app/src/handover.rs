@@ -270,8 +270,19 @@ pub async fn route_waiting(app: &App, org: OrgId) {
         }
     };
     for item in waiting.into_iter().rev() {
-        if let Err(e) = route(app, &item.conversation).await {
-            tracing::warn!(conversation = %item.conversation.id, error = %e.message(), "could not route a conversation");
+        match route(app, &item.conversation).await {
+            Ok(Some(_)) => {}
+            // Still waiting: its visitor re-reads whether a person is available now.
+            Ok(None) => {
+                let mut event = Event::new(conversation_topic(item.conversation.id), "status");
+                event.data = serde_json::json!({"status": item.conversation.status});
+                if let Err(e) = app.store.hub().publish(event).await {
+                    tracing::warn!(error = %e, "could not publish a conversation event");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(conversation = %item.conversation.id, error = %e.message(), "could not route a conversation");
+            }
         }
     }
 }

@@ -1054,6 +1054,25 @@ async fn waiting_handovers_email_the_agents_once(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::OK);
 
+    // Nobody is online; when the agent opens the inbox, the waiting visitor hears that a
+    // person is available now.
+    let visitor_view_of = |id: &str| {
+        Events::open(reqwest::Client::new().get(format!(
+            "{}/api/widget/{slug}/conversation/{id}/events?visitor_id=visitor-wait-001",
+            app.base
+        )))
+    };
+    let mut view = visitor_view_of(waiting["conversation_id"].as_str().expect("id")).await;
+    let first = view.until("status", Duration::from_secs(5)).await;
+    assert_eq!(first.last().expect("status").1["available"], json!(false));
+    let _inbox = Events::open(agent.request(Method::GET, "/api/inbox/events")).await;
+    let now = view.until("status", Duration::from_secs(2)).await;
+    assert_eq!(
+        now.last().expect("status").1["available"],
+        json!(true),
+        "{now:?}"
+    );
+
     let remind = |minutes: i64| {
         docent_app::handover::remind_waiting(
             &app.state.app,
