@@ -64,6 +64,7 @@ pub async fn start(
         visitor: NewConversation::default(),
         question: input.message,
         show_sources: true,
+        prior: None,
     };
     let (tx, rx) = mpsc::channel(64);
     let answers = app.answers.clone();

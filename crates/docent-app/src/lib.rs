@@ -11,6 +11,7 @@ pub mod answers;
 pub mod api_keys;
 pub mod auth;
 pub mod chat_spaces;
+pub mod completions;
 pub mod conversations;
 pub mod documents;
 pub mod error;

@@ -352,6 +352,7 @@ pub async fn start(
         visitor: visitor.new_conversation(w),
         question: input.message,
         show_sources: false,
+        prior: None,
     };
     let (tx, rx) = mpsc::channel(64);
     let (app, space) = (app.clone(), w.space.clone());

@@ -12,7 +12,7 @@ mod service;
 
 pub use retrieve::{Mode, Retrieved, retrieve};
 pub use service::{
-    AnswerEvent, AnswerService, Ask, AskError, Continue, MAX_QUESTION_CHARS, Source,
+    AnswerEvent, AnswerService, Ask, AskError, Continue, MAX_QUESTION_CHARS, Source, Turn,
 };
 
 /// Whether `c` belongs to a word: letters and digits, in any script.

@@ -4,7 +4,7 @@
 
 use docent_ai::{ChatMessage, Role};
 use docent_core::config::AiConfig;
-use docent_core::{Citation, Message, MessageRole};
+use docent_core::{Citation, MessageRole};
 
 use crate::retrieve::Retrieved;
 
@@ -85,7 +85,7 @@ fn estimate_tokens(text: &str) -> u32 {
 pub fn build(
     config: &AiConfig,
     blocks: &[Block<'_>],
-    history: &[Message],
+    history: &[crate::Turn],
     question: &str,
 ) -> Vec<ChatMessage> {
     let mut system = String::new();

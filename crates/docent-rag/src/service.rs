@@ -44,6 +44,25 @@ pub struct Ask {
     /// Send the retrieved chunks with their scores (the owner's playground only: they include
     /// learn-only text).
     pub show_sources: bool,
+    /// The earlier turns, when the caller carries them (an OpenAI-style client sends its
+    /// whole exchange each time); otherwise the conversation's stored messages are read.
+    pub prior: Option<Vec<Turn>>,
+}
+
+/// One earlier turn of an exchange, as the prompt takes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Turn {
+    pub role: MessageRole,
+    pub content: String,
+}
+
+impl From<&Message> for Turn {
+    fn from(m: &Message) -> Self {
+        Turn {
+            role: m.role,
+            content: m.content.clone(),
+        }
+    }
 }
 
 /// The conversation a question continues.
@@ -257,7 +276,7 @@ impl AnswerService {
             ),
             self.retrieve(ask.org, &ask.chat_space, &question, Mode::Hybrid),
             async {
-                if conversation.message_count == 0 {
+                if conversation.message_count == 0 || ask.prior.is_some() {
                     return Ok(Vec::new());
                 }
                 // One more than kept: the question may be stored before this read.
@@ -272,8 +291,14 @@ impl AnswerService {
             }
             other => other?.ok_or(AskError::ConversationNotFound)?,
         };
-        let mut history = history?;
-        history.retain(|m| m.id != user_message.id);
+        let mut history: Vec<Turn> = match ask.prior {
+            Some(prior) => prior,
+            None => history?
+                .iter()
+                .filter(|m| m.id != user_message.id)
+                .map(Turn::from)
+                .collect(),
+        };
         let excess = history.len().saturating_sub(ai.history_messages as usize);
         history.drain(..excess);
         let retrieved = retrieved?;
@@ -376,7 +401,7 @@ impl AnswerService {
         &self,
         ai: &AiConfig,
         blocks: &[Block<'_>],
-        history: &[Message],
+        history: &[Turn],
         question: &str,
         events: &mpsc::Sender<AnswerEvent>,
     ) -> Draft {

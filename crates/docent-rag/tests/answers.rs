@@ -183,6 +183,7 @@ fn ask(world: &World, question: &str) -> Ask {
         visitor: NewConversation::default(),
         question: question.into(),
         show_sources: false,
+        prior: None,
     }
 }
 

@@ -231,7 +231,12 @@ pub fn document(server: &str) -> Value {
             "tags": [route.path.split('/').nth(2).unwrap_or("ops")],
             "parameters": parameters,
             "security": security,
-            "responses": {status: ok, "default": {"$ref": "#/components/responses/Error"}},
+            "responses": {status: ok, "default": {"$ref": if route.path.starts_with("/v1/") {
+                // The OpenAI-compatible API answers errors as OpenAI does.
+                "#/components/responses/OpenAiError"
+            } else {
+                "#/components/responses/Error"
+            }}},
         });
         match route.body {
             Some(Body::Json(schema)) => {
@@ -305,7 +310,18 @@ pub fn document(server: &str) -> Value {
                 "apiKey": {"type": "http", "scheme": "bearer"}
             },
             "schemas": schemas,
-            "responses": {"Error": {"description": "An error with a stable code", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}
+            "responses": {
+                "Error": {"description": "An error with a stable code", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "OpenAiError": {"description": "An error in OpenAI's shape", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["error"],
+                    "properties": {"error": {"type": "object", "required": ["message", "type", "param", "code"], "properties": {
+                        "message": {"type": "string"},
+                        "type": {"type": "string"},
+                        "param": {"type": ["string", "null"]},
+                        "code": {"type": ["string", "null"]}
+                    }}}
+                }}}}
+            }
         }
     });
     integer_bounds(&mut document);

@@ -232,6 +232,7 @@ pub fn routes() -> Vec<Route> {
         features::answers::routes(),
         features::insights::routes(),
         features::inbox::routes(),
+        features::openai::routes(),
         features::admin::routes(),
         widget::routes(),
         ops::routes(),

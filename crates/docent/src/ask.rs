@@ -38,6 +38,7 @@ pub async fn run(app: &App, slug: &str, question: &str, show_sources: bool) -> a
         },
         question: question.to_owned(),
         show_sources,
+        prior: None,
     };
     let (tx, mut rx) = mpsc::channel(64);
     let answers = app.answers.clone();

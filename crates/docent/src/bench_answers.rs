@@ -386,6 +386,7 @@ pub async fn answer(
                                 visitor: NewConversation::default(),
                                 question,
                                 show_sources: false,
+                                prior: None,
                             };
                             let drain =
                                 tokio::spawn(async move { while rx.recv().await.is_some() {} });

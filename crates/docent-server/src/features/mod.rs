@@ -10,4 +10,5 @@ pub mod chat_spaces;
 pub mod inbox;
 pub mod insights;
 pub mod knowledge;
+pub mod openai;
 pub mod orgs;

@@ -96,7 +96,9 @@ pub struct Answered<M> {
     pub sources: Option<Vec<Source>>,
 }
 
-async fn joined(task: JoinHandle<Result<Message, AskError>>) -> Result<Message, AskError> {
+pub(crate) async fn joined(
+    task: JoinHandle<Result<Message, AskError>>,
+) -> Result<Message, AskError> {
     task.await.unwrap_or_else(|e| {
         Err(AskError::Rag(docent_rag::RagError::Store(
             docent_store::StoreError::Task(format!("the answer task failed: {e}")),

@@ -247,6 +247,9 @@ fn body_for(path: &str) -> Value {
         p if p.ends_with("/qa") => json!({"question": "Hijacked?", "answer": "Yes."}),
         p if p.ends_with("/answer") => json!({"answer": "Hijacked."}),
         "/api/conversations/{conversation_id}/messages" => json!({"content": "Hijacked."}),
+        "/v1/chat/completions" => {
+            json!({"model": "x", "messages": [{"role": "user", "content": "What is the vault code?"}]})
+        }
         p if p.starts_with("/api/canned-replies") => {
             json!({"shortcut": "hijacked", "content": "Hijacked."})
         }

@@ -19,6 +19,7 @@ mod jobs;
 mod knowledge;
 mod mail;
 mod markdown_browser;
+mod openai;
 mod ops;
 mod orgs;
 mod privacy;
