@@ -1140,3 +1140,73 @@ async fn routing_crosses_replicas() {
     assert_eq!(status["status"], "human", "{status}");
     assert_eq!(assignee(&owner, &conversation).await, json!(agent_id));
 }
+
+/// The Settings tab saves routing, hours and the reminder, and shows a bad time zone beside
+/// its field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_settings_form_saves_routing_and_hours() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
+    let (owner, space, slug) = with_handover(&app, "owner@example.com", json!({})).await;
+    let slug: &str = &slug;
+    let form = move |zone: &'static str| {
+        vec![
+            ("name", "Shop help"),
+            ("endpoint_slug", slug),
+            ("description", ""),
+            ("ai_config.model", "openai/gpt-4o-mini"),
+            ("ai_config.temperature", "0.3"),
+            ("ai_config.system_prompt", "Be kind."),
+            ("ai_config.dont_know_reply", "I don't know."),
+            ("ai_config.max_tokens", "1024"),
+            ("retrieval_config.top_k", "5"),
+            ("retrieval_config.similarity_threshold", "0.2"),
+            ("ai_config.handover.enabled", "on"),
+            ("ai_config.handover.after_dont_know", "2"),
+            ("ai_config.handover.after_thumbs_down", "2"),
+            ("ai_config.handover.keywords", ""),
+            ("ai_config.handover.auto_assign", "on"),
+            ("ai_config.handover.max_per_agent", "3"),
+            ("ai_config.handover.email_after_minutes", "15"),
+            ("ai_config.handover.hours", "on"),
+            ("ai_config.handover.hours.time_zone", zone),
+            ("ai_config.handover.hours.mon", "09:00-12:00, 13:00-17:00"),
+            ("ai_config.handover.hours.tue", "09:00-17:00"),
+            ("ai_config.handover.hours.wed", ""),
+            ("ai_config.handover.hours.thu", "09:00-17:00"),
+            ("ai_config.handover.hours.fri", "09:00-17:00"),
+            ("ai_config.handover.hours.sat", ""),
+            ("ai_config.handover.hours.sun", ""),
+        ]
+    };
+    let path = format!("/app/chat-spaces/{space}");
+    let (status, page) = owner.form(&path, &form("Atlantis/Capital")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(
+        page.contains("id=\"ai_config.handover.hours.time_zone-error\""),
+        "the error beside its field"
+    );
+    let (status, _) = owner.form(&path, &form("Europe/Berlin")).await;
+    assert!(
+        status.is_redirection() || status == StatusCode::OK,
+        "{status}"
+    );
+    let (_, saved) = owner.get(&format!("/api/chat-spaces/{space}")).await;
+    let h = &saved["ai_config"]["handover"];
+    assert_eq!(
+        (
+            &h["auto_assign"],
+            &h["max_per_agent"],
+            &h["email_after_minutes"]
+        ),
+        (&json!(true), &json!(3), &json!(15)),
+        "{h}"
+    );
+    assert_eq!(h["hours"]["time_zone"], "Europe/Berlin", "{h}");
+    assert_eq!(h["hours"]["mon"], "09:00-12:00, 13:00-17:00", "{h}");
+    assert_eq!(h["hours"]["wed"], "", "{h}");
+    let (_, page) = owner.page(&path).await;
+    assert!(
+        page.contains("value=\"Europe/Berlin\""),
+        "the form shows what was saved"
+    );
+}
