@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
+use docent_app::AppError;
 use docent_app::completions::{self, CompletionRequest, Models};
 use docent_core::*;
 use docent_rag::{AnswerEvent, AskError};
@@ -19,43 +20,28 @@ use crate::extract::ApiJson;
 use crate::http::answer::joined;
 
 /// An error as OpenAI's API gives it: `{"error": {message, type, param, code}}`, with the
-/// status its clients expect (a spent quota is 429 `insufficient_quota`, a question too long
-/// `context_length_exceeded`).
+/// status its clients expect.
 fn openai_error(e: impl Into<ApiError>) -> Response {
     let e: ApiError = e.into();
     if let ApiError::App(app) = &e {
         app.log();
     }
-    let param = e
-        .fields()
-        .and_then(|f| f.0.first())
-        .map(|f| f.field.clone());
-    let (status, kind, code) = match (e.code(), e.status()) {
-        ("plan_limit_reached" | "quota_exceeded", _) => (
+    let param = e.fields().and_then(|f| f.0.first()).map(|f| f.field.clone());
+    let (status, kind, code) = match &e {
+        ApiError::App(AppError::PlanLimitReached { .. } | AppError::QuotaExceeded(_)) => (
             StatusCode::TOO_MANY_REQUESTS,
             "insufficient_quota",
             "insufficient_quota",
         ),
-        ("validation_failed", _)
-            if e.message()
-                .contains(&docent_rag::MAX_QUESTION_CHARS.to_string()) =>
-        {
-            (
-                StatusCode::BAD_REQUEST,
-                "invalid_request_error",
-                "context_length_exceeded",
-            )
-        }
-        ("not_found", _) if e.message().contains("model") => (
+        ApiError::App(AppError::NotFound("model")) => (
             StatusCode::NOT_FOUND,
             "invalid_request_error",
             "model_not_found",
         ),
-        (code, status) => {
-            let status = if status == StatusCode::UNPROCESSABLE_ENTITY {
-                StatusCode::BAD_REQUEST
-            } else {
-                status
+        _ => {
+            let status = match e.status() {
+                StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+                other => other,
             };
             let kind = match status.as_u16() {
                 401 => "authentication_error",
@@ -65,15 +51,23 @@ fn openai_error(e: impl Into<ApiError>) -> Response {
                 500.. => "api_error",
                 _ => "invalid_request_error",
             };
-            (status, kind, code)
+            (status, kind, e.code())
         }
     };
-    let body =
-        json!({"error": {"message": e.message(), "type": kind, "param": param, "code": code}});
+    let body = json!({"error": {"message": e.message(), "type": kind, "param": param, "code": code}});
     (status, Json(body)).into_response()
 }
 
+/// A question that got no answer: a question too long is OpenAI's `context_length_exceeded`.
 fn ask_error(e: AskError, plan: Plan) -> Response {
+    if matches!(e, AskError::QuestionTooLong) {
+        let message = format!(
+            "The question is longer than {} characters.",
+            docent_rag::MAX_QUESTION_CHARS
+        );
+        let body = json!({"error": {"message": message, "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}});
+        return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+    }
     openai_error(docent_app::answers::ask_error(e, plan))
 }
 
@@ -142,7 +136,7 @@ pub async fn completions(
     let Some(first) = first else {
         return match joined(started.task).await {
             Err(e) => ask_error(e, plan),
-            Ok(_) => openai_error(docent_app::AppError::Internal(
+            Ok(_) => openai_error(AppError::Internal(
                 "the answer ended before it began".into(),
             )),
         };
