@@ -972,18 +972,27 @@ pub async fn remind_waiting(app: &App, now: DateTime<Utc>) -> Result<usize, AppE
         let after = config(space).email_after_minutes;
         if after == 0 || !config(space).enabled {
             // Never to be emailed: marked, so that it does not stand in the way of others.
-            app.store.mark_handover_notified(h.org_id, h.id, now).await?;
+            app.store
+                .mark_handover_notified(h.org_id, h.id, now)
+                .await?;
             continue;
         }
         if h.requested_at + chrono::Duration::minutes(i64::from(after)) > now {
             continue;
         }
-        let Some(c) = app.store.find_conversation(h.org_id, h.conversation_id).await? else {
+        let Some(c) = app
+            .store
+            .find_conversation(h.org_id, h.conversation_id)
+            .await?
+        else {
             continue;
         };
         // Claimed first, so that one email goes whoever sweeps; one no longer waiting is
         // marked too.
-        if !app.store.mark_handover_notified(h.org_id, h.id, now).await?
+        if !app
+            .store
+            .mark_handover_notified(h.org_id, h.id, now)
+            .await?
             || c.status != ConversationStatus::WaitingForHuman
         {
             continue;

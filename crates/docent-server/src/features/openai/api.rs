@@ -26,7 +26,10 @@ fn openai_error(e: impl Into<ApiError>) -> Response {
     if let ApiError::App(app) = &e {
         app.log();
     }
-    let param = e.fields().and_then(|f| f.0.first()).map(|f| f.field.clone());
+    let param = e
+        .fields()
+        .and_then(|f| f.0.first())
+        .map(|f| f.field.clone());
     let (status, kind, code) = match &e {
         ApiError::App(AppError::PlanLimitReached { .. } | AppError::QuotaExceeded(_)) => (
             StatusCode::TOO_MANY_REQUESTS,
@@ -54,7 +57,8 @@ fn openai_error(e: impl Into<ApiError>) -> Response {
             (status, kind, e.code())
         }
     };
-    let body = json!({"error": {"message": e.message(), "type": kind, "param": param, "code": code}});
+    let body =
+        json!({"error": {"message": e.message(), "type": kind, "param": param, "code": code}});
     (status, Json(body)).into_response()
 }
 
