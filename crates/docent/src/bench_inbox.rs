@@ -589,7 +589,11 @@ async fn measure(
         post,
         health,
         sent: total - failed,
-        lost: (0..total).filter(|n| !seen.contains_key(n)).count() - failed,
+        // A reply whose POST failed was never sent, so it is not lost.
+        lost: (0..total)
+            .filter(|n| !seen.contains_key(n))
+            .count()
+            .saturating_sub(failed),
         twice: seen.values().filter(|&&c| c > 1).count(),
         failed,
         rss_per_stream_kib,
