@@ -87,7 +87,8 @@ fn path_parameters(path: &str) -> Vec<Value> {
             let schema = match name {
                 "slug" => json!({"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"}),
                 // A visitor id as the widget made it, or an email.
-                "visitor" => json!({"type": "string", "minLength": 1, "maxLength": 254}),
+                // Not only white space (the server trims it).
+                "visitor" => json!({"type": "string", "minLength": 1, "maxLength": 254, "pattern": docent_core::validate::NOT_BLANK_PATTERN}),
                 _ => json!({"type": "string", "format": "uuid"}),
             };
             json!({"name": name, "in": "path", "required": true, "schema": schema})
