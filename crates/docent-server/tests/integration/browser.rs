@@ -288,6 +288,16 @@ impl Browser {
         }
     }
 
+    /// Logs in on the dashboard of `base` as `email` (with the tests' password) and waits for
+    /// the dashboard.
+    pub(crate) async fn log_in(&self, base: &str, email: &str) {
+        self.goto(&format!("{base}/login")).await;
+        self.fill("#email", email).await;
+        self.fill("#password", "correct horse battery").await;
+        self.click("[data-docent=login-submit]").await;
+        self.wait_url(|u| u.ends_with("/app")).await;
+    }
+
     /// Waits up to 10 s until the element `css` shows `needle` (the next page has loaded).
     pub(crate) async fn wait_text(&self, css: &str, needle: &str) {
         let deadline = Instant::now() + Duration::from_secs(10);

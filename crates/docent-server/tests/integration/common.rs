@@ -10,19 +10,21 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-/// Runs `$test(app)` once on SQLite and once on PostgreSQL (skipped when unavailable).
+/// Runs `$test(app)` once on SQLite and once on PostgreSQL (skipped when unavailable);
+/// with `settings = f;` first, each app's settings are tuned by `f` (as
+/// [`TestApp::spawn_with`] does).
 #[macro_export]
 macro_rules! on_both_backends {
-    ($($test:ident),* $(,)?) => {$(
+    (settings = $tune:expr; $($test:ident),* $(,)?) => {$(
         mod $test {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let app = $crate::common::TestApp::spawn($crate::common::Backend::Sqlite).await.expect("sqlite app");
+                let app = $crate::common::TestApp::spawn_with($crate::common::Backend::Sqlite, $tune).await.expect("sqlite app");
                 super::$test(app).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let Some(app) = $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await else {
+                let Some(app) = $crate::common::TestApp::spawn_with($crate::common::Backend::Postgres, $tune).await else {
                     eprintln!("skipped: no PostgreSQL (set DOCENT_TEST_DATABASE_URL)");
                     return;
                 };
@@ -30,6 +32,9 @@ macro_rules! on_both_backends {
             }
         }
     )*};
+    ($($test:ident),* $(,)?) => {
+        $crate::on_both_backends!(settings = |_: &mut docent_core::Settings| {}; $($test),*);
+    };
 }
 
 #[derive(Clone, Copy, Debug)]

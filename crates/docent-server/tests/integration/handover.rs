@@ -12,6 +12,14 @@ use serde_json::{Value, json};
 use crate::common::{Backend, Session, TestApp, code, unlimited_widget, visitor_call};
 use crate::widget::published;
 
+crate::on_both_backends!(
+    settings = crate::common::unlimited_widget;
+    a_person_takes_over_and_gives_back,
+    triggers_hand_over_without_loops,
+    routing_hours_and_canned_replies,
+    waiting_handovers_email_the_agents_once,
+);
+
 /// An open event stream, read event by event.
 pub struct Events {
     response: reqwest::Response,
@@ -118,21 +126,7 @@ async fn status_of(owner: &Session, conversation: &str) -> String {
     c["status"].as_str().expect("status").to_owned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_person_takes_over_and_gives_back_sqlite() {
-    a_person_takes_over_and_gives_back(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_person_takes_over_and_gives_back_postgres() {
-    a_person_takes_over_and_gives_back(Backend::Postgres).await;
-}
-
-async fn a_person_takes_over_and_gives_back(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, unlimited_widget).await else {
-        eprintln!("skipped: no PostgreSQL (set DOCENT_TEST_DATABASE_URL)");
-        return;
-    };
+async fn a_person_takes_over_and_gives_back(app: TestApp) {
     let (owner, space, slug) = with_handover(&app, "owner@example.com", json!({})).await;
     let agent = app
         .invite_and_join(&owner, "agent@example.com", "agent")
@@ -448,21 +442,7 @@ async fn a_person_takes_over_and_gives_back(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn triggers_hand_over_without_loops_sqlite() {
-    triggers_hand_over_without_loops(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn triggers_hand_over_without_loops_postgres() {
-    triggers_hand_over_without_loops(Backend::Postgres).await;
-}
-
-async fn triggers_hand_over_without_loops(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, unlimited_widget).await else {
-        eprintln!("skipped: no PostgreSQL (set DOCENT_TEST_DATABASE_URL)");
-        return;
-    };
+async fn triggers_hand_over_without_loops(app: TestApp) {
     let (owner, space, slug) =
         with_handover(&app, "owner@example.com", json!({"keywords": ["lawyer"]})).await;
     let viewer = app
@@ -777,16 +757,6 @@ async fn the_journey_crosses_replicas_and_a_lost_connection() {
     assert!(!heard.is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn routing_hours_and_canned_replies_sqlite() {
-    routing_hours_and_canned_replies(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn routing_hours_and_canned_replies_postgres() {
-    routing_hours_and_canned_replies(Backend::Postgres).await;
-}
-
 /// The user id of a session's member.
 async fn user_id(session: &Session) -> String {
     let (_, me) = session.get("/api/auth/me").await;
@@ -814,11 +784,7 @@ async fn assignee(owner: &Session, conversation: &str) -> Value {
     c["assigned_agent_id"].clone()
 }
 
-async fn routing_hours_and_canned_replies(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, unlimited_widget).await else {
-        eprintln!("skipped: no PostgreSQL (set DOCENT_TEST_DATABASE_URL)");
-        return;
-    };
+async fn routing_hours_and_canned_replies(app: TestApp) {
     let (owner, space, slug) = with_handover(
         &app,
         "owner@example.com",
@@ -1002,21 +968,7 @@ async fn routing_hours_and_canned_replies(backend: Backend) {
     assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn waiting_handovers_email_the_agents_once_sqlite() {
-    waiting_handovers_email_the_agents_once(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn waiting_handovers_email_the_agents_once_postgres() {
-    waiting_handovers_email_the_agents_once(Backend::Postgres).await;
-}
-
-async fn waiting_handovers_email_the_agents_once(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, unlimited_widget).await else {
-        eprintln!("skipped: no PostgreSQL (set DOCENT_TEST_DATABASE_URL)");
-        return;
-    };
+async fn waiting_handovers_email_the_agents_once(app: TestApp) {
     let (owner, _space, slug) = with_handover(
         &app,
         "owner@example.com",

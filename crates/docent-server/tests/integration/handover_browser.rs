@@ -5,13 +5,12 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::browser::Browser;
 use crate::common::{Backend, TestApp};
 use crate::handover::with_handover;
-use crate::widget_browser::{ask_in_widget, host_site};
+use crate::widget_browser::{allowed_host_site, ask_in_widget};
 
 const IN_WIDGET: &str = "var h = document.querySelector('docent-chat'); var r = h && h.shadowRoot;";
 
@@ -41,22 +40,10 @@ async fn a_visitor_and_an_agent_talk_live() {
     };
     let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
     let (owner, id, slug) = with_handover(&app, "owner@example.com", json!({})).await;
-    let host = host_site(&app.base, &slug).await;
-    let (status, body) = owner
-        .json(
-            Method::PATCH,
-            &format!("/api/chat-spaces/{id}"),
-            json!({"allowed_origins": [host]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let host = allowed_host_site(&app.base, &owner, &id, &slug).await;
 
     // The agent (the owner) opens the inbox: nothing waits yet.
-    agent.goto(&format!("{}/login", app.base)).await;
-    agent.fill("#email", "owner@example.com").await;
-    agent.fill("#password", "correct horse battery").await;
-    agent.click("[data-docent=login-submit]").await;
-    agent.wait_url(|u| u.ends_with("/app")).await;
+    agent.log_in(&app.base, "owner@example.com").await;
     agent.goto(&format!("{}/app/inbox", app.base)).await;
     agent.wait_text("h1", "Inbox").await;
 

@@ -102,11 +102,7 @@ async fn the_page_follows_work_done_elsewhere(
         .expect("org id");
 
     // The owner opens the Knowledge page on the other instance; it has no document yet.
-    browser.goto(&format!("{}/login", b.base)).await;
-    browser.fill("#email", "live@example.com").await;
-    browser.fill("#password", "correct horse battery").await;
-    browser.click("[data-docent=login-submit]").await;
-    browser.wait_url(|u| u.ends_with("/app")).await;
+    browser.log_in(&b.base, "live@example.com").await;
     browser
         .goto(&format!("{}/app/chat-spaces/{space_id}/knowledge", b.base))
         .await;

@@ -262,11 +262,7 @@ async fn every_page_fits_a_phone_and_a_laptop() {
     }
     // Signed in, as the owner (and platform admin: the first account).
     browser.resize(1366, 850).await;
-    browser.goto(&format!("{base}/login")).await;
-    browser.fill("#email", "ana@example.com").await;
-    browser.fill("#password", "correct horse battery").await;
-    browser.click("[data-docent=login-submit]").await;
-    browser.wait_url(|u| u.ends_with("/app")).await;
+    browser.log_in(&base, "ana@example.com").await;
     for (path, name) in [
         ("/app".to_owned(), "chat-spaces"),
         ("/app/chat-spaces/new".to_owned(), "new-chat-space"),

@@ -13,7 +13,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::browser::Browser;
-use crate::common::{Backend, TestApp, drain_jobs, loopback, serve_in_background};
+use crate::common::{Backend, Session, TestApp, drain_jobs, loopback, serve_in_background};
 use crate::widget::published;
 
 const XSS_DIR: &str = concat!(
@@ -49,6 +49,25 @@ fn payloads() -> Vec<String> {
         }
     }
     out
+}
+
+/// [`host_site`], with its origin allowed on the chat space `id` (known only once it listens).
+pub(crate) async fn allowed_host_site(
+    docent: &str,
+    owner: &Session,
+    id: &str,
+    slug: &str,
+) -> String {
+    let host = host_site(docent, slug).await;
+    let (status, body) = owner
+        .json(
+            Method::PATCH,
+            &format!("/api/chat-spaces/{id}"),
+            json!({"allowed_origins": [host]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    host
 }
 
 /// Host pages on their own loopback port: `/` embeds the script tag under hostile CSS,
@@ -131,15 +150,7 @@ async fn visitors_chat_through_the_widget_on_another_site() {
         json!({"name": "Shop help", "widget_config": {"bot_name": "Ava", "welcome_message": "Hello from Ava!"}}),
     )
     .await;
-    let host = host_site(&app.base, &slug).await;
-    let (status, body) = owner
-        .json(
-            Method::PATCH,
-            &format!("/api/chat-spaces/{id}"),
-            json!({"allowed_origins": [host]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let host = allowed_host_site(&app.base, &owner, &id, &slug).await;
 
     // The launcher paints above the hostile overlay, and opens the chat.
     browser.goto(&format!("{host}/")).await;
