@@ -188,11 +188,7 @@ async fn answering(app: &App, space: &ChatSpace) -> Result<Vec<UserId>, AppError
 
 /// Whether a person can answer in `space` now: within its hours, with someone online.
 pub async fn available(app: &App, space: &ChatSpace) -> Result<bool, AppError> {
-    let h = config(space);
-    if h.hours
-        .as_ref()
-        .is_some_and(|hours| !hours.open_at(Utc::now()))
-    {
+    if !config(space).within_hours(Utc::now()) {
         return Ok(false);
     }
     Ok(!answering(app, space).await?.is_empty())
@@ -230,12 +226,7 @@ pub async fn route(app: &App, c: &Conversation) -> Result<Option<Conversation>, 
         return Ok(None);
     };
     let h = config(&space);
-    if !h.enabled
-        || !h.auto_assign
-        || h.hours
-            .as_ref()
-            .is_some_and(|hours| !hours.open_at(Utc::now()))
-    {
+    if !h.enabled || !h.auto_assign || !h.within_hours(Utc::now()) {
         return Ok(None);
     }
     let Some(agent) = pick_agent(app, &space, h.max_per_agent).await? else {
@@ -969,8 +960,9 @@ pub async fn remind_waiting(app: &App, now: DateTime<Utc>) -> Result<usize, AppE
         let Some(space) = spaces.get(&h.chat_space_id).and_then(Option::as_ref) else {
             continue;
         };
-        let after = config(space).email_after_minutes;
-        if after == 0 || !config(space).enabled {
+        let h_config = config(space);
+        let after = h_config.email_after_minutes;
+        if after == 0 || !h_config.enabled {
             // Never to be emailed: marked, so that it does not stand in the way of others.
             app.store
                 .mark_handover_notified(h.org_id, h.id, now)

@@ -174,6 +174,13 @@ impl Default for HandoverConfig {
     }
 }
 
+impl HandoverConfig {
+    /// Whether people answer at `at`: always without business hours, else within them.
+    pub fn within_hours(&self, at: chrono::DateTime<chrono::Utc>) -> bool {
+        self.hours.as_ref().is_none_or(|hours| hours.open_at(at))
+    }
+}
+
 /// Opening hours in a time zone: each weekday's ranges as `HH:MM-HH:MM`, several separated
 /// by commas (`09:00-12:00, 13:00-17:30`); an empty day is closed. `24:00` ends a day.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
