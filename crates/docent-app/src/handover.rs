@@ -72,6 +72,7 @@ pub async fn message_stored(app: &App, c: &Conversation, m: &Message) {
         )
         .await;
     }
+    crate::webhooks::message_event(app, c, m).await;
 }
 
 async fn status_changed(app: &App, c: &Conversation) {
@@ -98,6 +99,13 @@ pub async fn request(
     {
         Some((c, _)) => {
             status_changed(app, &c).await;
+            crate::webhooks::conversation_event(
+                app,
+                EventType::HandoverRequested,
+                &c,
+                Some(reason),
+            )
+            .await;
             Ok(Some(route(app, &c).await?.unwrap_or(c)))
         }
         None => Ok(None),
@@ -850,6 +858,15 @@ pub async fn end(
     {
         Some(after) => {
             status_changed(app, &after).await;
+            if how == HandoverEnd::Closed {
+                crate::webhooks::conversation_event(
+                    app,
+                    EventType::ConversationClosed,
+                    &after,
+                    None,
+                )
+                .await;
+            }
             // The agent has room again.
             route_waiting(app, after.org_id).await;
             Ok(after)

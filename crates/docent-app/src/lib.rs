@@ -26,6 +26,7 @@ pub mod orgs;
 pub mod platform;
 pub mod privacy;
 pub mod visitors;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -169,7 +169,8 @@ pub async fn open_conversation(
 ) -> Result<Conversation, AppError> {
     let visitor = visitor.checked()?;
     may_open_conversation(app, w)?;
-    app.store
+    let c = app
+        .store
         .create_conversation(
             w.space.org_id,
             w.space.id,
@@ -177,7 +178,9 @@ pub async fn open_conversation(
             visitor.new_conversation(w),
         )
         .await?
-        .ok_or(AppError::NotFound("chat space"))
+        .ok_or(AppError::NotFound("chat space"))?;
+    crate::webhooks::conversation_event(app, EventType::ConversationCreated, &c, None).await;
+    Ok(c)
 }
 
 /// A conversation of this chat space that `visitor_id` opened.
@@ -300,6 +303,13 @@ pub async fn start(
             app.store
                 .close_conversation(w.space.org_id, found.id, Utc::now())
                 .await?;
+            let closed = Conversation {
+                status: ConversationStatus::Closed,
+                closed_at: Some(Utc::now()),
+                ..found
+            };
+            crate::webhooks::conversation_event(app, EventType::ConversationClosed, &closed, None)
+                .await;
         } else {
             if visitor.name.is_some() || visitor.email.is_some() {
                 app.store
@@ -330,19 +340,25 @@ pub async fn start(
     if with_person || trigger.is_some() {
         let found = match conversation {
             Some(Continue::Found(c)) => *c,
-            _ => app
-                .store
-                .create_conversation(
-                    w.space.org_id,
-                    w.space.id,
-                    Channel::Widget,
-                    visitor.new_conversation(w),
-                )
-                .await?
-                .ok_or(AppError::NotFound("chat space"))?,
+            _ => {
+                let c = app
+                    .store
+                    .create_conversation(
+                        w.space.org_id,
+                        w.space.id,
+                        Channel::Widget,
+                        visitor.new_conversation(w),
+                    )
+                    .await?
+                    .ok_or(AppError::NotFound("chat space"))?;
+                crate::webhooks::conversation_event(app, EventType::ConversationCreated, &c, None)
+                    .await;
+                c
+            }
         };
         return held(app, w, found, input.message, trigger).await;
     }
+    let began = conversation.is_none();
     let ask = Ask {
         org: w.space.org_id,
         plan: w.plan,
@@ -358,6 +374,7 @@ pub async fn start(
     let (app, space) = (app.clone(), w.space.clone());
     let task = tokio::spawn(async move {
         let answer = app.answers.answer(ask, tx).await?;
+        crate::webhooks::turn_events(&app, &answer, began).await;
         if let Err(e) = handover::after_answer(&app, &space, &answer).await {
             tracing::warn!(error = %e, "could not check the handover triggers after an answer");
         }

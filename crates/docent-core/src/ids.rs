@@ -78,4 +78,8 @@ typed_id!(
     CannedReplyId,
     /// A member's open inbox connection (their presence).
     ConnectionId,
+    /// Where an organization's events are sent (a CRM, Zapier, n8n, its own backend).
+    WebhookEndpointId,
+    /// One event on its way to one endpoint, with its attempts.
+    WebhookDeliveryId,
 );

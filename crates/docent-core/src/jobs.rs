@@ -30,33 +30,73 @@ pub enum JobKind {
     Recheck,
     /// On a schedule: delete conversations past their chat space's retention.
     Retention,
+    /// Send one webhook delivery; payload `{"delivery_id": …}` (and `"once": true` for a
+    /// redelivery asked for by hand, which is not retried).
+    Webhook,
 }
 
 /// How a kind of job is retried after a passing failure: up to `max_attempts` runs in all,
 /// waiting `first_delay_secs` after the first failure and twice as long after each next one,
-/// never more than `max_delay_secs`.
+/// never more than `max_delay_secs`; or, for a webhook delivery, on a fixed schedule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RetryPolicy {
-    pub max_attempts: i32,
-    pub first_delay_secs: i64,
-    pub max_delay_secs: i64,
+pub enum RetryPolicy {
+    Doubling {
+        max_attempts: i32,
+        first_delay_secs: i64,
+        max_delay_secs: i64,
+    },
+    /// The waits after the first, second, … failed run: one more run than waits in all.
+    Schedule(&'static [i64]),
 }
 
+/// Standard Webhooks' retry schedule: at once, then after 5 s, 5 min, 30 min, 2 h, 5 h,
+/// 10 h, 14 h, 20 h and 24 h — ten attempts over about three days.
+pub const WEBHOOK_RETRY_SECS: &[i64] = &[
+    5,
+    5 * 60,
+    30 * 60,
+    2 * 3600,
+    5 * 3600,
+    10 * 3600,
+    14 * 3600,
+    20 * 3600,
+    24 * 3600,
+];
+
 impl RetryPolicy {
+    /// How many runs a job gets in all.
+    pub fn max_attempts(&self) -> i32 {
+        match self {
+            RetryPolicy::Doubling { max_attempts, .. } => *max_attempts,
+            RetryPolicy::Schedule(waits) => i32::try_from(waits.len()).unwrap_or(i32::MAX - 1) + 1,
+        }
+    }
+
     /// Whether a job that has run `attempts` times may run again.
     pub fn retries_after(&self, attempts: i32) -> bool {
-        attempts < self.max_attempts
+        attempts < self.max_attempts()
     }
 
     /// How long to wait after the `attempts`-th run failed.
     pub fn delay_after(&self, attempts: i32) -> chrono::Duration {
-        let doublings = u32::try_from(attempts.saturating_sub(1))
-            .unwrap_or(0)
-            .min(30);
-        let secs = self
-            .first_delay_secs
-            .saturating_mul(1i64 << doublings)
-            .min(self.max_delay_secs);
+        let secs = match *self {
+            RetryPolicy::Doubling {
+                first_delay_secs,
+                max_delay_secs,
+                ..
+            } => {
+                let doublings = u32::try_from(attempts.saturating_sub(1))
+                    .unwrap_or(0)
+                    .min(30);
+                first_delay_secs
+                    .saturating_mul(1i64 << doublings)
+                    .min(max_delay_secs)
+            }
+            RetryPolicy::Schedule(waits) => {
+                let i = usize::try_from(attempts.saturating_sub(1)).unwrap_or(0);
+                waits.get(i).or(waits.last()).copied().unwrap_or(0)
+            }
+        };
         chrono::Duration::seconds(secs)
     }
 }
@@ -72,6 +112,7 @@ impl JobKind {
             JobKind::Questions => "questions",
             JobKind::Recheck => "recheck",
             JobKind::Retention => "retention",
+            JobKind::Webhook => "webhook",
         }
     }
 
@@ -84,24 +125,27 @@ impl JobKind {
         match self {
             // A file or page that failed for a passing reason (disk, database, a site that
             // was down) is worth a few more tries within minutes.
-            JobKind::Ingest | JobKind::Fetch | JobKind::Crawl | JobKind::Embed => RetryPolicy {
-                max_attempts: 3,
-                first_delay_secs: 20,
-                max_delay_secs: 600,
-            },
+            JobKind::Ingest | JobKind::Fetch | JobKind::Crawl | JobKind::Embed => {
+                RetryPolicy::Doubling {
+                    max_attempts: 3,
+                    first_delay_secs: 20,
+                    max_delay_secs: 600,
+                }
+            }
             // Until the owner's answer is read (its ingestion is queued just before): a few
             // seconds, then longer.
-            JobKind::Recheck => RetryPolicy {
+            JobKind::Recheck => RetryPolicy::Doubling {
                 max_attempts: 10,
                 first_delay_secs: 2,
                 max_delay_secs: 120,
             },
             // The next scheduled run comes soon anyway.
-            JobKind::Sweep | JobKind::Questions | JobKind::Retention => RetryPolicy {
+            JobKind::Sweep | JobKind::Questions | JobKind::Retention => RetryPolicy::Doubling {
                 max_attempts: 1,
                 first_delay_secs: 60,
                 max_delay_secs: 60,
             },
+            JobKind::Webhook => RetryPolicy::Schedule(WEBHOOK_RETRY_SECS),
         }
     }
 
@@ -114,7 +158,8 @@ impl JobKind {
             | JobKind::Fetch
             | JobKind::Crawl
             | JobKind::Embed
-            | JobKind::Recheck => None,
+            | JobKind::Recheck
+            | JobKind::Webhook => None,
         }
     }
 }
@@ -270,5 +315,18 @@ mod tests {
             .collect();
         assert_eq!(delays, [20, 40, 80, 160, 320, 600, 600, 600]);
         assert!(!JobKind::Sweep.retry().retries_after(1));
+    }
+
+    #[test]
+    fn webhooks_retry_for_about_three_days_on_their_schedule() {
+        let policy = JobKind::Webhook.retry();
+        assert_eq!(policy.max_attempts(), 10);
+        assert!(policy.retries_after(9) && !policy.retries_after(10));
+        let waits: Vec<i64> = (1..=9)
+            .map(|a| policy.delay_after(a).num_seconds())
+            .collect();
+        assert_eq!(waits, WEBHOOK_RETRY_SECS);
+        let total: i64 = waits.iter().sum();
+        assert!((3 * 86_400..4 * 86_400).contains(&total), "{total} s");
     }
 }

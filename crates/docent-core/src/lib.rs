@@ -12,6 +12,7 @@ pub mod model;
 pub mod plans;
 pub mod settings;
 pub mod validate;
+pub mod webhooks;
 
 pub use answers::*;
 pub use handover::*;
@@ -22,3 +23,4 @@ pub use model::*;
 pub use plans::{Plan, PlanLimits};
 pub use settings::Settings;
 pub use validate::{FieldError, ValidationErrors};
+pub use webhooks::*;

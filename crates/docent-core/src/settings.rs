@@ -145,6 +145,9 @@ pub struct Settings {
     /// How long a model may take to start answering, and to go quiet mid-answer.
     /// `DOCENT_LLM_TIMEOUT_SECS`.
     pub llm_timeout_secs: u32,
+    /// How long a webhook receiver may take to answer one delivery.
+    /// `DOCENT_WEBHOOK_TIMEOUT_SECS`.
+    pub webhook_timeout_secs: u32,
     /// Prices per million tokens by model, for the cost of each answer (`[llm_prices]` in
     /// docent.toml). Models not listed cost 0.
     pub llm_prices: BTreeMap<String, ModelPrice>,
@@ -219,6 +222,7 @@ impl Default for Settings {
             llm_base_url: None,
             llm_api_key: None,
             llm_timeout_secs: 60,
+            webhook_timeout_secs: 15,
             llm_prices: default_prices(),
             widget_requests_per_minute: 100,
             widget_messages_per_minute: 12,
@@ -291,6 +295,7 @@ pub struct SettingsLayer {
     pub llm_base_url: Option<String>,
     pub llm_api_key: Option<Secret>,
     pub llm_timeout_secs: Option<u32>,
+    pub webhook_timeout_secs: Option<u32>,
     pub llm_prices: Option<BTreeMap<String, ModelPrice>>,
     pub widget_requests_per_minute: Option<u32>,
     pub widget_messages_per_minute: Option<u32>,
@@ -386,6 +391,7 @@ impl Settings {
                 embedding_base_url,
                 s3_region,
                 llm_timeout_secs,
+                webhook_timeout_secs,
                 llm_prices,
                 widget_requests_per_minute,
                 widget_messages_per_minute,
@@ -553,6 +559,7 @@ impl SettingsLayer {
                 .or_else(|| text("OPENROUTER_API_KEY"))
                 .map(Secret),
             llm_timeout_secs: parse(&env, "DOCENT_LLM_TIMEOUT_SECS")?,
+            webhook_timeout_secs: parse(&env, "DOCENT_WEBHOOK_TIMEOUT_SECS")?,
             llm_prices: None,
             widget_requests_per_minute: parse(&env, "DOCENT_WIDGET_REQUESTS_PER_MINUTE")?,
             widget_messages_per_minute: parse(&env, "DOCENT_WIDGET_MESSAGES_PER_MINUTE")?,

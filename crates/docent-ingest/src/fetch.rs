@@ -265,6 +265,8 @@ pub struct Fetched {
 #[derive(Clone, Debug)]
 pub struct Fetcher {
     client: reqwest::Client,
+    /// For calls that must not follow redirects (webhooks: a 3xx is the receiver's answer).
+    direct: reqwest::Client,
     policy: FetchPolicy,
     renderer: Option<Arc<Renderer>>,
 }
@@ -310,8 +312,19 @@ impl Fetcher {
             .no_proxy()
             .build()
             .map_err(|e| FetchError::Unreachable("the web".into(), e.to_string()))?;
+        let direct = reqwest::Client::builder()
+            .user_agent(policy.user_agent.clone())
+            .connect_timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(GuardedResolver {
+                policy: policy.clone(),
+            }))
+            .no_proxy()
+            .build()
+            .map_err(|e| FetchError::Unreachable("the web".into(), e.to_string()))?;
         Ok(Fetcher {
             client,
+            direct,
             policy,
             renderer: None,
         })
@@ -403,6 +416,70 @@ impl Fetcher {
             bytes,
             rendered: false,
         })
+    }
+}
+
+/// What a receiver answered to [`Fetcher::post`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Posted {
+    pub status: u16,
+    /// `Retry-After`, when given in seconds.
+    pub retry_after: Option<Duration>,
+    /// The first bytes of the answer (at most what was asked for).
+    pub body: Vec<u8>,
+}
+
+impl Fetcher {
+    /// POSTs `body` to `raw` with `headers`, through the same guard, following no redirect,
+    /// within `timeout` for the whole exchange; reads at most `max_body` bytes of the answer.
+    /// Any HTTP status is an answer, not an error.
+    pub async fn post(
+        &self,
+        raw: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+        timeout: Duration,
+        max_body: usize,
+    ) -> Result<Posted, FetchError> {
+        let url = check_url(raw, &self.policy)?;
+        let shown = url.as_str().to_owned();
+        let mut request = self.direct.post(url).timeout(timeout).body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let exchange = async {
+            let mut response = request.send().await.map_err(|e| classify(&shown, &e))?;
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let mut bytes = Vec::new();
+            while bytes.len() < max_body {
+                match response.chunk().await {
+                    Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+                    Ok(None) => break,
+                    // The status is the answer; a body cut short does not change it.
+                    Err(_) => break,
+                }
+            }
+            bytes.truncate(max_body);
+            Ok(Posted {
+                status,
+                retry_after,
+                body: bytes,
+            })
+        };
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .unwrap_or_else(|_| {
+                Err(FetchError::Unreachable(
+                    shown.clone(),
+                    "it took too long to answer".into(),
+                ))
+            })
     }
 }
 

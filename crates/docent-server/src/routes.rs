@@ -233,6 +233,7 @@ pub fn routes() -> Vec<Route> {
         features::insights::routes(),
         features::inbox::routes(),
         features::openai::routes(),
+        features::webhooks::routes(),
         features::admin::routes(),
         widget::routes(),
         ops::routes(),

@@ -47,7 +47,7 @@ pub trait AnswerStore: Send + Sync {
         channel: Channel,
         quiet_since: DateTime<Utc>,
         at: DateTime<Utc>,
-    ) -> Result<u64>;
+    ) -> Result<Vec<Conversation>>;
     /// Sets who the visitor says they are; `None` leaves a field as it is.
     async fn identify_visitor(
         &self,

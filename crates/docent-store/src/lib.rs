@@ -24,6 +24,7 @@ pub mod sql;
 #[cfg(feature = "testing")]
 pub mod stories;
 pub mod text_index;
+pub mod webhooks;
 
 pub use accounts::AccountStore;
 pub use answers::{
@@ -39,6 +40,7 @@ pub use jobs::JobQueue;
 pub use knowledge::{ChunkIndex, KnowledgeStore};
 pub use orgs::OrgStore;
 pub use outbox::OutboxStore;
+pub use webhooks::WebhookStore;
 
 /// Every store trait, for code that calls a concrete backend (`SqliteStore`, `PostgresStore`)
 /// rather than `dyn Store`: `use docent_store::prelude::*;`.
@@ -46,6 +48,7 @@ pub mod prelude {
     pub use crate::{
         AccountStore, AnswerPath, AnswerStore, ApiKeyStore, ChatSpaceStore, ChunkIndex,
         HandoverStore, InsightStore, JobQueue, KnowledgeStore, OrgStore, OutboxStore, Store,
+        WebhookStore,
     };
 }
 
@@ -74,6 +77,7 @@ pub trait Store:
     + InsightStore
     + HandoverStore
     + OutboxStore
+    + WebhookStore
     + Send
     + Sync
     + 'static

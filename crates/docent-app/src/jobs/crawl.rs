@@ -87,6 +87,7 @@ pub async fn run(app: &App, job: &DocumentJob<'_>) -> Result<(), JobError> {
     store
         .complete_document(job.org_id, site.id, facts, Vec::new())
         .await?;
+    crate::webhooks::document_event(app, job.org_id, site.id).await;
     crate::events::jobs_queued(app).await;
     tracing::info!(site = %site.id, pages = report.pages, skipped = report.skipped_by_robots, duplicates = report.duplicates, "crawl finished");
     Ok(())

@@ -61,6 +61,7 @@ pub async fn run(
     store
         .complete_document(job.org_id, doc.id, facts, chunks)
         .await?;
+    crate::webhooks::document_event(app, job.org_id, doc.id).await;
     if app.embedder.is_some() {
         store
             .enqueue_job(
@@ -206,5 +207,7 @@ pub async fn mark_failed(app: &App, job: &DocumentJob<'_>, message: &str) {
         .await
     {
         tracing::error!(document = %job.document_id, error = %e, "could not mark a document failed");
+        return;
     }
+    crate::webhooks::document_event(app, job.org_id, job.document_id).await;
 }

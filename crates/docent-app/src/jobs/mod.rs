@@ -27,6 +27,12 @@ pub enum JobError {
     Final(String),
     /// Something outside the job failed (database, disk, a site); worth another attempt.
     Passing(String),
+    /// Like `Passing`, with the time the next attempt is due (a receiver's `Retry-After`,
+    /// the schedule's wait), when the kind retries after this attempt.
+    Later {
+        message: String,
+        at: chrono::DateTime<Utc>,
+    },
 }
 
 impl From<docent_store::StoreError> for JobError {
@@ -103,7 +109,12 @@ impl Worker {
 
     /// Claims and runs one due job; `None` when there was none.
     pub async fn run_once(&self) -> Result<Option<Job>, AppError> {
-        let now = Utc::now();
+        self.run_once_at(Utc::now()).await
+    }
+
+    /// Claims and runs one job that is due at `now` (tests step the queue's clock with it,
+    /// to see retries that are hours away).
+    pub async fn run_once_at(&self, now: chrono::DateTime<Utc>) -> Result<Option<Job>, AppError> {
         let lease = self.lease();
         let Some(job) = self
             .app
@@ -148,6 +159,7 @@ impl Worker {
                 .await
                 .map(|_| ())
                 .map_err(|e| JobError::Passing(e.to_string())),
+            (JobKind::Webhook, _) => crate::webhooks::deliver(&self.app, job).await,
             (_, None) => Err(JobError::Final(format!(
                 "a {} job needs its organization, chat space and document",
                 job.job_type.as_str()
@@ -168,14 +180,20 @@ impl Worker {
                     run_after: Utc::now() + policy.delay_after(job.attempts),
                 };
             }
+            Err(JobError::Later { message, at }) if policy.retries_after(job.attempts) => {
+                return JobOutcome::Retry {
+                    message,
+                    run_after: at,
+                };
+            }
             Err(JobError::Final(message)) => message,
-            Err(JobError::Passing(message)) if policy.max_attempts > 1 => {
+            Err(JobError::Passing(message)) if policy.max_attempts() > 1 => {
                 format!(
                     "Processing failed after {} attempts: {message}",
                     job.attempts
                 )
             }
-            Err(JobError::Passing(message)) => message,
+            Err(JobError::Passing(message) | JobError::Later { message, .. }) => message,
         };
         // Every final failure reaches the document, whichever step raised it.
         match &document {

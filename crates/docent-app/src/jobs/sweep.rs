@@ -16,8 +16,11 @@ pub async fn run(app: &App) -> Result<(), JobError> {
         .store
         .close_idle_conversations(Channel::Widget, now - idle, now)
         .await?;
-    if closed > 0 {
-        tracing::info!(closed, "closed idle widget conversations");
+    if !closed.is_empty() {
+        tracing::info!(closed = closed.len(), "closed idle widget conversations");
+    }
+    for c in &closed {
+        crate::webhooks::conversation_event(app, EventType::ConversationClosed, c, None).await;
     }
     match crate::handover::remind_waiting(app, now).await {
         Ok(0) => {}

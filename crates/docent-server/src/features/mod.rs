@@ -12,3 +12,4 @@ pub mod insights;
 pub mod knowledge;
 pub mod openai;
 pub mod orgs;
+pub mod webhooks;

@@ -60,6 +60,19 @@ const FLASHES: &[(&str, &str)] = &[
         "Password changed. Log in with the new one.",
     ),
     ("plan_changed", "Plan changed."),
+    ("webhook_deleted", "Webhook deleted."),
+    (
+        "webhook_on",
+        "Webhook turned on: new events are sent to it again.",
+    ),
+    (
+        "webhook_off",
+        "Webhook turned off: events are not sent to it until it is turned on.",
+    ),
+    (
+        "redelivery_queued",
+        "Delivery queued: it is sent again in a moment, with the same webhook-id.",
+    ),
     (
         "welcome",
         "Welcome to Docent! Create your first chat space to get started.",

@@ -142,7 +142,33 @@ async fn victim(app: &TestApp) -> Victim {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{canned}");
+    // A webhook (an address that is public by its number: nothing resolves here) and one
+    // delivery queued to it.
+    let (status, hook) = owner
+        .json(
+            Method::POST,
+            "/api/webhooks",
+            json!({"url": "https://93.184.215.14/victim-hook", "events": ["message.created"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+    let webhook_id = hook["id"].as_str().expect("webhook").to_owned();
+    docent_app::webhooks::emit(
+        &app.state.app,
+        org_id.parse().expect("id"),
+        None,
+        docent_core::EventType::MessageCreated,
+        json!({"content": "the vault code"}),
+    )
+    .await
+    .expect("queue a delivery");
+    let (_, log) = owner
+        .get(&format!("/api/webhooks/{webhook_id}/deliveries"))
+        .await;
+    let delivery_id = log["data"][0]["id"].as_str().expect("delivery").to_owned();
     let ids = HashMap::from([
+        ("webhook_id", webhook_id),
+        ("delivery_id", delivery_id),
         ("gap_id", gap_id),
         (
             "canned_reply_id",
@@ -226,6 +252,8 @@ fn unknown_ids() -> HashMap<&'static str, String> {
         "conversation_id",
         "gap_id",
         "canned_reply_id",
+        "webhook_id",
+        "delivery_id",
         "visitor",
     ]
     .into_iter()
@@ -250,6 +278,10 @@ fn body_for(path: &str) -> Value {
         "/v1/chat/completions" => {
             json!({"model": "x", "messages": [{"role": "user", "content": "What is the vault code?"}]})
         }
+        "/api/webhooks" => {
+            json!({"url": "https://93.184.215.14/hijacked", "events": ["lead.captured"]})
+        }
+        "/api/webhooks/{webhook_id}" => json!({"description": "hijacked"}),
         p if p.starts_with("/api/canned-replies") => {
             json!({"shortcut": "hijacked", "content": "Hijacked."})
         }
@@ -286,6 +318,8 @@ async fn send(
                 ("role", "viewer"),
                 ("confirm", "Victim"),
                 ("citable", "false"),
+                ("url", "https://93.184.215.14/hijacked"),
+                ("event:lead.captured", "on"),
             ],
         };
         return session.form(path, fields).await;

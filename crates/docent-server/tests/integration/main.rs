@@ -26,5 +26,6 @@ mod privacy;
 mod replicas_browser;
 mod responsive_browser;
 mod schemathesis;
+mod webhooks;
 mod widget;
 mod widget_browser;

@@ -145,17 +145,18 @@ macro_rules! answers_sql {
                     channel: Channel,
                     quiet_since: DateTime<Utc>,
                     at: DateTime<Utc>,
-                ) -> Result<u64> {
-                    let done = sqlx::query(
+                ) -> Result<Vec<Conversation>> {
+                    let rows: Vec<ConversationRow> = sqlx::query_as(concat!(
                         "UPDATE conversations SET status = 'closed', closed_at = $3 \
-                         WHERE channel = $1 AND status = 'active' AND last_activity_at < $2",
-                    )
+                         WHERE channel = $1 AND status = 'active' AND last_activity_at < $2 RETURNING ",
+                        $crate::conversation_columns!()
+                    ))
                     .bind(channel.as_str())
                     .bind(quiet_since)
                     .bind(at)
-                    .execute(self.writer().await?.connection())
+                    .fetch_all(self.writer().await?.connection())
                     .await?;
-                    Ok(done.rows_affected())
+                    all(rows, ConversationRow::into_domain)
                 }
 
                 async fn identify_visitor(

@@ -29,6 +29,7 @@ pub mod knowledge;
 pub mod orgs;
 pub mod outbox;
 pub mod store;
+pub mod webhooks;
 
 /// What the expanded statements name, in scope inside each expansion.
 #[doc(hidden)]
@@ -42,6 +43,7 @@ pub mod __support {
     pub use async_trait::async_trait;
     pub use chrono::{DateTime, NaiveDate, Utc};
     pub use docent_core::*;
+    pub use serde_json;
     pub use sqlx;
     pub use sqlx::types::Json;
     pub use tracing;

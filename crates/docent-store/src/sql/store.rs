@@ -25,6 +25,7 @@ macro_rules! migrations {
             15 "client_access" "0015_client_access.sql",
             16 "handover" "0016_handover.sql",
             17 "presence" "0017_presence.sql",
+            18 "webhooks" "0018_webhooks.sql",
         )
     };
     ($($version:literal $name:literal $file:literal,)*) => {

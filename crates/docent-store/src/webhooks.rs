@@ -1,0 +1,77 @@
+//! The storage contract of one area: outbound webhook endpoints and their deliveries
+//! (DESIGN §4). The SQL lives in [`crate::sql::webhooks`], shared by both backends.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use docent_core::*;
+
+use crate::Result;
+
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Stores a new endpoint with its signing secret.
+    async fn create_webhook(&self, endpoint: &WebhookEndpoint, secret: &str) -> Result<()>;
+    /// The organization's endpoints, oldest first.
+    async fn webhooks(&self, org: OrgId) -> Result<Vec<WebhookEndpoint>>;
+    async fn find_webhook(
+        &self,
+        org: OrgId,
+        id: WebhookEndpointId,
+    ) -> Result<Option<WebhookEndpoint>>;
+    async fn webhook_secrets(
+        &self,
+        org: OrgId,
+        id: WebhookEndpointId,
+    ) -> Result<Option<WebhookSecrets>>;
+    /// Writes what an owner may change: chat space, URL, description, events, and whether
+    /// it is disabled (and why). False when there is no such endpoint.
+    async fn update_webhook(&self, endpoint: &WebhookEndpoint) -> Result<bool>;
+    /// Signs with `secret` from now on, and with the current one too until `previous_until`.
+    async fn rotate_webhook_secret(
+        &self,
+        org: OrgId,
+        id: WebhookEndpointId,
+        secret: &str,
+        previous_until: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Deletes an endpoint and its deliveries.
+    async fn delete_webhook(&self, org: OrgId, id: WebhookEndpointId) -> Result<bool>;
+    /// Disables an endpoint that is enabled; true when this call disabled it (so that of
+    /// two replicas seeing the last failure one tells the owners).
+    async fn disable_webhook(
+        &self,
+        org: OrgId,
+        id: WebhookEndpointId,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Stores new deliveries (status pending, no attempt yet).
+    async fn add_deliveries(&self, deliveries: &[WebhookDelivery]) -> Result<()>;
+    async fn find_delivery(
+        &self,
+        org: OrgId,
+        id: WebhookDeliveryId,
+    ) -> Result<Option<WebhookDelivery>>;
+    /// An endpoint's deliveries, newest first, before the cursor.
+    async fn deliveries(
+        &self,
+        org: OrgId,
+        endpoint: WebhookEndpointId,
+        page: Page<WebhookDeliveryId>,
+    ) -> Result<Vec<WebhookDelivery>>;
+    /// Records one attempt; a success also marks the endpoint as answering.
+    async fn record_attempt(
+        &self,
+        org: OrgId,
+        id: WebhookDeliveryId,
+        attempt: &DeliveryAttempt,
+    ) -> Result<Option<WebhookDelivery>>;
+    /// Makes a delivery pending again for a redelivery asked for by hand.
+    async fn reopen_delivery(
+        &self,
+        org: OrgId,
+        id: WebhookDeliveryId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<WebhookDelivery>>;
+}
