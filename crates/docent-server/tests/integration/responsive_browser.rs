@@ -246,6 +246,30 @@ async fn every_page_fits_a_phone_and_a_laptop() {
             Some(rest.split_whitespace().next().unwrap_or(rest).to_owned())
         })
         .expect("a reset link in the outbox");
+    // A webhook with a long address, and one delivery on its way.
+    let (status, hook) = ana
+        .json(
+            Method::POST,
+            "/api/webhooks",
+            json!({"url": "https://93.184.215.14/hooks/catch/1234567/a-rather-long-zapier-hook-path/", "events": ["lead.captured", "conversation.created", "message.created"], "description": "Leads to the CRM"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+    let hook = hook["id"].as_str().expect("webhook").to_owned();
+    let (_, me) = ana.get("/api/auth/me").await;
+    docent_app::webhooks::emit(
+        &app.state.app,
+        me["organization"]["id"]
+            .as_str()
+            .expect("org")
+            .parse()
+            .expect("org id"),
+        None,
+        docent_core::EventType::MessageCreated,
+        json!({"content": "Hello"}),
+    )
+    .await
+    .expect("a delivery");
 
     let mut problems = Vec::new();
     // Signed out: the public pages.
@@ -281,6 +305,8 @@ async fn every_page_fits_a_phone_and_a_laptop() {
         (format!("/app/chat-spaces/{id}/install"), "install"),
         ("/app/members".to_owned(), "members"),
         ("/app/organization".to_owned(), "organization"),
+        ("/app/webhooks".to_owned(), "webhooks"),
+        (format!("/app/webhooks/{hook}"), "webhook-deliveries"),
         ("/app/organizations/new".to_owned(), "new-organization"),
         ("/admin".to_owned(), "admin"),
     ] {
