@@ -296,7 +296,7 @@ pub(crate) async fn all_messages(
 
 /// A cell as a spreadsheet should show it: text that it would run as a formula (starting
 /// with `=`, `+`, `-`, `@`, a tab or a carriage return) starts with `'`.
-fn cell(text: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn cell(text: &str) -> std::borrow::Cow<'_, str> {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}").into()
     } else {

@@ -81,6 +81,10 @@ pub enum AppError {
         "This chat space does not hand conversations to people; its owner can turn handover on in the chat space's Settings."
     )]
     HandoverOff,
+    #[error(
+        "This chat space does not collect visitors' details; its owner can turn the lead form on in the chat space's Settings."
+    )]
+    LeadFormOff,
     /// Another agent has the conversation; the message names them.
     #[error("{0}")]
     ConversationTaken(String),

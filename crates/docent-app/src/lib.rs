@@ -20,6 +20,7 @@ pub mod files;
 pub mod handover;
 pub mod insights;
 pub mod jobs;
+pub mod leads;
 pub mod limits;
 pub mod mail;
 pub mod orgs;

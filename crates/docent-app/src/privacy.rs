@@ -51,10 +51,26 @@ pub async fn erase_visitor(
     let key = visitor_key(visitor)?;
     let conversations = app
         .store
-        .erase_conversations(caller.org_id(), space.id, &Erase::Visitor(key))
+        .erase_conversations(caller.org_id(), space.id, &Erase::Visitor(key.clone()))
         .await?;
+    app.store
+        .erase_leads(caller.org_id(), space.id, &key)
+        .await?;
+    erase_sent(app, caller.org_id(), &key).await?;
     recount(app, caller.org_id(), space.id, conversations).await?;
     Ok(Erased { conversations })
+}
+
+/// What webhooks were sent about a visitor (`key`: their id or email) goes from the delivery
+/// log with them.
+async fn erase_sent(app: &App, org: OrgId, key: &str) -> Result<(), AppError> {
+    let field = if key.contains('@') {
+        "email"
+    } else {
+        "visitor_id"
+    };
+    app.store.erase_deliveries_about(org, field, key).await?;
+    Ok(())
 }
 
 /// After `erased` conversations of a chat space went: its question groups' words again.
@@ -100,9 +116,13 @@ pub async fn forget_visitor(
         .erase_conversations(
             w.space.org_id,
             w.space.id,
-            &Erase::Visitor(input.visitor_id),
+            &Erase::Visitor(input.visitor_id.clone()),
         )
         .await?;
+    app.store
+        .erase_leads(w.space.org_id, w.space.id, &input.visitor_id)
+        .await?;
+    erase_sent(app, w.space.org_id, &input.visitor_id).await?;
     recount(app, w.space.org_id, w.space.id, conversations).await?;
     Ok(Erased { conversations })
 }

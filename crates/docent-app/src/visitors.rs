@@ -26,6 +26,8 @@ pub struct WidgetSettings {
     pub widget: WidgetConfig,
     /// Whether the widget offers "Talk to a person" and follows a person's replies live.
     pub handover: bool,
+    /// Outside the business hours set for handover now (the lead form's `outside_hours`).
+    pub outside_hours: bool,
 }
 
 pub fn settings(w: &WidgetSpace) -> WidgetSettings {
@@ -40,6 +42,7 @@ pub fn settings(w: &WidgetSpace) -> WidgetSettings {
         endpoint_slug: w.space.endpoint_slug.clone(),
         widget,
         handover: handover.enabled && handover.visitor_button,
+        outside_hours: !handover.within_hours(Utc::now()),
     }
 }
 

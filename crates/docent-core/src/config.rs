@@ -64,6 +64,8 @@ pub struct WidgetConfig {
     /// bytes, texts up to 500 characters).
     #[schemars(schema_with = "ui_strings")]
     pub strings: BTreeMap<String, String>,
+    /// The form that asks visitors for their details.
+    pub lead_form: crate::leads::LeadForm,
 }
 
 fn ui_strings(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
@@ -90,6 +92,7 @@ impl Default for WidgetConfig {
             rtl: false,
             show_branding: true,
             strings: BTreeMap::new(),
+            lead_form: crate::leads::LeadForm::default(),
         }
     }
 }
@@ -416,6 +419,7 @@ impl ConfigDoc for WidgetConfig {
                 "Use at most 100 strings, keys up to 64 and texts up to 500 characters.",
             );
         }
+        self.lead_form.check(&f("lead_form"), errors);
     }
 }
 

@@ -82,4 +82,6 @@ typed_id!(
     WebhookEndpointId,
     /// One event on its way to one endpoint, with its attempts.
     WebhookDeliveryId,
+    /// Details a visitor left in a chat space's lead form.
+    LeadId,
 );

@@ -234,6 +234,7 @@ pub fn routes() -> Vec<Route> {
         features::inbox::routes(),
         features::openai::routes(),
         features::webhooks::routes(),
+        features::leads::routes(),
         features::admin::routes(),
         widget::routes(),
         ops::routes(),

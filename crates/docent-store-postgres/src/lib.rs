@@ -118,6 +118,7 @@ docent_store::api_keys_sql!(PostgresStore, sqlx::Postgres);
 docent_store::chat_spaces_sql!(PostgresStore, sqlx::Postgres);
 docent_store::outbox_sql!(PostgresStore, sqlx::Postgres);
 docent_store::webhooks_sql!(PostgresStore, sqlx::Postgres);
+docent_store::leads_sql!(PostgresStore, sqlx::Postgres);
 docent_store::insights_sql!(PostgresStore, sqlx::Postgres);
 docent_store::handover_sql!(PostgresStore, sqlx::Postgres);
 // Workers on every instance claim with `FOR UPDATE SKIP LOCKED`, so two never take one job

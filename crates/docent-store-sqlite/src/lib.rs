@@ -164,6 +164,7 @@ docent_store::api_keys_sql!(SqliteStore, sqlx::Sqlite);
 docent_store::chat_spaces_sql!(SqliteStore, sqlx::Sqlite);
 docent_store::outbox_sql!(SqliteStore, sqlx::Sqlite);
 docent_store::webhooks_sql!(SqliteStore, sqlx::Sqlite);
+docent_store::leads_sql!(SqliteStore, sqlx::Sqlite);
 docent_store::insights_sql!(SqliteStore, sqlx::Sqlite);
 docent_store::handover_sql!(SqliteStore, sqlx::Sqlite);
 // SQLite runs one writer at a time, so a single `UPDATE ... RETURNING` claims a job for one

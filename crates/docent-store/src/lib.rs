@@ -17,6 +17,7 @@ pub mod hub;
 pub mod insights;
 pub mod jobs;
 pub mod knowledge;
+pub mod leads;
 pub mod orgs;
 pub mod outbox;
 pub mod rows;
@@ -38,6 +39,7 @@ pub use handover::{AgentLoad, HandoverStore, InboxFilter, InboxItem};
 pub use insights::{GroupedQuestion, InsightStore, QuestionGroup, QuestionToGroup};
 pub use jobs::JobQueue;
 pub use knowledge::{ChunkIndex, KnowledgeStore};
+pub use leads::LeadStore;
 pub use orgs::OrgStore;
 pub use outbox::OutboxStore;
 pub use webhooks::WebhookStore;
@@ -47,8 +49,8 @@ pub use webhooks::WebhookStore;
 pub mod prelude {
     pub use crate::{
         AccountStore, AnswerPath, AnswerStore, ApiKeyStore, ChatSpaceStore, ChunkIndex,
-        HandoverStore, InsightStore, JobQueue, KnowledgeStore, OrgStore, OutboxStore, Store,
-        WebhookStore,
+        HandoverStore, InsightStore, JobQueue, KnowledgeStore, LeadStore, OrgStore, OutboxStore,
+        Store, WebhookStore,
     };
 }
 
@@ -78,6 +80,7 @@ pub trait Store:
     + HandoverStore
     + OutboxStore
     + WebhookStore
+    + LeadStore
     + Send
     + Sync
     + 'static

@@ -67,6 +67,9 @@ pub trait WebhookStore: Send + Sync {
         id: WebhookDeliveryId,
         attempt: &DeliveryAttempt,
     ) -> Result<Option<WebhookDelivery>>;
+    /// Deletes the organization's deliveries whose body holds `"{key}":"{value}"` (a visitor
+    /// being erased: what was sent about them goes from the log too); how many went.
+    async fn erase_deliveries_about(&self, org: OrgId, key: &str, value: &str) -> Result<u64>;
     /// Makes a delivery pending again for a redelivery asked for by hand.
     async fn reopen_delivery(
         &self,

@@ -32,6 +32,7 @@
     away: "Nobody is available right now. Leave your email and we'll answer you there.",
     away_noted: "Thanks, we'll answer you by email (or here, if you stay).",
     your_email: "Your email",
+    lead_thanks: "Thanks! We'll be in touch.",
     send: "Send",
     agent: "Support"
   };
@@ -369,6 +370,7 @@
       if (!retrying) {
         bubble("user", text);
         ctx.emit("message", { role: "user", content: text });
+        if (lf && ++sent >= lf.after_messages) leadDue("after_messages");
       }
       setBusy(true);
       var answer = null;
@@ -412,6 +414,7 @@
           send.disabled = false;
           ctx.emit("message", { id: data.id, role: data.role, content: data.content, citations: data.citations });
           follow();
+          if (data.answer_kind === "dont_know") leadDue("no_answer");
         } else if (name === "error") {
           done = true;
           if (answer) answer.remove();
@@ -551,6 +554,8 @@
       opened = true;
       input.focus();
       ctx.emit("open", {});
+      leadDue("before_chat");
+      if (cfg.outside_hours) leadDue("outside_hours");
     }
     function close() {
       if (ctx.mode !== "launcher" || panel.hidden) return;
@@ -618,6 +623,72 @@
       });
       banner.appendChild(f);
     }
+    // The lead form, once per browser (until the visitor gives their details), when one of
+    // the chat space's moments comes; what the server refuses is shown by the form.
+    var lf = wc.lead_form && wc.lead_form.enabled ? wc.lead_form : null, leadCard = null, sent = 0;
+    function leadDue(why) {
+      if (!lf || saved.l || leadCard || ctx.preview || lf.ask.indexOf(why) < 0) return;
+      var f = leadCard = el("form", "lf"), consent = null;
+      f.setAttribute("data-docent", "lead-form");
+      f.appendChild(el("p", null, lf.title));
+      lf.fields.forEach(function (x) {
+        var l = el("label", null, x.label + (x.required ? " *" : "")), i;
+        if (x.kind === "select") {
+          i = el("select");
+          [""].concat(x.options).forEach(function (o) { var op = el("option", null, o); op.value = o; i.appendChild(op); });
+        } else {
+          i = el("input");
+          i.type = { email: "email", phone: "tel" }[x.kind] || "text";
+          i.maxLength = 500;
+          i.autocomplete = { name: "name", email: "email", phone: "tel", company: "organization" }[x.key] || "off";
+        }
+        i.name = x.key;
+        i.required = !!x.required;
+        l.appendChild(i);
+        f.appendChild(l);
+      });
+      if (lf.consent) {
+        var c = el("label", "lc");
+        consent = el("input");
+        consent.type = "checkbox";
+        consent.required = true;
+        c.appendChild(consent);
+        c.appendChild(d.createTextNode(lf.consent));
+        f.appendChild(c);
+      }
+      var b = el("button", "hb", S.send), err = el("p", "le");
+      b.type = "submit";
+      err.setAttribute("role", "alert");
+      f.appendChild(b);
+      f.appendChild(err);
+      f.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var fields = {};
+        lf.fields.forEach(function (x) { var v = f.elements[x.key].value.trim(); if (v) fields[x.key] = v; });
+        var body = { visitor_id: saved.v, fields: fields, consent: !!(consent && consent.checked), page_url: location.href.slice(0, 2000) };
+        if (saved.c) body.conversation_id = saved.c;
+        b.disabled = true;
+        err.textContent = "";
+        post("/lead", body).then(function (r) {
+          return r.json().then(function (j) {
+            b.disabled = false;
+            if (!r.ok) {
+              var e = j && j.error;
+              err.textContent = (e && ((e.fields && e.fields[0] && e.fields[0].message) || e.message)) || S.error;
+              return;
+            }
+            saved.l = 1;
+            save();
+            f.textContent = "";
+            f.setAttribute("data-docent", "lead-thanks");
+            f.appendChild(el("p", null, S.lead_thanks));
+            ctx.emit("lead", { fields: fields });
+          });
+        }).catch(function () { b.disabled = false; err.textContent = S.network_error; });
+      });
+      log.appendChild(f);
+      scroll();
+    }
     function follow() {
       if (!cfg.handover || !saved.c || source || ctx.preview || !w.EventSource) return;
       source = new EventSource(ctx.api + "/conversation/" + encodeURIComponent(saved.c) +
@@ -670,6 +741,11 @@
     restyle();
     greet();
     if (!ctx.preview) history();
+    // An inline or shared chat is open from the start.
+    if (ctx.mode !== "launcher") {
+      leadDue("before_chat");
+      if (cfg.outside_hours) leadDue("outside_hours");
+    }
     return {
       open: open,
       close: close,

@@ -10,6 +10,7 @@ pub mod chat_spaces;
 pub mod inbox;
 pub mod insights;
 pub mod knowledge;
+pub mod leads;
 pub mod openai;
 pub mod orgs;
 pub mod webhooks;

@@ -119,6 +119,20 @@ pub async fn contact(
     ))
 }
 
+pub async fn lead(
+    State(state): State<AppState>,
+    w: WidgetSpace,
+    ApiJson(input): ApiJson<docent_app::leads::LeadInput>,
+) -> Result<(StatusCode, Json<docent_app::leads::LeadSaved>), ApiError> {
+    let saved = docent_app::leads::submit(&state, &w, input).await?;
+    let status = if saved.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(saved)))
+}
+
 pub async fn typing(
     State(state): State<AppState>,
     w: WidgetSpace,

@@ -31,6 +31,8 @@ pub fn routes() -> Vec<Route> {
             .json::<docent_app::handover::HandoverInput>().ok::<docent_app::handover::VisitorStatus>(),
         r(M::POST, "/api/widget/{slug}/contact", Public, Api, "A waiting visitor leaves an email to be answered at (when nobody is available)", post(api::contact))
             .json::<docent_app::handover::ContactInput>().ok::<docent_app::handover::VisitorStatus>(),
+        r(M::POST, "/api/widget/{slug}/lead", Public, Api, "A visitor leaves their details in the lead form (201; 200 when it updates the ones they left before)", post(api::lead))
+            .json::<docent_app::leads::LeadInput>().created::<docent_app::leads::LeadSaved>(),
         r(M::POST, "/api/widget/{slug}/typing", Public, Api, "The visitor is typing (the agent sees it while a person has the conversation)", post(api::typing))
             .json::<docent_app::handover::VisitorTyping>().no_content(),
         r(M::GET, "/api/widget/{slug}/conversation/{conversation_id}/events", Public, Api, "A visitor's conversation live (SSE, ?visitor_id=): status, message (agents' replies; resumes after Last-Event-ID), typing", get(api::events))

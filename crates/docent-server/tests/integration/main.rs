@@ -17,6 +17,7 @@ mod insights;
 mod isolation;
 mod jobs;
 mod knowledge;
+mod leads;
 mod mail;
 mod markdown_browser;
 mod openai;

@@ -26,6 +26,7 @@ pub mod handover;
 pub mod insights;
 pub mod jobs;
 pub mod knowledge;
+pub mod leads;
 pub mod orgs;
 pub mod outbox;
 pub mod store;

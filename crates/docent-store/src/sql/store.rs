@@ -26,6 +26,7 @@ macro_rules! migrations {
             16 "handover" "0016_handover.sql",
             17 "presence" "0017_presence.sql",
             18 "webhooks" "0018_webhooks.sql",
+            19 "leads" "0019_leads.sql",
         )
     };
     ($($version:literal $name:literal $file:literal,)*) => {

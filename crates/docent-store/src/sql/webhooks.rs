@@ -347,6 +347,24 @@ macro_rules! webhooks_sql {
                     row.map(DeliveryRow::into_domain).transpose()
                 }
 
+                async fn erase_deliveries_about(&self, org: OrgId, key: &str, value: &str) -> Result<u64> {
+                    // The body is serde_json's compact JSON: `"key":"value"`, the value escaped
+                    // as JSON escapes it.
+                    let needle = format!("{}:{}", serde_json::json!(key), serde_json::json!(value));
+                    let pattern = format!(
+                        "%{}%",
+                        needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+                    );
+                    let done = sqlx::query(
+                        "DELETE FROM webhook_deliveries WHERE org_id = $1 AND body LIKE $2 ESCAPE '\\'",
+                    )
+                    .bind(org.0)
+                    .bind(pattern)
+                    .execute(self.writer().await?.connection())
+                    .await?;
+                    Ok(done.rows_affected())
+                }
+
                 async fn reopen_delivery(
                     &self,
                     org: OrgId,

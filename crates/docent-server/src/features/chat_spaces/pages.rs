@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use docent_app::AppError;
-use docent_core::config::{AiConfig, RetrievalConfig, read};
+use docent_core::config::{AiConfig, RetrievalConfig, WidgetConfig, read};
 use docent_core::*;
 use serde::Deserialize;
 use serde_json::json;
@@ -192,6 +192,105 @@ pub struct SettingsForm {
     hours_sat: String,
     #[serde(default, rename = "ai_config.handover.hours.sun")]
     hours_sun: String,
+    /// The lead form (`widget_config.lead_form`): on, when, what it asks.
+    #[serde(default, rename = "lead.enabled")]
+    lead_enabled: Option<String>,
+    #[serde(default, rename = "lead.ask.before_chat")]
+    lead_before_chat: Option<String>,
+    #[serde(default, rename = "lead.ask.after_messages")]
+    lead_after_messages_on: Option<String>,
+    #[serde(default, rename = "lead.ask.no_answer")]
+    lead_no_answer: Option<String>,
+    #[serde(default, rename = "lead.ask.outside_hours")]
+    lead_outside_hours: Option<String>,
+    #[serde(default, rename = "widget_config.lead_form.after_messages")]
+    lead_after_messages: String,
+    #[serde(default, rename = "widget_config.lead_form.title")]
+    lead_title: String,
+    /// `off`, `optional` or `required`, for each built-in field.
+    #[serde(default, rename = "lead.name")]
+    lead_name: String,
+    #[serde(default, rename = "lead.email")]
+    lead_email: String,
+    #[serde(default, rename = "lead.phone")]
+    lead_phone: String,
+    #[serde(default, rename = "lead.company")]
+    lead_company: String,
+    /// One custom field a line: `Label`, or `Label: choice, choice` for a choice; a
+    /// trailing `*` makes it required.
+    #[serde(default, rename = "lead.custom")]
+    lead_custom: String,
+    #[serde(default, rename = "widget_config.lead_form.consent")]
+    lead_consent: String,
+}
+
+/// The built-in lead fields: key, label, kind.
+const LEAD_BUILT_IN: [(&str, &str, LeadFieldKind); 4] = [
+    ("name", "Name", LeadFieldKind::Text),
+    ("email", "Email", LeadFieldKind::Email),
+    ("phone", "Phone", LeadFieldKind::Phone),
+    ("company", "Company", LeadFieldKind::Text),
+];
+
+/// A custom field's line as the form shows it.
+fn custom_line(f: &LeadField) -> String {
+    let mut line = f.label.clone();
+    if f.kind == LeadFieldKind::Select {
+        line.push_str(": ");
+        line.push_str(&f.options.join(", "));
+    }
+    if f.required {
+        line.push_str(" *");
+    }
+    line
+}
+
+/// The custom fields of the form's lines.
+fn custom_fields(text: &str, errors: &mut ValidationErrors) -> Vec<LeadField> {
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (line, required) = match line.strip_suffix('*') {
+            Some(rest) => (rest.trim_end(), true),
+            None => (line, false),
+        };
+        let (label, options) = match line.split_once(':') {
+            Some((label, choices)) => (
+                label.trim(),
+                choices
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>(),
+            ),
+            None => (line, Vec::new()),
+        };
+        let key: String = docent_core::validate::slugify(label).replace('-', "_");
+        let key = if key.starts_with(|c: char| c.is_ascii_lowercase()) {
+            key
+        } else {
+            format!("field_{key}")
+        };
+        if label.is_empty() || LEAD_BUILT_IN.iter().any(|(k, ..)| *k == key) {
+            errors.add(
+                "lead.custom",
+                format!("\"{line}\": give each custom field a label of its own (name, email, phone and company are above)."),
+            );
+            continue;
+        }
+        out.push(LeadField {
+            key: key.chars().take(32).collect(),
+            label: label.to_owned(),
+            kind: if options.is_empty() {
+                LeadFieldKind::Text
+            } else {
+                LeadFieldKind::Select
+            },
+            required,
+            options,
+        });
+    }
+    out
 }
 
 impl SettingsForm {
@@ -199,6 +298,13 @@ impl SettingsForm {
         let ai: AiConfig = read(&space.ai_config);
         let retrieval: RetrievalConfig = read(&space.retrieval_config);
         let hours = ai.handover.hours.clone().unwrap_or_default();
+        let widget: WidgetConfig = read(&space.widget_config);
+        let lead = widget.lead_form;
+        let built_in = |key: &str| match lead.fields.iter().find(|f| f.key == key) {
+            Some(f) if f.required => "required".to_owned(),
+            Some(_) => "optional".to_owned(),
+            None => "off".to_owned(),
+        };
         SettingsForm {
             name: space.name.clone(),
             endpoint_slug: space.endpoint_slug.clone(),
@@ -232,7 +338,56 @@ impl SettingsForm {
             hours_fri: hours.fri,
             hours_sat: hours.sat,
             hours_sun: hours.sun,
+            lead_enabled: lead.enabled.then(|| "on".to_owned()),
+            lead_before_chat: lead
+                .ask
+                .contains(&LeadTrigger::BeforeChat)
+                .then(|| "on".to_owned()),
+            lead_after_messages_on: lead
+                .ask
+                .contains(&LeadTrigger::AfterMessages)
+                .then(|| "on".to_owned()),
+            lead_no_answer: lead
+                .ask
+                .contains(&LeadTrigger::NoAnswer)
+                .then(|| "on".to_owned()),
+            lead_outside_hours: lead
+                .ask
+                .contains(&LeadTrigger::OutsideHours)
+                .then(|| "on".to_owned()),
+            lead_after_messages: lead.after_messages.to_string(),
+            lead_name: built_in("name"),
+            lead_email: built_in("email"),
+            lead_phone: built_in("phone"),
+            lead_company: built_in("company"),
+            lead_custom: lead
+                .fields
+                .iter()
+                .filter(|f| !LEAD_BUILT_IN.iter().any(|(k, ..)| *k == f.key))
+                .map(custom_line)
+                .collect::<Vec<_>>()
+                .join("\n"),
+            lead_title: lead.title,
+            lead_consent: lead.consent,
         }
+    }
+
+    /// Whether the built-in lead field `key` is chosen as `state` (`off`, `optional`,
+    /// `required`).
+    pub fn lead_is(&self, key: &str, state: &str) -> bool {
+        self.lead_built_in()
+            .iter()
+            .any(|(k, _, chosen)| *k == key && *chosen == state)
+    }
+
+    /// The built-in lead fields as the form shows them: key, label, chosen state.
+    pub fn lead_built_in(&self) -> [(&'static str, &'static str, &str); 4] {
+        [
+            ("name", "Name", &self.lead_name),
+            ("email", "Email", &self.lead_email),
+            ("phone", "Phone", &self.lead_phone),
+            ("company", "Company", &self.lead_company),
+        ]
     }
 
     /// The business hours as the form shows them, one field a day.
@@ -298,6 +453,11 @@ impl SettingsForm {
             &self.email_after_minutes,
             "Use 0 (never) to 1440 minutes.",
         );
+        let lead_after = number(
+            "widget_config.lead_form.after_messages",
+            &self.lead_after_messages,
+            "Use 1 to 50 messages.",
+        );
         let retention_days = match self.retention_days.trim() {
             "" => None,
             text => match text.parse::<u32>() {
@@ -321,7 +481,44 @@ impl SettingsForm {
             Some(n) if n.fract() == 0.0 && n >= 0.0 => json!(n as u64),
             _ => v,
         };
+        let mut lead_fields: Vec<LeadField> = Vec::new();
+        for (key, label, kind) in LEAD_BUILT_IN {
+            let state = match key {
+                "name" => &self.lead_name,
+                "email" => &self.lead_email,
+                "phone" => &self.lead_phone,
+                _ => &self.lead_company,
+            };
+            if matches!(state.as_str(), "optional" | "required") {
+                lead_fields.push(LeadField {
+                    key: key.into(),
+                    label: label.into(),
+                    kind,
+                    required: state == "required",
+                    options: Vec::new(),
+                });
+            }
+        }
+        lead_fields.extend(custom_fields(&self.lead_custom, errors));
+        let ask: Vec<LeadTrigger> = [
+            (&self.lead_before_chat, LeadTrigger::BeforeChat),
+            (&self.lead_after_messages_on, LeadTrigger::AfterMessages),
+            (&self.lead_no_answer, LeadTrigger::NoAnswer),
+            (&self.lead_outside_hours, LeadTrigger::OutsideHours),
+        ]
+        .into_iter()
+        .filter(|(on, _)| on.is_some())
+        .map(|(_, t)| t)
+        .collect();
         PatchChatSpace {
+            widget_config: Some(json!({"lead_form": {
+                "enabled": self.lead_enabled.is_some(),
+                "ask": ask,
+                "after_messages": whole(lead_after),
+                "title": self.lead_title.trim(),
+                "fields": lead_fields,
+                "consent": self.lead_consent.trim(),
+            }})),
             name: Some(self.name),
             endpoint_slug: Some(self.endpoint_slug),
             description: Some(self.description),
