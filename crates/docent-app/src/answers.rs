@@ -67,9 +67,22 @@ pub async fn start(
         prior: None,
     };
     let (tx, rx) = mpsc::channel(64);
-    let answers = app.answers.clone();
-    let task = tokio::spawn(async move { answers.answer(ask, tx).await });
+    let app = app.clone();
+    let task = tokio::spawn(async move { answer(&app, ask, tx).await });
     Ok((rx, task))
+}
+
+/// Answers `ask` as its chat space answers: from its knowledge, or through its webhook
+/// (`answer_mode = webhook`).
+pub async fn answer(
+    app: &App,
+    ask: Ask,
+    tx: mpsc::Sender<AnswerEvent>,
+) -> Result<Message, AskError> {
+    match ask.chat_space.answer_mode {
+        AnswerMode::Webhook => crate::answer_webhook::answer(app, ask, tx).await,
+        AnswerMode::Rag => app.answers.answer(ask, tx).await,
+    }
 }
 
 /// A chat space's conversations that pass `filter`, newest first.

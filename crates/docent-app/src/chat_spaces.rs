@@ -105,16 +105,22 @@ fn patchable(object: &mut Value, generator: &schemars::SchemaGenerator, depth: u
             {
                 *entries = serde_json::json!({"anyOf": [entries.take(), {"type": "null"}]});
             }
-            // A nested settings object, named by reference: inlined, then patchable itself.
-            let nested = property
-                .get("$ref")
+            // A nested settings object, named by reference (or an optional one, a reference
+            // or null): inlined, then patchable itself.
+            let reference = property.get("$ref").or_else(|| {
+                property
+                    .get("anyOf")
+                    .and_then(Value::as_array)
+                    .and_then(|options| options.iter().find_map(|o| o.get("$ref")))
+            });
+            let nested = reference
                 .and_then(Value::as_str)
                 .and_then(|r| r.rsplit('/').next())
                 .and_then(|name| generator.definitions().get(name))
                 .filter(|d| d.get("properties").is_some())
                 .cloned();
             if let Some(mut nested) = nested
-                && depth < 2
+                && depth < 3
             {
                 patchable(&mut nested, generator, depth + 1);
                 *property = nested;
@@ -445,6 +451,14 @@ pub async fn patch(
     // This replica's widgets see the change at once; others within the cache's second.
     app.widget_limits.spaces.forget(&current.endpoint_slug);
     app.widget_limits.spaces.forget(&updated.endpoint_slug);
+    // A webhook that answers is tested when it is set (its health shows on Settings).
+    if updated.answer_mode == AnswerMode::Webhook
+        && (updated.webhook_url != current.webhook_url
+            || current.answer_mode != AnswerMode::Webhook)
+        && let Err(e) = crate::answer_webhook::check_space(app, &updated).await
+    {
+        tracing::warn!(chat_space = %updated.id, error = %e, "could not check the answer webhook");
+    }
     match input.status {
         None => Ok(updated),
         Some(ChatSpaceStatus::Published) => publish(app, caller, id).await,
@@ -471,7 +485,10 @@ async fn set_status(
 pub async fn publish(app: &App, caller: &Caller, id: ChatSpaceId) -> Result<ChatSpace, AppError> {
     caller.require(Role::Admin)?;
     let space = get(app, caller, id).await?;
-    if crate::documents::completed_count(app, caller, &space).await? == 0 {
+    // A chat space answered by its webhook needs no knowledge of its own.
+    if space.answer_mode == AnswerMode::Rag
+        && crate::documents::completed_count(app, caller, &space).await? == 0
+    {
         return Err(AppError::PublishRequiresDocument);
     }
     set_status(app, caller, id, ChatSpaceStatus::Published).await

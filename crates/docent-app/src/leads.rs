@@ -149,7 +149,7 @@ pub async fn list(
     query: &LeadQuery,
 ) -> Result<Vec<Lead>, AppError> {
     let space = chat_spaces::get(app, caller, space).await?;
-    if query.search().is_some_and(|q| q.chars().count() > 200) {
+    if query.q.as_deref().is_some_and(|q| q.chars().count() > 200) {
         return Err(AppError::validation(
             "q",
             "Search for at most 200 characters.",
@@ -177,6 +177,12 @@ pub async fn export(
     q: Option<&str>,
 ) -> Result<Export, AppError> {
     let space = chat_spaces::get(app, caller, space).await?;
+    if q.is_some_and(|q| q.chars().count() > 200) {
+        return Err(AppError::validation(
+            "q",
+            "Search for at most 200 characters.",
+        ));
+    }
     let q = q.map(str::trim).filter(|q| !q.is_empty());
     let mut leads = Vec::new();
     let mut cursor = None;

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod actor;
+pub mod answer_webhook;
 pub mod answers;
 pub mod api_keys;
 pub mod auth;

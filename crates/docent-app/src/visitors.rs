@@ -376,7 +376,7 @@ pub async fn start(
     let (tx, rx) = mpsc::channel(64);
     let (app, space) = (app.clone(), w.space.clone());
     let task = tokio::spawn(async move {
-        let answer = app.answers.answer(ask, tx).await?;
+        let answer = crate::answers::answer(&app, ask, tx).await?;
         crate::webhooks::turn_events(&app, &answer, began).await;
         if let Err(e) = handover::after_answer(&app, &space, &answer).await {
             tracing::warn!(error = %e, "could not check the handover triggers after an answer");

@@ -119,6 +119,9 @@ pub struct AiConfig {
     pub history_messages: u32,
     /// When the bot steps aside for a person.
     pub handover: HandoverConfig,
+    /// The reply when the chat space's answer webhook (`answer_mode: webhook`) failed.
+    #[schemars(regex(pattern = r"\S"), length(max = 2000))]
+    pub fallback_reply: String,
 }
 
 /// When a conversation goes to a person (DESIGN §4 "Handover and inbox"). Off until the
@@ -318,6 +321,8 @@ impl Default for AiConfig {
             dont_know_reply: "Sorry, I don't know the answer to that yet.".to_owned(),
             history_messages: 6,
             handover: HandoverConfig::default(),
+            fallback_reply: "Sorry, I can't answer right now. Please try again in a moment."
+                .to_owned(),
         }
     }
 }
@@ -441,6 +446,9 @@ impl ConfigDoc for AiConfig {
         }
         if self.dont_know_reply.trim().is_empty() || self.dont_know_reply.chars().count() > 2_000 {
             errors.add(&f("dont_know_reply"), "Use 1 to 2000 characters.");
+        }
+        if self.fallback_reply.trim().is_empty() || self.fallback_reply.chars().count() > 2_000 {
+            errors.add(&f("fallback_reply"), "Use 1 to 2000 characters.");
         }
         if self.history_messages > 50 {
             errors.add(&f("history_messages"), "Use at most 50 messages.");

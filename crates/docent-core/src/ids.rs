@@ -84,4 +84,6 @@ typed_id!(
     WebhookDeliveryId,
     /// Details a visitor left in a chat space's lead form.
     LeadId,
+    /// One failure of a chat space's answer webhook.
+    WebhookErrorId,
 );

@@ -33,6 +33,8 @@ pub enum JobKind {
     /// Send one webhook delivery; payload `{"delivery_id": …}` (and `"once": true` for a
     /// redelivery asked for by hand, which is not retried).
     Webhook,
+    /// Every hour: ask each answer webhook (`answer_mode: webhook`) whether it is there.
+    WebhookHealth,
 }
 
 /// How a kind of job is retried after a passing failure: up to `max_attempts` runs in all,
@@ -113,6 +115,7 @@ impl JobKind {
             JobKind::Recheck => "recheck",
             JobKind::Retention => "retention",
             JobKind::Webhook => "webhook",
+            JobKind::WebhookHealth => "webhook_health",
         }
     }
 
@@ -140,11 +143,13 @@ impl JobKind {
                 max_delay_secs: 120,
             },
             // The next scheduled run comes soon anyway.
-            JobKind::Sweep | JobKind::Questions | JobKind::Retention => RetryPolicy::Doubling {
-                max_attempts: 1,
-                first_delay_secs: 60,
-                max_delay_secs: 60,
-            },
+            JobKind::Sweep | JobKind::Questions | JobKind::Retention | JobKind::WebhookHealth => {
+                RetryPolicy::Doubling {
+                    max_attempts: 1,
+                    first_delay_secs: 60,
+                    max_delay_secs: 60,
+                }
+            }
             JobKind::Webhook => RetryPolicy::Schedule(WEBHOOK_RETRY_SECS),
         }
     }
@@ -153,7 +158,7 @@ impl JobKind {
     pub fn every(self) -> Option<chrono::Duration> {
         match self {
             JobKind::Sweep | JobKind::Questions => Some(chrono::Duration::seconds(60)),
-            JobKind::Retention => Some(chrono::Duration::hours(1)),
+            JobKind::Retention | JobKind::WebhookHealth => Some(chrono::Duration::hours(1)),
             JobKind::Ingest
             | JobKind::Fetch
             | JobKind::Crawl

@@ -120,7 +120,7 @@ impl LeadForm {
         if self.consent.chars().count() > 500 {
             errors.add(&f("consent"), "Use at most 500 characters.");
         }
-        if self.fields.is_empty() || self.fields.len() > 10 {
+        if (self.enabled && self.fields.is_empty()) || self.fields.len() > 10 {
             errors.add(&f("fields"), "Ask for 1 to 10 fields.");
         }
         let mut keys = std::collections::BTreeSet::new();

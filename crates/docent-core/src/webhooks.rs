@@ -203,3 +203,80 @@ pub struct DeliveryAttempt {
     pub outcome: DeliveryStatus,
     pub next_attempt_at: Option<DateTime<Utc>>,
 }
+
+/// How a chat space's answer webhook failed (`answer_mode: webhook`), as `webhook_errors`
+/// keeps it.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::EnumIter, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookErrorKind {
+    /// No answer in time.
+    Timeout,
+    /// An HTTP status other than 2xx.
+    Status,
+    /// An answer Docent could not read as n8n's Chat Trigger contract says.
+    BadBody,
+    /// It could not be reached (refused, no such host, not allowed).
+    Refused,
+}
+
+impl WebhookErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookErrorKind::Timeout => "timeout",
+            WebhookErrorKind::Status => "status",
+            WebhookErrorKind::BadBody => "bad_body",
+            WebhookErrorKind::Refused => "refused",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<WebhookErrorKind> {
+        <WebhookErrorKind as strum::IntoEnumIterator>::iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// One failure of a chat space's answer webhook.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct WebhookError {
+    pub id: WebhookErrorId,
+    pub org_id: OrgId,
+    pub chat_space_id: ChatSpaceId,
+    pub kind: WebhookErrorKind,
+    pub message: String,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// Whether a chat space's answer webhook works, from its last call or check.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct WebhookHealth {
+    /// `healthy` (the last call or check answered), `failing`, or `unknown` (never called).
+    pub state: HealthState,
+    pub checked_at: Option<DateTime<Utc>>,
+    pub last_ok_at: Option<DateTime<Utc>>,
+    /// Calls and checks that failed since the last that worked.
+    pub consecutive_failures: i32,
+    /// When the owners were emailed about this run of failures.
+    pub alerted_at: Option<DateTime<Utc>>,
+}
+
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthState {
+    #[default]
+    Unknown,
+    Healthy,
+    Failing,
+}
+
+impl HealthState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthState::Unknown => "unknown",
+            HealthState::Healthy => "healthy",
+            HealthState::Failing => "failing",
+        }
+    }
+}

@@ -483,6 +483,65 @@ impl Fetcher {
     }
 }
 
+/// An answer being read as it comes ([`Fetcher::post_streaming`]).
+#[derive(Debug)]
+pub struct PostStream {
+    pub status: u16,
+    pub content_type: Option<String>,
+    url: String,
+    response: reqwest::Response,
+}
+
+impl PostStream {
+    /// The next bytes of the answer, `None` at its end; an error when nothing came for
+    /// `idle`.
+    pub async fn next_chunk(&mut self, idle: Duration) -> Result<Option<Vec<u8>>, FetchError> {
+        match tokio::time::timeout(idle, self.response.chunk()).await {
+            Ok(Ok(chunk)) => Ok(chunk.map(|c| c.to_vec())),
+            Ok(Err(e)) => Err(classify(&self.url, &e)),
+            Err(_) => Err(FetchError::Unreachable(
+                self.url.clone(),
+                "it went quiet for too long in the middle of its answer".into(),
+            )),
+        }
+    }
+}
+
+impl Fetcher {
+    /// POSTs like [`Fetcher::post`], and gives the answer to read as it comes: `first_byte`
+    /// bounds the wait for the status line and headers.
+    pub async fn post_streaming(
+        &self,
+        raw: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+        first_byte: Duration,
+    ) -> Result<PostStream, FetchError> {
+        let url = check_url(raw, &self.policy)?;
+        let shown = url.as_str().to_owned();
+        let mut request = self.direct.post(url).body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = tokio::time::timeout(first_byte, request.send())
+            .await
+            .map_err(|_| {
+                FetchError::Unreachable(shown.clone(), "it took too long to answer".into())
+            })?
+            .map_err(|e| classify(&shown, &e))?;
+        Ok(PostStream {
+            status: response.status().as_u16(),
+            content_type: response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            url: shown,
+            response,
+        })
+    }
+}
+
 /// Turns a client error into a refusal when the guard caused it.
 fn classify(url: &str, error: &reqwest::Error) -> FetchError {
     let mut source: Option<&(dyn StdError + 'static)> = Some(error);

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 use docent_ai::{ChatEvent, ChatModel, ChatRequest, Embedder};
 use docent_core::config::{AiConfig, RetrievalConfig};
 use docent_core::settings::ModelPrice;
@@ -240,13 +240,7 @@ impl AnswerService {
         }
         // Checked first so a spent quota costs nothing more, then again atomically as the
         // question is stored, so parallel questions cannot pass it together.
-        let quota = ask.plan.limits().messages_per_month.map(|limit| {
-            let today = Utc::now().date_naive();
-            MessageQuota {
-                since: today.with_day(1).unwrap_or(today),
-                limit,
-            }
-        });
+        let quota = MessageQuota::monthly(ask.plan, Utc::now());
         if let Some(q) = quota {
             let used = self.store.count_messages_since(ask.org, q.since).await?;
             if used >= q.limit {

@@ -283,3 +283,21 @@ pub struct MessageQuota {
     pub since: NaiveDate,
     pub limit: u64,
 }
+
+impl MessageQuota {
+    /// The messages `plan` allows this month (from the first of the month, UTC), if it caps
+    /// them.
+    pub fn monthly(
+        plan: docent_core::Plan,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<MessageQuota> {
+        use chrono::Datelike;
+        plan.limits().messages_per_month.map(|limit| {
+            let today = now.date_naive();
+            MessageQuota {
+                since: today.with_day(1).unwrap_or(today),
+                limit,
+            }
+        })
+    }
+}

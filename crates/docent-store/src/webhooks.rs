@@ -77,4 +77,32 @@ pub trait WebhookStore: Send + Sync {
         id: WebhookDeliveryId,
         at: DateTime<Utc>,
     ) -> Result<Option<WebhookDelivery>>;
+    /// Records one call or check of a chat space's answer webhook: `failure` (its kind and
+    /// message) is kept in `webhook_errors`; the health counts failures in a row, and a
+    /// success clears them (and the alert). Returns the health after it.
+    async fn record_webhook_outcome(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        failure: Option<(WebhookErrorKind, &str)>,
+        at: DateTime<Utc>,
+    ) -> Result<WebhookHealth>;
+    async fn webhook_health(&self, org: OrgId, chat_space: ChatSpaceId) -> Result<WebhookHealth>;
+    /// The chat space's latest answer webhook failures, newest first.
+    async fn webhook_errors(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        limit: u32,
+    ) -> Result<Vec<WebhookError>>;
+    /// Notes that the owners were told of the current run of failures; false when they had
+    /// been already.
+    async fn mark_webhook_alerted(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        at: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Every chat space, of every organization, that answers through a webhook.
+    async fn answer_webhook_spaces(&self) -> Result<Vec<(OrgId, ChatSpaceId)>>;
 }

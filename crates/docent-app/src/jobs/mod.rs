@@ -160,6 +160,10 @@ impl Worker {
                 .map(|_| ())
                 .map_err(|e| JobError::Passing(e.to_string())),
             (JobKind::Webhook, _) => crate::webhooks::deliver(&self.app, job).await,
+            (JobKind::WebhookHealth, _) => crate::answer_webhook::check_all(&self.app)
+                .await
+                .map(|_| ())
+                .map_err(|e| JobError::Passing(e.to_string())),
             (_, None) => Err(JobError::Final(format!(
                 "a {} job needs its organization, chat space and document",
                 job.job_type.as_str()

@@ -62,6 +62,10 @@ const FLASHES: &[(&str, &str)] = &[
     ("plan_changed", "Plan changed."),
     ("webhook_deleted", "Webhook deleted."),
     (
+        "webhook_checked",
+        "Webhook checked: its health is shown under Answers.",
+    ),
+    (
         "webhook_on",
         "Webhook turned on: new events are sent to it again.",
     ),

@@ -71,7 +71,7 @@ async fn the_sweep_runs_once_on_its_schedule(a: &TestApp, b: &TestApp) {
     }
     let mut kinds: Vec<&str> = ran.iter().map(|j| j.job_type.as_str()).collect();
     kinds.sort_unstable();
-    assert_eq!(kinds, ["questions", "retention", "sweep"]);
+    assert_eq!(kinds, ["questions", "retention", "sweep", "webhook_health"]);
     assert!(ran.iter().any(|j| j.id == first.id), "the sweep ran");
     let closed = a
         .state

@@ -6,6 +6,7 @@ mod common;
 
 mod accounts;
 mod analytics;
+mod answer_webhook;
 mod answers;
 mod browser;
 mod chat_spaces;

@@ -465,3 +465,178 @@ async fn script_payloads_never_run_in_the_widget_or_the_dashboard() {
     assert!(!browser.alert_open().await);
     browser.screenshot("dashboard-appearance").await;
 }
+
+/// On a phone: the bot cannot answer, the lead form appears; the browser requires what the
+/// form requires, the server's refusal of an address is shown in the form, and once the
+/// details are in, the lead is on the Leads list with its conversation, and this browser is
+/// not asked again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_leaves_their_details_when_the_bot_cannot_answer() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
+    let (owner, id, slug) = published(
+        &app,
+        "owner@example.com",
+        json!({"widget_config": {"lead_form": {
+            "enabled": true,
+            "ask": ["no_answer"],
+            "title": "Leave your details and we'll write back.",
+            "consent": "You may contact me about my question.",
+            "fields": [
+                {"key": "name", "label": "Name", "kind": "text", "required": true},
+                {"key": "email", "label": "Email", "kind": "email", "required": true},
+                {"key": "phone", "label": "Phone", "kind": "phone"}
+            ]
+        }}}),
+    )
+    .await;
+    let host = allowed_host_site(&app.base, &owner, &id, &slug).await;
+    browser.resize(390, 844).await;
+    browser.goto(&format!("{host}/")).await;
+    let launcher = browser.shadow("[data-docent=launcher]").await;
+    browser.click_element(&launcher).await;
+    browser.shadow("[data-docent=panel]:not([hidden])").await;
+    let answered = ask_in_widget(&browser, "What is the airspeed of an unladen swallow?").await;
+    assert!(!answered.contains("five days"), "{answered}");
+    browser.shadow("[data-docent=lead-form]").await;
+    let field = |name: &str| format!("[data-docent=lead-form] input[name={name}]");
+
+    // Required fields empty: the browser does not send it.
+    let send = browser.shadow("[data-docent=lead-form] button").await;
+    browser.click_element(&send).await;
+    let invalid = browser
+        .script("return document.querySelector('docent-chat').shadowRoot.querySelectorAll('[data-docent=lead-form] :invalid').length;")
+        .await;
+    assert!(invalid.as_u64().unwrap_or(0) >= 3, "{invalid}");
+
+    // An address the browser takes but the server does not: its message shows in the form.
+    let name = browser.shadow(&field("name")).await;
+    browser.type_into(&name, "Ana Lima").await;
+    let email = browser.shadow(&field("email")).await;
+    browser.type_into(&email, "ana@nowhere").await;
+    let consent = browser
+        .shadow("[data-docent=lead-form] input[type=checkbox]")
+        .await;
+    browser.click_element(&consent).await;
+    browser.click_element(&send).await;
+    let said = browser
+        .until("the server's refusal", "var e = document.querySelector('docent-chat').shadowRoot.querySelector('[data-docent=lead-form] [role=alert]'); return e && e.textContent ? e.textContent : null;")
+        .await;
+    assert!(said.as_str().is_some_and(|s| s.contains("email")), "{said}");
+    browser.type_into(&email, ".example.com").await;
+    let phone = browser.shadow(&field("phone")).await;
+    browser.type_into(&phone, "+1 555 010 0199").await;
+    browser.screenshot("widget-lead-phone").await;
+    browser.click_element(&send).await;
+    browser.shadow("[data-docent=lead-thanks]").await;
+    let overflow = browser
+        .script("return document.documentElement.scrollWidth > window.innerWidth;")
+        .await;
+    assert_eq!(overflow, json!(false), "no sideways scroll on a phone");
+
+    let (_, leads) = owner.get(&format!("/api/chat-spaces/{id}/leads")).await;
+    let lead = &leads["data"][0];
+    assert_eq!(
+        (
+            lead["name"].as_str(),
+            lead["email"].as_str(),
+            lead["phone"].as_str()
+        ),
+        (
+            Some("Ana Lima"),
+            Some("ana@nowhere.example.com"),
+            Some("+1 555 010 0199")
+        ),
+        "{leads}"
+    );
+    assert!(lead["conversation_id"].is_string(), "{lead}");
+    assert_eq!(lead["consent"], true);
+
+    // Not asked again in this browser.
+    browser.goto(&format!("{host}/")).await;
+    let launcher = browser.shadow("[data-docent=launcher]").await;
+    browser.click_element(&launcher).await;
+    ask_in_widget(&browser, "And the airspeed of a laden one?").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let again = browser
+        .script("return !!document.querySelector('docent-chat').shadowRoot.querySelector('[data-docent=lead-form]');")
+        .await;
+    assert_eq!(again, json!(false));
+}
+
+/// An n8n Chat Trigger workflow answers through the real widget: plain, then streamed; turned
+/// off, the visitor reads the fallback reply and Settings shows the webhook failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_n8n_workflow_answers_in_the_widget() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.fetch_allowed_hosts = vec!["127.0.0.1".into()];
+    })
+    .await
+    .expect("app");
+    let (n8n, stand_in) = crate::answer_webhook::n8n_stand_in().await;
+    let (owner, id, slug) = published(&app, "owner@example.com", json!({})).await;
+    let host = allowed_host_site(&app.base, &owner, &id, &slug).await;
+    let point = |mode: &str| {
+        json!({"answer_mode": "webhook", "webhook_url": format!("{n8n}/webhook/{mode}/chat"),
+               "ai_config": {"fallback_reply": "The workflow is resting."}})
+    };
+    let (status, body) = owner
+        .json(
+            Method::PATCH,
+            &format!("/api/chat-spaces/{id}"),
+            point("plain"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    browser.goto(&format!("{host}/")).await;
+    let launcher = browser.shadow("[data-docent=launcher]").await;
+    browser.click_element(&launcher).await;
+    let plain = ask_in_widget(&browser, "Where is my parcel?").await;
+    assert!(
+        plain.contains("Plain answer to: Where is my parcel?"),
+        "{plain}"
+    );
+
+    let (status, body) = owner
+        .json(
+            Method::PATCH,
+            &format!("/api/chat-spaces/{id}"),
+            point("stream"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let streamed = ask_in_widget(&browser, "And the invoice?").await;
+    assert!(
+        streamed.contains("Streamed answer to: And the invoice?"),
+        "{streamed}"
+    );
+
+    stand_in
+        .off
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let fallback = ask_in_widget(&browser, "Still there?").await;
+    assert!(fallback.contains("The workflow is resting."), "{fallback}");
+    browser.screenshot("widget-n8n").await;
+
+    browser.log_in(&app.base, "owner@example.com").await;
+    browser
+        .goto(&format!("{}/app/chat-spaces/{id}#answer-webhook", app.base))
+        .await;
+    let state = browser
+        .until("the webhook's health", "var h = document.querySelector('[data-docent=webhook-health]'); return h ? h.getAttribute('data-state') : null;")
+        .await;
+    assert_eq!(state, json!("failing"));
+    let errors = browser
+        .script("return document.querySelector('[data-docent=webhook-errors]').textContent;")
+        .await;
+    assert!(
+        errors.as_str().is_some_and(|e| e.contains("404")),
+        "{errors}"
+    );
+    browser.screenshot("dashboard-answer-webhook").await;
+}

@@ -27,6 +27,7 @@ macro_rules! migrations {
             17 "presence" "0017_presence.sql",
             18 "webhooks" "0018_webhooks.sql",
             19 "leads" "0019_leads.sql",
+            20 "answer_webhooks" "0020_answer_webhooks.sql",
         )
     };
     ($($version:literal $name:literal $file:literal,)*) => {

@@ -105,6 +105,40 @@ macro_rules! webhooks_sql {
                 attempts, next_attempt_at, last_attempt_at, last_status_code, last_response, last_error, \
                 created_at, delivered_at";
 
+            #[derive(sqlx::FromRow)]
+            struct HealthRow {
+                checked_at: DateTime<Utc>,
+                last_ok_at: Option<DateTime<Utc>>,
+                consecutive_failures: i32,
+                alerted_at: Option<DateTime<Utc>>,
+            }
+
+            impl HealthRow {
+                fn into_domain(self) -> WebhookHealth {
+                    WebhookHealth {
+                        state: if self.consecutive_failures > 0 {
+                            HealthState::Failing
+                        } else {
+                            HealthState::Healthy
+                        },
+                        checked_at: Some(self.checked_at),
+                        last_ok_at: self.last_ok_at,
+                        consecutive_failures: self.consecutive_failures,
+                        alerted_at: self.alerted_at,
+                    }
+                }
+            }
+
+            #[derive(sqlx::FromRow)]
+            struct ErrorRow {
+                id: Uuid,
+                org_id: Uuid,
+                chat_space_id: Uuid,
+                kind: String,
+                message: String,
+                occurred_at: DateTime<Utc>,
+            }
+
             #[async_trait]
             impl WebhookStore for $store {
                 async fn create_webhook(&self, e: &WebhookEndpoint, secret: &str) -> Result<()> {
@@ -381,6 +415,116 @@ macro_rules! webhooks_sql {
                     .fetch_optional(&self.pool)
                     .await?;
                     row.map(DeliveryRow::into_domain).transpose()
+                }
+
+                async fn record_webhook_outcome(
+                    &self,
+                    org: OrgId,
+                    chat_space: ChatSpaceId,
+                    failure: Option<(WebhookErrorKind, &str)>,
+                    at: DateTime<Utc>,
+                ) -> Result<WebhookHealth> {
+                    let mut writer = self.writer().await?;
+                    let mut tx = writer.begin().await?;
+                    if let Some((kind, message)) = failure {
+                        sqlx::query(
+                            "INSERT INTO webhook_errors (id, org_id, chat_space_id, kind, message, occurred_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6)",
+                        )
+                        .bind(WebhookErrorId::generate().0)
+                        .bind(org.0)
+                        .bind(chat_space.0)
+                        .bind(kind.as_str())
+                        .bind(message.chars().take(1000).collect::<String>())
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    let ok = failure.is_none();
+                    let row: HealthRow = sqlx::query_as(
+                        "INSERT INTO webhook_health (chat_space_id, org_id, checked_at, last_ok_at, consecutive_failures, alerted_at) \
+                         VALUES ($1, $2, $3, $4, CAST($5 AS INTEGER), NULL) \
+                         ON CONFLICT (chat_space_id) DO UPDATE SET checked_at = excluded.checked_at, \
+                         last_ok_at = COALESCE(excluded.last_ok_at, webhook_health.last_ok_at), \
+                         consecutive_failures = CASE WHEN excluded.consecutive_failures = 0 THEN 0 \
+                           ELSE webhook_health.consecutive_failures + 1 END, \
+                         alerted_at = CASE WHEN excluded.consecutive_failures = 0 THEN NULL ELSE webhook_health.alerted_at END \
+                         RETURNING checked_at, last_ok_at, consecutive_failures, alerted_at",
+                    )
+                    .bind(chat_space.0)
+                    .bind(org.0)
+                    .bind(at)
+                    .bind(ok.then_some(at))
+                    .bind(if ok { 0i32 } else { 1i32 })
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(row.into_domain())
+                }
+
+                async fn webhook_health(&self, org: OrgId, chat_space: ChatSpaceId) -> Result<WebhookHealth> {
+                    let row: Option<HealthRow> = sqlx::query_as(
+                        "SELECT checked_at, last_ok_at, consecutive_failures, alerted_at FROM webhook_health \
+                         WHERE org_id = $1 AND chat_space_id = $2",
+                    )
+                    .bind(org.0)
+                    .bind(chat_space.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    Ok(row.map(HealthRow::into_domain).unwrap_or_default())
+                }
+
+                async fn webhook_errors(
+                    &self,
+                    org: OrgId,
+                    chat_space: ChatSpaceId,
+                    limit: u32,
+                ) -> Result<Vec<WebhookError>> {
+                    let rows: Vec<ErrorRow> = sqlx::query_as(
+                        "SELECT id, org_id, chat_space_id, kind, message, occurred_at FROM webhook_errors \
+                         WHERE org_id = $1 AND chat_space_id = $2 ORDER BY id DESC LIMIT $3",
+                    )
+                    .bind(org.0)
+                    .bind(chat_space.0)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    all(rows, |r| {
+                        Ok(WebhookError {
+                            id: WebhookErrorId(r.id),
+                            org_id: OrgId(r.org_id),
+                            chat_space_id: ChatSpaceId(r.chat_space_id),
+                            kind: parse("webhook error kind", &r.kind, WebhookErrorKind::parse)?,
+                            message: r.message,
+                            occurred_at: r.occurred_at,
+                        })
+                    })
+                }
+
+                async fn mark_webhook_alerted(
+                    &self,
+                    org: OrgId,
+                    chat_space: ChatSpaceId,
+                    at: DateTime<Utc>,
+                ) -> Result<bool> {
+                    let done = sqlx::query(
+                        "UPDATE webhook_health SET alerted_at = $3 WHERE org_id = $1 AND chat_space_id = $2 AND alerted_at IS NULL",
+                    )
+                    .bind(org.0)
+                    .bind(chat_space.0)
+                    .bind(at)
+                    .execute(self.writer().await?.connection())
+                    .await?;
+                    Ok(done.rows_affected() > 0)
+                }
+
+                async fn answer_webhook_spaces(&self) -> Result<Vec<(OrgId, ChatSpaceId)>> {
+                    let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(
+                        "SELECT org_id, id FROM chat_spaces WHERE answer_mode = 'webhook' AND webhook_url IS NOT NULL ORDER BY id",
+                    )
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(rows.into_iter().map(|(o, c)| (OrgId(o), ChatSpaceId(c))).collect())
                 }
             }
         };

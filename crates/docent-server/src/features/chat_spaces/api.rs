@@ -127,3 +127,23 @@ pub async fn revoke_key(
     api_keys::revoke(&state, &caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+pub async fn answer_webhook(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<ChatSpaceId>,
+) -> Result<Json<docent_app::answer_webhook::WebhookStatus>, ApiError> {
+    Ok(Json(
+        docent_app::answer_webhook::status(&state, &caller, id).await?,
+    ))
+}
+
+pub async fn check_answer_webhook(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<ChatSpaceId>,
+) -> Result<Json<docent_app::answer_webhook::WebhookStatus>, ApiError> {
+    Ok(Json(
+        docent_app::answer_webhook::check_now(&state, &caller, id).await?,
+    ))
+}

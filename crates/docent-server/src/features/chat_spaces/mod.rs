@@ -40,6 +40,10 @@ pub fn routes() -> Vec<Route> {
             .ok::<docent_core::ChatSpace>(),
         r(M::POST, "/api/chat-spaces/{id}/unpublish", ChatSpace, Api, "Back to draft", post(api::unpublish))
             .ok::<docent_core::ChatSpace>(),
+        r(M::GET, "/api/chat-spaces/{id}/answer-webhook", ChatSpace, Api, "The answer webhook (answer_mode webhook): its health and latest failures", get(api::answer_webhook))
+            .ok::<docent_app::answer_webhook::WebhookStatus>(),
+        r(M::POST, "/api/chat-spaces/{id}/answer-webhook/check", ChatSpace, Api, "Check the answer webhook now (n8n's loadPreviousSession, as the hourly check does)", post(api::check_answer_webhook))
+            .ok::<docent_app::answer_webhook::WebhookStatus>(),
         r(M::GET, "/api/chat-spaces/{id}/widget", ChatSpace, Api, "Embed code: script tag, iframe, share link", get(api::widget))
             .ok::<docent_app::chat_spaces::EmbedCode>(),
         r(M::GET, "/api/api-keys", Org, Api, "API keys (?chat_space_id=)", get(api::list_keys))
@@ -55,6 +59,7 @@ pub fn routes() -> Vec<Route> {
         r(M::GET, "/app/chat-spaces/{id}", ChatSpace, Page, "A chat space's settings", get(pages::show)),
         r(M::POST, "/app/chat-spaces/{id}", ChatSpace, Page, "Save a chat space's settings", post(pages::update)),
         r(M::POST, "/app/chat-spaces/{id}/publish", ChatSpace, Page, "Publish", post(pages::publish)),
+        r(M::POST, "/app/chat-spaces/{id}/answer-webhook/check", ChatSpace, Page, "Check the answer webhook now", post(pages::check_answer_webhook)),
         r(M::POST, "/app/chat-spaces/{id}/unpublish", ChatSpace, Page, "Unpublish", post(pages::unpublish)),
         r(M::POST, "/app/chat-spaces/{id}/delete", ChatSpace, Page, "Delete", post(pages::delete)),
         r(M::POST, "/app/chat-spaces/{id}/api-keys", ChatSpace, Page, "Create an API key", post(pages::create_key)),

@@ -144,6 +144,13 @@ pub struct SettingsForm {
     system_prompt: String,
     #[serde(default, rename = "ai_config.dont_know_reply")]
     dont_know_reply: String,
+    /// `rag` or `webhook`.
+    #[serde(default)]
+    answer_mode: String,
+    #[serde(default)]
+    webhook_url: String,
+    #[serde(default, rename = "ai_config.fallback_reply")]
+    fallback_reply: String,
     #[serde(default, rename = "ai_config.max_tokens")]
     max_tokens: String,
     #[serde(default, rename = "retrieval_config.top_k")]
@@ -313,6 +320,9 @@ impl SettingsForm {
             temperature: ai.temperature.to_string(),
             system_prompt: ai.system_prompt,
             dont_know_reply: ai.dont_know_reply,
+            answer_mode: space.answer_mode.as_str().to_owned(),
+            webhook_url: space.webhook_url.clone().unwrap_or_default(),
+            fallback_reply: ai.fallback_reply,
             max_tokens: ai.max_tokens.to_string(),
             top_k: retrieval.top_k.to_string(),
             similarity_threshold: retrieval.similarity_threshold.to_string(),
@@ -453,11 +463,16 @@ impl SettingsForm {
             &self.email_after_minutes,
             "Use 0 (never) to 1440 minutes.",
         );
-        let lead_after = number(
-            "widget_config.lead_form.after_messages",
-            &self.lead_after_messages,
-            "Use 1 to 50 messages.",
-        );
+        // Fields a form leaves out keep their defaults.
+        let lead_after = if self.lead_after_messages.trim().is_empty() {
+            json!(null)
+        } else {
+            number(
+                "widget_config.lead_form.after_messages",
+                &self.lead_after_messages,
+                "Use 1 to 50 messages.",
+            )
+        };
         let retention_days = match self.retention_days.trim() {
             "" => None,
             text => match text.parse::<u32>() {
@@ -516,7 +531,11 @@ impl SettingsForm {
                 "ask": ask,
                 "after_messages": whole(lead_after),
                 "title": self.lead_title.trim(),
-                "fields": lead_fields,
+                "fields": if lead_fields.is_empty() && self.lead_enabled.is_none() {
+                    json!(null)
+                } else {
+                    json!(lead_fields)
+                },
                 "consent": self.lead_consent.trim(),
             }})),
             name: Some(self.name),
@@ -527,6 +546,7 @@ impl SettingsForm {
                 "temperature": temperature,
                 "system_prompt": self.system_prompt,
                 "dont_know_reply": self.dont_know_reply,
+                "fallback_reply": Some(self.fallback_reply.trim()).filter(|f| !f.is_empty()),
                 "max_tokens": whole(max_tokens),
                 "handover": {
                     "enabled": self.handover_enabled.is_some(),
@@ -551,6 +571,11 @@ impl SettingsForm {
                 "similarity_threshold": threshold,
             })),
             retention_days: Some(retention_days),
+            answer_mode: Some(match self.answer_mode.as_str() {
+                "webhook" => AnswerMode::Webhook,
+                _ => AnswerMode::Rag,
+            }),
+            webhook_url: Some(Some(self.webhook_url.trim().to_owned()).filter(|u| !u.is_empty())),
             ..PatchChatSpace::default()
         }
     }
@@ -569,6 +594,8 @@ struct SpacePage {
     setup: chat_spaces::Setup,
     /// Whether a language model writes answers on this server (else they are quoted).
     has_model: bool,
+    /// The answer webhook's health and latest failures.
+    webhook: docent_app::answer_webhook::WebhookStatus,
 }
 
 async fn space_page(
@@ -586,6 +613,7 @@ async fn space_page(
         Vec::new()
     };
     let setup = chat_spaces::setup(state, caller, &space).await?;
+    let id = space.id;
     Ok(SpacePage {
         shell: ctx.shell_in("spaces"),
         title: space.name.clone(),
@@ -596,6 +624,7 @@ async fn space_page(
         new_key,
         setup,
         has_model: state.answers.has_model(),
+        webhook: docent_app::answer_webhook::status(state, caller, id).await?,
     })
 }
 
@@ -813,5 +842,17 @@ pub async fn revoke_key(
     Ok(redirect_with(
         &format!("/app/chat-spaces/{id}#api-keys"),
         "key_revoked",
+    ))
+}
+
+pub async fn check_answer_webhook(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<ChatSpaceId>,
+) -> Result<Response, PageError> {
+    docent_app::answer_webhook::check_now(&state, &caller, id).await?;
+    Ok(redirect_with(
+        &format!("/app/chat-spaces/{id}#answer-webhook"),
+        "webhook_checked",
     ))
 }

@@ -1,0 +1,22 @@
+-- The answer webhook of a chat space (`answer_mode = webhook`: an n8n Chat Trigger, or a
+-- backend speaking its contract): each failure, with its kind (timeout, status, bad_body,
+-- refused), and its health from the last call or hourly check, with when the owners were
+-- emailed about a run of failures. Twin of SQLite's 0020.
+CREATE TABLE webhook_errors (
+    id UUID PRIMARY KEY,
+    org_id UUID NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    chat_space_id UUID NOT NULL REFERENCES chat_spaces (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    message TEXT NOT NULL,
+    occurred_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX webhook_errors_space_idx ON webhook_errors (chat_space_id, id);
+
+CREATE TABLE webhook_health (
+    chat_space_id UUID PRIMARY KEY REFERENCES chat_spaces (id) ON DELETE CASCADE,
+    org_id UUID NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    checked_at TIMESTAMPTZ NOT NULL,
+    last_ok_at TIMESTAMPTZ,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    alerted_at TIMESTAMPTZ
+);
