@@ -130,6 +130,14 @@ pub(crate) async fn ask_in_widget(browser: &Browser, question: &str) -> String {
         .to_owned()
 }
 
+/// The host page at `host`, with its widget opened from the launcher.
+async fn open_widget(browser: &Browser, host: &str) {
+    browser.goto(&format!("{host}/")).await;
+    let launcher = browser.shadow("[data-docent=launcher]").await;
+    browser.click_element(&launcher).await;
+    browser.shadow("[data-docent=panel]:not([hidden])").await;
+}
+
 /// What the widget keeps in the browser for a chat space.
 async fn stored(browser: &Browser, slug: &str) -> serde_json::Value {
     browser
@@ -494,10 +502,7 @@ async fn a_visitor_leaves_their_details_when_the_bot_cannot_answer() {
     .await;
     let host = allowed_host_site(&app.base, &owner, &id, &slug).await;
     browser.resize(390, 844).await;
-    browser.goto(&format!("{host}/")).await;
-    let launcher = browser.shadow("[data-docent=launcher]").await;
-    browser.click_element(&launcher).await;
-    browser.shadow("[data-docent=panel]:not([hidden])").await;
+    open_widget(&browser, &host).await;
     let answered = ask_in_widget(&browser, "What is the airspeed of an unladen swallow?").await;
     assert!(!answered.contains("five days"), "{answered}");
     browser.shadow("[data-docent=lead-form]").await;
@@ -555,9 +560,7 @@ async fn a_visitor_leaves_their_details_when_the_bot_cannot_answer() {
     assert_eq!(lead["consent"], true);
 
     // Not asked again in this browser.
-    browser.goto(&format!("{host}/")).await;
-    let launcher = browser.shadow("[data-docent=launcher]").await;
-    browser.click_element(&launcher).await;
+    open_widget(&browser, &host).await;
     ask_in_widget(&browser, "And the airspeed of a laden one?").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let again = browser
@@ -593,9 +596,7 @@ async fn an_n8n_workflow_answers_in_the_widget() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    browser.goto(&format!("{host}/")).await;
-    let launcher = browser.shadow("[data-docent=launcher]").await;
-    browser.click_element(&launcher).await;
+    open_widget(&browser, &host).await;
     let plain = ask_in_widget(&browser, "Where is my parcel?").await;
     assert!(
         plain.contains("Plain answer to: Where is my parcel?"),

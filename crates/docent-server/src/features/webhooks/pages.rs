@@ -76,15 +76,28 @@ impl DeliveriesPage {
     }
 }
 
-async fn page(
-    state: &AppState,
-    caller: &Caller,
-    ctx: &PageCtx,
+/// What the page shows besides the list: a form's errors and what was typed, a secret to
+/// copy, a test's result.
+#[derive(Default)]
+struct Shown {
     errors: ValidationErrors,
     form: HashMap<String, String>,
     secret: Option<ShownSecret>,
     tested: Option<WebhookDelivery>,
+}
+
+async fn page(
+    state: &AppState,
+    caller: &Caller,
+    ctx: &PageCtx,
+    shown: Shown,
 ) -> Result<WebhooksPage, PageError> {
+    let Shown {
+        errors,
+        form,
+        secret,
+        tested,
+    } = shown;
     let list = webhooks::list(state, caller).await?;
     let spaces = chat_spaces::list(
         state,
@@ -127,16 +140,7 @@ pub async fn index(
     caller: Caller,
     ctx: PageCtx,
 ) -> Result<Response, PageError> {
-    let page = page(
-        &state,
-        &caller,
-        &ctx,
-        ValidationErrors::new(),
-        HashMap::new(),
-        None,
-        None,
-    )
-    .await?;
+    let page = page(&state, &caller, &ctx, Shown::default()).await?;
     Ok(ctx.render(&page))
 }
 
@@ -173,17 +177,27 @@ pub async fn create(
                 &state,
                 &caller,
                 &ctx,
-                ValidationErrors::new(),
-                HashMap::new(),
-                Some(secret),
-                None,
+                Shown {
+                    secret: Some(secret),
+                    ..Shown::default()
+                },
             )
             .await?;
             Ok(ctx.render_status(StatusCode::CREATED, &page))
         }
         Err(e) => {
             let errors = field_errors(e)?;
-            let page = page(&state, &caller, &ctx, errors, form, None, None).await?;
+            let page = page(
+                &state,
+                &caller,
+                &ctx,
+                Shown {
+                    errors,
+                    form,
+                    ..Shown::default()
+                },
+            )
+            .await?;
             Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
     }
@@ -224,10 +238,10 @@ pub async fn test(
         &state,
         &caller,
         &ctx,
-        ValidationErrors::new(),
-        HashMap::new(),
-        None,
-        Some(tested),
+        Shown {
+            tested: Some(tested),
+            ..Shown::default()
+        },
     )
     .await?;
     Ok(ctx.render(&page))
@@ -249,10 +263,10 @@ pub async fn rotate(
         &state,
         &caller,
         &ctx,
-        ValidationErrors::new(),
-        HashMap::new(),
-        Some(secret),
-        None,
+        Shown {
+            secret: Some(secret),
+            ..Shown::default()
+        },
     )
     .await?;
     Ok(ctx.render(&page))
