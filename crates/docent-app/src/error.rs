@@ -92,6 +92,9 @@ pub enum AppError {
     ConversationClosed,
     #[error("Another canned reply has this shortcut; choose another or change that one.")]
     ShortcutTaken,
+    /// A widget request's visitor identity did not verify (or is required and missing).
+    #[error("{0}")]
+    IdentityInvalid(&'static str),
     #[error("Something went wrong on our side; it has been logged.")]
     Internal(String),
 }

@@ -59,7 +59,7 @@ pub fn form(space: &ChatSpace) -> Option<LeadForm> {
 }
 
 pub async fn submit(app: &App, w: &WidgetSpace, input: LeadInput) -> Result<LeadSaved, AppError> {
-    crate::visitors::check_visitor_id(&input.visitor_id)?;
+    let visitor_id = w.visitor(&input.visitor_id)?;
     let form = form(&w.space).ok_or(AppError::LeadFormOff)?;
     let mut values = form.accept(&input.fields, input.consent)?;
     let page_url = input
@@ -79,7 +79,8 @@ pub async fn submit(app: &App, w: &WidgetSpace, input: LeadInput) -> Result<Lead
         org_id: w.space.org_id,
         chat_space_id: w.space.id,
         conversation_id: conversation.as_ref().map(|c| c.id),
-        visitor_id: input.visitor_id,
+        verified: visitor_id.starts_with(crate::identity::VERIFIED_PREFIX),
+        visitor_id,
         name: take("name"),
         email: take("email"),
         phone: take("phone"),
@@ -208,6 +209,7 @@ pub async fn export(
             "phone",
             "company",
             "consent",
+            "verified",
             "page_url",
             "visitor_id",
             "conversation_id",
@@ -225,6 +227,7 @@ pub async fn export(
             text(&l.phone),
             text(&l.company),
             if l.consent { "yes" } else { "no" }.to_owned(),
+            if l.verified { "yes" } else { "no" }.to_owned(),
             text(&l.page_url),
             cell(&l.visitor_id).into_owned(),
             l.conversation_id.map(|c| c.to_string()).unwrap_or_default(),

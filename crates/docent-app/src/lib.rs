@@ -19,6 +19,7 @@ pub mod error;
 pub mod events;
 pub mod files;
 pub mod handover;
+pub mod identity;
 pub mod insights;
 pub mod jobs;
 pub mod leads;

@@ -17,6 +17,8 @@ pub struct WidgetSpace {
     pub space: ChatSpace,
     pub plan: Plan,
     pub client: ClientInfo,
+    /// Who the request says the visitor is (see [`crate::identity`]).
+    pub identity: crate::identity::Identity,
 }
 
 /// Whether `origin` (`scheme://host[:port]`, lower-cased) is on `allowed`. Entries are exact

@@ -110,19 +110,15 @@ pub async fn forget_visitor(
     w: &WidgetSpace,
     input: ForgetMe,
 ) -> Result<Erased, AppError> {
-    crate::visitors::check_visitor_id(&input.visitor_id)?;
+    let visitor = w.visitor(&input.visitor_id)?;
     let conversations = app
         .store
-        .erase_conversations(
-            w.space.org_id,
-            w.space.id,
-            &Erase::Visitor(input.visitor_id.clone()),
-        )
+        .erase_conversations(w.space.org_id, w.space.id, &Erase::Visitor(visitor.clone()))
         .await?;
     app.store
-        .erase_leads(w.space.org_id, w.space.id, &input.visitor_id)
+        .erase_leads(w.space.org_id, w.space.id, &visitor)
         .await?;
-    erase_sent(app, w.space.org_id, &input.visitor_id).await?;
+    erase_sent(app, w.space.org_id, &visitor).await?;
     recount(app, w.space.org_id, w.space.id, conversations).await?;
     Ok(Erased { conversations })
 }

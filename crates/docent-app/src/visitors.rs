@@ -17,6 +17,7 @@ use crate::AppError;
 use crate::answers::ask_error;
 use crate::handover;
 use crate::limits::{WidgetSpace, default_string};
+use docent_store::ConversationFilter;
 
 /// What the widget needs to paint itself.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -126,13 +127,14 @@ fn clip(value: Option<String>, max: usize) -> Option<String> {
 }
 
 impl Visitor {
-    fn checked(self) -> Result<Visitor, AppError> {
-        check_visitor_id(&self.visitor_id)?;
+    /// Checked, with the visitor id `w`'s identity gives (see [`WidgetSpace::visitor`]).
+    fn checked(self, w: &WidgetSpace) -> Result<Visitor, AppError> {
+        let visitor_id = w.visitor(&self.visitor_id)?;
         let mut errors = ValidationErrors::new();
         let email = clip(self.email, 254).map(|e| validate::email(&mut errors, "email", &e));
         errors.into_result()?;
         Ok(Visitor {
-            visitor_id: self.visitor_id,
+            visitor_id,
             name: clip(self.name, 100),
             email,
             locale: clip(self.locale, 35),
@@ -170,7 +172,7 @@ pub async fn open_conversation(
     w: &WidgetSpace,
     visitor: Visitor,
 ) -> Result<Conversation, AppError> {
-    let visitor = visitor.checked()?;
+    let visitor = visitor.checked(w)?;
     may_open_conversation(app, w)?;
     let c = app
         .store
@@ -193,12 +195,62 @@ pub(crate) async fn visitors_conversation(
     id: ConversationId,
     visitor_id: &str,
 ) -> Result<Conversation, AppError> {
-    check_visitor_id(visitor_id)?;
+    // Asked again for an id `w` gave already, the identity gives the same.
+    let visitor_id = w.visitor(visitor_id)?;
     app.store
         .find_conversation(w.space.org_id, id)
         .await?
-        .filter(|c| c.chat_space_id == w.space.id && c.visitor_id.as_deref() == Some(visitor_id))
+        .filter(|c| {
+            c.chat_space_id == w.space.id && c.visitor_id.as_deref() == Some(visitor_id.as_str())
+        })
         .ok_or(AppError::NotFound("conversation"))
+}
+
+/// A visitor's conversation as the widget lists it.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct VisitorConversation {
+    pub conversation_id: ConversationId,
+    pub status: ConversationStatus,
+    pub last_activity_at: chrono::DateTime<Utc>,
+}
+
+/// The visitor's conversations in this chat space, most recent first (up to 20): where a
+/// verified visitor finds theirs on another device.
+pub async fn conversations(
+    app: &App,
+    w: &WidgetSpace,
+    visitor_id: &str,
+) -> Result<Vec<VisitorConversation>, AppError> {
+    let visitor = w.visitor(visitor_id)?;
+    let filter = ConversationFilter {
+        visitor: Some(visitor.clone()),
+        ..ConversationFilter::default()
+    };
+    let found = app
+        .store
+        .find_conversations(
+            w.space.org_id,
+            w.space.id,
+            &filter,
+            Page {
+                limit: 20,
+                cursor: None,
+            },
+        )
+        .await?;
+    Ok(found
+        .into_iter()
+        .filter(|c| c.visitor_id.as_deref() == Some(visitor.as_str()))
+        .map(|c| VisitorConversation {
+            conversation_id: c.id,
+            status: if is_idle(app, &c) {
+                ConversationStatus::Closed
+            } else {
+                c.status
+            },
+            last_activity_at: c.last_activity_at,
+        })
+        .collect())
 }
 
 /// A conversation and its messages (the last 200), as the visitor sees them.
@@ -291,7 +343,7 @@ pub async fn start(
         locale: input.locale,
         referrer: input.referrer,
     }
-    .checked()?;
+    .checked(w)?;
     let key = format!("{}:{}", w.space.id, visitor.visitor_id);
     if let Err(retry_after_secs) = app.widget_limits.per_visitor.check(&key, Instant::now()) {
         return Err(AppError::RateLimited {

@@ -638,7 +638,7 @@ impl Answer {
     }
 }
 
-async fn secrets_of(app: &App, endpoint: &WebhookEndpoint) -> Result<WebhookSecrets, AppError> {
+async fn secrets_of(app: &App, endpoint: &WebhookEndpoint) -> Result<SigningSecrets, AppError> {
     app.store
         .webhook_secrets(endpoint.org_id, endpoint.id)
         .await?
@@ -649,7 +649,7 @@ async fn secrets_of(app: &App, endpoint: &WebhookEndpoint) -> Result<WebhookSecr
 async fn attempt(
     app: &App,
     endpoint: &WebhookEndpoint,
-    secrets: &WebhookSecrets,
+    secrets: &SigningSecrets,
     delivery: &WebhookDelivery,
 ) -> Answer {
     let at = Utc::now();
@@ -854,7 +854,7 @@ mod tests {
     #[test]
     fn a_rotated_secret_signs_for_a_day() {
         let now = Utc::now();
-        let secrets = WebhookSecrets {
+        let secrets = SigningSecrets {
             current: "new".into(),
             previous: Some(("old".into(), now + chrono::Duration::hours(1))),
         };

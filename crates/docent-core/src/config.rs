@@ -66,6 +66,8 @@ pub struct WidgetConfig {
     pub strings: BTreeMap<String, String>,
     /// The form that asks visitors for their details.
     pub lead_form: crate::leads::LeadForm,
+    /// Only visitors the site signed in (a verified identity, DESIGN §4) may chat.
+    pub identity_required: bool,
 }
 
 fn ui_strings(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
@@ -93,6 +95,7 @@ impl Default for WidgetConfig {
             show_branding: true,
             strings: BTreeMap::new(),
             lead_form: crate::leads::LeadForm::default(),
+            identity_required: false,
         }
     }
 }

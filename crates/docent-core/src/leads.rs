@@ -264,7 +264,10 @@ pub struct Lead {
     pub chat_space_id: ChatSpaceId,
     /// The conversation it was left in, while that conversation is kept.
     pub conversation_id: Option<ConversationId>,
+    /// `v:` and the site's id for a visitor the site signed in (see `verified`).
     pub visitor_id: String,
+    /// Left by a visitor the site signed in (a verified identity).
+    pub verified: bool,
     pub name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,

@@ -117,15 +117,15 @@ impl WebhookEndpoint {
     }
 }
 
-/// The signing secrets of an endpoint, `whsec_<base64>`: the current one and, for a day
-/// after a rotation, the one before.
+/// Signing secrets (a webhook endpoint's `whsec_<base64>`, a chat space's identity secret):
+/// the current one and, for a day after a rotation, the one before.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WebhookSecrets {
+pub struct SigningSecrets {
     pub current: String,
     pub previous: Option<(String, DateTime<Utc>)>,
 }
 
-impl WebhookSecrets {
+impl SigningSecrets {
     /// The secrets that sign a delivery at `now`.
     pub fn signing(&self, now: DateTime<Utc>) -> Vec<&str> {
         let mut all = vec![self.current.as_str()];

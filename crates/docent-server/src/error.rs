@@ -120,6 +120,7 @@ impl ErrorKind {
             ErrorKind::App(A::QuotaExceeded) => ("quota_exceeded", StatusCode::TOO_MANY_REQUESTS),
             ErrorKind::App(A::HandoverOff) => ("handover_off", StatusCode::CONFLICT),
             ErrorKind::App(A::LeadFormOff) => ("lead_form_off", StatusCode::CONFLICT),
+            ErrorKind::App(A::IdentityInvalid) => ("identity_invalid", StatusCode::UNAUTHORIZED),
             ErrorKind::App(A::ConversationTaken) => ("conversation_taken", StatusCode::CONFLICT),
             ErrorKind::App(A::ConversationClosed) => ("conversation_closed", StatusCode::CONFLICT),
             ErrorKind::App(A::ShortcutTaken) => ("shortcut_taken", StatusCode::CONFLICT),

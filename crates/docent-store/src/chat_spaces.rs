@@ -47,4 +47,21 @@ pub trait ChatSpaceStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<Option<ChatSpace>>;
     async fn delete_chat_space(&self, org: OrgId, id: ChatSpaceId) -> Result<bool>;
+    /// Makes `secret` the chat space's identity secret; the one it replaces still verifies
+    /// until `previous_until`.
+    async fn rotate_identity_secret(
+        &self,
+        org: OrgId,
+        id: ChatSpaceId,
+        secret: &str,
+        previous_until: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The chat space's identity secrets, and when the current one was made; none until one
+    /// is made.
+    async fn identity_secrets(
+        &self,
+        org: OrgId,
+        id: ChatSpaceId,
+    ) -> Result<Option<(SigningSecrets, DateTime<Utc>)>>;
 }

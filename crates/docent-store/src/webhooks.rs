@@ -22,7 +22,7 @@ pub trait WebhookStore: Send + Sync {
         &self,
         org: OrgId,
         id: WebhookEndpointId,
-    ) -> Result<Option<WebhookSecrets>>;
+    ) -> Result<Option<SigningSecrets>>;
     /// Writes what an owner may change: chat space, URL, description, events, and whether
     /// it is disabled (and why). False when there is no such endpoint.
     async fn update_webhook(&self, endpoint: &WebhookEndpoint) -> Result<bool>;

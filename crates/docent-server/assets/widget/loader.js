@@ -14,6 +14,11 @@
   var mode = script.getAttribute("data-mode") || "launcher";
   var listeners = {};
   var who = {};
+  if (script.getAttribute("data-visitor-token")) {
+    who.visitor_id = script.getAttribute("data-visitor-id") || "";
+    who.identity = who.visitor_id + "." + script.getAttribute("data-visitor-expires") + "." +
+      script.getAttribute("data-visitor-token");
+  }
   var ctx = null;
   var ui = null;
   var want = false;
@@ -30,10 +35,16 @@
     open: function () { want = true; load(); },
     close: function () { want = false; if (ui) ui.close(); },
     toggle: function () { if (ui && ui.isOpen()) Docent.close(); else Docent.open(); },
+    // Who the visitor is: a name and email to show agents, and, signed by the site's
+    // backend, a verified identity ({visitor_id, expires, token}); call it before the chat opens.
     identify: function (p) {
       p = p || {};
       if (p.name) who.name = String(p.name);
       if (p.email) who.email = String(p.email);
+      if (p.visitor_id && p.expires && p.token) {
+        who.visitor_id = String(p.visitor_id);
+        who.identity = who.visitor_id + "." + p.expires + "." + p.token;
+      }
     },
     // Live changes of the look (the dashboard's preview).
     configure: function (widget) {

@@ -77,7 +77,13 @@
     var wc = cfg.widget;
     var S = {};
     Object.keys(STRINGS).forEach(function (k) { S[k] = (wc.strings && wc.strings[k]) || STRINGS[k]; });
-    var KEY = "docent:" + ctx.slug;
+    // A signed-in visitor's conversations are kept apart from anyone else's on this browser.
+    var KEY = "docent:" + ctx.slug + (ctx.who.identity ? ":" + ctx.who.visitor_id : "");
+    function headers(h) {
+      h = h || {};
+      if (ctx.who.identity) h["X-Docent-Identity"] = ctx.who.identity;
+      return h;
+    }
     var saved = {};
     try { saved = JSON.parse(localStorage.getItem(KEY) || "{}") || {}; } catch (e) { saved = {}; }
     function visitorId() {
@@ -303,11 +309,11 @@
     }
 
     function post(path, body, stream) {
-      var headers = { "Content-Type": "application/json" };
-      if (stream) headers.Accept = "text/event-stream";
+      var h = headers({ "Content-Type": "application/json" });
+      if (stream) h.Accept = "text/event-stream";
       return fetch(ctx.api + path, {
         method: "POST",
-        headers: headers,
+        headers: h,
         body: JSON.stringify(body),
         credentials: "omit"
       });
@@ -500,7 +506,7 @@
         ask.remove();
         fetch(ctx.api + "/visitor", {
           method: "DELETE", credentials: "omit",
-          headers: { "content-type": "application/json" },
+          headers: headers({ "content-type": "application/json" }),
           body: JSON.stringify({ visitor_id: saved.v })
         }).then(function (r) {
           if (!r.ok) throw r;
@@ -519,11 +525,22 @@
     });
 
     function history() {
+      // A signed-in visitor new to this browser continues where they were on another.
+      if (!saved.c && ctx.who.identity) {
+        fetch(ctx.api + "/conversations?visitor_id=" + encodeURIComponent(saved.v),
+          { credentials: "omit", headers: headers() })
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (list) {
+            var open = list && list.data.filter(function (c) { return c.status !== "closed"; })[0];
+            if (open) { saved.c = open.conversation_id; save(); history(); }
+          }, function () { /* offline: a new conversation */ });
+        return;
+      }
       if (!saved.c) return;
       // Busy until the earlier messages are in (assistive technology waits; so can tests).
       log.setAttribute("aria-busy", "true");
       fetch(ctx.api + "/conversation/" + encodeURIComponent(saved.c) + "?visitor_id=" +
-        encodeURIComponent(saved.v), { credentials: "omit" })
+        encodeURIComponent(saved.v), { credentials: "omit", headers: headers() })
         .then(function (r) {
           if (r.status === 404) {
             delete saved.c;
@@ -692,7 +709,8 @@
     function follow() {
       if (!cfg.handover || !saved.c || source || ctx.preview || !w.EventSource) return;
       source = new EventSource(ctx.api + "/conversation/" + encodeURIComponent(saved.c) +
-        "/events?visitor_id=" + encodeURIComponent(saved.v));
+        "/events?visitor_id=" + encodeURIComponent(saved.v) +
+        (ctx.who.identity ? "&identity=" + encodeURIComponent(ctx.who.identity) : ""));
       source.addEventListener("status", function (e) {
         try { onStatus(JSON.parse(e.data)); } catch (x) { /* a torn event */ }
       });

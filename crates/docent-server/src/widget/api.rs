@@ -52,6 +52,21 @@ pub async fn open_conversation(
 pub struct HistoryQuery {
     #[schemars(regex(pattern = docent_core::validate::VISITOR_ID_PATTERN))]
     pub visitor_id: String,
+    /// A signed-in visitor's identity, `visitor_id.expires.token`, where the
+    /// `X-Docent-Identity` header cannot be sent (an `EventSource`).
+    #[serde(default)]
+    #[schemars(length(max = 400))]
+    pub identity: Option<String>,
+}
+
+pub async fn conversations(
+    State(state): State<AppState>,
+    w: WidgetSpace,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
+) -> Result<Json<crate::http::list::Data<visitors::VisitorConversation>>, ApiError> {
+    Ok(Json(crate::http::list::Data {
+        data: visitors::conversations(&state, &w, &query.visitor_id).await?,
+    }))
 }
 
 pub async fn history(

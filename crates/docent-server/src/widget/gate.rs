@@ -12,6 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use docent_app::AppError;
 use docent_app::accounts::ClientInfo;
+use docent_app::identity::Identity;
 use docent_app::limits::{WidgetSpace, default_string, origin_allowed, published};
 
 use crate::AppState;
@@ -47,6 +48,19 @@ fn widget_slug(path: &str) -> Option<&str> {
     let slug = rest.split('/').next().unwrap_or_default();
     (!slug.is_empty()).then_some(slug)
 }
+
+/// The visitor identity a request gives: the `X-Docent-Identity` header, or the `identity`
+/// query parameter where a browser cannot send headers (an `EventSource`).
+fn identity_of(parts: &Parts) -> Option<String> {
+    if let Some(value) = parts.headers.get(IDENTITY_HEADER) {
+        return Some(value.to_str().unwrap_or("not text").to_owned());
+    }
+    form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "identity")
+        .map(|(_, v)| v.into_owned())
+}
+
+const IDENTITY_HEADER: &str = "x-docent-identity";
 
 fn with_cors(mut response: Response, origin: Option<&HeaderValue>) -> Response {
     let headers = response.headers_mut();
@@ -109,7 +123,7 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
         );
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("content-type, accept"),
+            HeaderValue::from_static("content-type, accept, x-docent-identity"),
         );
         headers.insert(
             header::ACCESS_CONTROL_MAX_AGE,
@@ -117,11 +131,17 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
         );
         return with_cors(response, origin.as_ref());
     }
+    // Who the visitor is, when the site signed them in: checked here once for every route.
+    let identity = match identity_of(&parts) {
+        None => Identity::Anonymous,
+        Some(raw) => docent_app::identity::verify(&state, &space, &raw, chrono::Utc::now()).await,
+    };
     let mut request = Request::from_parts(parts, body);
     request.extensions_mut().insert(WidgetSpace {
         space,
         plan,
         client,
+        identity,
     });
     with_cors(next.run(request).await, origin.as_ref())
 }

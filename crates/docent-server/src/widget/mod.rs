@@ -21,6 +21,8 @@ pub fn routes() -> Vec<Route> {
             .ok::<docent_app::visitors::WidgetSettings>(),
         r(M::POST, "/api/widget/{slug}/conversation", Public, Api, "Start a visitor conversation", post(api::open_conversation))
             .json::<docent_app::visitors::Visitor>().created::<api::Opened>(),
+        r(M::GET, "/api/widget/{slug}/conversations", Public, Api, "The visitor's conversations, most recent first (?visitor_id=; a signed-in visitor's on any device)", get(api::conversations))
+            .query::<api::HistoryQuery>().ok::<crate::http::list::Data<docent_app::visitors::VisitorConversation>>(),
         r(M::GET, "/api/widget/{slug}/conversation/{conversation_id}", Public, Api, "A visitor's conversation and its messages (?visitor_id=)", get(api::history))
             .query::<api::HistoryQuery>().ok::<docent_app::visitors::History>(),
         r(M::POST, "/api/widget/{slug}/chat", Public, Api, "Ask as a visitor: JSON answer, or SSE events start, delta, done, error with Accept: text/event-stream", post(api::chat))

@@ -241,7 +241,7 @@ async fn visitors_leave_their_details(app: TestApp) {
     assert_eq!(
         lines.next(),
         Some(
-            "created_at,name,email,phone,company,consent,page_url,visitor_id,conversation_id,team_size"
+            "created_at,name,email,phone,company,consent,verified,page_url,visitor_id,conversation_id,team_size"
         )
     );
     let row = lines.next().expect("a row");

@@ -14,6 +14,7 @@ mod conversations;
 mod fuzz;
 mod handover;
 mod handover_browser;
+mod identity;
 mod insights;
 mod isolation;
 mod jobs;

@@ -641,3 +641,73 @@ async fn an_n8n_workflow_answers_in_the_widget() {
     );
     browser.screenshot("dashboard-answer-webhook").await;
 }
+
+/// A visitor the site signed in: the script tag carries their signed identity; on another
+/// device (here: the same browser with its storage cleared, identified by
+/// `Docent.identify`), the widget opens their conversation again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_in_visitor_finds_their_conversation_on_another_device() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
+    let (owner, id, slug) = published(&app, "owner@example.com", json!({})).await;
+    let (status, made) = owner
+        .call(
+            Method::POST,
+            &format!("/api/chat-spaces/{id}/identity/rotate-secret"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{made}");
+    let secret = made["secret"].as_str().expect("secret");
+    let expires = chrono::Utc::now().timestamp() + 3600;
+    let token = docent_app::identity::sign(secret, "customer-77", expires);
+    let docent = app.base.clone();
+    let tagged = format!(
+        "<!doctype html><html><head><meta charset=utf-8><title>Shop</title></head><body><p>Signed in as customer 77.</p>\
+         <script src=\"{docent}/widget.js\" data-chat-space=\"{slug}\" data-visitor-id=\"customer-77\" \
+         data-visitor-expires=\"{expires}\" data-visitor-token=\"{token}\" async></script></body></html>"
+    );
+    let called = format!(
+        "<!doctype html><html><head><meta charset=utf-8><title>Shop</title></head><body><p>Signed in, on a phone.</p>\
+         <script src=\"{docent}/widget.js\" data-chat-space=\"{slug}\" \
+         onload=\"Docent.identify({{visitor_id: 'customer-77', expires: {expires}, token: '{token}'}})\"></script></body></html>"
+    );
+    let (listener, host) = loopback().await;
+    serve_in_background(
+        listener,
+        axum::Router::new()
+            .route("/tagged", get(move || async move { Html(tagged) }))
+            .route("/called", get(move || async move { Html(called) })),
+    );
+    let (status, body) = owner
+        .json(
+            Method::PATCH,
+            &format!("/api/chat-spaces/{id}"),
+            json!({"allowed_origins": [host], "widget_config": {"identity_required": true}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    browser.goto(&format!("{host}/tagged")).await;
+    let launcher = browser.shadow("[data-docent=launcher]").await;
+    browser.click_element(&launcher).await;
+    let answer = ask_in_widget(&browser, "How long do refunds take?").await;
+    assert!(answer.contains("five days"), "{answer}");
+    let (_, list) = owner
+        .get(&format!("/api/chat-spaces/{id}/conversations"))
+        .await;
+    assert_eq!(list["data"][0]["visitor_id"], "v:customer-77", "{list}");
+
+    // Another device: nothing stored, identified from the page's script.
+    browser.script("localStorage.clear(); return true;").await;
+    browser.goto(&format!("{host}/called")).await;
+    let launcher = browser.shadow("[data-docent=launcher]").await;
+    browser.click_element(&launcher).await;
+    let again = browser.until("the earlier conversation", ANSWERED).await;
+    assert!(
+        again.as_str().is_some_and(|a| a.contains("five days")),
+        "{again}"
+    );
+    browser.screenshot("widget-signed-in").await;
+}

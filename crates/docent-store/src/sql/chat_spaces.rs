@@ -180,6 +180,54 @@ macro_rules! chat_spaces_sql {
                         .await?;
                     Ok(done.rows_affected() > 0)
                 }
+
+                async fn rotate_identity_secret(
+                    &self,
+                    org: OrgId,
+                    id: ChatSpaceId,
+                    secret: &str,
+                    previous_until: DateTime<Utc>,
+                    at: DateTime<Utc>,
+                ) -> Result<()> {
+                    sqlx::query(
+                        "INSERT INTO identity_secrets (chat_space_id, org_id, secret, previous_secret, previous_secret_expires_at, rotated_at) \
+                         VALUES ($1, $2, $3, NULL, NULL, $5) \
+                         ON CONFLICT (chat_space_id) DO UPDATE SET previous_secret = identity_secrets.secret, \
+                         previous_secret_expires_at = $4, secret = excluded.secret, rotated_at = excluded.rotated_at",
+                    )
+                    .bind(id.0)
+                    .bind(org.0)
+                    .bind(secret)
+                    .bind(previous_until)
+                    .bind(at)
+                    .execute(self.writer().await?.connection())
+                    .await?;
+                    Ok(())
+                }
+
+                async fn identity_secrets(
+                    &self,
+                    org: OrgId,
+                    id: ChatSpaceId,
+                ) -> Result<Option<(SigningSecrets, DateTime<Utc>)>> {
+                    let row: Option<(String, Option<String>, Option<DateTime<Utc>>, DateTime<Utc>)> = sqlx::query_as(
+                        "SELECT secret, previous_secret, previous_secret_expires_at, rotated_at FROM identity_secrets \
+                         WHERE org_id = $1 AND chat_space_id = $2",
+                    )
+                    .bind(org.0)
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    Ok(row.map(|(current, previous, until, rotated)| {
+                        (
+                            SigningSecrets {
+                                current,
+                                previous: previous.zip(until),
+                            },
+                            rotated,
+                        )
+                    }))
+                }
             }
         };
     };

@@ -36,6 +36,7 @@ macro_rules! leads_sql {
                         org_id: OrgId(self.org_id),
                         chat_space_id: ChatSpaceId(self.chat_space_id),
                         conversation_id: self.conversation_id.map(ConversationId),
+                        verified: self.visitor_id.starts_with("v:"),
                         visitor_id: self.visitor_id,
                         name: self.name,
                         email: self.email,

@@ -28,6 +28,7 @@ macro_rules! migrations {
             18 "webhooks" "0018_webhooks.sql",
             19 "leads" "0019_leads.sql",
             20 "answer_webhooks" "0020_answer_webhooks.sql",
+            21 "identity" "0021_identity.sql",
         )
     };
     ($($version:literal $name:literal $file:literal,)*) => {

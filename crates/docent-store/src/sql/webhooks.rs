@@ -192,7 +192,7 @@ macro_rules! webhooks_sql {
                     &self,
                     org: OrgId,
                     id: WebhookEndpointId,
-                ) -> Result<Option<WebhookSecrets>> {
+                ) -> Result<Option<SigningSecrets>> {
                     let row: Option<(String, Option<String>, Option<DateTime<Utc>>)> = sqlx::query_as(
                         "SELECT secret, previous_secret, previous_secret_expires_at FROM webhook_endpoints \
                          WHERE org_id = $1 AND id = $2",
@@ -201,7 +201,7 @@ macro_rules! webhooks_sql {
                     .bind(id.0)
                     .fetch_optional(&self.pool)
                     .await?;
-                    Ok(row.map(|(current, previous, until)| WebhookSecrets {
+                    Ok(row.map(|(current, previous, until)| SigningSecrets {
                         current,
                         previous: previous.zip(until),
                     }))

@@ -46,12 +46,21 @@ fn visitor(c: &Conversation) -> String {
         Channel::Api => "a program, through the API",
         Channel::Widget => "an anonymous visitor",
     };
+    let verified = c
+        .visitor_id
+        .as_deref()
+        .and_then(|v| v.strip_prefix(docent_app::identity::VERIFIED_PREFIX));
     let who = c
         .end_user_name
         .clone()
         .or_else(|| c.end_user_email.clone())
+        .or_else(|| verified.map(str::to_owned))
         .or_else(|| c.visitor_id.clone())
         .unwrap_or_else(|| anonymous.into());
+    let who = match verified {
+        Some(id) => format!("{who} (signed in as {id})"),
+        None => who,
+    };
     match &c.locale {
         Some(locale) => format!("{who} · {locale}"),
         None => who,

@@ -147,3 +147,23 @@ pub async fn check_answer_webhook(
         docent_app::answer_webhook::check_now(&state, &caller, id).await?,
     ))
 }
+
+pub async fn identity(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<ChatSpaceId>,
+) -> Result<Json<docent_app::identity::IdentityStatus>, ApiError> {
+    Ok(Json(
+        docent_app::identity::status(&state, &caller, id).await?,
+    ))
+}
+
+pub async fn rotate_identity_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<ChatSpaceId>,
+) -> Result<Json<docent_app::identity::IdentitySecret>, ApiError> {
+    Ok(Json(
+        docent_app::identity::rotate(&state, &caller, id).await?,
+    ))
+}

@@ -15,7 +15,7 @@ use super::pages::{Saved, save_form};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::extract::{ApiForm, IdPath};
-use crate::http::pages::{PageCtx, PageError, Shell};
+use crate::http::pages::{PageCtx, PageError, Shell, redirect_with};
 use docent_app::chat_spaces::{self, EmbedCode, PatchChatSpace, embed_code_for};
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -202,6 +202,10 @@ struct InstallPage {
     allowed_origins: String,
     errors: ValidationErrors,
     setup: chat_spaces::Setup,
+    /// Signed-in visitors (owners and admins see it).
+    identity: Option<docent_app::identity::IdentityStatus>,
+    /// A new identity secret, shown this once.
+    new_identity_secret: Option<String>,
 }
 
 fn install_page(
@@ -220,6 +224,8 @@ fn install_page(
         space,
         errors,
         setup,
+        identity: None,
+        new_identity_secret: None,
     }
 }
 
@@ -229,16 +235,8 @@ pub async fn install(
     ctx: PageCtx,
     IdPath(id): IdPath<ChatSpaceId>,
 ) -> Result<Response, PageError> {
-    let space = chat_spaces::get(&state, &caller, id).await?;
-    let setup = chat_spaces::setup(&state, &caller, &space).await?;
-    Ok(ctx.render(&install_page(
-        &state,
-        &ctx,
-        setup,
-        space,
-        None,
-        ValidationErrors::new(),
-    )))
+    let page = install_page_for(&state, &caller, &ctx, id, None).await?;
+    Ok(ctx.render(&page))
 }
 
 #[derive(Debug, Deserialize)]
@@ -292,4 +290,59 @@ pub async fn save_origins(
             Ok(ctx.render_status(status, &page))
         }
     }
+}
+
+/// The install page with what owners and admins see of signed-in visitors.
+async fn install_page_for(
+    state: &AppState,
+    caller: &Caller,
+    ctx: &PageCtx,
+    id: ChatSpaceId,
+    new_identity_secret: Option<String>,
+) -> Result<InstallPage, PageError> {
+    let space = chat_spaces::get(state, caller, id).await?;
+    let setup = chat_spaces::setup(state, caller, &space).await?;
+    let mut page = install_page(state, ctx, setup, space, None, ValidationErrors::new());
+    if caller.role.can_manage() {
+        page.identity = Some(docent_app::identity::status(state, caller, id).await?);
+    }
+    page.new_identity_secret = new_identity_secret;
+    Ok(page)
+}
+
+/// Makes the identity secret (or a new one) and shows it this once.
+pub async fn rotate_identity(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: PageCtx,
+    IdPath(id): IdPath<ChatSpaceId>,
+) -> Result<Response, PageError> {
+    let made = docent_app::identity::rotate(&state, &caller, id).await?;
+    let page = install_page_for(&state, &caller, &ctx, id, Some(made.secret)).await?;
+    Ok(ctx.render(&page))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IdentityForm {
+    /// Ticked: only signed-in visitors may chat.
+    #[serde(default)]
+    required: Option<String>,
+}
+
+pub async fn save_identity(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<ChatSpaceId>,
+    ApiForm(form): ApiForm<IdentityForm>,
+) -> Result<Response, PageError> {
+    caller.require(Role::Admin)?;
+    let patch = PatchChatSpace {
+        widget_config: Some(serde_json::json!({"identity_required": form.required.is_some()})),
+        ..PatchChatSpace::default()
+    };
+    chat_spaces::patch(&state, &caller, id, patch).await?;
+    Ok(redirect_with(
+        &format!("/app/chat-spaces/{id}/install#identity"),
+        "saved",
+    ))
 }

@@ -44,6 +44,10 @@ pub fn routes() -> Vec<Route> {
             .ok::<docent_app::answer_webhook::WebhookStatus>(),
         r(M::POST, "/api/chat-spaces/{id}/answer-webhook/check", ChatSpace, Api, "Check the answer webhook now (n8n's loadPreviousSession, as the hourly check does)", post(api::check_answer_webhook))
             .ok::<docent_app::answer_webhook::WebhookStatus>(),
+        r(M::GET, "/api/chat-spaces/{id}/identity", ChatSpace, Api, "Verified visitor identity: whether a secret exists, and whether only signed-in visitors may chat (owners and admins)", get(api::identity))
+            .ok::<docent_app::identity::IdentityStatus>(),
+        r(M::POST, "/api/chat-spaces/{id}/identity/rotate-secret", ChatSpace, Api, "Make the identity secret (shown once) that the site signs visitor_id.expires with; a new one leaves the old valid for 24 hours", post(api::rotate_identity_secret))
+            .ok::<docent_app::identity::IdentitySecret>(),
         r(M::GET, "/api/chat-spaces/{id}/widget", ChatSpace, Api, "Embed code: script tag, iframe, share link", get(api::widget))
             .ok::<docent_app::chat_spaces::EmbedCode>(),
         r(M::GET, "/api/api-keys", Org, Api, "API keys (?chat_space_id=)", get(api::list_keys))
@@ -68,5 +72,7 @@ pub fn routes() -> Vec<Route> {
         r(M::POST, "/app/chat-spaces/{id}/appearance", ChatSpace, Page, "Save the widget's look", post(install::save_appearance)),
         r(M::GET, "/app/chat-spaces/{id}/install", ChatSpace, Page, "Embed snippets and allowed origins", get(install::install)),
         r(M::POST, "/app/chat-spaces/{id}/install", ChatSpace, Page, "Save the allowed origins", post(install::save_origins)),
+        r(M::POST, "/app/chat-spaces/{id}/identity", ChatSpace, Page, "Whether only signed-in visitors may chat", post(install::save_identity)),
+        r(M::POST, "/app/chat-spaces/{id}/identity/rotate", ChatSpace, Page, "Make the identity secret (shown once)", post(install::rotate_identity)),
     ]
 }
