@@ -241,8 +241,8 @@ pub async fn start(
         prior: Some(prior),
     };
     let (tx, events) = mpsc::channel(64);
-    let answers = app.answers.clone();
-    let task = tokio::spawn(async move { answers.answer(ask, tx).await });
+    let app = app.clone();
+    let task = tokio::spawn(async move { crate::answers::answer(&app, ask, tx).await });
     Ok(Started {
         space,
         events,

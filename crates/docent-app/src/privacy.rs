@@ -32,11 +32,14 @@ fn visitor_key(visitor: &str) -> Result<String, AppError> {
             "Give the visitor's id (as the widget made it) or their email.",
         ));
     }
-    Ok(if v.contains('@') {
-        v.to_lowercase()
-    } else {
-        v.to_owned()
-    })
+    // A signed-in visitor (`v:` and the site's id) is named exactly; an email in any case.
+    Ok(
+        if v.contains('@') && !v.starts_with(crate::identity::VERIFIED_PREFIX) {
+            v.to_lowercase()
+        } else {
+            v.to_owned()
+        },
+    )
 }
 
 /// Erases every conversation of one visitor in a chat space (owners and admins).
@@ -64,7 +67,7 @@ pub async fn erase_visitor(
 /// What webhooks were sent about a visitor (`key`: their id or email) goes from the delivery
 /// log with them.
 async fn erase_sent(app: &App, org: OrgId, key: &str) -> Result<(), AppError> {
-    let field = if key.contains('@') {
+    let field = if key.contains('@') && !key.starts_with(crate::identity::VERIFIED_PREFIX) {
         "email"
     } else {
         "visitor_id"
@@ -123,6 +126,9 @@ pub async fn forget_visitor(
     Ok(Erased { conversations })
 }
 
+/// How long webhook delivery logs and answer webhook failures are kept.
+pub const WEBHOOK_LOG_DAYS: i64 = 30;
+
 /// The `retention` job: deletes, in every chat space that keeps conversations only so many
 /// days, those quiet for longer; how many went.
 pub async fn sweep(app: &App) -> Result<u64, AppError> {
@@ -141,6 +147,17 @@ pub async fn sweep(app: &App) -> Result<u64, AppError> {
         tracing::info!(
             erased,
             "deleted conversations past their chat space's retention"
+        );
+    }
+    // What webhooks were sent (message texts, leads) is kept a month in the delivery log.
+    let pruned = app
+        .store
+        .prune_webhook_logs(now - Duration::days(WEBHOOK_LOG_DAYS))
+        .await?;
+    if pruned > 0 {
+        tracing::info!(
+            pruned,
+            "deleted webhook logs older than {WEBHOOK_LOG_DAYS} days"
         );
     }
     Ok(erased)

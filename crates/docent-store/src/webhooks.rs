@@ -103,6 +103,9 @@ pub trait WebhookStore: Send + Sync {
         chat_space: ChatSpaceId,
         at: DateTime<Utc>,
     ) -> Result<bool>;
+    /// Deletes delivery log entries (no longer pending) and answer webhook failures from
+    /// before `before`, of every organization; how many went.
+    async fn prune_webhook_logs(&self, before: DateTime<Utc>) -> Result<u64>;
     /// Every chat space, of every organization, that answers through a webhook.
     async fn answer_webhook_spaces(&self) -> Result<Vec<(OrgId, ChatSpaceId)>>;
 }

@@ -241,6 +241,22 @@ async fn signed_in_visitors_are_verified(app: TestApp) {
     .await;
     assert_eq!(status, StatusCode::OK);
 
+    // An owner erases the signed-in visitor by the id conversations show: their conversations
+    // and their lead go.
+    let (status, erased) = owner
+        .call(
+            Method::DELETE,
+            &format!("/api/chat-spaces/{space}/visitors/v:user.42@shop"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{erased}");
+    assert!(
+        erased["conversations"].as_u64().unwrap_or(0) >= 2,
+        "{erased}"
+    );
+    let (_, leads) = owner.get(&format!("/api/chat-spaces/{space}/leads")).await;
+    assert_eq!(leads["data"], json!([]));
+
     // Rotated: the old secret still verifies for a day, the new one at once.
     let (_, rotated) = owner
         .call(

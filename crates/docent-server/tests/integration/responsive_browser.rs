@@ -246,6 +246,31 @@ async fn every_page_fits_a_phone_and_a_laptop() {
             Some(rest.split_whitespace().next().unwrap_or(rest).to_owned())
         })
         .expect("a reset link in the outbox");
+    // A lead with long details and a custom field.
+    let (status, body) = ana
+        .json(
+            Method::PATCH,
+            &format!("/api/chat-spaces/{id}"),
+            json!({"widget_config": {"lead_form": {"enabled": true, "fields": [
+                {"key": "name", "label": "Name", "kind": "text", "required": true},
+                {"key": "email", "label": "Email", "kind": "email", "required": true},
+                {"key": "company", "label": "Company", "kind": "text"},
+                {"key": "order_number", "label": "Order number", "kind": "text"}
+            ]}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let lead = reqwest::Client::new()
+        .post(format!("{base}/api/widget/{slug}/lead"))
+        .json(&json!({"visitor_id": "visitor-responsive-lead", "fields": {
+            "name": "Maximiliana Wolkenstein-Habsburg",
+            "email": "maximiliana.wolkenstein-habsburg@very-long-company-domain.example.com",
+            "company": "Konditorei und Feinbäckerei Wolkenstein & Söhne GmbH",
+            "order_number": "ORD-2026-000012345678"}}))
+        .send()
+        .await
+        .expect("lead");
+    assert_eq!(lead.status(), StatusCode::CREATED);
     // A webhook with a long address, and one delivery on its way.
     let (status, hook) = ana
         .json(
@@ -299,6 +324,7 @@ async fn every_page_fits_a_phone_and_a_laptop() {
             "conversations",
         ),
         (format!("/app/conversations/{conversation}"), "conversation"),
+        (format!("/app/chat-spaces/{id}/leads"), "leads"),
         (format!("/app/chat-spaces/{id}/analytics"), "analytics"),
         ("/app/analytics".to_owned(), "org-analytics"),
         (format!("/app/chat-spaces/{id}/appearance"), "appearance"),

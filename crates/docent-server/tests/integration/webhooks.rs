@@ -525,6 +525,16 @@ async fn deliveries_are_signed_retried_and_disabled(app: TestApp) {
         "{endpoint}"
     );
 
+    // The delivery log is kept a month (the retention job prunes it).
+    let pruned = app
+        .state
+        .store
+        .prune_webhook_logs(Utc::now() + Duration::days(1))
+        .await
+        .expect("prune");
+    assert!(pruned > 0);
+    assert!(deliveries(&owner, &crm).await.is_empty(), "pruned");
+
     // Deleted: its log goes with it.
     let (status, _) = owner
         .call(Method::DELETE, &format!("/api/webhooks/{gone}"))

@@ -518,6 +518,20 @@ macro_rules! webhooks_sql {
                     Ok(done.rows_affected() > 0)
                 }
 
+                async fn prune_webhook_logs(&self, before: DateTime<Utc>) -> Result<u64> {
+                    let deliveries = sqlx::query(
+                        "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1",
+                    )
+                    .bind(before)
+                    .execute(self.writer().await?.connection())
+                    .await?;
+                    let errors = sqlx::query("DELETE FROM webhook_errors WHERE occurred_at < $1")
+                        .bind(before)
+                        .execute(self.writer().await?.connection())
+                        .await?;
+                    Ok(deliveries.rows_affected() + errors.rows_affected())
+                }
+
                 async fn answer_webhook_spaces(&self) -> Result<Vec<(OrgId, ChatSpaceId)>> {
                     let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(
                         "SELECT org_id, id FROM chat_spaces WHERE answer_mode = 'webhook' AND webhook_url IS NOT NULL ORDER BY id",
