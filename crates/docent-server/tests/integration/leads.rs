@@ -294,3 +294,95 @@ async fn visitors_leave_their_details(app: TestApp) {
         );
     }
 }
+
+/// The Settings tab saves the lead form (built-in fields, custom lines, consent) and the
+/// answer mode, and shows what it read back; a bad custom line is named beside its field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_settings_form_saves_the_lead_form_and_who_answers() {
+    let app = TestApp::spawn(crate::common::Backend::Sqlite)
+        .await
+        .expect("app");
+    let (owner, space, slug) = published(&app, "form@example.com", json!({})).await;
+    let slug: &str = &slug;
+    let form = move |custom: &'static str| {
+        vec![
+            ("name", "Shop help"),
+            ("endpoint_slug", slug),
+            ("ai_config.model", "openai/gpt-4o-mini"),
+            ("ai_config.temperature", "0.3"),
+            ("ai_config.system_prompt", "Be kind."),
+            ("ai_config.dont_know_reply", "I don't know."),
+            ("ai_config.max_tokens", "1024"),
+            ("retrieval_config.top_k", "5"),
+            ("retrieval_config.similarity_threshold", "0.2"),
+            ("ai_config.handover.after_dont_know", "2"),
+            ("ai_config.handover.after_thumbs_down", "2"),
+            ("ai_config.handover.max_per_agent", "5"),
+            ("ai_config.handover.email_after_minutes", "5"),
+            ("answer_mode", "rag"),
+            ("webhook_url", ""),
+            ("ai_config.fallback_reply", "Back soon."),
+            ("lead.enabled", "on"),
+            ("lead.ask.after_messages", "on"),
+            ("lead.ask.outside_hours", "on"),
+            ("widget_config.lead_form.after_messages", "2"),
+            ("widget_config.lead_form.title", "Stay in touch"),
+            ("lead.name", "required"),
+            ("lead.email", "optional"),
+            ("lead.phone", "required"),
+            ("lead.company", "off"),
+            ("lead.custom", custom),
+            ("widget_config.lead_form.consent", "You may call me."),
+        ]
+    };
+    let path = format!("/app/chat-spaces/{space}");
+    let (status, page) = owner.form(&path, &form("Email: x *\nOrder number")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(
+        page.contains("give each custom field a label of its own"),
+        "{page}"
+    );
+    let (status, _) = owner
+        .form(&path, &form("Order number\nTeam size: 1-10, 11-50 *"))
+        .await;
+    assert!(
+        status.is_redirection() || status == StatusCode::OK,
+        "{status}"
+    );
+    let (_, saved) = owner.get(&format!("/api/chat-spaces/{space}")).await;
+    let lead = &saved["widget_config"]["lead_form"];
+    assert_eq!(lead["enabled"], true);
+    assert_eq!(lead["ask"], json!(["after_messages", "outside_hours"]));
+    assert_eq!(lead["after_messages"], 2);
+    assert_eq!(lead["consent"], "You may call me.");
+    let fields: Vec<(String, String, bool)> = lead["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .map(|f| {
+            (
+                f["key"].as_str().unwrap_or("").to_owned(),
+                f["kind"].as_str().unwrap_or("").to_owned(),
+                f["required"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("name".into(), "text".into(), true),
+            ("email".into(), "email".into(), false),
+            ("phone".into(), "phone".into(), true),
+            ("order_number".into(), "text".into(), false),
+            ("team_size".into(), "select".into(), true),
+        ]
+    );
+    assert_eq!(lead["fields"][4]["options"], json!(["1-10", "11-50"]));
+    assert_eq!(saved["ai_config"]["fallback_reply"], "Back soon.");
+    // Read back into the form as it was written.
+    let (_, page) = owner.page(&path).await;
+    assert!(
+        page.contains("Team size: 1-10, 11-50 *"),
+        "the custom lines come back"
+    );
+}

@@ -525,6 +525,47 @@ async fn deliveries_are_signed_retried_and_disabled(app: TestApp) {
         "{endpoint}"
     );
 
+    // The same from the dashboard's forms: added (its secret shown once), refused without
+    // events, tested, rotated, turned off.
+    let url = format!("{}/ok", receiver.base);
+    let (status, page) = owner
+        .form(
+            "/app/webhooks",
+            &[("url", &url), ("event:lead.captured", "on")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(
+        page.contains("whsec_") && page.contains("won't be shown again"),
+        "{page}"
+    );
+    let (status, page) = owner.form("/app/webhooks", &[("url", &url)]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Choose at least one event type"), "{page}");
+    let (status, page) = owner.form(&format!("/app/webhooks/{crm}/test"), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Test delivered: the endpoint answered HTTP 204"),
+        "{page}"
+    );
+    let (status, page) = owner
+        .form(&format!("/app/webhooks/{crm}/rotate"), &[])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("keeps signing alongside it for 24 hours"),
+        "{page}"
+    );
+    let (status, _) = owner
+        .form(&format!("/app/webhooks/{crm}/toggle"), &[])
+        .await;
+    assert!(status.is_redirection(), "{status}");
+    let (_, off) = owner.get(&format!("/api/webhooks/{crm}")).await;
+    assert!(off["disabled_at"].is_string(), "{off}");
+    let (status, log) = owner.page(&format!("/app/webhooks/{crm}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(log.contains("webhook.test"), "the log lists the tests");
+
     // The delivery log is kept a month (the retention job prunes it).
     let pruned = app
         .state

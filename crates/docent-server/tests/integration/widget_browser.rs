@@ -130,9 +130,9 @@ pub(crate) async fn ask_in_widget(browser: &Browser, question: &str) -> String {
         .to_owned()
 }
 
-/// The host page at `host`, with its widget opened from the launcher.
-async fn open_widget(browser: &Browser, host: &str) {
-    browser.goto(&format!("{host}/")).await;
+/// The host page at `page`, with its widget opened from the launcher.
+async fn open_widget(browser: &Browser, page: &str) {
+    browser.goto(page).await;
     let launcher = browser.shadow("[data-docent=launcher]").await;
     browser.click_element(&launcher).await;
     browser.shadow("[data-docent=panel]:not([hidden])").await;
@@ -502,7 +502,7 @@ async fn a_visitor_leaves_their_details_when_the_bot_cannot_answer() {
     .await;
     let host = allowed_host_site(&app.base, &owner, &id, &slug).await;
     browser.resize(390, 844).await;
-    open_widget(&browser, &host).await;
+    open_widget(&browser, &format!("{host}/")).await;
     let answered = ask_in_widget(&browser, "What is the airspeed of an unladen swallow?").await;
     assert!(!answered.contains("five days"), "{answered}");
     browser.shadow("[data-docent=lead-form]").await;
@@ -560,7 +560,7 @@ async fn a_visitor_leaves_their_details_when_the_bot_cannot_answer() {
     assert_eq!(lead["consent"], true);
 
     // Not asked again in this browser.
-    open_widget(&browser, &host).await;
+    open_widget(&browser, &format!("{host}/")).await;
     ask_in_widget(&browser, "And the airspeed of a laden one?").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let again = browser
@@ -596,7 +596,7 @@ async fn an_n8n_workflow_answers_in_the_widget() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    open_widget(&browser, &host).await;
+    open_widget(&browser, &format!("{host}/")).await;
     let plain = ask_in_widget(&browser, "Where is my parcel?").await;
     assert!(
         plain.contains("Plain answer to: Where is my parcel?"),
@@ -689,9 +689,7 @@ async fn a_signed_in_visitor_finds_their_conversation_on_another_device() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
-    browser.goto(&format!("{host}/tagged")).await;
-    let launcher = browser.shadow("[data-docent=launcher]").await;
-    browser.click_element(&launcher).await;
+    open_widget(&browser, &format!("{host}/tagged")).await;
     let answer = ask_in_widget(&browser, "How long do refunds take?").await;
     assert!(answer.contains("five days"), "{answer}");
     let (_, list) = owner
@@ -701,9 +699,7 @@ async fn a_signed_in_visitor_finds_their_conversation_on_another_device() {
 
     // Another device: nothing stored, identified from the page's script.
     browser.script("localStorage.clear(); return true;").await;
-    browser.goto(&format!("{host}/called")).await;
-    let launcher = browser.shadow("[data-docent=launcher]").await;
-    browser.click_element(&launcher).await;
+    open_widget(&browser, &format!("{host}/called")).await;
     let again = browser.until("the earlier conversation", ANSWERED).await;
     assert!(
         again.as_str().is_some_and(|a| a.contains("five days")),

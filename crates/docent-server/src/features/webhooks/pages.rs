@@ -135,13 +135,24 @@ async fn page(
     })
 }
 
+/// The page with `shown`, answered with `status`.
+async fn render(
+    state: &AppState,
+    caller: &Caller,
+    ctx: &PageCtx,
+    shown: Shown,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let page = page(state, caller, ctx, shown).await?;
+    Ok(ctx.render_status(status, &page))
+}
+
 pub async fn index(
     State(state): State<AppState>,
     caller: Caller,
     ctx: PageCtx,
 ) -> Result<Response, PageError> {
-    let page = page(&state, &caller, &ctx, Shown::default()).await?;
-    Ok(ctx.render(&page))
+    render(&state, &caller, &ctx, Shown::default(), StatusCode::OK).await
 }
 
 pub async fn create(
@@ -173,7 +184,7 @@ pub async fn create(
                 secret: created.secret,
                 rotated: false,
             };
-            let page = page(
+            render(
                 &state,
                 &caller,
                 &ctx,
@@ -181,13 +192,13 @@ pub async fn create(
                     secret: Some(secret),
                     ..Shown::default()
                 },
+                StatusCode::CREATED,
             )
-            .await?;
-            Ok(ctx.render_status(StatusCode::CREATED, &page))
+            .await
         }
         Err(e) => {
             let errors = field_errors(e)?;
-            let page = page(
+            render(
                 &state,
                 &caller,
                 &ctx,
@@ -196,9 +207,9 @@ pub async fn create(
                     form,
                     ..Shown::default()
                 },
+                StatusCode::UNPROCESSABLE_ENTITY,
             )
-            .await?;
-            Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+            .await
         }
     }
 }
@@ -234,7 +245,7 @@ pub async fn test(
     IdPath(id): IdPath<WebhookEndpointId>,
 ) -> Result<Response, PageError> {
     let tested = webhooks::send_test(&state, &caller, id).await?;
-    let page = page(
+    render(
         &state,
         &caller,
         &ctx,
@@ -242,9 +253,9 @@ pub async fn test(
             tested: Some(tested),
             ..Shown::default()
         },
+        StatusCode::OK,
     )
-    .await?;
-    Ok(ctx.render(&page))
+    .await
 }
 
 pub async fn rotate(
@@ -259,7 +270,7 @@ pub async fn rotate(
         secret: rotated.secret,
         rotated: true,
     };
-    let page = page(
+    render(
         &state,
         &caller,
         &ctx,
@@ -267,9 +278,9 @@ pub async fn rotate(
             secret: Some(secret),
             ..Shown::default()
         },
+        StatusCode::OK,
     )
-    .await?;
-    Ok(ctx.render(&page))
+    .await
 }
 
 pub async fn toggle(
