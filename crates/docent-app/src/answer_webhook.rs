@@ -39,6 +39,8 @@ pub const ALERT_AFTER: i32 = 3;
 struct Failure {
     kind: WebhookErrorKind,
     message: String,
+    /// The HTTP status, for a `status` failure.
+    status: Option<u16>,
 }
 
 impl Failure {
@@ -46,17 +48,23 @@ impl Failure {
         Failure {
             kind,
             message: message.into(),
+            status: None,
+        }
+    }
+
+    fn status(status: u16, message: String) -> Failure {
+        Failure {
+            status: Some(status),
+            ..Failure::new(WebhookErrorKind::Status, message)
         }
     }
 
     fn of_fetch(e: FetchError) -> Failure {
-        let text = e.to_string();
-        match e {
-            FetchError::Unreachable(_, why) if why.contains("too long") => {
-                Failure::new(WebhookErrorKind::Timeout, text)
-            }
-            _ => Failure::new(WebhookErrorKind::Refused, text),
-        }
+        let kind = match e {
+            FetchError::TimedOut(..) => WebhookErrorKind::Timeout,
+            _ => WebhookErrorKind::Refused,
+        };
+        Failure::new(kind, e.to_string())
     }
 
     /// Worth a second try: nothing was said yet, and the webhook may answer next time.
@@ -64,7 +72,7 @@ impl Failure {
         matches!(
             self.kind,
             WebhookErrorKind::Timeout | WebhookErrorKind::Refused
-        ) || (self.kind == WebhookErrorKind::Status && self.message.contains("HTTP 5"))
+        ) || self.status.is_some_and(|s| s >= 500)
     }
 }
 
@@ -184,8 +192,8 @@ async fn call(
             401 | 403 => " (the webhook asks for credentials)",
             _ => "",
         };
-        return Err(Failure::new(
-            WebhookErrorKind::Status,
+        return Err(Failure::status(
+            reply.status,
             format!("The webhook answered HTTP {}{hint}: {said}", reply.status),
         ));
     }
@@ -453,8 +461,8 @@ async fn probe(app: &App, url: &str) -> Option<Failure> {
         .await
     {
         Ok(p) if (200..300).contains(&p.status) => None,
-        Ok(p) => Some(Failure::new(
-            WebhookErrorKind::Status,
+        Ok(p) => Some(Failure::status(
+            p.status,
             format!(
                 "The webhook answered HTTP {} to a health check: {}",
                 p.status,

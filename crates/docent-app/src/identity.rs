@@ -175,7 +175,7 @@ pub async fn rotate(
         .await?
         .is_some();
     let now = Utc::now();
-    let until = now + chrono::Duration::hours(24);
+    let until = now + SigningSecrets::ROTATION_OVERLAP;
     let secret = new_secret();
     app.store
         .rotate_identity_secret(space.org_id, space.id, &secret, until, now)

@@ -218,7 +218,9 @@ pub async fn public_url(app: &App, raw: &str, field: &str) -> Result<url::Url, A
     let policy = app.fetcher.policy();
     let refuse = |e: FetchError| match e {
         FetchError::InvalidUrl(_) => AppError::validation(field, e.to_string()),
-        FetchError::Unreachable(..) => AppError::UrlUnreachable(e.to_string()),
+        FetchError::Unreachable(..) | FetchError::TimedOut(..) => {
+            AppError::UrlUnreachable(e.to_string())
+        }
         other => AppError::UrlNotAllowed(other.to_string()),
     };
     let url = check_url(raw, policy).map_err(refuse)?;

@@ -174,6 +174,16 @@ pub async fn open_conversation(
 ) -> Result<Conversation, AppError> {
     let visitor = visitor.checked(w)?;
     may_open_conversation(app, w)?;
+    create_conversation(app, w, &visitor).await
+}
+
+/// Stores a new widget conversation of a checked visitor (within the limits checked before)
+/// and tells the webhooks that hear `conversation.created`.
+async fn create_conversation(
+    app: &App,
+    w: &WidgetSpace,
+    visitor: &Visitor,
+) -> Result<Conversation, AppError> {
     let c = app
         .store
         .create_conversation(
@@ -395,21 +405,7 @@ pub async fn start(
     if with_person || trigger.is_some() {
         let found = match conversation {
             Some(Continue::Found(c)) => *c,
-            _ => {
-                let c = app
-                    .store
-                    .create_conversation(
-                        w.space.org_id,
-                        w.space.id,
-                        Channel::Widget,
-                        visitor.new_conversation(w),
-                    )
-                    .await?
-                    .ok_or(AppError::NotFound("chat space"))?;
-                crate::webhooks::conversation_event(app, EventType::ConversationCreated, &c, None)
-                    .await;
-                c
-            }
+            _ => create_conversation(app, w, &visitor).await?,
         };
         return held(app, w, found, input.message, trigger).await;
     }

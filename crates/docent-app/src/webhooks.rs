@@ -23,8 +23,6 @@ use crate::{App, AppError, Caller};
 const MAX_ENDPOINTS: usize = 20;
 /// How much of a receiver's answer the delivery log keeps.
 const RESPONSE_BYTES: usize = 1024;
-/// How long the secret before a rotation keeps signing.
-const ROTATION_OVERLAP_HOURS: i64 = 24;
 /// The longest `Retry-After` honoured; beyond it the schedule's own wait applies.
 const MAX_RETRY_AFTER_SECS: u64 = 24 * 3600;
 
@@ -292,7 +290,7 @@ pub async fn rotate_secret(
 ) -> Result<RotatedSecret, AppError> {
     manage(caller)?;
     let now = Utc::now();
-    let until = now + chrono::Duration::hours(ROTATION_OVERLAP_HOURS);
+    let until = now + SigningSecrets::ROTATION_OVERLAP;
     let secret = new_secret();
     if !app
         .store
@@ -442,11 +440,21 @@ pub async fn emit(
     kind: EventType,
     data: Value,
 ) -> Result<usize, AppError> {
-    let endpoints: Vec<WebhookEndpoint> = app
-        .store
-        .webhooks(org)
-        .await?
-        .into_iter()
+    let endpoints = app.store.webhooks(org).await?;
+    emit_to(app, &endpoints, org, chat_space, kind, data).await
+}
+
+/// [`emit`] to those of `endpoints` (the organization's, read already) that hear it.
+async fn emit_to(
+    app: &App,
+    endpoints: &[WebhookEndpoint],
+    org: OrgId,
+    chat_space: Option<ChatSpaceId>,
+    kind: EventType,
+    data: Value,
+) -> Result<usize, AppError> {
+    let endpoints: Vec<&WebhookEndpoint> = endpoints
+        .iter()
         .filter(|e| e.hears(kind, chat_space))
         .collect();
     if endpoints.is_empty() {
@@ -512,12 +520,24 @@ pub async fn message_event(app: &App, c: &Conversation, m: &Message) {
     if c.channel != Channel::Widget {
         return;
     }
+    notify(
+        app,
+        c.org_id,
+        Some(c.chat_space_id),
+        EventType::MessageCreated,
+        message_data(c, m),
+    )
+    .await;
+}
+
+/// A message as `message.created` carries it.
+fn message_data(c: &Conversation, m: &Message) -> Value {
     let citations: Vec<Value> = m
         .citations
         .iter()
         .map(|cite| json!({"index": cite.index, "title": cite.title, "url": cite.url, "page": cite.page}))
         .collect();
-    let data = json!({
+    json!({
         "message_id": m.id,
         "conversation_id": m.conversation_id,
         "chat_space_id": m.chat_space_id,
@@ -526,15 +546,7 @@ pub async fn message_event(app: &App, c: &Conversation, m: &Message) {
         "content": m.content,
         "citations": citations,
         "created_at": m.created_at,
-    });
-    notify(
-        app,
-        c.org_id,
-        Some(c.chat_space_id),
-        EventType::MessageCreated,
-        data,
-    )
-    .await;
+    })
 }
 
 /// After the bot answered in a widget conversation: `conversation.created` when the
@@ -565,8 +577,10 @@ pub async fn turn_events(app: &App, answer: &Message, began: bool) {
     if c.channel != Channel::Widget {
         return;
     }
+    // The endpoints read above serve every event of the turn.
+    let mut events = Vec::new();
     if created {
-        conversation_event(app, EventType::ConversationCreated, &c, None).await;
+        events.push((EventType::ConversationCreated, conversation_data(&c)));
     }
     if messages {
         let recent = app
@@ -578,7 +592,13 @@ pub async fn turn_events(app: &App, answer: &Message, began: bool) {
             .iter()
             .find(|m| m.role == MessageRole::User && m.id < answer.id);
         for m in question.into_iter().chain(std::iter::once(answer)) {
-            message_event(app, &c, m).await;
+            events.push((EventType::MessageCreated, message_data(&c, m)));
+        }
+    }
+    for (kind, data) in events {
+        if let Err(e) = emit_to(app, &endpoints, c.org_id, Some(c.chat_space_id), kind, data).await
+        {
+            tracing::warn!(org = %c.org_id, event = kind.as_str(), error = %e, "could not queue webhook deliveries");
         }
     }
 }

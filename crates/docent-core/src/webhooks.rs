@@ -126,6 +126,21 @@ pub struct SigningSecrets {
 }
 
 impl SigningSecrets {
+    /// How long the secret before a rotation keeps signing (and verifying).
+    pub const ROTATION_OVERLAP: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+    /// As stored: the current secret, and the one before it with when it stops.
+    pub fn new(
+        current: String,
+        previous: Option<String>,
+        previous_until: Option<DateTime<Utc>>,
+    ) -> SigningSecrets {
+        SigningSecrets {
+            current,
+            previous: previous.zip(previous_until),
+        }
+    }
+
     /// The secrets that sign a delivery at `now`.
     pub fn signing(&self, now: DateTime<Utc>) -> Vec<&str> {
         let mut all = vec![self.current.as_str()];

@@ -31,6 +31,9 @@ pub enum FetchError {
     NotAllowed(String),
     #[error("{0} could not be reached: {1}")]
     Unreachable(String, String),
+    /// It did not answer, or went quiet, within the time allowed (`{1}` says which).
+    #[error("{0} could not be reached: {1}")]
+    TimedOut(String, String),
     #[error("{0} answered with HTTP status {1}.")]
     Status(String, u16),
     #[error("{0} is larger than {1} MB.")]
@@ -475,7 +478,7 @@ impl Fetcher {
         tokio::time::timeout(timeout, exchange)
             .await
             .unwrap_or_else(|_| {
-                Err(FetchError::Unreachable(
+                Err(FetchError::TimedOut(
                     shown.clone(),
                     "it took too long to answer".into(),
                 ))
@@ -499,7 +502,7 @@ impl PostStream {
         match tokio::time::timeout(idle, self.response.chunk()).await {
             Ok(Ok(chunk)) => Ok(chunk.map(|c| c.to_vec())),
             Ok(Err(e)) => Err(classify(&self.url, &e)),
-            Err(_) => Err(FetchError::Unreachable(
+            Err(_) => Err(FetchError::TimedOut(
                 self.url.clone(),
                 "it went quiet for too long in the middle of its answer".into(),
             )),
@@ -525,9 +528,7 @@ impl Fetcher {
         }
         let response = tokio::time::timeout(first_byte, request.send())
             .await
-            .map_err(|_| {
-                FetchError::Unreachable(shown.clone(), "it took too long to answer".into())
-            })?
+            .map_err(|_| FetchError::TimedOut(shown.clone(), "it took too long to answer".into()))?
             .map_err(|e| classify(&shown, &e))?;
         Ok(PostStream {
             status: response.status().as_u16(),
@@ -554,12 +555,10 @@ fn classify(url: &str, error: &reqwest::Error) -> FetchError {
         }
         source = e.source();
     }
-    let why = if error.is_timeout() {
-        "it took too long to answer".to_owned()
-    } else {
-        error.to_string()
-    };
-    FetchError::Unreachable(url.to_owned(), why)
+    if error.is_timeout() {
+        return FetchError::TimedOut(url.to_owned(), "it took too long to answer".to_owned());
+    }
+    FetchError::Unreachable(url.to_owned(), error.to_string())
 }
 
 #[cfg(test)]

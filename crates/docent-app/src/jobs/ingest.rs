@@ -101,7 +101,9 @@ pub async fn fetch_and_run(
     let fetched = match app.fetcher.get_page(&url).await {
         Ok(fetched) => fetched,
         // The server may be back later; everything else is about the address itself.
-        Err(e @ FetchError::Unreachable(..)) => return Err(JobError::Passing(e.to_string())),
+        Err(e @ (FetchError::Unreachable(..) | FetchError::TimedOut(..))) => {
+            return Err(JobError::Passing(e.to_string()));
+        }
         Err(FetchError::Status(shown, code)) if code >= 500 || code == 429 => {
             return Err(JobError::Passing(
                 FetchError::Status(shown, code).to_string(),

@@ -522,3 +522,20 @@ pub fn completion_stream(
         .body(axum::body::Body::from(sse))
         .expect("response")
 }
+
+/// The fields every save of a chat space's Settings form sends, for one with `slug`; a test
+/// adds the section it is about.
+pub fn settings_fields(slug: &str) -> Vec<(&'static str, &str)> {
+    vec![
+        ("name", "Shop help"),
+        ("endpoint_slug", slug),
+        ("description", ""),
+        ("ai_config.model", "openai/gpt-4o-mini"),
+        ("ai_config.temperature", "0.3"),
+        ("ai_config.system_prompt", "Be kind."),
+        ("ai_config.dont_know_reply", "I don't know."),
+        ("ai_config.max_tokens", "1024"),
+        ("retrieval_config.top_k", "5"),
+        ("retrieval_config.similarity_threshold", "0.2"),
+    ]
+}

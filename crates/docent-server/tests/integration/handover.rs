@@ -1101,17 +1101,8 @@ async fn the_settings_form_saves_routing_and_hours() {
     let (owner, space, slug) = with_handover(&app, "owner@example.com", json!({})).await;
     let slug: &str = &slug;
     let form = move |zone: &'static str| {
-        vec![
-            ("name", "Shop help"),
-            ("endpoint_slug", slug),
-            ("description", ""),
-            ("ai_config.model", "openai/gpt-4o-mini"),
-            ("ai_config.temperature", "0.3"),
-            ("ai_config.system_prompt", "Be kind."),
-            ("ai_config.dont_know_reply", "I don't know."),
-            ("ai_config.max_tokens", "1024"),
-            ("retrieval_config.top_k", "5"),
-            ("retrieval_config.similarity_threshold", "0.2"),
+        let mut fields = crate::common::settings_fields(slug);
+        fields.extend([
             ("ai_config.handover.enabled", "on"),
             ("ai_config.handover.after_dont_know", "2"),
             ("ai_config.handover.after_thumbs_down", "2"),
@@ -1128,7 +1119,8 @@ async fn the_settings_form_saves_routing_and_hours() {
             ("ai_config.handover.hours.fri", "09:00-17:00"),
             ("ai_config.handover.hours.sat", ""),
             ("ai_config.handover.hours.sun", ""),
-        ]
+        ]);
+        fields
     };
     let path = format!("/app/chat-spaces/{space}");
     let (status, page) = owner.form(&path, &form("Atlantis/Capital")).await;

@@ -305,16 +305,8 @@ async fn the_settings_form_saves_the_lead_form_and_who_answers() {
     let (owner, space, slug) = published(&app, "form@example.com", json!({})).await;
     let slug: &str = &slug;
     let form = move |custom: &'static str| {
-        vec![
-            ("name", "Shop help"),
-            ("endpoint_slug", slug),
-            ("ai_config.model", "openai/gpt-4o-mini"),
-            ("ai_config.temperature", "0.3"),
-            ("ai_config.system_prompt", "Be kind."),
-            ("ai_config.dont_know_reply", "I don't know."),
-            ("ai_config.max_tokens", "1024"),
-            ("retrieval_config.top_k", "5"),
-            ("retrieval_config.similarity_threshold", "0.2"),
+        let mut fields = crate::common::settings_fields(slug);
+        fields.extend([
             ("ai_config.handover.after_dont_know", "2"),
             ("ai_config.handover.after_thumbs_down", "2"),
             ("ai_config.handover.max_per_agent", "5"),
@@ -333,7 +325,8 @@ async fn the_settings_form_saves_the_lead_form_and_who_answers() {
             ("lead.company", "off"),
             ("lead.custom", custom),
             ("widget_config.lead_form.consent", "You may call me."),
-        ]
+        ]);
+        fields
     };
     let path = format!("/app/chat-spaces/{space}");
     let (status, page) = owner.form(&path, &form("Email: x *\nOrder number")).await;

@@ -219,13 +219,7 @@ macro_rules! chat_spaces_sql {
                     .fetch_optional(&self.pool)
                     .await?;
                     Ok(row.map(|(current, previous, until, rotated)| {
-                        (
-                            SigningSecrets {
-                                current,
-                                previous: previous.zip(until),
-                            },
-                            rotated,
-                        )
+                        (SigningSecrets::new(current, previous, until), rotated)
                     }))
                 }
             }

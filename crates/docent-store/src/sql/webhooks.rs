@@ -201,9 +201,8 @@ macro_rules! webhooks_sql {
                     .bind(id.0)
                     .fetch_optional(&self.pool)
                     .await?;
-                    Ok(row.map(|(current, previous, until)| SigningSecrets {
-                        current,
-                        previous: previous.zip(until),
+                    Ok(row.map(|(current, previous, until)| {
+                        SigningSecrets::new(current, previous, until)
                     }))
                 }
 
