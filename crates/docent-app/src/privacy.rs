@@ -33,13 +33,11 @@ fn visitor_key(visitor: &str) -> Result<String, AppError> {
         ));
     }
     // A signed-in visitor (`v:` and the site's id) is named exactly; an email in any case.
-    Ok(
-        if v.contains('@') && !v.starts_with(crate::identity::VERIFIED_PREFIX) {
-            v.to_lowercase()
-        } else {
-            v.to_owned()
-        },
-    )
+    Ok(if is_email(v) {
+        v.to_lowercase()
+    } else {
+        v.to_owned()
+    })
 }
 
 /// Erases every conversation of one visitor in a chat space (owners and admins).
@@ -52,26 +50,38 @@ pub async fn erase_visitor(
     caller.require(Role::Admin)?;
     let space = chat_spaces::get(app, caller, space).await?;
     let key = visitor_key(visitor)?;
-    let conversations = app
-        .store
-        .erase_conversations(caller.org_id(), space.id, &Erase::Visitor(key.clone()))
-        .await?;
-    app.store
-        .erase_leads(caller.org_id(), space.id, &key)
-        .await?;
-    erase_sent(app, caller.org_id(), &key).await?;
-    recount(app, caller.org_id(), space.id, conversations).await?;
+    let org = caller.org_id();
+    // An email names the visitor ids it is known by too, so that their conversations without
+    // the email, and the webhooks sent about them by id, go with it.
+    let mut keys = if is_email(&key) {
+        app.store.visitors_with_email(org, space.id, &key).await?
+    } else {
+        Vec::new()
+    };
+    keys.push(key);
+    let mut conversations = 0;
+    for key in &keys {
+        conversations += app
+            .store
+            .erase_conversations(org, space.id, &Erase::Visitor(key.clone()))
+            .await?;
+        app.store.erase_leads(org, space.id, key).await?;
+        erase_sent(app, org, key).await?;
+    }
+    recount(app, org, space.id, conversations).await?;
     Ok(Erased { conversations })
+}
+
+/// Whether a visitor key is an email rather than an id (a signed-in visitor's id may hold
+/// an `@`, after its `v:`).
+fn is_email(key: &str) -> bool {
+    key.contains('@') && !key.starts_with(crate::identity::VERIFIED_PREFIX)
 }
 
 /// What webhooks were sent about a visitor (`key`: their id or email) goes from the delivery
 /// log with them.
 async fn erase_sent(app: &App, org: OrgId, key: &str) -> Result<(), AppError> {
-    let field = if key.contains('@') && !key.starts_with(crate::identity::VERIFIED_PREFIX) {
-        "email"
-    } else {
-        "visitor_id"
-    };
+    let field = if is_email(key) { "email" } else { "visitor_id" };
     app.store.erase_deliveries_about(org, field, key).await?;
     Ok(())
 }

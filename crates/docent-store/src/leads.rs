@@ -30,4 +30,12 @@ pub trait LeadStore: Send + Sync {
     /// Deletes the leads of a chat space left by the visitor `key` names (their id, or the
     /// email they gave); how many went.
     async fn erase_leads(&self, org: OrgId, chat_space: ChatSpaceId, key: &str) -> Result<u64>;
+    /// The visitor ids that an email (lower-cased) is known by in a chat space: those that
+    /// left a lead with it, and those of conversations naming it.
+    async fn visitors_with_email(
+        &self,
+        org: OrgId,
+        chat_space: ChatSpaceId,
+        email: &str,
+    ) -> Result<Vec<String>>;
 }

@@ -2,7 +2,8 @@
 //! the form on the server (formats, required fields, consent, unknown fields); one lead a
 //! visitor, updated when given again; linked to the visitor's own conversation only; listed,
 //! searched and exported as CSV (formulas defused); sent to `lead.captured` webhooks; and
-//! erased with the visitor, together with what webhooks were sent about them.
+//! erased with the visitor, together with what webhooks were sent about them (found by their
+//! email, also their conversations and webhooks that carry only their id).
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -12,6 +13,7 @@ use crate::on_both_backends;
 use crate::widget::published;
 
 on_both_backends!(settings = crate::common::unlimited_widget; visitors_leave_their_details);
+on_both_backends!(settings = crate::common::unlimited_widget; erasing_by_email_takes_the_ids_it_is_known_by);
 
 const VISITOR: &str = "visitor-leads-0001";
 
@@ -115,17 +117,12 @@ async fn visitors_leave_their_details(app: TestApp) {
     let hook = hook["id"].as_str().expect("webhook").to_owned();
 
     // The visitor's conversation, which the lead will point to.
-    let asked = reqwest::Client::new()
-        .post(format!("{}/api/widget/{slug}/chat", app.base))
-        .json(&json!({"message": "How long do refunds take?", "visitor_id": VISITOR}))
-        .send()
-        .await
-        .expect("ask");
-    let asked: Value = asked.json().await.expect("json");
-    let conversation = asked["conversation_id"]
-        .as_str()
-        .expect("conversation")
-        .to_owned();
+    let conversation = ask(
+        &app,
+        &slug,
+        json!({"message": "How long do refunds take?", "visitor_id": VISITOR}),
+    )
+    .await;
 
     // Checked on the server, whatever the widget checked.
     let (status, refused) = lead(
@@ -378,4 +375,83 @@ async fn the_settings_form_saves_the_lead_form_and_who_answers() {
         page.contains("Team size: 1-10, 11-50 *"),
         "the custom lines come back"
     );
+}
+
+async fn ask(app: &TestApp, slug: &str, body: Value) -> String {
+    let asked: Value = reqwest::Client::new()
+        .post(format!("{}/api/widget/{slug}/chat", app.base))
+        .json(&body)
+        .send()
+        .await
+        .expect("ask")
+        .json()
+        .await
+        .expect("json");
+    asked["conversation_id"]
+        .as_str()
+        .expect("conversation")
+        .to_owned()
+}
+
+/// An owner erasing a visitor by the email they gave erases what carries only the visitor's
+/// id too: a conversation from before the lead, and the webhooks sent about its messages.
+/// Another visitor's conversation stays.
+async fn erasing_by_email_takes_the_ids_it_is_known_by(app: TestApp) {
+    let (owner, space, slug) = published(&app, "erase@example.com", json!({})).await;
+    turn_on(&owner, &space).await;
+    let (status, hook) = owner
+        .json(
+            Method::POST,
+            "/api/webhooks",
+            json!({"url": "https://93.184.215.14/crm", "events": ["message.created", "lead.captured"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+    const OTHER: &str = "visitor-leads-other";
+    let before = ask(
+        &app,
+        &slug,
+        json!({"message": "Do you ship abroad?", "visitor_id": VISITOR}),
+    )
+    .await;
+    let with_lead = ask(
+        &app,
+        &slug,
+        json!({"message": "How long do refunds take?", "visitor_id": VISITOR}),
+    )
+    .await;
+    let other = ask(
+        &app,
+        &slug,
+        json!({"message": "Do you ship abroad?", "visitor_id": OTHER}),
+    )
+    .await;
+    assert_ne!(before, with_lead, "two conversations of one visitor");
+    let (status, saved) = lead(
+        &app,
+        &slug,
+        json!({"visitor_id": VISITOR, "conversation_id": with_lead, "consent": true,
+               "fields": {"name": "Bo Berg", "email": "Bo@Example.com"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{saved}");
+    assert!(!app.tables_mentioning(VISITOR).await.is_empty());
+
+    let (status, erased) = owner
+        .call(
+            Method::DELETE,
+            &format!("/api/chat-spaces/{space}/visitors/bo@example.com"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{erased}");
+    assert_eq!(erased["conversations"], 2, "{erased}");
+    for needle in [VISITOR, "bo@example.com", "Bo Berg"] {
+        assert_eq!(
+            app.tables_mentioning(needle).await,
+            Vec::<String>::new(),
+            "{needle} is gone everywhere"
+        );
+    }
+    let (status, kept) = owner.get(&format!("/api/conversations/{other}")).await;
+    assert_eq!(status, StatusCode::OK, "{kept}");
 }

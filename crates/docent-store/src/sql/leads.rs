@@ -157,6 +157,26 @@ macro_rules! leads_sql {
                     .await?;
                     Ok(done.rows_affected())
                 }
+
+                async fn visitors_with_email(
+                    &self,
+                    org: OrgId,
+                    chat_space: ChatSpaceId,
+                    email: &str,
+                ) -> Result<Vec<String>> {
+                    let ids: Vec<String> = sqlx::query_scalar(
+                        "SELECT visitor_id FROM leads WHERE org_id = $1 AND chat_space_id = $2 AND email = $3 \
+                         UNION SELECT visitor_id FROM conversations WHERE org_id = $1 AND chat_space_id = $2 \
+                         AND end_user_email = $3 AND visitor_id IS NOT NULL \
+                         ORDER BY 1",
+                    )
+                    .bind(org.0)
+                    .bind(chat_space.0)
+                    .bind(email)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(ids)
+                }
             }
         };
     };
