@@ -213,7 +213,8 @@ pub struct ConversationFilter {
     pub since: Option<DateTime<Utc>>,
     /// Started before.
     pub before: Option<DateTime<Utc>>,
-    /// Of the visitor with this id or (lower-cased) email.
+    /// Of the visitor with this id or (lower-cased) email; an email also finds the
+    /// conversations of the visitor ids it is known by (a lead's, a conversation's).
     pub visitor: Option<String>,
     /// With a message holding all these words (as the backend's full-text index reads them:
     /// stemmed, any case).

@@ -394,8 +394,8 @@ async fn ask(app: &TestApp, slug: &str, body: Value) -> String {
 }
 
 /// An owner erasing a visitor by the email they gave erases what carries only the visitor's
-/// id too: a conversation from before the lead, and the webhooks sent about its messages.
-/// Another visitor's conversation stays.
+/// id too: a conversation from before the lead, and the webhooks sent about its messages;
+/// an export by the email holds both conversations. Another visitor's conversation stays.
 async fn erasing_by_email_takes_the_ids_it_is_known_by(app: TestApp) {
     let (owner, space, slug) = published(&app, "erase@example.com", json!({})).await;
     turn_on(&owner, &space).await;
@@ -436,6 +436,27 @@ async fn erasing_by_email_takes_the_ids_it_is_known_by(app: TestApp) {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{saved}");
     assert!(!app.tables_mentioning(VISITOR).await.is_empty());
+
+    // Exported by the email: both of the visitor's conversations, not the other's.
+    let export = owner
+        .request(
+            Method::GET,
+            &format!("/api/chat-spaces/{space}/visitors/bo@example.com/export?format=jsonl"),
+        )
+        .send()
+        .await
+        .expect("export")
+        .text()
+        .await
+        .expect("body");
+    let mut ids: Vec<String> = export
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("json line")["id"].to_string())
+        .collect();
+    ids.sort();
+    let mut mine = vec![format!("{before:?}"), format!("{with_lead:?}")];
+    mine.sort();
+    assert_eq!(ids, mine, "{export}");
 
     let (status, erased) = owner
         .call(

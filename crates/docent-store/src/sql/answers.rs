@@ -78,7 +78,11 @@ macro_rules! answers_sql {
                          AND ($7 IS NULL OR created_at < $7) \
                          AND ($8 IS NULL OR EXISTS (SELECT 1 FROM messages m WHERE m.org_id = $1 \
                          AND m.conversation_id = conversations.id AND m.feedback = $8)) \
-                         AND ($9 IS NULL OR visitor_id = $9 OR end_user_email = $9) \
+                         AND ($9 IS NULL OR visitor_id = $9 OR end_user_email = $9 \
+                         OR visitor_id IN (SELECT l.visitor_id FROM leads l WHERE l.org_id = $1 \
+                         AND l.chat_space_id = $2 AND l.email = $9) \
+                         OR visitor_id IN (SELECT c.visitor_id FROM conversations c WHERE c.org_id = $1 \
+                         AND c.chat_space_id = $2 AND c.end_user_email = $9)) \
                          AND {text_clause} \
                          AND (NOT $11 OR EXISTS (SELECT 1 FROM messages m WHERE m.org_id = $1 \
                          AND m.conversation_id = conversations.id AND m.answer_kind = 'dont_know')) \
