@@ -174,6 +174,14 @@ async fn an_n8n_workflow_answers_the_visitors(app: TestApp) {
 
     // Saved: checked at once with loadPreviousSession, which runs no workflow.
     use_webhook(&owner, &id, &format!("{n8n}/webhook/plain/chat")).await;
+    // Settings says who answers, not that a model (or quoting) does.
+    let (_, settings) = owner.page(&format!("/app/chat-spaces/{id}")).await;
+    assert!(
+        settings.contains("Your webhook writes the answers")
+            && !settings.contains("Answers are quoted from your knowledge")
+            && !settings.contains("Answers are written by"),
+        "{settings}"
+    );
     let checked = status(&owner, &id).await;
     assert_eq!(checked["health"]["state"], "healthy", "{checked}");
     assert_eq!(
