@@ -381,13 +381,16 @@ fn run_cli() -> anyhow::Result<()> {
     .context("reading the settings")?;
     // Servers log what they do; one-off commands only what goes wrong, so their own
     // output (progress bars, tables) stays readable.
+    // The TLS verifier logs an ERROR of its own for every certificate it refuses, though the
+    // refusal reaches Docent as the call's error (a webhook delivery's, a fetched page's) and
+    // is recorded there: a customer's bad certificate is not a fault of this server.
     let quiet = !matches!(cli.command, Command::Serve | Command::Worker);
     init_logging(
         settings.log_format,
         if quiet {
-            "warn"
+            "warn,rustls_platform_verifier=off"
         } else {
-            "info,sqlx=warn,tower_http=info"
+            "info,sqlx=warn,tower_http=info,rustls_platform_verifier=off"
         },
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
