@@ -438,17 +438,12 @@ async fn erasing_by_email_takes_the_ids_it_is_known_by(app: TestApp) {
     assert!(!app.tables_mentioning(VISITOR).await.is_empty());
 
     // Exported by the email: both of the visitor's conversations, not the other's.
-    let export = owner
-        .request(
-            Method::GET,
-            &format!("/api/chat-spaces/{space}/visitors/bo@example.com/export?format=jsonl"),
-        )
-        .send()
-        .await
-        .expect("export")
-        .text()
-        .await
-        .expect("body");
+    let (status, export) = owner
+        .page(&format!(
+            "/api/chat-spaces/{space}/visitors/bo@example.com/export?format=jsonl"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{export}");
     let mut ids: Vec<String> = export
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).expect("json line")["id"].to_string())
