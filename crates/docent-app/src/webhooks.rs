@@ -98,6 +98,13 @@ pub struct RotatedSecret {
     pub previous_secret_expires_at: DateTime<Utc>,
 }
 
+/// A random number from 0 to 1, for the jitter of a retry.
+fn random_unit() -> f64 {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("the operating system's random source is unavailable");
+    (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
+}
+
 /// A new secret: `whsec_` and 32 random bytes in base64 (the key is those bytes).
 pub fn new_secret() -> String {
     let mut key = [0u8; 32];
@@ -780,7 +787,7 @@ pub async fn deliver(app: &App, job: &Job) -> Result<(), JobError> {
     let last = once || gone || !policy.retries_after(job.attempts);
     let message = answer.error.clone().unwrap_or_default();
     if !last {
-        let wait = policy.delay_after(job.attempts);
+        let wait = policy.jittered_delay_after(job.attempts, random_unit());
         let asked = answer
             .retry_after
             .filter(|d| d.as_secs() <= MAX_RETRY_AFTER_SECS)

@@ -65,6 +65,11 @@ pub const WEBHOOK_RETRY_SECS: &[i64] = &[
     24 * 3600,
 ];
 
+/// How far a jittered wait may move either way, as a share of itself: deliveries that one
+/// outage failed together are not all retried in the same second (Standard Webhooks asks for
+/// jitter).
+pub const JITTER: f64 = 0.1;
+
 impl RetryPolicy {
     /// How many runs a job gets in all.
     pub fn max_attempts(&self) -> i32 {
@@ -100,6 +105,14 @@ impl RetryPolicy {
             }
         };
         chrono::Duration::seconds(secs)
+    }
+
+    /// [`delay_after`](Self::delay_after) moved by up to [`JITTER`] of itself: `unit` runs
+    /// from 0 (that much sooner) to 1 (that much later); give it a random number.
+    pub fn jittered_delay_after(&self, attempts: i32, unit: f64) -> chrono::Duration {
+        let wait = self.delay_after(attempts).num_milliseconds() as f64;
+        let factor = 1.0 + JITTER * (2.0 * unit.clamp(0.0, 1.0) - 1.0);
+        chrono::Duration::milliseconds((wait * factor).round() as i64)
     }
 }
 
@@ -333,5 +346,17 @@ mod tests {
         assert_eq!(waits, WEBHOOK_RETRY_SECS);
         let total: i64 = waits.iter().sum();
         assert!((3 * 86_400..4 * 86_400).contains(&total), "{total} s");
+    }
+
+    #[test]
+    fn jitter_moves_a_wait_by_a_tenth_at_most() {
+        let policy = JobKind::Webhook.retry();
+        let ms = |unit: f64| policy.jittered_delay_after(2, unit).num_milliseconds();
+        assert_eq!([ms(0.0), ms(0.5), ms(1.0)], [270_000, 300_000, 330_000]);
+        assert_eq!((ms(-3.0), ms(7.0)), (270_000, 330_000));
+        assert_eq!(
+            policy.jittered_delay_after(1, 0.75).num_milliseconds(),
+            5_250
+        );
     }
 }
