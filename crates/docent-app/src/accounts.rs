@@ -1,7 +1,5 @@
 //! Sign-up, log-in, sessions and password resets.
 
-use std::time::Instant;
-
 use chrono::{Duration, Utc};
 use docent_core::validate;
 use docent_core::*;
@@ -9,6 +7,7 @@ use serde::Deserialize;
 
 use crate::App;
 use crate::AppError;
+use crate::auth::throttle::Throttle;
 use crate::auth::{password, token};
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -144,13 +143,13 @@ pub const ACCOUNT_WIDE_FACTOR: u32 = 10;
 pub async fn login(app: &App, input: LoginInput, client: &ClientInfo) -> Result<User, AppError> {
     let email = input.email.trim().to_lowercase();
     let [pair, network, account] = login_keys(&email, client);
-    let now = Instant::now();
+    let throttle = Throttle::at(app.store.as_ref(), Utc::now());
     let s = &app.settings;
     let mut limits = vec![
         (&pair, s.login_max_failures_per_account),
         (&network, s.login_max_failures_per_ip),
     ];
-    if app.throttle.failures(&pair, now) > 0 {
+    if throttle.failures(&pair).await? > 0 {
         limits.push((
             &account,
             s.login_max_failures_per_account
@@ -158,7 +157,7 @@ pub async fn login(app: &App, input: LoginInput, client: &ClientInfo) -> Result<
         ));
     }
     for (key, max) in limits {
-        if let Some(retry_after_secs) = app.throttle.blocked_for(key, max, now) {
+        if let Some(retry_after_secs) = throttle.blocked_for(key, max).await? {
             return Err(AppError::TooManyRequests { retry_after_secs });
         }
     }
@@ -172,14 +171,14 @@ pub async fn login(app: &App, input: LoginInput, client: &ClientInfo) -> Result<
     };
     match user {
         Some(user) if ok => {
-            app.throttle.clear(&pair);
+            throttle.clear(&pair).await?;
             app.store.record_login(user.id, Utc::now()).await?;
             Ok(user)
         }
         _ => {
-            for key in [&pair, &network, &account] {
-                app.throttle.record_failure(key, now);
-            }
+            throttle
+                .record_failure(&[&pair, &network, &account])
+                .await?;
             Err(AppError::InvalidCredentials)
         }
     }
@@ -236,7 +235,7 @@ pub async fn forgot_password(app: &App, email: &str, client: &ClientInfo) -> Res
     let mut errors = ValidationErrors::new();
     let email = validate::email(&mut errors, "email", email);
     errors.into_result()?;
-    let now = Instant::now();
+    let throttle = Throttle::at(app.store.as_ref(), Utc::now());
     let s = &app.settings;
     let network = client.network();
     let asked = [
@@ -250,23 +249,22 @@ pub async fn forgot_password(app: &App, email: &str, client: &ClientInfo) -> Res
         ),
     ];
     for (key, max) in &asked {
-        if let Some(retry_after_secs) = app.throttle.blocked_for(key, *max, now) {
+        if let Some(retry_after_secs) = throttle.blocked_for(key, *max).await? {
             return Err(AppError::TooManyRequests { retry_after_secs });
         }
     }
-    for (key, _) in &asked {
-        app.throttle.record_failure(key, now);
-    }
+    let keys: Vec<&str> = asked.iter().map(|(key, _)| key.as_str()).collect();
+    throttle.record_failure(&keys).await?;
     let mailed = format!("forgot:{email}");
-    if app
-        .throttle
-        .blocked_for(&mailed, RESET_MAILS_PER_WINDOW, now)
+    if throttle
+        .blocked_for(&mailed, RESET_MAILS_PER_WINDOW)
+        .await?
         .is_some()
     {
         tracing::warn!("password reset asked again after the account's mail limit; nothing sent");
         return Ok(());
     }
-    app.throttle.record_failure(&mailed, now);
+    throttle.record_failure(&[&mailed]).await?;
     let Some(user) = app.store.find_user_by_email(&email).await? else {
         tracing::info!("password reset asked for an unknown email");
         return Ok(());
@@ -318,8 +316,9 @@ pub async fn reset_password(
         .ok_or(AppError::InvalidToken)?;
     // The owner has proved who they are: failures against the account no longer count.
     let account = account_login_key(&user.email);
-    app.throttle.clear(&account);
-    app.throttle.clear_prefix(&format!("{account}|"));
+    Throttle::at(app.store.as_ref(), Utc::now())
+        .clear_with_prefix(&account, &format!("{account}|"))
+        .await?;
     Ok(user)
 }
 

@@ -46,7 +46,6 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub settings: Arc<Settings>,
     pub mailer: Arc<mail::Mailer>,
-    pub throttle: Arc<auth::throttle::Throttle>,
     pub started: Instant,
     pub files: Arc<files::Files>,
     /// Wakes this process's idle workers when a job is queued.
@@ -137,7 +136,6 @@ impl App {
                 })?,
             }),
             settings: Arc::new(settings),
-            throttle: Arc::default(),
             started: Instant::now(),
             jobs_waiting: Arc::default(),
             fetcher,

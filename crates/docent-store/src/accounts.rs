@@ -39,4 +39,16 @@ pub trait AccountStore: Send + Sync {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<UserId>>;
+    /// The failures counted against a throttle key since `since`, oldest first (at most 1,000).
+    async fn throttle_failures(
+        &self,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>>;
+    /// Counts one failure at `at` against each of `keys`.
+    async fn record_throttle_failure(&self, keys: &[&str], at: DateTime<Utc>) -> Result<()>;
+    /// Forgets the failures of `key`, and of every key that starts with `prefix` when given.
+    async fn clear_throttle(&self, key: &str, prefix: Option<&str>) -> Result<()>;
+    /// Deletes failures from before `before` (outside every window): how many.
+    async fn prune_throttle(&self, before: DateTime<Utc>) -> Result<u64>;
 }

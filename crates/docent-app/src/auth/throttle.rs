@@ -1,103 +1,82 @@
-//! Throttling of logins and reset requests: attempts per key in a sliding window.
+//! Throttling of logins and reset requests: failures per key in a sliding window.
 //!
-//! Kept in this process's memory: with several replicas each enforces its own window, so the
-//! effective limit is the configured one times the number of replicas. Moving the counters to
-//! the database or Redis is the fix when that matters.
+//! Counted in the database, so that every replica behind a load balancer counts the same
+//! failures (DESIGN §9: nothing in a replica's memory may be needed by another); the sweep
+//! deletes failures older than the window.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use chrono::{DateTime, Duration, Utc};
+use docent_store::Store;
+
+use crate::AppError;
 
 /// Length of the window in which failures count.
-pub const WINDOW: Duration = Duration::from_secs(15 * 60);
-
-#[derive(Debug, Default)]
-pub struct Throttle {
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+pub fn window() -> Duration {
+    Duration::minutes(15)
 }
 
-impl Throttle {
+/// Failures by key, read and written as of one moment.
+#[derive(Clone, Copy)]
+pub struct Throttle<'a> {
+    store: &'a dyn Store,
+    now: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for Throttle<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Throttle")
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Throttle<'a> {
+    /// The throttle as it stands at `now`.
+    pub fn at(store: &'a dyn Store, now: DateTime<Utc>) -> Self {
+        Throttle { store, now }
+    }
+
     /// Seconds to wait before `key` may try again, when it has `max` failures in the window.
-    pub fn blocked_for(&self, key: &str, max: u32, now: Instant) -> Option<u64> {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let times = map.get_mut(key)?;
-        while times
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= WINDOW)
-        {
-            times.pop_front();
+    pub async fn blocked_for(&self, key: &str, max: u32) -> Result<Option<u64>, AppError> {
+        let failures = self.in_window(key).await?;
+        let Some(oldest) = failures.first() else {
+            return Ok(None);
+        };
+        if failures.len() < max as usize {
+            return Ok(None);
         }
-        if times.len() >= max as usize {
-            let oldest = *times.front()?;
-            let wait = WINDOW.saturating_sub(now.duration_since(oldest));
-            Some(wait.as_secs().max(1))
-        } else {
-            None
-        }
+        let wait = (*oldest + window() - self.now).num_seconds().max(1);
+        Ok(Some(u64::try_from(wait).unwrap_or(1)))
     }
 
     /// How many failures `key` has in the window.
-    pub fn failures(&self, key: &str, now: Instant) -> usize {
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(key).map_or(0, |times| {
-            times
-                .iter()
-                .filter(|t| now.duration_since(**t) < WINDOW)
-                .count()
-        })
+    pub async fn failures(&self, key: &str) -> Result<usize, AppError> {
+        Ok(self.in_window(key).await?.len())
     }
 
-    pub fn record_failure(&self, key: &str, now: Instant) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 100_000 {
-            // Bound memory under a spray of distinct keys: forget entries with no recent failure.
-            map.retain(|_, times| {
-                times
-                    .back()
-                    .is_some_and(|t| now.duration_since(*t) < WINDOW)
-            });
-        }
-        let times = map.entry(key.to_owned()).or_default();
-        times.push_back(now);
-        if times.len() > 1000 {
-            times.pop_front();
-        }
+    async fn in_window(&self, key: &str) -> Result<Vec<DateTime<Utc>>, AppError> {
+        Ok(self
+            .store
+            .throttle_failures(key, self.now - window())
+            .await?)
     }
 
-    pub fn clear(&self, key: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
+    /// Counts one failure against each of `keys`.
+    pub async fn record_failure(&self, keys: &[&str]) -> Result<(), AppError> {
+        Ok(self.store.record_throttle_failure(keys, self.now).await?)
     }
 
-    /// Forgets every key that starts with `prefix`.
-    pub fn clear_prefix(&self, prefix: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|key, _| !key.starts_with(prefix));
+    /// Forgets the failures of `key`.
+    pub async fn clear(&self, key: &str) -> Result<(), AppError> {
+        Ok(self.store.clear_throttle(key, None).await?)
+    }
+
+    /// Forgets the failures of `key` and of every key that starts with `prefix`.
+    pub async fn clear_with_prefix(&self, key: &str, prefix: &str) -> Result<(), AppError> {
+        Ok(self.store.clear_throttle(key, Some(prefix)).await?)
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn blocks_after_max_failures_until_the_window_passes() {
-        let throttle = Throttle::default();
-        let start = Instant::now();
-        for _ in 0..3 {
-            assert_eq!(throttle.blocked_for("k", 3, start), None);
-            throttle.record_failure("k", start);
-        }
-        let wait = throttle.blocked_for("k", 3, start).expect("blocked");
-        assert!(wait > 800, "{wait}");
-        assert_eq!(throttle.blocked_for("other", 3, start), None);
-        assert_eq!(throttle.blocked_for("k", 3, start + WINDOW), None);
-        throttle.record_failure("k", start);
-        throttle.clear("k");
-        assert_eq!(throttle.blocked_for("k", 1, start), None);
-    }
+/// Deletes the failures that no window counts any more (the sweep's part).
+pub async fn prune(store: &dyn Store, now: DateTime<Utc>) -> docent_store::Result<u64> {
+    store.prune_throttle(now - window()).await
 }

@@ -1,7 +1,8 @@
 //! The `sweep` job, once a minute on one instance: closes widget conversations that have been
 //! quiet for longer than `widget_idle_secs`, and emails agents about handovers that waited
-//! too long (each once, claimed before it is sent). Closing is idempotent, so a sweep that ran twice
-//! (a lease that ran out) does no harm.
+//! too long (each once, claimed before it is sent), and deletes login and reset failures that
+//! no throttle window counts any more. Closing is idempotent, so a sweep that ran twice (a
+//! lease that ran out) does no harm.
 
 use chrono::Utc;
 use docent_core::*;
@@ -29,5 +30,6 @@ pub async fn run(app: &App) -> Result<(), JobError> {
             tracing::warn!(error = %e.message(), "could not email agents about waiting handovers")
         }
     }
+    crate::auth::throttle::prune(app.store.as_ref(), now).await?;
     Ok(())
 }

@@ -389,6 +389,62 @@ async fn wrong_passwords_from_elsewhere_never_lock_the_owner_out() {
     );
 }
 
+/// Behind a load balancer every replica counts the same failures: wrong passwords sent to
+/// one replica block the pair on the other, and a reset through the other clears them for both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_throttling_holds_across_replicas() {
+    let Some((a, b)) = TestApp::spawn_replicas_with(|s| {
+        s.login_max_failures_per_account = 3;
+        s.login_max_failures_per_ip = 30;
+        s.trust_proxy = true;
+    })
+    .await
+    else {
+        eprintln!("skipped: no PostgreSQL (set DOCENT_TEST_DATABASE_URL)");
+        return;
+    };
+    let ana = "ana@example.com";
+    a.signup(ana).await;
+    let (on_a, on_b) = (a.anonymous(), b.anonymous());
+    for _ in 0..2 {
+        assert_eq!(
+            login_from(&on_a, "203.0.113.7", ana, WRONG).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        login_from(&on_b, "203.0.113.7", ana, WRONG).await,
+        StatusCode::UNAUTHORIZED,
+        "the third failure, on the other replica"
+    );
+    for (replica, name) in [(&on_a, "a"), (&on_b, "b")] {
+        assert_eq!(
+            login_from(replica, "203.0.113.7", ana, RIGHT).await,
+            StatusCode::TOO_MANY_REQUESTS,
+            "replica {name} counts the three failures of both"
+        );
+    }
+    assert_eq!(
+        login_from(&on_b, "198.51.100.20", ana, RIGHT).await,
+        StatusCode::OK,
+        "the owner, elsewhere, logs in"
+    );
+
+    // A reset on replica b: the owner has proved who they are, on every replica.
+    assert_eq!(
+        forgot_from(&on_b, "198.51.100.20", ana).await,
+        StatusCode::ACCEPTED
+    );
+    let token = reset_tokens(&b).await.pop().expect("a reset link");
+    let (status, body) = reset_with(&on_b, &token, "a brand new secret").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        login_from(&on_a, "203.0.113.7", ana, "a brand new secret").await,
+        StatusCode::OK,
+        "the failing address may try again on replica a"
+    );
+}
+
 /// The reset tokens in the outbox, oldest first.
 async fn reset_tokens(app: &TestApp) -> Vec<String> {
     let mut outbox = app.state.store.list_outbox(100).await.expect("outbox");
@@ -403,6 +459,21 @@ async fn reset_tokens(app: &TestApp) -> Vec<String> {
                 .map(str::to_owned)
         })
         .collect()
+}
+
+/// Sets a new password with a reset link's token.
+async fn reset_with(
+    session: &Session,
+    token: &str,
+    password: &str,
+) -> (StatusCode, serde_json::Value) {
+    session
+        .json(
+            Method::POST,
+            "/api/auth/reset-password",
+            json!({"token": token, "password": password}),
+        )
+        .await
 }
 
 async fn forgot_from(anon: &Session, address: &str, email: &str) -> StatusCode {
@@ -430,26 +501,15 @@ async fn an_older_reset_link_dies_when_a_newer_one_is_sent(app: TestApp) {
     }
     let tokens = reset_tokens(&app).await;
     assert_eq!(tokens.len(), 2);
-    let reset = |token: String| {
-        let anon = &anon;
-        async move {
-            anon.json(
-                Method::POST,
-                "/api/auth/reset-password",
-                json!({"token": token, "password": "a brand new secret"}),
-            )
-            .await
-        }
-    };
-    let (status, body) = reset(tokens[0].clone()).await;
+    let (status, body) = reset_with(&anon, &tokens[0], "a brand new secret").await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::BAD_REQUEST, "invalid_token"),
         "the older link was revoked"
     );
-    let (status, body) = reset(tokens[1].clone()).await;
+    let (status, body) = reset_with(&anon, &tokens[1], "a brand new secret").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, _) = reset(tokens[0].clone()).await;
+    let (status, _) = reset_with(&anon, &tokens[0], "a brand new secret").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
@@ -497,13 +557,7 @@ async fn asking_for_reset_links_is_throttled_per_address_and_per_account() {
     }
     let tokens = reset_tokens(&app).await;
     assert_eq!(tokens.len(), 10, "the account's mail is capped");
-    let (status, body) = anon
-        .json(
-            Method::POST,
-            "/api/auth/reset-password",
-            json!({"token": tokens[9], "password": "a brand new secret"}),
-        )
-        .await;
+    let (status, body) = reset_with(&anon, &tokens[9], "a brand new secret").await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
@@ -538,32 +592,14 @@ async fn password_reset_works_once_and_ends_sessions(app: TestApp) {
         .nth(1)
         .and_then(|t| t.split_whitespace().next())
         .expect("link in the email");
-    let (status, body) = anon
-        .json(
-            Method::POST,
-            "/api/auth/reset-password",
-            json!({"token": token, "password": "short"}),
-        )
-        .await;
+    let (status, body) = reset_with(&anon, token, "short").await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
     );
-    let (status, body) = anon
-        .json(
-            Method::POST,
-            "/api/auth/reset-password",
-            json!({"token": token, "password": "a brand new secret"}),
-        )
-        .await;
+    let (status, body) = reset_with(&anon, token, "a brand new secret").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = anon
-        .json(
-            Method::POST,
-            "/api/auth/reset-password",
-            json!({"token": token, "password": "a brand new secret"}),
-        )
-        .await;
+    let (status, body) = reset_with(&anon, token, "a brand new secret").await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::BAD_REQUEST, "invalid_token")

@@ -185,6 +185,52 @@ macro_rules! accounts_sql {
                     .await?;
                     Ok(users.first().copied().map(UserId))
                 }
+
+                async fn throttle_failures(
+                    &self,
+                    key: &str,
+                    since: DateTime<Utc>,
+                ) -> Result<Vec<DateTime<Utc>>> {
+                    Ok(sqlx::query_scalar(
+                        "SELECT at FROM throttle_failures WHERE throttle_key = $1 AND at > $2 \
+                         ORDER BY at LIMIT 1000",
+                    )
+                    .bind(key)
+                    .bind(since)
+                    .fetch_all(&self.pool)
+                    .await?)
+                }
+
+                async fn record_throttle_failure(&self, keys: &[&str], at: DateTime<Utc>) -> Result<()> {
+                    for key in keys {
+                        sqlx::query("INSERT INTO throttle_failures (throttle_key, at) VALUES ($1, $2)")
+                            .bind(*key)
+                            .bind(at)
+                            .execute(&self.pool)
+                            .await?;
+                    }
+                    Ok(())
+                }
+
+                async fn clear_throttle(&self, key: &str, prefix: Option<&str>) -> Result<()> {
+                    sqlx::query(
+                        "DELETE FROM throttle_failures WHERE throttle_key = $1 \
+                         OR ($2 IS NOT NULL AND substr(throttle_key, 1, length(CAST($2 AS TEXT))) = $2)",
+                    )
+                    .bind(key)
+                    .bind(prefix)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn prune_throttle(&self, before: DateTime<Utc>) -> Result<u64> {
+                    let done = sqlx::query("DELETE FROM throttle_failures WHERE at < $1")
+                        .bind(before)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(done.rows_affected())
+                }
             }
 
             /// The first statements of a user and of an organization, inside the caller's

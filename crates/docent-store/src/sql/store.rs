@@ -29,6 +29,7 @@ macro_rules! migrations {
             19 "leads" "0019_leads.sql",
             20 "answer_webhooks" "0020_answer_webhooks.sql",
             21 "identity" "0021_identity.sql",
+            22 "throttle" "0022_throttle.sql",
         )
     };
     ($($version:literal $name:literal $file:literal,)*) => {

@@ -202,6 +202,67 @@ pub async fn password_resets_are_single_use(store: &impl Store) {
     assert_eq!(use_it("b1").await, Some(b.id), "another account's link");
 }
 
+pub async fn throttle_failures_are_counted_cleared_and_pruned(store: &impl Store) {
+    let now = Utc::now();
+    let window = now - Duration::minutes(15);
+    let since = |key: &'static str| async move {
+        store.throttle_failures(key, window).await.expect("count")
+    };
+    let old = now - Duration::minutes(20);
+    store
+        .record_throttle_failure(&["login:a@x|net1", "login:a@x"], old)
+        .await
+        .expect("old");
+    for minutes in [3, 1] {
+        store
+            .record_throttle_failure(
+                &["login:a@x|net1", "login-network:net1", "login:a@x"],
+                now - Duration::minutes(minutes),
+            )
+            .await
+            .expect("record");
+    }
+    store
+        .record_throttle_failure(&["login:a@x|net2", "login:b@x|net1"], now)
+        .await
+        .expect("record");
+    let pair = since("login:a@x|net1").await;
+    assert_eq!(pair.len(), 2, "the window's failures only: {pair:?}");
+    assert!(pair[0] < pair[1], "oldest first");
+    assert!(
+        (pair[0] - (now - Duration::minutes(3)))
+            .num_milliseconds()
+            .abs()
+            < 1
+    );
+    assert_eq!(since("login:a@x").await.len(), 2);
+    assert_eq!(since("login:c@x").await.len(), 0);
+
+    // A key, and every key under a prefix; keys that only look alike stay.
+    store
+        .clear_throttle("login:a@x", Some("login:a@x|"))
+        .await
+        .expect("clear");
+    assert_eq!(since("login:a@x").await.len(), 0);
+    assert_eq!(since("login:a@x|net1").await.len(), 0);
+    assert_eq!(since("login:a@x|net2").await.len(), 0);
+    assert_eq!(since("login-network:net1").await.len(), 2);
+    assert_eq!(since("login:b@x|net1").await.len(), 1);
+    store
+        .clear_throttle("login-network:net1", None)
+        .await
+        .expect("clear one");
+    assert_eq!(since("login-network:net1").await.len(), 0);
+    assert_eq!(since("login:b@x|net1").await.len(), 1);
+
+    store
+        .record_throttle_failure(&["login:d@x"], old)
+        .await
+        .expect("old");
+    assert_eq!(store.prune_throttle(window).await.expect("prune"), 1);
+    assert_eq!(since("login:b@x|net1").await.len(), 1, "recent ones stay");
+}
+
 pub async fn outbox_keeps_messages_newest_first(store: &impl Store) {
     store
         .push_outbox("a@example.com", "first", "body 1")

@@ -17,6 +17,7 @@ macro_rules! conformance_tests {
             emails_are_unique_ignoring_case,
             sessions_expire_and_end,
             password_resets_are_single_use,
+            throttle_failures_are_counted_cleared_and_pruned,
             chat_spaces_belong_to_their_organization,
             chat_space_slugs_are_unique,
             chat_spaces_page_newest_first,
