@@ -44,9 +44,7 @@ async fn a_planted_csrf_cookie_cannot_forge_a_post(app: TestApp) {
     assert_eq!(code(&body), "csrf_failed");
     // The session's own token still works, and the server put it back in the cookie.
     assert_eq!(ana.cookie("docent_csrf").as_deref(), Some(own.as_str()));
-    let (status, body) = ana
-        .json(Method::POST, "/api/chat-spaces", json!({"name": "Mine"}))
-        .await;
+    let (status, body) = ana.post("/api/chat-spaces", json!({"name": "Mine"})).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (_, list) = ana.get("/api/chat-spaces").await;
     let names: Vec<&str> = list["data"]
@@ -125,9 +123,7 @@ async fn bad_signups_get_field_errors(app: TestApp) {
         ),
     ];
     for (body, status, expected, field) in cases {
-        let (got, answer) = anon
-            .json(Method::POST, "/api/auth/signup", body.clone())
-            .await;
+        let (got, answer) = anon.post("/api/auth/signup", body.clone()).await;
         assert_eq!(got, status, "{body} → {answer}");
         assert_eq!(code(&answer), expected, "{body} → {answer}");
         assert!(
@@ -153,8 +149,7 @@ async fn login_checks_passwords_and_logout_ends_the_session(app: TestApp) {
     app.signup("ana@example.com").await;
     let anon = app.anonymous();
     let (status, body) = anon
-        .json(
-            Method::POST,
+        .post(
             "/api/auth/login",
             json!({"email": "ana@example.com", "password": "wrong password!"}),
         )
@@ -164,8 +159,7 @@ async fn login_checks_passwords_and_logout_ends_the_session(app: TestApp) {
         (StatusCode::UNAUTHORIZED, "invalid_credentials")
     );
     let (status, body) = anon
-        .json(
-            Method::POST,
+        .post(
             "/api/auth/login",
             json!({"email": "nobody@example.com", "password": "wrong password!"}),
         )
@@ -176,8 +170,7 @@ async fn login_checks_passwords_and_logout_ends_the_session(app: TestApp) {
         "unknown emails look the same"
     );
     let (status, body) = anon
-        .json(
-            Method::POST,
+        .post(
             "/api/auth/login",
             json!({"email": " ANA@example.com", "password": "correct horse battery"}),
         )
@@ -468,8 +461,7 @@ async fn reset_with(
     password: &str,
 ) -> (StatusCode, serde_json::Value) {
     session
-        .json(
-            Method::POST,
+        .post(
             "/api/auth/reset-password",
             json!({"token": token, "password": password}),
         )
@@ -491,8 +483,7 @@ async fn an_older_reset_link_dies_when_a_newer_one_is_sent(app: TestApp) {
     let anon = app.anonymous();
     for _ in 0..2 {
         let (status, _) = anon
-            .json(
-                Method::POST,
+            .post(
                 "/api/auth/forgot-password",
                 json!({"email": "ana@example.com"}),
             )
@@ -565,16 +556,14 @@ async fn password_reset_works_once_and_ends_sessions(app: TestApp) {
     let ana = app.signup("ana@example.com").await;
     let anon = app.anonymous();
     let (status, _) = anon
-        .json(
-            Method::POST,
+        .post(
             "/api/auth/forgot-password",
             json!({"email": "ana@example.com"}),
         )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let (status, _) = anon
-        .json(
-            Method::POST,
+        .post(
             "/api/auth/forgot-password",
             json!({"email": "ghost@example.com"}),
         )
@@ -607,16 +596,14 @@ async fn password_reset_works_once_and_ends_sessions(app: TestApp) {
     let (status, _) = ana.get("/api/auth/me").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "old sessions ended");
     let (status, _) = anon
-        .json(
-            Method::POST,
+        .post(
             "/api/auth/login",
             json!({"email": "ana@example.com", "password": "correct horse battery"}),
         )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = anon
-        .json(
-            Method::POST,
+        .post(
             "/api/auth/login",
             json!({"email": "ana@example.com", "password": "a brand new secret"}),
         )

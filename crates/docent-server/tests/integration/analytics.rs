@@ -219,8 +219,7 @@ async fn a_month_of_traffic_adds_up(backend: Backend) {
     assert!(n >= 250, "several hundred conversations: {n}");
     // The team's own tries in the Playground are not visitors' traffic.
     let (status, _) = owner
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/chat-spaces/{space}/chat"),
             json!({"message": ANSWERED[0]}),
         )

@@ -108,9 +108,7 @@ async fn status(owner: &Session, space: &str) -> Value {
 
 async fn use_webhook(owner: &Session, space: &str, url: &str) {
     let (code, body) = owner
-        .json(
-            Method::PATCH,
-            &format!("/api/chat-spaces/{space}"),
+        .patch(&format!("/api/chat-spaces/{space}"),
             json!({"answer_mode": "webhook", "webhook_url": url,
                    "ai_config": {"fallback_reply": "Our assistant is resting; write to help@example.com."}}),
         )
@@ -150,18 +148,13 @@ async fn an_n8n_workflow_answers_the_visitors(app: TestApp) {
     let (n8n, stand_in) = n8n_stand_in().await;
     let owner = app.signup("n8n@example.com").await;
     let (code, space) = owner
-        .json(
-            Method::POST,
-            "/api/chat-spaces",
-            json!({"name": "Workflow help"}),
-        )
+        .post("/api/chat-spaces", json!({"name": "Workflow help"}))
         .await;
     assert_eq!(code, StatusCode::CREATED, "{space}");
     let id = space["id"].as_str().expect("id").to_owned();
     let slug = space["endpoint_slug"].as_str().expect("slug").to_owned();
     let (code, refused) = owner
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/chat-spaces/{id}"),
             json!({"answer_mode": "webhook"}),
         )
@@ -226,8 +219,7 @@ async fn an_n8n_workflow_answers_the_visitors(app: TestApp) {
     assert_eq!(done["content"], "Streamed answer to: And my refund?");
     // The playground asks the same workflow.
     let (code, tried) = owner
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/chat-spaces/{id}/chat"),
             json!({"message": "From the playground"}),
         )

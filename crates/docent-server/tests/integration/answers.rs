@@ -49,8 +49,7 @@ async fn provider() -> String {
 pub(crate) async fn shop(app: &TestApp, model: &str) -> (Session, String) {
     let owner = app.signup("owner@example.com").await;
     let (status, space) = owner
-        .json(
-            Method::POST,
+        .post(
             "/api/chat-spaces",
             json!({"name": "Shop help", "ai_config": {"model": model}}),
         )
@@ -136,8 +135,7 @@ async fn streamed_answers_cite_and_keep_learn_only_text_private(backend: Backend
         .expect("conversation")
         .to_owned();
     let (status, answer) = owner
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/chat-spaces/{space}/chat"),
             json!({"message": "And refunds?", "conversation_id": conversation}),
         )
@@ -194,8 +192,7 @@ crate::on_both_backends!(without_a_model_answers_are_extractive);
 async fn without_a_model_answers_are_extractive(app: TestApp) {
     let (owner, space) = shop(&app, "openai/gpt-4o-mini").await;
     let (status, answer) = owner
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/chat-spaces/{space}/chat"),
             json!({"message": "How long until refunds reach my card?"}),
         )
@@ -209,8 +206,7 @@ async fn without_a_model_answers_are_extractive(app: TestApp) {
     assert_eq!(answer["message"]["citations"][0]["title"], "returns");
 
     let (status, answer) = owner
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/chat-spaces/{space}/chat"),
             json!({"message": "Do you sell telescopes?"}),
         )
@@ -226,8 +222,7 @@ async fn without_a_model_answers_are_extractive(app: TestApp) {
 
     // Bad input: clear 4xx answers.
     let (status, body) = owner
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/chat-spaces/{space}/chat"),
             json!({"message": "  "}),
         )
@@ -237,8 +232,7 @@ async fn without_a_model_answers_are_extractive(app: TestApp) {
         (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
     );
     let (status, body) = owner
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/chat-spaces/{space}/chat"),
             json!({"message": "x".repeat(5000)}),
         )
@@ -274,8 +268,7 @@ async fn a_failing_provider_falls_back_to_quotes() {
     let (owner, space) = shop(&app, "down").await;
     let started = std::time::Instant::now();
     let (status, answer) = owner
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/chat-spaces/{space}/chat"),
             json!({"message": "When do refunds reach my card?"}),
         )

@@ -17,8 +17,7 @@ on_both_backends!(
 async fn chat_spaces_are_created_changed_and_deleted(app: TestApp) {
     let ana = app.signup("ana@example.com").await;
     let (status, space) = ana
-        .json(
-            Method::POST,
+        .post(
             "/api/chat-spaces",
             json!({"name": "Café Support!", "allowed_origins": ["https://shop.example.com/"]}),
         )
@@ -44,7 +43,7 @@ async fn chat_spaces_are_created_changed_and_deleted(app: TestApp) {
     );
 
     let (status, patched) = ana
-        .json(Method::PATCH, &format!("/api/chat-spaces/{id}"), json!({"name": "Help desk", "endpoint_slug": "help-desk", "widget_config": {"primary_color": "#112233"}}))
+        .patch(&format!("/api/chat-spaces/{id}"), json!({"name": "Help desk", "endpoint_slug": "help-desk", "widget_config": {"primary_color": "#112233"}}))
         .await;
     assert_eq!(status, StatusCode::OK, "{patched}");
     assert_eq!(patched["name"], "Help desk");
@@ -74,11 +73,7 @@ async fn chat_spaces_are_created_changed_and_deleted(app: TestApp) {
         (json!({"answer_mode": "webhook"}), "webhook_url"),
     ] {
         let (status, answer) = ana
-            .json(
-                Method::PATCH,
-                &format!("/api/chat-spaces/{id}"),
-                body.clone(),
-            )
+            .patch(&format!("/api/chat-spaces/{id}"), body.clone())
             .await;
         assert_eq!(
             (status, code(&answer)),
@@ -91,8 +86,7 @@ async fn chat_spaces_are_created_changed_and_deleted(app: TestApp) {
         );
     }
     let (status, answer) = ana
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/chat-spaces/{id}"),
             json!({"status": "bogus"}),
         )
@@ -112,8 +106,7 @@ async fn chat_spaces_are_created_changed_and_deleted(app: TestApp) {
         "http://169.254.169.254/latest/meta-data/",
     ] {
         let (status, answer) = ana
-            .json(
-                Method::PATCH,
+            .patch(
                 &format!("/api/chat-spaces/{id}"),
                 json!({"answer_mode": "webhook", "webhook_url": private}),
             )
@@ -125,8 +118,7 @@ async fn chat_spaces_are_created_changed_and_deleted(app: TestApp) {
         );
     }
     let (status, webhook) = ana
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/chat-spaces/{id}"),
             json!({"answer_mode": "webhook", "webhook_url": "https://n8n.example.com/hook"}),
         )
@@ -175,9 +167,7 @@ async fn publishing_needs_a_completed_document(app: TestApp) {
     let ana = app.signup("ana@example.com").await;
     let (_, me) = ana.get("/api/auth/me").await;
     let org = me["organization"]["id"].as_str().expect("org").to_owned();
-    let (_, space) = ana
-        .json(Method::POST, "/api/chat-spaces", json!({"name": "Docs"}))
-        .await;
+    let (_, space) = ana.post("/api/chat-spaces", json!({"name": "Docs"})).await;
     let id = space["id"].as_str().expect("id").to_owned();
     let (status, answer) = ana
         .call(Method::POST, &format!("/api/chat-spaces/{id}/publish"))
@@ -201,8 +191,7 @@ async fn publishing_needs_a_completed_document(app: TestApp) {
         (StatusCode::OK, &json!("draft"))
     );
     let (status, archived) = ana
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/chat-spaces/{id}"),
             json!({"status": "archived"}),
         )
@@ -216,13 +205,9 @@ async fn publishing_needs_a_completed_document(app: TestApp) {
 async fn plans_cap_chat_spaces(app: TestApp) {
     let admin = app.signup("admin@example.com").await;
     let ana = app.signup("ana@example.com").await;
-    let (status, _) = ana
-        .json(Method::POST, "/api/chat-spaces", json!({"name": "One"}))
-        .await;
+    let (status, _) = ana.post("/api/chat-spaces", json!({"name": "One"})).await;
     assert_eq!(status, StatusCode::CREATED);
-    let (status, answer) = ana
-        .json(Method::POST, "/api/chat-spaces", json!({"name": "Two"}))
-        .await;
+    let (status, answer) = ana.post("/api/chat-spaces", json!({"name": "Two"})).await;
     assert_eq!(
         (status, code(&answer)),
         (StatusCode::PAYMENT_REQUIRED, "plan_limit_reached"),
@@ -243,8 +228,7 @@ async fn plans_cap_chat_spaces(app: TestApp) {
         .expect("org id")
         .to_owned();
     let (status, answer) = ana
-        .json(
-            Method::PUT,
+        .put(
             &format!("/api/admin/organizations/{org_id}/plan"),
             json!({"plan": "enterprise"}),
         )
@@ -255,8 +239,7 @@ async fn plans_cap_chat_spaces(app: TestApp) {
         "only platform admins change plans"
     );
     let (status, answer) = admin
-        .json(
-            Method::PUT,
+        .put(
             &format!("/api/admin/organizations/{org_id}/plan"),
             json!({"plan": "gold"}),
         )
@@ -266,8 +249,7 @@ async fn plans_cap_chat_spaces(app: TestApp) {
         (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
     );
     let (status, changed) = admin
-        .json(
-            Method::PUT,
+        .put(
             &format!("/api/admin/organizations/{org_id}/plan"),
             json!({"plan": "pro"}),
         )
@@ -277,9 +259,7 @@ async fn plans_cap_chat_spaces(app: TestApp) {
         (StatusCode::OK, &json!("pro")),
         "{changed}"
     );
-    let (status, _) = ana
-        .json(Method::POST, "/api/chat-spaces", json!({"name": "Two"}))
-        .await;
+    let (status, _) = ana.post("/api/chat-spaces", json!({"name": "Two"})).await;
     assert_eq!(status, StatusCode::CREATED);
     let (_, list) = admin.get("/api/admin/organizations").await;
     assert_eq!(list["data"].as_array().expect("orgs").len(), 2);
@@ -299,17 +279,11 @@ async fn api_keys_work_until_revoked(app: TestApp) {
         )
         .await
         .expect("plan");
-    let (_, one) = ana
-        .json(Method::POST, "/api/chat-spaces", json!({"name": "One"}))
-        .await;
-    let (_, two) = ana
-        .json(Method::POST, "/api/chat-spaces", json!({"name": "Two"}))
-        .await;
+    let (_, one) = ana.post("/api/chat-spaces", json!({"name": "One"})).await;
+    let (_, two) = ana.post("/api/chat-spaces", json!({"name": "Two"})).await;
     let one_id = one["id"].as_str().expect("id").to_owned();
 
-    let (status, org_key) = ana
-        .json(Method::POST, "/api/api-keys", json!({"name": "Backend"}))
-        .await;
+    let (status, org_key) = ana.post("/api/api-keys", json!({"name": "Backend"})).await;
     assert_eq!(status, StatusCode::CREATED, "{org_key}");
     let secret = org_key["secret"]
         .as_str()
@@ -327,7 +301,7 @@ async fn api_keys_work_until_revoked(app: TestApp) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list["data"].as_array().expect("list").len(), 2);
     let (status, created) = program
-        .json(Method::POST, "/api/chat-spaces", json!({"name": "By key"}))
+        .post("/api/chat-spaces", json!({"name": "By key"}))
         .await;
     assert_eq!(
         status,
@@ -335,7 +309,7 @@ async fn api_keys_work_until_revoked(app: TestApp) {
         "keys manage chat spaces without CSRF: {created}"
     );
     let (status, answer) = program
-        .json(Method::POST, "/api/api-keys", json!({"name": "minted"}))
+        .post("/api/api-keys", json!({"name": "minted"}))
         .await;
     assert_eq!(
         (status, code(&answer)),
@@ -346,8 +320,7 @@ async fn api_keys_work_until_revoked(app: TestApp) {
     assert_eq!(status, StatusCode::OK, "{answer}");
 
     let (status, scoped) = ana
-        .json(
-            Method::POST,
+        .post(
             "/api/api-keys",
             json!({"name": "Only one", "chat_space_id": one_id}),
         )
@@ -486,8 +459,7 @@ async fn a_new_chat_space_walks_its_owner_through_set_up(app: TestApp) {
     let slug = space["endpoint_slug"].as_str().expect("slug");
     let (status, opened) = app
         .anonymous()
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/widget/{slug}/conversation"),
             json!({"visitor_id": "first-visitor"}),
         )

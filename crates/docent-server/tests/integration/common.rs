@@ -193,7 +193,7 @@ impl TestApp {
     pub async fn signup(&self, email: &str) -> Session {
         let session = self.anonymous();
         let (status, body) = session
-            .json(Method::POST, "/api/auth/signup", json!({"email": email, "password": "correct horse battery", "name": email.split('@').next()}))
+            .post("/api/auth/signup", json!({"email": email, "password": "correct horse battery", "name": email.split('@').next()}))
             .await;
         assert_eq!(status, StatusCode::CREATED, "signup {email}: {body}");
         session
@@ -310,6 +310,21 @@ impl Session {
         self.call(Method::GET, path).await
     }
 
+    /// [`Session::json`] with `POST`.
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.json(Method::POST, path, body).await
+    }
+
+    /// [`Session::json`] with `PATCH`.
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.json(Method::PATCH, path, body).await
+    }
+
+    /// [`Session::json`] with `PUT`.
+    pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.json(Method::PUT, path, body).await
+    }
+
     /// Uploads files (name, bytes) as multipart to `path`.
     pub async fn upload(
         &self,
@@ -414,8 +429,7 @@ impl TestApp {
     /// `owner` invites `email` as `role`; that person signs up and accepts.
     pub async fn invite_and_join(&self, owner: &Session, email: &str, role: &str) -> Session {
         let (status, invite) = owner
-            .json(
-                Method::POST,
+            .post(
                 "/api/organization/invitations",
                 json!({"email": email, "role": role}),
             )
@@ -428,11 +442,7 @@ impl TestApp {
             .to_owned();
         let member = self.signup(email).await;
         let (status, body) = member
-            .json(
-                Method::POST,
-                "/api/invitations/accept",
-                json!({"token": token}),
-            )
+            .post("/api/invitations/accept", json!({"token": token}))
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         member

@@ -12,8 +12,7 @@ use crate::common::{Session, TestApp, code};
 /// Asks `question` in the chat space, in `conversation` when given; the answer's message.
 async fn ask(owner: &Session, space: &str, question: &str, conversation: Option<&str>) -> Value {
     let (status, answer) = owner
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/chat-spaces/{space}/chat"),
             json!({"message": question, "conversation_id": conversation}),
         )

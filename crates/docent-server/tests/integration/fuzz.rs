@@ -147,7 +147,7 @@ async fn no_input_produces_a_server_error() {
     .expect("app");
     let ana = app.signup("ana@example.com").await;
     let (_, space) = ana
-        .json(Method::POST, "/api/chat-spaces", json!({"name": "Target"}))
+        .post("/api/chat-spaces", json!({"name": "Target"}))
         .await;
     let space_id = space["id"].as_str().expect("id").to_owned();
     let routes: Vec<_> = routes()

@@ -225,8 +225,7 @@ async fn a_person_takes_over_and_gives_back(app: TestApp) {
 
     // The agent claims it: the visitor sees who joined.
     let (status, claimed) = agent
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/conversations/{conversation}/assign"),
             json!({}),
         )
@@ -247,8 +246,7 @@ async fn a_person_takes_over_and_gives_back(app: TestApp) {
     );
     // Another agent cannot take it, nor write in it.
     let (status, body) = other
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/conversations/{conversation}/assign"),
             json!({}),
         )
@@ -259,8 +257,7 @@ async fn a_person_takes_over_and_gives_back(app: TestApp) {
         "{body}"
     );
     let (status, body) = other
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/conversations/{conversation}/messages"),
             json!({"content": "me too"}),
         )
@@ -281,8 +278,7 @@ async fn a_person_takes_over_and_gives_back(app: TestApp) {
     assert_eq!(status, StatusCode::NO_CONTENT);
     visitor_view.until("typing", Duration::from_secs(1)).await;
     let (status, note) = agent
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/conversations/{conversation}/messages"),
             json!({"content": "SECRET-NOTE customer is angry", "internal": true}),
         )
@@ -294,8 +290,7 @@ async fn a_person_takes_over_and_gives_back(app: TestApp) {
     );
     let sent = Instant::now();
     let (status, reply) = agent
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/conversations/{conversation}/messages"),
             json!({"content": "Hi, I'm **here**. Which pair?"}),
         )
@@ -354,8 +349,7 @@ async fn a_person_takes_over_and_gives_back(app: TestApp) {
     // A reconnecting visitor resumes after the last reply seen: nothing lost, nothing twice.
     let reply_id = reply["id"].as_str().expect("id").to_owned();
     let (_, second) = agent
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/conversations/{conversation}/messages"),
             json!({"content": "Size?"}),
         )
@@ -410,8 +404,7 @@ async fn a_person_takes_over_and_gives_back(app: TestApp) {
     assert_eq!(back["message"]["role"], "assistant", "{back}");
     assert_ne!(back["conversation_id"], json!(conversation));
     let (status, body) = agent
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/conversations/{conversation}/messages"),
             json!({"content": "late"}),
         )
@@ -493,11 +486,7 @@ async fn triggers_hand_over_without_loops(app: TestApp) {
         ("close", json!({})),
     ] {
         let (status, body) = viewer
-            .json(
-                Method::POST,
-                &format!("/api/conversations/{keyword}/{path}"),
-                body,
-            )
+            .post(&format!("/api/conversations/{keyword}/{path}"), body)
             .await;
         assert_eq!(
             (status, code(&body)),
@@ -593,8 +582,7 @@ async fn triggers_hand_over_without_loops(app: TestApp) {
 
     // Handover off: the widget offers no person and the API says why.
     let (status, _) = owner
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/chat-spaces/{space}"),
             json!({"ai_config": {"handover": {"enabled": false}}}),
         )
@@ -683,8 +671,7 @@ async fn the_journey_crosses_replicas_and_a_lost_connection() {
         asked.elapsed().as_millis()
     );
     let (status, _) = agent
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/conversations/{conversation}/assign"),
             json!({}),
         )
@@ -717,8 +704,7 @@ async fn the_journey_crosses_replicas_and_a_lost_connection() {
             assert!(ended > 0, "no connection of replica b was ended");
         }
         let (status, reply) = agent
-            .json(
-                Method::POST,
+            .post(
                 &format!("/api/conversations/{conversation}/messages"),
                 json!({"content": format!("reply {n}")}),
             )
@@ -869,9 +855,7 @@ async fn routing_hours_and_canned_replies(app: TestApp) {
 
     // Outside business hours nothing is routed and the visitor may leave an email.
     let (status, body) = owner
-        .json(
-            Method::PATCH,
-            &format!("/api/chat-spaces/{space}"),
+        .patch(&format!("/api/chat-spaces/{space}"),
             json!({"ai_config": {"handover": {"max_per_agent": 0, "hours": {"time_zone": "Mars/Olympus"}}}}),
         )
         .await;
@@ -883,8 +867,7 @@ async fn routing_hours_and_canned_replies(app: TestApp) {
     );
     let closed_all_week = json!({"time_zone": "Europe/Berlin", "mon": "", "tue": "", "wed": "", "thu": "", "fri": "", "sat": "", "sun": ""});
     let (status, body) = owner
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/chat-spaces/{space}"),
             json!({"ai_config": {"handover": {"max_per_agent": 0, "hours": closed_all_week}}}),
         )
@@ -899,8 +882,7 @@ async fn routing_hours_and_canned_replies(app: TestApp) {
     assert_eq!(assignee(&owner, &four).await, Value::Null);
     // Always open again (hours removed): the next agent to come online routes it.
     let (status, _) = owner
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/chat-spaces/{space}"),
             json!({"ai_config": {"handover": {"hours": null}}}),
         )
@@ -911,8 +893,7 @@ async fn routing_hours_and_canned_replies(app: TestApp) {
 
     // Canned replies: the organization's, for every agent.
     let (status, made) = first
-        .json(
-            Method::POST,
+        .post(
             "/api/canned-replies",
             json!({"shortcut": "/Returns", "content": "Returns are free within **30 days**."}),
         )
@@ -920,8 +901,7 @@ async fn routing_hours_and_canned_replies(app: TestApp) {
     assert_eq!(status, StatusCode::CREATED, "{made}");
     assert_eq!(made["shortcut"], "returns");
     let (status, body) = second
-        .json(
-            Method::POST,
+        .post(
             "/api/canned-replies",
             json!({"shortcut": "returns", "content": "Another."}),
         )
@@ -931,8 +911,7 @@ async fn routing_hours_and_canned_replies(app: TestApp) {
         (StatusCode::CONFLICT, "shortcut_taken")
     );
     let (status, body) = second
-        .json(
-            Method::POST,
+        .post(
             "/api/canned-replies",
             json!({"shortcut": "two words", "content": "x"}),
         )
@@ -943,8 +922,7 @@ async fn routing_hours_and_canned_replies(app: TestApp) {
     );
     let id = made["id"].as_str().expect("id");
     let (status, changed) = second
-        .json(
-            Method::PUT,
+        .put(
             &format!("/api/canned-replies/{id}"),
             json!({"shortcut": "returns", "content": "Returns are free within **60 days**."}),
         )
@@ -998,11 +976,7 @@ async fn waiting_handovers_email_the_agents_once(app: TestApp) {
     .await;
     let claimed = claimed["conversation_id"].as_str().expect("id");
     let (status, _) = agent
-        .json(
-            Method::POST,
-            &format!("/api/conversations/{claimed}/assign"),
-            json!({}),
-        )
+        .post(&format!("/api/conversations/{claimed}/assign"), json!({}))
         .await;
     assert_eq!(status, StatusCode::OK);
 

@@ -174,8 +174,7 @@ async fn signed_in_visitors_are_verified(app: TestApp) {
 
     // Their lead says verified.
     let (status, _) = owner
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/chat-spaces/{space}"),
             json!({"widget_config": {"lead_form": {"enabled": true}}}),
         )
@@ -201,8 +200,7 @@ async fn signed_in_visitors_are_verified(app: TestApp) {
 
     // Required: anonymous visitors are refused, the widget's settings still load.
     let (status, _) = owner
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/chat-spaces/{space}"),
             json!({"widget_config": {"identity_required": true}}),
         )

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::{Backend, Session, TestApp, code, drain_jobs, unlimited_widget};
@@ -166,8 +166,7 @@ async fn grouped(app: &TestApp) -> (Session, String, String) {
     }
     // The team's own tries are not visitors' questions.
     let (status, _) = owner
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/chat-spaces/{space}/chat"),
             json!({"message": GROUPS[0][0]}),
         )
@@ -297,16 +296,13 @@ async fn gaps_close_when_answered(backend: Backend) {
 
     // Bad answers are refused; another chat space's gap is not there.
     let answer_path = format!("/api/chat-spaces/{space}/knowledge-gaps/{id}/answer");
-    let (status, body) = owner
-        .json(Method::POST, &answer_path, json!({"answer": "   "}))
-        .await;
+    let (status, body) = owner.post(&answer_path, json!({"answer": "   "})).await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
     );
     let (status, body) = owner
-        .json(
-            Method::POST,
+        .post(
             &format!(
                 "/api/chat-spaces/{space}/knowledge-gaps/{}/answer",
                 uuid::Uuid::now_v7()
@@ -322,9 +318,7 @@ async fn gaps_close_when_answered(backend: Backend) {
 
     // "Answer this": a Q&A source; the questions are asked again once it is learned.
     let (status, answered) = owner
-        .json(
-            Method::POST,
-            &answer_path,
+        .post(&answer_path,
             json!({"answer": "Yes: gift vouchers from 10 to 200 euros, in the shop and online.", "citable": true}),
         )
         .await;
@@ -402,8 +396,7 @@ async fn gaps_close_when_answered(backend: Backend) {
         .expect("a gap of its own")["id"]
         .clone();
     let (status, body) = owner
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/chat-spaces/{space}/documents/text"),
             json!({"title": "Delivery", "text": "We deliver parcels on Sundays between 9 and 13."}),
         )

@@ -44,30 +44,23 @@ async fn victim(app: &TestApp) -> Victim {
         .await
         .expect("plan");
     let (_, space) = owner
-        .json(
-            Method::POST,
+        .post(
             "/api/chat-spaces",
             json!({"name": "Victim space", "description": "secret plans"}),
         )
         .await;
     let space_id = space["id"].as_str().expect("space").to_owned();
     let (_, key) = owner
-        .json(
-            Method::POST,
+        .post(
             "/api/api-keys",
             json!({"name": "victim key", "chat_space_id": space_id}),
         )
         .await;
     let (_, other_space) = owner
-        .json(
-            Method::POST,
-            "/api/chat-spaces",
-            json!({"name": "Other space"}),
-        )
+        .post("/api/chat-spaces", json!({"name": "Other space"}))
         .await;
     let (_, other_space_key) = owner
-        .json(
-            Method::POST,
+        .post(
             "/api/api-keys",
             json!({"name": "other space key", "chat_space_id": other_space["id"]}),
         )
@@ -77,8 +70,7 @@ async fn victim(app: &TestApp) -> Victim {
         .await;
     let (_, member_me) = member.get("/api/auth/me").await;
     let (_, pending) = owner
-        .json(
-            Method::POST,
+        .post(
             "/api/organization/invitations",
             json!({"email": "pending@example.com", "role": "viewer"}),
         )
@@ -96,8 +88,7 @@ async fn victim(app: &TestApp) -> Victim {
     assert_eq!(status, StatusCode::CREATED, "{docs}");
     crate::common::drain_jobs(app).await;
     let (status, answer) = owner
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/chat-spaces/{space_id}/chat"),
             json!({"message": "Where is the vault code?"}),
         )
@@ -135,8 +126,7 @@ async fn victim(app: &TestApp) -> Victim {
         .expect("a question group")
         .to_owned();
     let (status, canned) = owner
-        .json(
-            Method::POST,
+        .post(
             "/api/canned-replies",
             json!({"shortcut": "vault", "content": "The vault code is behind the painting."}),
         )
@@ -145,8 +135,7 @@ async fn victim(app: &TestApp) -> Victim {
     // A webhook (an address that is public by its number: nothing resolves here) and one
     // delivery queued to it.
     let (status, hook) = owner
-        .json(
-            Method::POST,
+        .post(
             "/api/webhooks",
             json!({"url": "https://93.184.215.14/victim-hook", "events": ["message.created"]}),
         )
@@ -361,11 +350,7 @@ async fn other_organizations_get_404_everywhere(app: TestApp) {
     let victim = victim(&app).await;
     let stranger = app.signup("stranger@example.com").await;
     let (_, key) = stranger
-        .json(
-            Method::POST,
-            "/api/api-keys",
-            json!({"name": "stranger key"}),
-        )
+        .post("/api/api-keys", json!({"name": "stranger key"}))
         .await;
     let stranger_key = app.with_key(key["secret"].as_str().expect("secret"));
 
@@ -537,11 +522,7 @@ async fn clients_limited_to_another_chat_space_reach_nothing_else(app: TestApp) 
     let access = format!("/api/organization/members/{client_id}/chat-spaces");
     let (status, body) = victim
         .owner
-        .json(
-            Method::PUT,
-            &access,
-            json!({"chat_space_ids": [victim.other_space_id]}),
-        )
+        .put(&access, json!({"chat_space_ids": [victim.other_space_id]}))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["chat_space_ids"], json!([victim.other_space_id]));
@@ -549,8 +530,7 @@ async fn clients_limited_to_another_chat_space_reach_nothing_else(app: TestApp) 
     let member = victim.ids["user_id"].as_str();
     let (status, body) = victim
         .owner
-        .json(
-            Method::PUT,
+        .put(
             &format!("/api/organization/members/{member}/chat-spaces"),
             json!({"chat_space_ids": []}),
         )
@@ -561,11 +541,7 @@ async fn clients_limited_to_another_chat_space_reach_nothing_else(app: TestApp) 
     );
     let (status, _) = victim
         .owner
-        .json(
-            Method::PUT,
-            &access,
-            json!({"chat_space_ids": [uuid::Uuid::now_v7()]}),
-        )
+        .put(&access, json!({"chat_space_ids": [uuid::Uuid::now_v7()]}))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
@@ -606,7 +582,7 @@ async fn clients_limited_to_another_chat_space_reach_nothing_else(app: TestApp) 
     // Lifted, they see everything again; a chat space deleted does not lift it.
     let (status, body) = victim
         .owner
-        .json(Method::PUT, &access, json!({"chat_space_ids": null}))
+        .put(&access, json!({"chat_space_ids": null}))
         .await;
     assert_eq!(
         (status, &body["chat_space_ids"]),

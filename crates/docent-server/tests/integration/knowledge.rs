@@ -52,9 +52,7 @@ async fn parallel_uploads_cannot_pass_the_plan_limit(app: TestApp) {
 
 async fn space(app: &TestApp) -> (crate::common::Session, String) {
     let ana = app.signup("ana@example.com").await;
-    let (_, space) = ana
-        .json(Method::POST, "/api/chat-spaces", json!({"name": "Help"}))
-        .await;
+    let (_, space) = ana.post("/api/chat-spaces", json!({"name": "Help"})).await;
     (ana, space["id"].as_str().expect("id").to_owned())
 }
 
@@ -183,8 +181,7 @@ async fn documents_are_changed_reprocessed_and_deleted(app: TestApp) {
     let doc_id = docs[0]["id"].as_str().expect("id").to_owned();
     drain_jobs(&app).await;
     let (status, doc) = ana
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/documents/{doc_id}"),
             json!({"citable": false, "title": "Returns policy"}),
         )
@@ -195,11 +192,7 @@ async fn documents_are_changed_reprocessed_and_deleted(app: TestApp) {
         (Some(false), Some("Returns policy"))
     );
     let (status, answer) = ana
-        .json(
-            Method::PATCH,
-            &format!("/api/documents/{doc_id}"),
-            json!({"title": ""}),
-        )
+        .patch(&format!("/api/documents/{doc_id}"), json!({"title": ""}))
         .await;
     assert_eq!(
         (status, code(&answer)),
@@ -346,7 +339,7 @@ async fn bad_uploads_are_refused_clearly() {
         (status, code(&answer)),
         (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
     );
-    let (status, answer) = ana.json(Method::POST, &path, json!({"file": "x"})).await;
+    let (status, answer) = ana.post(&path, json!({"file": "x"})).await;
     assert_eq!(
         (status, code(&answer)),
         (StatusCode::BAD_REQUEST, "invalid_multipart"),
@@ -417,8 +410,7 @@ async fn script_built_pages_are_learned_when_a_browser_is_configured() {
     .expect("app");
     let (ana, id) = space(&app).await;
     let (status, doc) = ana
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/chat-spaces/{id}/documents/url"),
             json!({"url": format!("{site}/app")}),
         )
@@ -444,8 +436,7 @@ async fn script_built_pages_are_learned_when_a_browser_is_configured() {
 
     // A crawl follows links that only a script puts on the page.
     let (status, site_doc) = ana
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/chat-spaces/{id}/documents/url"),
             json!({"url": format!("{site}/spa"), "crawl": {"max_depth": 1, "max_pages": 5}}),
         )
@@ -479,27 +470,20 @@ async fn web_pages_are_fetched_and_learned() {
     .expect("app");
     let (ana, id) = space(&app).await;
     let path = format!("/api/chat-spaces/{id}/documents/url");
-    let (status, doc) = ana
-        .json(Method::POST, &path, json!({"url": format!("{site}/faq")}))
-        .await;
+    let (status, doc) = ana.post(&path, json!({"url": format!("{site}/faq")})).await;
     assert_eq!(status, StatusCode::CREATED, "{doc}");
     assert_eq!(
         (doc["type"].as_str(), doc["status"].as_str()),
         (Some("url"), Some("pending"))
     );
     let (_, metadata) = ana
-        .json(
-            Method::POST,
+        .post(
             &path,
             json!({"url": format!("{site}/to-metadata"), "citable": false}),
         )
         .await;
     let (_, missing) = ana
-        .json(
-            Method::POST,
-            &path,
-            json!({"url": format!("{site}/missing")}),
-        )
+        .post(&path, json!({"url": format!("{site}/missing")}))
         .await;
     drain_jobs(&app).await;
 
@@ -577,7 +561,7 @@ async fn private_addresses_are_refused_up_front() {
         "ftp://example.com/file".into(),
         "file:///etc/passwd".into(),
     ] {
-        let (status, answer) = ana.json(Method::POST, &path, json!({"url": url})).await;
+        let (status, answer) = ana.post(&path, json!({"url": url})).await;
         assert_eq!(
             (status, code(&answer)),
             (StatusCode::UNPROCESSABLE_ENTITY, "url_not_allowed"),
@@ -591,9 +575,7 @@ async fn private_addresses_are_refused_up_front() {
             "{answer}"
         );
     }
-    let (status, answer) = ana
-        .json(Method::POST, &path, json!({"url": "not a web address"}))
-        .await;
+    let (status, answer) = ana.post(&path, json!({"url": "not a web address"})).await;
     assert_eq!(
         (status, code(&answer)),
         (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
@@ -705,8 +687,7 @@ async fn sites_are_crawled_within_robots_depth_and_page_limits() {
     let app = crawl_app().await;
     let (ana, id) = space(&app).await;
     let (status, doc) = ana
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/chat-spaces/{id}/documents/url"),
             json!({"url": format!("{site}/"), "crawl": {"max_depth": 1, "max_pages": 10}}),
         )
@@ -774,8 +755,7 @@ async fn sitemaps_add_unlinked_pages_and_limits_hold() {
     let (ana, id) = space(&app).await;
     let path = format!("/api/chat-spaces/{id}/documents/url");
     let (status, answer) = ana
-        .json(
-            Method::POST,
+        .post(
             &path,
             json!({"url": format!("{site}/"), "crawl": {"max_pages": 0}}),
         )
@@ -785,8 +765,7 @@ async fn sitemaps_add_unlinked_pages_and_limits_hold() {
         (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
     );
     let (_, doc) = ana
-        .json(
-            Method::POST,
+        .post(
             &path,
             json!({"url": format!("{site}/"), "crawl": {"max_pages": 2}}),
         )
@@ -827,8 +806,7 @@ async fn plans_cap_documents_per_chat_space() {
     let (status, _) = ana.upload(&path, &files[..20], None).await;
     assert_eq!(status, StatusCode::CREATED);
     let (status, answer) = ana
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/chat-spaces/{id}/documents/url"),
             json!({"url": "https://www.example.com/"}),
         )
@@ -1179,9 +1157,7 @@ async fn files_can_live_in_an_s3_compatible_bucket() {
 async fn pasted_text_and_questions_with_answers_are_knowledge(app: TestApp) {
     let (ana, id) = space(&app).await;
     let (status, text) = ana
-        .json(
-            Method::POST,
-            &format!("/api/chat-spaces/{id}/documents/text"),
+        .post(&format!("/api/chat-spaces/{id}/documents/text"),
             json!({"title": "Opening hours", "text": "The bakery opens at seven every morning except on Mondays."}),
         )
         .await;
@@ -1191,9 +1167,7 @@ async fn pasted_text_and_questions_with_answers_are_knowledge(app: TestApp) {
         (Some("text"), Some("Opening hours"))
     );
     let (status, qa) = ana
-        .json(
-            Method::POST,
-            &format!("/api/chat-spaces/{id}/documents/qa"),
+        .post(&format!("/api/chat-spaces/{id}/documents/qa"),
             json!({"question": "Do you deliver on Sundays?", "answer": "No. We deliver Monday to Saturday, from 8 to 18."}),
         )
         .await;
@@ -1209,11 +1183,7 @@ async fn pasted_text_and_questions_with_answers_are_knowledge(app: TestApp) {
         ),
     ] {
         let (status, refused) = ana
-            .json(
-                Method::POST,
-                &format!("/api/chat-spaces/{id}/documents/qa"),
-                body,
-            )
+            .post(&format!("/api/chat-spaces/{id}/documents/qa"), body)
             .await;
         assert_eq!(
             (
@@ -1230,8 +1200,7 @@ async fn pasted_text_and_questions_with_answers_are_knowledge(app: TestApp) {
         );
     }
     let (status, refused) = ana
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/chat-spaces/{id}/documents/text"),
             json!({"title": "Empty", "text": "   "}),
         )
@@ -1249,8 +1218,7 @@ async fn pasted_text_and_questions_with_answers_are_knowledge(app: TestApp) {
         let id = id.clone();
         async move {
             let (status, answer) = ana
-                .json(
-                    Method::POST,
+                .post(
                     &format!("/api/chat-spaces/{id}/chat"),
                     json!({"message": question}),
                 )
@@ -1279,9 +1247,7 @@ async fn pasted_text_and_questions_with_answers_are_knowledge(app: TestApp) {
     );
 
     let (status, edited) = ana
-        .json(
-            Method::PUT,
-            &format!("/api/documents/{qa_id}/qa"),
+        .put(&format!("/api/documents/{qa_id}/qa"),
             json!({"question": "Do you deliver on Sundays?", "answer": "Yes, since May: from 9 to 13."}),
         )
         .await;

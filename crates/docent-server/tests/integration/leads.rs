@@ -42,8 +42,7 @@ fn fields_of(error: &Value) -> Vec<String> {
 async fn turn_on(owner: &Session, space: &str) {
     // A form that makes no sense is refused.
     let (status, refused) = owner
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/chat-spaces/{space}"),
             json!({"widget_config": {"lead_form": {"enabled": true, "fields": [
                 {"key": "Size", "label": "Size", "kind": "select"},
@@ -62,9 +61,7 @@ async fn turn_on(owner: &Session, space: &str) {
         assert!(fields.contains(&f.to_owned()), "{f} in {fields:?}");
     }
     let (status, body) = owner
-        .json(
-            Method::PATCH,
-            &format!("/api/chat-spaces/{space}"),
+        .patch(&format!("/api/chat-spaces/{space}"),
             json!({"widget_config": {"lead_form": {
                 "enabled": true,
                 "ask": ["no_answer", "after_messages"],
@@ -107,8 +104,7 @@ async fn visitors_leave_their_details(app: TestApp) {
 
     // A webhook that hears leads (its address is public by number; nothing is sent here).
     let (status, hook) = owner
-        .json(
-            Method::POST,
+        .post(
             "/api/webhooks",
             json!({"url": "https://93.184.215.14/crm", "events": ["lead.captured"]}),
         )
@@ -400,9 +396,7 @@ async fn erasing_by_email_takes_the_ids_it_is_known_by(app: TestApp) {
     let (owner, space, slug) = published(&app, "erase@example.com", json!({})).await;
     turn_on(&owner, &space).await;
     let (status, hook) = owner
-        .json(
-            Method::POST,
-            "/api/webhooks",
+        .post("/api/webhooks",
             json!({"url": "https://93.184.215.14/crm", "events": ["message.created", "lead.captured"]}),
         )
         .await;

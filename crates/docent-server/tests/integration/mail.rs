@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -80,8 +80,7 @@ async fn reset_links_go_out_by_smtp_when_configured() {
     app.signup("ana@example.com").await;
     let (status, _) = app
         .anonymous()
-        .json(
-            Method::POST,
+        .post(
             "/api/auth/forgot-password",
             json!({"email": "ana@example.com"}),
         )
@@ -116,8 +115,7 @@ async fn a_refusing_mail_server_is_a_clear_503() {
     app.signup("ana@example.com").await;
     let (status, body) = app
         .anonymous()
-        .json(
-            Method::POST,
+        .post(
             "/api/auth/forgot-password",
             json!({"email": "ana@example.com"}),
         )
@@ -223,8 +221,7 @@ async fn invitations_reach_an_independent_smtp_server() {
     .expect("app");
     let ana = app.signup("ana@example.com").await;
     let (status, body) = ana
-        .json(
-            Method::POST,
+        .post(
             "/api/organization/invitations",
             json!({"email": "bo@example.com", "role": "agent"}),
         )

@@ -3,7 +3,7 @@
 //! `docent` member, and OpenAI-shaped errors for a bad key, a question too long, a model it
 //! may not ask and a spent quota. Needs `DOCENT_OPENAI_PYTHON` (set by `scripts/test`).
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::{Backend, TestApp};
@@ -79,8 +79,7 @@ async fn the_official_openai_client_asks_a_chat_space() {
     let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
     let (owner, space, slug) = published(&app, "owner@example.com", json!({})).await;
     let (status, key) = owner
-        .json(
-            Method::POST,
+        .post(
             "/api/api-keys",
             json!({"name": "openai client", "chat_space_id": space}),
         )
@@ -151,7 +150,7 @@ async fn the_official_openai_client_asks_a_chat_space() {
 
     // An organization-wide key names its chat space by model; another name is not found.
     let (_, org_key) = owner
-        .json(Method::POST, "/api/api-keys", json!({"name": "org key"}))
+        .post("/api/api-keys", json!({"name": "org key"}))
         .await;
     let org_key = org_key["secret"].as_str().expect("secret").to_owned();
     let ask = |model: &str, key: &str| {

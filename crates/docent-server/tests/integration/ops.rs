@@ -100,11 +100,7 @@ async fn transport_errors_use_the_error_format() {
         (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
     );
     let (status, body) = ana
-        .json(
-            Method::POST,
-            "/api/chat-spaces",
-            json!({"name": "x".repeat(10_000)}),
-        )
+        .post("/api/chat-spaces", json!({"name": "x".repeat(10_000)}))
         .await;
     assert_eq!(
         (status, code(&body)),

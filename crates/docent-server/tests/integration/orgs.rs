@@ -15,8 +15,7 @@ on_both_backends!(
 async fn invited_members_get_their_role(app: TestApp) {
     let ana = app.signup("ana@example.com").await;
     let (status, invite) = ana
-        .json(
-            Method::POST,
+        .post(
             "/api/organization/invitations",
             json!({"email": "Vic@Example.com", "role": "viewer"}),
         )
@@ -31,11 +30,7 @@ async fn invited_members_get_their_role(app: TestApp) {
 
     let eve = app.signup("eve@example.com").await;
     let (status, answer) = eve
-        .json(
-            Method::POST,
-            "/api/invitations/accept",
-            json!({"token": token}),
-        )
+        .post("/api/invitations/accept", json!({"token": token}))
         .await;
     assert_eq!(
         (status, code(&answer)),
@@ -44,19 +39,11 @@ async fn invited_members_get_their_role(app: TestApp) {
 
     let vic = app.signup("vic@example.com").await;
     let (status, org) = vic
-        .json(
-            Method::POST,
-            "/api/invitations/accept",
-            json!({"token": token}),
-        )
+        .post("/api/invitations/accept", json!({"token": token}))
         .await;
     assert_eq!(status, StatusCode::OK, "{org}");
     let (status, answer) = vic
-        .json(
-            Method::POST,
-            "/api/invitations/accept",
-            json!({"token": token}),
-        )
+        .post("/api/invitations/accept", json!({"token": token}))
         .await;
     assert_eq!(
         (status, code(&answer)),
@@ -69,7 +56,7 @@ async fn invited_members_get_their_role(app: TestApp) {
 
     // A viewer reads but changes nothing.
     let (_, space) = ana
-        .json(Method::POST, "/api/chat-spaces", json!({"name": "Shared"}))
+        .post("/api/chat-spaces", json!({"name": "Shared"}))
         .await;
     let id = space["id"].as_str().expect("id");
     let (status, _) = vic.get(&format!("/api/chat-spaces/{id}")).await;
@@ -117,8 +104,7 @@ async fn invited_members_get_their_role(app: TestApp) {
 
     let vic_id = me["user"]["id"].as_str().expect("id").to_owned();
     let (status, member) = ana
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/organization/members/{vic_id}"),
             json!({"role": "admin"}),
         )
@@ -129,8 +115,7 @@ async fn invited_members_get_their_role(app: TestApp) {
         "{member}"
     );
     let (status, answer) = vic
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/organization/members/{vic_id}"),
             json!({"role": "owner"}),
         )
@@ -141,8 +126,7 @@ async fn invited_members_get_their_role(app: TestApp) {
         "admins cannot make owners"
     );
     let (status, _) = vic
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/chat-spaces/{id}"),
             json!({"name": "Renamed"}),
         )
@@ -155,8 +139,7 @@ async fn owners_stay_and_members_leave(app: TestApp) {
     let (_, me) = ana.get("/api/auth/me").await;
     let ana_id = me["user"]["id"].as_str().expect("id").to_owned();
     let (status, answer) = ana
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/organization/members/{ana_id}"),
             json!({"role": "admin"}),
         )
@@ -200,8 +183,7 @@ async fn owners_stay_and_members_leave(app: TestApp) {
     assert_eq!(members.as_array().expect("members").len(), 1);
 
     let (_, again) = ana
-        .json(
-            Method::POST,
+        .post(
             "/api/organization/invitations",
             json!({"email": "cy@example.com", "role": "viewer"}),
         )
@@ -219,8 +201,7 @@ async fn owners_stay_and_members_leave(app: TestApp) {
     let (_, pending) = ana.get("/api/organization/invitations").await;
     assert_eq!(pending, json!([]));
     let (status, answer) = ana
-        .json(
-            Method::POST,
+        .post(
             "/api/organization/invitations",
             json!({"email": "ana@example.com", "role": "viewer"}),
         )
@@ -236,11 +217,7 @@ async fn organizations_are_created_and_switched(app: TestApp) {
     let ana = app.signup("ana@example.com").await;
     let (_, first) = ana.get("/api/organization").await;
     let (status, second) = ana
-        .json(
-            Method::POST,
-            "/api/organizations",
-            json!({"name": "Side project"}),
-        )
+        .post("/api/organizations", json!({"name": "Side project"}))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{second}");
     let (_, now) = ana.get("/api/organization").await;
@@ -249,8 +226,7 @@ async fn organizations_are_created_and_switched(app: TestApp) {
         "the new organization becomes active"
     );
     let (status, _) = ana
-        .json(
-            Method::POST,
+        .post(
             "/api/organizations/switch",
             json!({"org_id": first["organization"]["id"]}),
         )
@@ -263,8 +239,7 @@ async fn organizations_are_created_and_switched(app: TestApp) {
 
     let bob = app.signup("bob@example.com").await;
     let (status, answer) = bob
-        .json(
-            Method::POST,
+        .post(
             "/api/organizations/switch",
             json!({"org_id": first["organization"]["id"]}),
         )

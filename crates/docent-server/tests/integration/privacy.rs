@@ -207,17 +207,13 @@ async fn retention_deletes_what_went_quiet(backend: Backend) {
     let (owner, space, slug) = published(&app, "owner@example.com", json!({})).await;
     let path = format!("/api/chat-spaces/{space}");
     for bad in [json!(0), json!(3651), json!(-5), json!("thirty")] {
-        let (status, body) = owner
-            .json(Method::PATCH, &path, json!({"retention_days": bad}))
-            .await;
+        let (status, body) = owner.patch(&path, json!({"retention_days": bad})).await;
         assert!(
             status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::BAD_REQUEST,
             "{bad}: {status} {body}"
         );
     }
-    let (status, patched) = owner
-        .json(Method::PATCH, &path, json!({"retention_days": 30}))
-        .await;
+    let (status, patched) = owner.patch(&path, json!({"retention_days": 30})).await;
     assert_eq!(status, StatusCode::OK, "{patched}");
     assert_eq!(patched["retention_days"], 30);
     let mut ids = Vec::new();
@@ -248,9 +244,7 @@ async fn retention_deletes_what_went_quiet(backend: Backend) {
         Vec::<String>::new()
     );
     // Kept for ever again.
-    let (status, patched) = owner
-        .json(Method::PATCH, &path, json!({"retention_days": null}))
-        .await;
+    let (status, patched) = owner.patch(&path, json!({"retention_days": null})).await;
     assert_eq!(
         (status, &patched["retention_days"]),
         (StatusCode::OK, &Value::Null)

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use docent_app::jobs::spawn_workers;
 use docent_core::*;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::browser::Browser;
@@ -92,7 +92,7 @@ async fn the_page_follows_work_done_elsewhere(
     let _workers = spawn_workers(&a.state, 1, stopping);
     let owner = a.signup("live@example.com").await;
     let (_, space) = owner
-        .json(Method::POST, "/api/chat-spaces", json!({"name": "Live"}))
+        .post("/api/chat-spaces", json!({"name": "Live"}))
         .await;
     let space_id = space["id"].as_str().expect("id").to_owned();
     let org = space["org_id"]

@@ -129,8 +129,7 @@ async fn every_page_fits_a_phone_and_a_laptop() {
         .await
         .expect("plan");
     let (_, space) = ana
-        .json(
-            Method::POST,
+        .post(
             "/api/chat-spaces",
             json!({"name": "Customer help for the Lisbon bakery and its online shop"}),
         )
@@ -160,9 +159,7 @@ async fn every_page_fits_a_phone_and_a_laptop() {
     assert_eq!(status, StatusCode::OK);
     // A conversation with a long question and a quoted, cited answer, for the archive pages.
     let (status, asked) = ana
-        .json(
-            Method::POST,
-            &format!("/api/chat-spaces/{id}/chat"),
+        .post(&format!("/api/chat-spaces/{id}/chat"),
             json!({"message": "Hello, could you tell me what the opening hours of the bakery on the high street are during the summer holidays, and whether you bake gluten-free bread there?"}),
         )
         .await;
@@ -200,8 +197,7 @@ async fn every_page_fits_a_phone_and_a_laptop() {
         "a.very.long.address.for.a.colleague@example-bakery.com",
     ] {
         let (status, body) = ana
-            .json(
-                Method::POST,
+            .post(
                 "/api/organization/invitations",
                 json!({"email": email, "role": "agent"}),
             )
@@ -209,8 +205,7 @@ async fn every_page_fits_a_phone_and_a_laptop() {
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
     let (_, invitation) = ana
-        .json(
-            Method::POST,
+        .post(
             "/api/organization/invitations",
             json!({"email": "cy@example.com", "role": "viewer"}),
         )
@@ -221,8 +216,7 @@ async fn every_page_fits_a_phone_and_a_laptop() {
         .to_owned();
     let invite_path = invite[invite.find("/invite").expect("invite path")..].to_owned();
     let (status, _) = ana
-        .json(
-            Method::POST,
+        .post(
             "/api/api-keys",
             json!({"name": "Website backend", "chat_space_id": id}),
         )
@@ -230,8 +224,7 @@ async fn every_page_fits_a_phone_and_a_laptop() {
     assert_eq!(status, StatusCode::CREATED);
     let (status, _) = app
         .anonymous()
-        .json(
-            Method::POST,
+        .post(
             "/api/auth/forgot-password",
             json!({"email": "ana@example.com"}),
         )
@@ -248,8 +241,7 @@ async fn every_page_fits_a_phone_and_a_laptop() {
         .expect("a reset link in the outbox");
     // A lead with long details and a custom field.
     let (status, body) = ana
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/chat-spaces/{id}"),
             json!({"widget_config": {"lead_form": {"enabled": true, "fields": [
                 {"key": "name", "label": "Name", "kind": "text", "required": true},
@@ -273,9 +265,7 @@ async fn every_page_fits_a_phone_and_a_laptop() {
     assert_eq!(lead.status(), StatusCode::CREATED);
     // A webhook with a long address, and one delivery on its way.
     let (status, hook) = ana
-        .json(
-            Method::POST,
-            "/api/webhooks",
+        .post("/api/webhooks",
             json!({"url": "https://93.184.215.14/hooks/catch/1234567/a-rather-long-zapier-hook-path/", "events": ["lead.captured", "conversation.created", "message.created"], "description": "Leads to the CRM"}),
         )
         .await;

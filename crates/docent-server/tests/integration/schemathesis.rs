@@ -18,9 +18,7 @@ const FILE: &str = "# Returns\n\nReturns are accepted within thirty days of deli
 
 /// A chat space of `owner`'s with one processed document; its JSON.
 async fn space_with_a_document(app: &TestApp, owner: &Session, name: &str) -> serde_json::Value {
-    let (status, space) = owner
-        .json(Method::POST, "/api/chat-spaces", json!({"name": name}))
-        .await;
+    let (status, space) = owner.post("/api/chat-spaces", json!({"name": name})).await;
     assert_eq!(status, StatusCode::CREATED, "{space}");
     let id = space["id"].as_str().expect("id");
     let (status, body) = owner
@@ -64,16 +62,10 @@ async fn schemathesis_finds_no_failure() {
         .await
         .expect("plan");
     let (status, key) = owner
-        .json(
-            Method::POST,
-            "/api/api-keys",
-            json!({"name": "schemathesis"}),
-        )
+        .post("/api/api-keys", json!({"name": "schemathesis"}))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{key}");
-    let (_, spare) = owner
-        .json(Method::POST, "/api/api-keys", json!({"name": "spare"}))
-        .await;
+    let (_, spare) = owner.post("/api/api-keys", json!({"name": "spare"})).await;
     let space = space_with_a_document(&app, &owner, "Fuzz space").await;
     let space_id = space["id"].as_str().expect("id").to_owned();
     let (_, documents) = owner
@@ -83,8 +75,7 @@ async fn schemathesis_finds_no_failure() {
         )
         .await;
     let (status, answer) = owner
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/chat-spaces/{space_id}/chat"),
             json!({"message": "How long do returns take?"}),
         )
@@ -102,8 +93,7 @@ async fn schemathesis_finds_no_failure() {
     let slug = shop_space["endpoint_slug"].as_str().expect("slug");
     let (status, opened) = app
         .anonymous()
-        .json(
-            Method::POST,
+        .post(
             &format!("/api/widget/{slug}/conversation"),
             json!({"visitor_id": "schemathesis-visitor"}),
         )

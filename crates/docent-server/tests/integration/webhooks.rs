@@ -164,11 +164,7 @@ impl Receiver {
 
 async fn add_webhook(owner: &Session, url: &str, events: &[&str]) -> (String, String) {
     let (status, made) = owner
-        .json(
-            Method::POST,
-            "/api/webhooks",
-            json!({"url": url, "events": events}),
-        )
+        .post("/api/webhooks", json!({"url": url, "events": events}))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{made}");
     let secret = made["secret"].as_str().expect("secret").to_owned();
@@ -238,7 +234,7 @@ async fn deliveries_are_signed_retried_and_disabled(app: TestApp) {
             "validation_failed",
         ),
     ] {
-        let (status, refused) = owner.json(Method::POST, "/api/webhooks", body).await;
+        let (status, refused) = owner.post("/api/webhooks", body).await;
         assert!(status.is_client_error(), "{status} {refused}");
         assert_eq!(code(&refused), expected, "{refused}");
     }
@@ -455,11 +451,7 @@ async fn deliveries_are_signed_retried_and_disabled(app: TestApp) {
     run_due(&app, Utc::now()).await;
     assert_eq!(receiver.at("/down").await.len(), 10);
     let (status, on) = owner
-        .json(
-            Method::PATCH,
-            &format!("/api/webhooks/{down}"),
-            json!({"enabled": true}),
-        )
+        .patch(&format!("/api/webhooks/{down}"), json!({"enabled": true}))
         .await;
     assert_eq!(
         (status, on["disabled_at"].clone()),

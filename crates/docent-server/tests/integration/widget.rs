@@ -19,7 +19,7 @@ pub async fn published(app: &TestApp, email: &str, extra: Value) -> (Session, St
     if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
         body.extend(extra.clone());
     }
-    let (status, space) = owner.json(Method::POST, "/api/chat-spaces", body).await;
+    let (status, space) = owner.post("/api/chat-spaces", body).await;
     assert_eq!(status, StatusCode::CREATED, "{space}");
     let id = space["id"].as_str().expect("id").to_owned();
     let slug = space["endpoint_slug"].as_str().expect("slug").to_owned();
@@ -87,7 +87,7 @@ async fn ask(app: &TestApp, slug: &str, body: Value) -> (StatusCode, Value) {
 async fn visitors_chat_and_rate_answers(app: TestApp) {
     let owner = app.signup("draft@example.com").await;
     let (_, draft) = owner
-        .json(Method::POST, "/api/chat-spaces", json!({"name": "Not yet"}))
+        .post("/api/chat-spaces", json!({"name": "Not yet"}))
         .await;
     let draft_slug = draft["endpoint_slug"].as_str().expect("slug");
     let (status, body) = get(&app, &format!("/api/widget/{draft_slug}/config")).await;

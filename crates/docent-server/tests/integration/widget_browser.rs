@@ -60,8 +60,7 @@ pub(crate) async fn allowed_host_site(
 ) -> String {
     let host = host_site(docent, slug).await;
     let (status, body) = owner
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/chat-spaces/{id}"),
             json!({"allowed_origins": [host]}),
         )
@@ -316,8 +315,7 @@ async fn visitors_chat_through_the_widget_on_another_site() {
 
     // Right to left, from the locale.
     owner
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/chat-spaces/{id}"),
             json!({"widget_config": {"locale": "ar", "welcome_message": "مرحبا"}}),
         )
@@ -373,8 +371,7 @@ async fn script_payloads_never_run_in_the_widget_or_the_dashboard() {
     drain_jobs(&app).await;
     let document_id = body[0]["id"].as_str().expect("document id");
     let (status, body) = owner
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/documents/{document_id}"),
             json!({"title": payloads[2].clone()}),
         )
@@ -589,11 +586,7 @@ async fn an_n8n_workflow_answers_in_the_widget() {
                "ai_config": {"fallback_reply": "The workflow is resting."}})
     };
     let (status, body) = owner
-        .json(
-            Method::PATCH,
-            &format!("/api/chat-spaces/{id}"),
-            point("plain"),
-        )
+        .patch(&format!("/api/chat-spaces/{id}"), point("plain"))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     open_widget(&browser, &format!("{host}/")).await;
@@ -604,11 +597,7 @@ async fn an_n8n_workflow_answers_in_the_widget() {
     );
 
     let (status, body) = owner
-        .json(
-            Method::PATCH,
-            &format!("/api/chat-spaces/{id}"),
-            point("stream"),
-        )
+        .patch(&format!("/api/chat-spaces/{id}"), point("stream"))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let streamed = ask_in_widget(&browser, "And the invoice?").await;
@@ -681,8 +670,7 @@ async fn a_signed_in_visitor_finds_their_conversation_on_another_device() {
             .route("/called", get(move || async move { Html(called) })),
     );
     let (status, body) = owner
-        .json(
-            Method::PATCH,
+        .patch(
             &format!("/api/chat-spaces/{id}"),
             json!({"allowed_origins": [host], "widget_config": {"identity_required": true}}),
         )
