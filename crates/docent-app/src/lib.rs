@@ -154,6 +154,18 @@ impl App {
         Ok(self.store.backend())
     }
 
+    /// Whether `bearer` may read the metrics: anyone when `DOCENT_METRICS_TOKEN` is unset,
+    /// else only that token (compared in constant time).
+    pub fn may_read_metrics(&self, bearer: Option<&str>) -> Result<(), AppError> {
+        match (&self.settings.metrics_token, bearer) {
+            (None, _) => Ok(()),
+            (Some(token), Some(given)) if auth::token::constant_time_eq(token.expose(), given) => {
+                Ok(())
+            }
+            (Some(_), _) => Err(AppError::Unauthenticated),
+        }
+    }
+
     /// The backend's name and its connection pool (connections, idle ones), for metrics.
     pub fn database_pool(&self) -> (&'static str, docent_store::PoolStats) {
         (self.store.backend(), self.store.pool_stats())

@@ -81,6 +81,9 @@ pub struct Settings {
     /// Take the client IP from `X-Forwarded-For` (only behind a trusted proxy).
     /// `DOCENT_TRUST_PROXY`.
     pub trust_proxy: bool,
+    /// When set, `GET /metrics` answers only `Authorization: Bearer <this>` (Prometheus'
+    /// `authorization` setting); unset, it answers anyone. `DOCENT_METRICS_TOKEN`.
+    pub metrics_token: Option<Secret>,
     /// Largest uploaded file, in bytes. `DOCENT_MAX_UPLOAD_BYTES`.
     pub max_upload_bytes: usize,
     /// `libpdfium.so` or its directory; unset looks beside the binary and in the data
@@ -199,6 +202,7 @@ impl Default for Settings {
             login_max_failures_per_account: 5,
             login_max_failures_per_ip: 30,
             trust_proxy: false,
+            metrics_token: None,
             max_upload_bytes: 50 * 1024 * 1024,
             pdfium_path: None,
             chromium_path: None,
@@ -272,6 +276,7 @@ pub struct SettingsLayer {
     pub login_max_failures_per_account: Option<u32>,
     pub login_max_failures_per_ip: Option<u32>,
     pub trust_proxy: Option<bool>,
+    pub metrics_token: Option<Secret>,
     pub max_upload_bytes: Option<usize>,
     pub pdfium_path: Option<PathBuf>,
     pub chromium_path: Option<PathBuf>,
@@ -402,6 +407,7 @@ impl Settings {
                 database_url,
                 public_url,
                 smtp_url,
+                metrics_token,
                 pdfium_path,
                 chromium_path,
                 extractor,
@@ -536,6 +542,7 @@ impl SettingsLayer {
             login_max_failures_per_account: parse(&env, "DOCENT_LOGIN_MAX_FAILURES_PER_ACCOUNT")?,
             login_max_failures_per_ip: parse(&env, "DOCENT_LOGIN_MAX_FAILURES_PER_IP")?,
             trust_proxy: parse(&env, "DOCENT_TRUST_PROXY")?,
+            metrics_token: text("DOCENT_METRICS_TOKEN").map(Secret),
             max_upload_bytes: parse(&env, "DOCENT_MAX_UPLOAD_BYTES")?,
             pdfium_path: text("DOCENT_PDFIUM_PATH").map(PathBuf::from),
             chromium_path: text("DOCENT_CHROMIUM_PATH").map(PathBuf::from),

@@ -53,16 +53,26 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiErro
     Ok(Json(json!({"status": "ready", "database": backend})))
 }
 
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// Prometheus metrics; with `DOCENT_METRICS_TOKEN` set, for its bearer only.
+pub async fn metrics(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim);
+    state.may_read_metrics(bearer)?;
     let (backend, pool) = state.database_pool();
     metrics::gauge!("db_pool_connections", "backend" => backend).set(f64::from(pool.size));
     metrics::gauge!("db_pool_idle_connections", "backend" => backend).set(f64::from(pool.idle));
     metrics::gauge!("process_uptime_seconds").set(state.started.elapsed().as_secs_f64());
-    (
+    Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
-        .into_response()
+        .into_response())
 }
 
 /// Counts requests and their latency by method, route template and status.

@@ -36,6 +36,51 @@ async fn health_ready_and_metrics_answer(app: TestApp) {
 }
 
 #[tokio::test]
+async fn metrics_answer_only_their_token_when_one_is_set() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.metrics_token = Some(docent_core::settings::Secret::new("scrape-me-7f3a"));
+    })
+    .await
+    .expect("app");
+    let anon = app.anonymous();
+    for authorization in [
+        None,
+        Some("Bearer wrong"),
+        Some("scrape-me-7f3a"),
+        Some("Bearer "),
+    ] {
+        let mut request = anon.request(Method::GET, "/metrics");
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let response = request.send().await.expect("metrics");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNAUTHORIZED,
+            "{authorization:?}"
+        );
+        let body: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(code(&body), "not_authenticated", "{body}");
+    }
+    let response = anon
+        .request(Method::GET, "/metrics")
+        .header("authorization", "Bearer scrape-me-7f3a")
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("text")
+            .contains("process_uptime_seconds")
+    );
+    let (status, _) = anon.get("/health").await;
+    assert_eq!(status, StatusCode::OK, "health stays open");
+}
+
+#[tokio::test]
 async fn openapi_lists_every_api_route() {
     let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
     let (status, doc) = app.anonymous().get("/api/openapi.json").await;
