@@ -202,11 +202,12 @@ macro_rules! accounts_sql {
                 }
 
                 async fn record_throttle_failure(&self, keys: &[&str], at: DateTime<Utc>) -> Result<()> {
+                    let mut writer = self.writer().await?;
                     for key in keys {
                         sqlx::query("INSERT INTO throttle_failures (throttle_key, at) VALUES ($1, $2)")
                             .bind(*key)
                             .bind(at)
-                            .execute(&self.pool)
+                            .execute(writer.connection())
                             .await?;
                     }
                     Ok(())
@@ -219,7 +220,7 @@ macro_rules! accounts_sql {
                     )
                     .bind(key)
                     .bind(prefix)
-                    .execute(&self.pool)
+                    .execute(self.writer().await?.connection())
                     .await?;
                     Ok(())
                 }
@@ -227,7 +228,7 @@ macro_rules! accounts_sql {
                 async fn prune_throttle(&self, before: DateTime<Utc>) -> Result<u64> {
                     let done = sqlx::query("DELETE FROM throttle_failures WHERE at < $1")
                         .bind(before)
-                        .execute(&self.pool)
+                        .execute(self.writer().await?.connection())
                         .await?;
                     Ok(done.rows_affected())
                 }
