@@ -21,7 +21,7 @@ use docent_core::*;
 use docent_ingest::fetch::FetchError;
 use docent_rag::{AnswerEvent, Ask, AskError, Continue};
 use docent_store::MessageQuota;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -162,15 +162,17 @@ impl Stream<'_> {
 async fn call(
     app: &App,
     url: &str,
+    auth: Option<&str>,
     body: &Value,
     tx: &mpsc::Sender<AnswerEvent>,
     streamed: &mut bool,
 ) -> Result<String, Failure> {
     let wait = Duration::from_secs(u64::from(app.settings.llm_timeout_secs.max(1)));
-    let headers = [
+    let mut headers = vec![
         ("content-type", "application/json"),
         ("accept", "application/json, text/plain, */*"),
     ];
+    headers.extend(auth.map(|a| ("authorization", a)));
     let mut reply = app
         .fetcher
         .post_streaming(url, &headers, body.to_string().into_bytes(), wait)
@@ -185,13 +187,7 @@ async fn call(
             }
         }
         let said = String::from_utf8_lossy(&buffer[..buffer.len().min(200)]).into_owned();
-        let hint = match reply.status {
-            404 => {
-                " (n8n answers 404 when the workflow is not active, or its chat is not made publicly available)"
-            }
-            401 | 403 => " (the webhook asks for credentials)",
-            _ => "",
-        };
+        let hint = status_hint(reply.status, auth.is_some());
         return Err(Failure::status(
             reply.status,
             format!("The webhook answered HTTP {}{hint}: {said}", reply.status),
@@ -396,14 +392,16 @@ pub async fn answer(
         },
     });
     let url = space.webhook_url.clone().unwrap_or_default();
+    let auth = authorization(app, &space).await?;
+    let auth = auth.as_deref();
     let mut streamed = false;
-    let mut outcome = call(app, &url, &body, &tx, &mut streamed).await;
+    let mut outcome = call(app, &url, auth, &body, &tx, &mut streamed).await;
     if let Err(first) = &outcome
         && !streamed
         && first.passing()
     {
         record(app, &space, Some(first)).await?;
-        outcome = call(app, &url, &body, &tx, &mut streamed).await;
+        outcome = call(app, &url, auth, &body, &tx, &mut streamed).await;
     }
     let (text, kind) = match outcome {
         Ok(text) => {
@@ -440,32 +438,58 @@ pub async fn answer(
     Ok(message)
 }
 
+/// What an error status means for an answer webhook, said after the status.
+fn status_hint(status: u16, sent_credentials: bool) -> &'static str {
+    match status {
+        404 => {
+            " (n8n answers 404 when the workflow is not active, or its chat is not made publicly available)"
+        }
+        401 | 403 if sent_credentials => {
+            " (the webhook refused the username and password set under Who answers)"
+        }
+        401 | 403 => {
+            " (the webhook asks for credentials: set its Basic auth username and password under Who answers)"
+        }
+        _ => "",
+    }
+}
+
+/// The `Authorization` header for the chat space's webhook, when credentials are set.
+async fn authorization(app: &App, space: &ChatSpace) -> docent_store::Result<Option<String>> {
+    let auth = app.store.webhook_auth(space.org_id, space.id).await?;
+    Ok(auth.map(|(auth, _)| {
+        use base64::Engine;
+        let pair = format!("{}:{}", auth.username, auth.password.expose());
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
+    }))
+}
+
 /// Asks the webhook whether it is there, with n8n's `loadPreviousSession` (a Chat Trigger
 /// answers it without running its workflow); any 2xx answer is healthy.
-async fn probe(app: &App, url: &str) -> Option<Failure> {
+async fn probe(app: &App, url: &str, auth: Option<&str>) -> Option<Failure> {
     let body = json!({
         "action": "loadPreviousSession",
         "sessionId": CHECK_SESSION,
         "metadata": {"source": "docent", "check": true},
     });
     let timeout = Duration::from_secs(u64::from(app.settings.webhook_timeout_secs.max(1)));
+    let mut headers = vec![("content-type", "application/json")];
+    headers.extend(auth.map(|a| ("authorization", a)));
     match app
         .fetcher
-        .post(
-            url,
-            &[("content-type", "application/json")],
-            body.to_string().into_bytes(),
-            timeout,
-            300,
-        )
+        .post(url, &headers, body.to_string().into_bytes(), timeout, 300)
         .await
     {
         Ok(p) if (200..300).contains(&p.status) => None,
         Ok(p) => Some(Failure::status(
             p.status,
             format!(
-                "The webhook answered HTTP {} to a health check: {}",
+                "The webhook answered HTTP {}{} to a health check: {}",
                 p.status,
+                status_hint(p.status, auth.is_some()),
                 String::from_utf8_lossy(&p.body[..p.body.len().min(200)])
             ),
         )),
@@ -482,7 +506,8 @@ pub async fn check_space(app: &App, space: &ChatSpace) -> Result<WebhookHealth, 
     else {
         return Ok(app.store.webhook_health(space.org_id, space.id).await?);
     };
-    let failure = probe(app, url).await;
+    let auth = authorization(app, space).await?;
+    let failure = probe(app, url, auth.as_deref()).await;
     Ok(record(app, space, failure.as_ref()).await?)
 }
 
@@ -503,6 +528,9 @@ pub async fn check_all(app: &App) -> Result<usize, AppError> {
 pub struct WebhookStatus {
     pub answer_mode: AnswerMode,
     pub webhook_url: Option<String>,
+    /// The Basic auth username the webhook is called with, when one is set (its password is
+    /// never shown).
+    pub basic_auth_username: Option<String>,
     pub health: WebhookHealth,
     /// The latest failures, newest first (up to 20).
     pub errors: Vec<WebhookError>,
@@ -514,12 +542,79 @@ pub async fn status(
     id: ChatSpaceId,
 ) -> Result<WebhookStatus, AppError> {
     let space = chat_spaces::get(app, caller, id).await?;
+    let auth = app.store.webhook_auth(space.org_id, space.id).await?;
     Ok(WebhookStatus {
         health: app.store.webhook_health(space.org_id, space.id).await?,
         errors: app.store.webhook_errors(space.org_id, space.id, 20).await?,
         answer_mode: space.answer_mode,
         webhook_url: space.webhook_url,
+        basic_auth_username: auth.map(|(auth, _)| auth.username),
     })
+}
+
+/// Characters that HTTP Basic auth cannot carry in a username (a colon ends it) or in a
+/// password: control characters.
+const USERNAME_PATTERN: &str =
+    r"^[^:\x00-\x1f\x7f-\x9f]*[^\s:\x00-\x1f\x7f-\x9f][^:\x00-\x1f\x7f-\x9f]*$";
+const PASSWORD_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]+$";
+
+/// The Basic auth username and password to call the answer webhook with, as an n8n Chat
+/// Trigger with Basic auth asks for them.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookAuthInput {
+    /// No colon or control character.
+    #[schemars(regex(pattern = USERNAME_PATTERN), length(max = 200), example = &"docent")]
+    pub username: String,
+    /// Never shown again; no control character.
+    #[schemars(regex(pattern = PASSWORD_PATTERN), length(max = 500), example = "a long random password")]
+    pub password: String,
+}
+
+impl WebhookAuthInput {
+    /// The credentials, or the fields' errors (the same rules as the patterns above).
+    fn accept(self) -> Result<BasicAuth, AppError> {
+        let mut errors = ValidationErrors::new();
+        let username = &self.username;
+        let allowed = |c: char| c != ':' && !c.is_control();
+        if !username.chars().all(allowed) {
+            errors.add(
+                "username",
+                "A Basic auth username cannot hold a colon or control characters.",
+            );
+        } else if !username.chars().any(|c| !c.is_whitespace()) {
+            errors.add("username", "Enter the username the webhook asks for.");
+        } else if username.chars().count() > 200 {
+            errors.add("username", "Use at most 200 characters.");
+        }
+        if self.password.is_empty() {
+            errors.add("password", "Enter the password the webhook asks for.");
+        } else if self.password.chars().count() > 500 {
+            errors.add("password", "Use at most 500 characters.");
+        } else if self.password.chars().any(char::is_control) {
+            errors.add("password", "Remove control characters from the password.");
+        }
+        errors.into_result()?;
+        Ok(BasicAuth::new(self.username, self.password))
+    }
+}
+
+/// Sets (`Some`) or removes (`None`) the username and password the answer webhook is called
+/// with, then checks it as it will be called from now on (owners and admins).
+pub async fn set_auth(
+    app: &App,
+    caller: &Caller,
+    id: ChatSpaceId,
+    input: Option<WebhookAuthInput>,
+) -> Result<WebhookStatus, AppError> {
+    caller.require(Role::Admin)?;
+    let space = chat_spaces::get(app, caller, id).await?;
+    let auth = input.map(WebhookAuthInput::accept).transpose()?;
+    app.store
+        .set_webhook_auth(space.org_id, space.id, auth.as_ref(), Utc::now())
+        .await?;
+    check_space(app, &space).await?;
+    status(app, caller, id).await
 }
 
 /// "Check now": the same check as the hourly one (owners and admins).

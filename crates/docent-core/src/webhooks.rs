@@ -117,6 +117,24 @@ impl WebhookEndpoint {
     }
 }
 
+/// The username and password an answer webhook is called with (HTTP Basic auth, as an n8n
+/// Chat Trigger asks for it). The password is a [`Secret`](crate::settings::Secret): it
+/// never reaches a log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BasicAuth {
+    pub username: String,
+    pub password: crate::settings::Secret,
+}
+
+impl BasicAuth {
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> BasicAuth {
+        BasicAuth {
+            username: username.into(),
+            password: crate::settings::Secret::new(password),
+        }
+    }
+}
+
 /// Signing secrets (a webhook endpoint's `whsec_<base64>`, a chat space's identity secret):
 /// the current one and, for a day after a rotation, the one before.
 #[derive(Clone, Debug, PartialEq, Eq)]

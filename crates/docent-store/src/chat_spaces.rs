@@ -64,4 +64,19 @@ pub trait ChatSpaceStore: Send + Sync {
         org: OrgId,
         id: ChatSpaceId,
     ) -> Result<Option<(SigningSecrets, DateTime<Utc>)>>;
+    /// Sets (or, with `None`, removes) the username and password the answer webhook is
+    /// called with.
+    async fn set_webhook_auth(
+        &self,
+        org: OrgId,
+        id: ChatSpaceId,
+        auth: Option<&BasicAuth>,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The username and password the answer webhook is called with, and when they were set.
+    async fn webhook_auth(
+        &self,
+        org: OrgId,
+        id: ChatSpaceId,
+    ) -> Result<Option<(BasicAuth, DateTime<Utc>)>>;
 }

@@ -66,6 +66,14 @@ const FLASHES: &[(&str, &str)] = &[
         "Webhook checked: its health is shown under Answers.",
     ),
     (
+        "webhook_auth_saved",
+        "Credentials saved: the webhook is called with them, and was checked with them.",
+    ),
+    (
+        "webhook_auth_removed",
+        "Credentials removed: the webhook is called without them.",
+    ),
+    (
         "webhook_on",
         "Webhook turned on: new events are sent to it again.",
     ),

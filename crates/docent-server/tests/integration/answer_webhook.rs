@@ -20,6 +20,7 @@ use crate::common::{Session, TestApp, events, loopback, serve_in_background};
 use crate::on_both_backends;
 
 on_both_backends!(settings = crate::answer_webhook::tune; an_n8n_workflow_answers_the_visitors);
+on_both_backends!(settings = crate::answer_webhook::tune; a_chat_trigger_with_basic_auth_gets_its_credentials);
 
 fn tune(s: &mut docent_core::Settings) {
     crate::common::unlimited_widget(s);
@@ -309,4 +310,175 @@ async fn an_n8n_workflow_answers_the_visitors(app: TestApp) {
         );
         assert_eq!(errors[0]["kind"], kind, "{url}: {now}");
     }
+}
+
+/// The `Authorization` an n8n Chat Trigger with Basic auth (user `docent`, password
+/// `s3cret: with a colon`) accepts.
+const TRIGGER_AUTH: &str = "Basic ZG9jZW50OnMzY3JldDogd2l0aCBhIGNvbG9u";
+
+/// A Chat Trigger with Basic auth: without the right credentials it answers as n8n does
+/// (401, `WWW-Authenticate: Basic realm="Webhook"`); with them, `{"output"}`. Keeps the
+/// `Authorization` of every request.
+async fn guarded_stand_in() -> (String, Arc<Mutex<Vec<Option<String>>>>) {
+    let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+    async fn answer(
+        State(seen): State<Arc<Mutex<Vec<Option<String>>>>>,
+        headers: axum::http::HeaderMap,
+        Json(body): Json<Value>,
+    ) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        let auth = headers
+            .get("authorization")
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned);
+        seen.lock().await.push(auth.clone());
+        if auth.as_deref() != Some(TRIGGER_AUTH) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [("www-authenticate", "Basic realm=\"Webhook\"")],
+                "Authorization is required!",
+            )
+                .into_response();
+        }
+        if body["action"] == "loadPreviousSession" {
+            return Json(json!({"data": []})).into_response();
+        }
+        let input = body["chatInput"].as_str().unwrap_or_default();
+        Json(json!({"output": format!("Guarded answer to: {input}")})).into_response()
+    }
+    let (listener, base) = loopback().await;
+    serve_in_background(
+        listener,
+        axum::Router::new()
+            .route("/webhook/guarded/chat", post(answer))
+            .with_state(seen.clone()),
+    );
+    (base, seen)
+}
+
+async fn a_chat_trigger_with_basic_auth_gets_its_credentials(app: TestApp) {
+    let (n8n, seen) = guarded_stand_in().await;
+    let owner = app.signup("guarded@example.com").await;
+    let (_, space) = owner
+        .post("/api/chat-spaces", json!({"name": "Guarded help"}))
+        .await;
+    let id = space["id"].as_str().expect("id").to_owned();
+    let slug = space["endpoint_slug"].as_str().expect("slug").to_owned();
+    use_webhook(&owner, &id, &format!("{n8n}/webhook/guarded/chat")).await;
+    let checked = status(&owner, &id).await;
+    assert_eq!(checked["health"]["state"], "failing", "{checked}");
+    assert_eq!(checked["basic_auth_username"], Value::Null);
+    let said = checked["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        said.contains("401") && said.contains("set its Basic auth username and password"),
+        "the failure names the fix: {said}"
+    );
+    let (code, published) = owner
+        .call(Method::POST, &format!("/api/chat-spaces/{id}/publish"))
+        .await;
+    assert_eq!(code, StatusCode::OK, "{published}");
+    let (_, done) = ask(&app, &slug, "Is the shop open?").await;
+    assert_eq!(
+        done["content"], "Our assistant is resting; write to help@example.com.",
+        "without credentials the visitor gets the fallback: {done}"
+    );
+
+    // What Basic auth cannot carry is refused per field, before anything is stored.
+    let path = format!("/api/chat-spaces/{id}/answer-webhook/auth");
+    for (body, field) in [
+        (json!({"username": "do:cent", "password": "x"}), "username"),
+        (json!({"username": "  ", "password": "x"}), "username"),
+        (json!({"username": "docent", "password": ""}), "password"),
+        (
+            json!({"username": "docent", "password": "line\nbreak"}),
+            "password",
+        ),
+    ] {
+        let (code, refused) = owner.put(&path, body).await;
+        assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        let fields = refused["error"]["fields"].as_array().expect("fields");
+        assert!(fields.iter().any(|f| f["field"] == field), "{refused}");
+    }
+    let agent = app
+        .invite_and_join(&owner, "agent@example.com", "agent")
+        .await;
+    let (code, _) = agent
+        .put(&path, json!({"username": "docent", "password": "x"}))
+        .await;
+    assert_eq!(code, StatusCode::FORBIDDEN, "agents do not set credentials");
+
+    // Set: checked again at once, with them; the password is never shown.
+    let (code, set) = owner
+        .put(
+            &path,
+            json!({"username": "docent", "password": "s3cret: with a colon"}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK, "{set}");
+    assert_eq!(set["basic_auth_username"], "docent");
+    assert_eq!(set["health"]["state"], "healthy", "{set}");
+    let (_, done) = ask(&app, &slug, "Is the shop open?").await;
+    assert_eq!(
+        done["content"], "Guarded answer to: Is the shop open?",
+        "{done}"
+    );
+    assert_eq!(
+        seen.lock().await.last().cloned().flatten().as_deref(),
+        Some(TRIGGER_AUTH)
+    );
+    let (_, space_json) = owner.get(&format!("/api/chat-spaces/{id}")).await;
+    let (_, page) = owner.page(&format!("/app/chat-spaces/{id}")).await;
+    for shown in [
+        set.to_string(),
+        status(&owner, &id).await.to_string(),
+        space_json.to_string(),
+        page.clone(),
+    ] {
+        assert!(
+            !shown.contains("s3cret"),
+            "the password is not shown: {shown}"
+        );
+    }
+    assert!(page.contains("Called with Basic auth as"), "{page}");
+
+    // From the Settings page: a wrong password makes the check fail, Remove takes them away.
+    let form = format!("/app/chat-spaces/{id}/answer-webhook/auth");
+    let (code, _) = owner
+        .form(
+            &form,
+            &[
+                ("action", "save"),
+                ("username", "docent"),
+                ("password", "wrong"),
+            ],
+        )
+        .await;
+    assert_eq!(code, StatusCode::SEE_OTHER);
+    let checked = status(&owner, &id).await;
+    assert_eq!(checked["health"]["state"], "failing", "{checked}");
+    let said = checked["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(said.contains("refused the username and password"), "{said}");
+    let (code, html) = owner
+        .form(
+            &form,
+            &[("action", "save"), ("username", "a:b"), ("password", "x")],
+        )
+        .await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("cannot hold a colon"),
+        "the field's error on the page"
+    );
+    let (code, _) = owner.form(&form, &[("action", "remove")]).await;
+    assert_eq!(code, StatusCode::SEE_OTHER);
+    assert_eq!(
+        status(&owner, &id).await["basic_auth_username"],
+        Value::Null
+    );
+    ask(&app, &slug, "And now?").await;
+    assert_eq!(
+        seen.lock().await.last().cloned().flatten(),
+        None,
+        "sent without"
+    );
 }

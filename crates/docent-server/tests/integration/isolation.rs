@@ -271,6 +271,9 @@ fn body_for(path: &str) -> Value {
             json!({"url": "https://93.184.215.14/hijacked", "events": ["lead.captured"]})
         }
         "/api/webhooks/{webhook_id}" => json!({"description": "hijacked"}),
+        p if p.ends_with("/answer-webhook/auth") => {
+            json!({"username": "hijacked", "password": "hijacked"})
+        }
         p if p.starts_with("/api/canned-replies") => {
             json!({"shortcut": "hijacked", "content": "Hijacked."})
         }

@@ -222,6 +222,53 @@ macro_rules! chat_spaces_sql {
                         (SigningSecrets::new(current, previous, until), rotated)
                     }))
                 }
+
+                async fn set_webhook_auth(
+                    &self,
+                    org: OrgId,
+                    id: ChatSpaceId,
+                    auth: Option<&BasicAuth>,
+                    at: DateTime<Utc>,
+                ) -> Result<()> {
+                    let mut writer = self.writer().await?;
+                    match auth {
+                        Some(auth) => sqlx::query(
+                            "INSERT INTO answer_webhook_auth (chat_space_id, org_id, username, password, updated_at) \
+                             SELECT id, org_id, $3, $4, $5 FROM chat_spaces WHERE org_id = $1 AND id = $2 \
+                             ON CONFLICT (chat_space_id) DO UPDATE SET username = excluded.username, \
+                             password = excluded.password, updated_at = excluded.updated_at",
+                        )
+                        .bind(org.0)
+                        .bind(id.0)
+                        .bind(&auth.username)
+                        .bind(auth.password.expose())
+                        .bind(at),
+                        None => sqlx::query(
+                            "DELETE FROM answer_webhook_auth WHERE org_id = $1 AND chat_space_id = $2",
+                        )
+                        .bind(org.0)
+                        .bind(id.0),
+                    }
+                    .execute(writer.connection())
+                    .await?;
+                    Ok(())
+                }
+
+                async fn webhook_auth(
+                    &self,
+                    org: OrgId,
+                    id: ChatSpaceId,
+                ) -> Result<Option<(BasicAuth, DateTime<Utc>)>> {
+                    let row: Option<(String, String, DateTime<Utc>)> = sqlx::query_as(
+                        "SELECT username, password, updated_at FROM answer_webhook_auth \
+                         WHERE org_id = $1 AND chat_space_id = $2",
+                    )
+                    .bind(org.0)
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    Ok(row.map(|(username, password, at)| (BasicAuth::new(username, password), at)))
+                }
             }
         };
     };

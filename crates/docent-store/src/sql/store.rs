@@ -30,6 +30,7 @@ macro_rules! migrations {
             20 "answer_webhooks" "0020_answer_webhooks.sql",
             21 "identity" "0021_identity.sql",
             22 "throttle" "0022_throttle.sql",
+            23 "answer_webhook_auth" "0023_answer_webhook_auth.sql",
         )
     };
     ($($version:literal $name:literal $file:literal,)*) => {

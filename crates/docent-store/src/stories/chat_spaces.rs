@@ -426,3 +426,64 @@ pub async fn api_keys_are_found_by_hash_until_revoked(store: &impl Store) {
             .any(|k| k.id == org_wide.id && k.revoked_at.is_none())
     );
 }
+
+pub async fn answer_webhook_credentials_stay_in_their_chat_space(store: &impl Store) {
+    let (_, org_a, _, org_b) = two_orgs(store).await;
+    let space = store
+        .create_chat_space(org_a.id, new_space("guarded"))
+        .await
+        .expect("create");
+    let at = Utc::now();
+    assert_eq!(
+        store.webhook_auth(org_a.id, space.id).await.expect("read"),
+        None
+    );
+    let first = BasicAuth::new("docent", "s3cret: with a colon");
+    store
+        .set_webhook_auth(org_a.id, space.id, Some(&first), at)
+        .await
+        .expect("set");
+    let (read, _) = store
+        .webhook_auth(org_a.id, space.id)
+        .await
+        .expect("read")
+        .expect("set");
+    assert_eq!(read, first);
+
+    // Another organization can neither read nor write them.
+    assert_eq!(
+        store.webhook_auth(org_b.id, space.id).await.expect("read"),
+        None
+    );
+    store
+        .set_webhook_auth(org_b.id, space.id, Some(&BasicAuth::new("x", "y")), at)
+        .await
+        .expect("set elsewhere");
+    store
+        .set_webhook_auth(org_b.id, space.id, None, at)
+        .await
+        .expect("remove elsewhere");
+    let second = BasicAuth::new("n8n-user", "another");
+    store
+        .set_webhook_auth(org_a.id, space.id, Some(&second), at)
+        .await
+        .expect("replace");
+    let (read, _) = store
+        .webhook_auth(org_a.id, space.id)
+        .await
+        .expect("read")
+        .expect("still set");
+    assert_eq!(
+        read, second,
+        "replaced, and untouched by the other organization"
+    );
+
+    store
+        .set_webhook_auth(org_a.id, space.id, None, at)
+        .await
+        .expect("remove");
+    assert_eq!(
+        store.webhook_auth(org_a.id, space.id).await.expect("read"),
+        None
+    );
+}

@@ -23,6 +23,7 @@ macro_rules! conformance_tests {
             chat_spaces_page_newest_first,
             chat_space_patches_change_only_what_they_name,
             publishing_sets_published_at,
+            answer_webhook_credentials_stay_in_their_chat_space,
             api_keys_are_found_by_hash_until_revoked,
             invitations_add_members_once,
             members_change_roles_and_leave,

@@ -148,6 +148,27 @@ pub async fn check_answer_webhook(
     ))
 }
 
+pub async fn set_answer_webhook_auth(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<ChatSpaceId>,
+    ApiJson(input): ApiJson<docent_app::answer_webhook::WebhookAuthInput>,
+) -> Result<Json<docent_app::answer_webhook::WebhookStatus>, ApiError> {
+    Ok(Json(
+        docent_app::answer_webhook::set_auth(&state, &caller, id, Some(input)).await?,
+    ))
+}
+
+pub async fn remove_answer_webhook_auth(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<ChatSpaceId>,
+) -> Result<Json<docent_app::answer_webhook::WebhookStatus>, ApiError> {
+    Ok(Json(
+        docent_app::answer_webhook::set_auth(&state, &caller, id, None).await?,
+    ))
+}
+
 pub async fn identity(
     State(state): State<AppState>,
     caller: Caller,

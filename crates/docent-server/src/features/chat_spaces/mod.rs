@@ -5,7 +5,7 @@ pub mod install;
 pub mod pages;
 
 use axum::http::Method as M;
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{delete, get, patch, post, put};
 
 use docent_core::*;
 
@@ -44,6 +44,10 @@ pub fn routes() -> Vec<Route> {
             .ok::<docent_app::answer_webhook::WebhookStatus>(),
         r(M::POST, "/api/chat-spaces/{id}/answer-webhook/check", ChatSpace, Api, "Check the answer webhook now (n8n's loadPreviousSession, as the hourly check does)", post(api::check_answer_webhook))
             .ok::<docent_app::answer_webhook::WebhookStatus>(),
+        r(M::PUT, "/api/chat-spaces/{id}/answer-webhook/auth", ChatSpace, Api, "Set the Basic auth username and password the answer webhook is called with (owners and admins; the password is never shown), then check it", put(api::set_answer_webhook_auth))
+            .json::<docent_app::answer_webhook::WebhookAuthInput>().ok::<docent_app::answer_webhook::WebhookStatus>(),
+        r(M::DELETE, "/api/chat-spaces/{id}/answer-webhook/auth", ChatSpace, Api, "Call the answer webhook without credentials (owners and admins), then check it", delete(api::remove_answer_webhook_auth))
+            .ok::<docent_app::answer_webhook::WebhookStatus>(),
         r(M::GET, "/api/chat-spaces/{id}/identity", ChatSpace, Api, "Verified visitor identity: whether a secret exists, and whether only signed-in visitors may chat (owners and admins)", get(api::identity))
             .ok::<docent_app::identity::IdentityStatus>(),
         r(M::POST, "/api/chat-spaces/{id}/identity/rotate-secret", ChatSpace, Api, "Make the identity secret (shown once) that the site signs visitor_id.expires with; a new one leaves the old valid for 24 hours", post(api::rotate_identity_secret))
@@ -64,6 +68,7 @@ pub fn routes() -> Vec<Route> {
         r(M::POST, "/app/chat-spaces/{id}", ChatSpace, Page, "Save a chat space's settings", post(pages::update)),
         r(M::POST, "/app/chat-spaces/{id}/publish", ChatSpace, Page, "Publish", post(pages::publish)),
         r(M::POST, "/app/chat-spaces/{id}/answer-webhook/check", ChatSpace, Page, "Check the answer webhook now", post(pages::check_answer_webhook)),
+        r(M::POST, "/app/chat-spaces/{id}/answer-webhook/auth", ChatSpace, Page, "Save or remove the answer webhook's Basic auth", post(pages::save_answer_webhook_auth)),
         r(M::POST, "/app/chat-spaces/{id}/unpublish", ChatSpace, Page, "Unpublish", post(pages::unpublish)),
         r(M::POST, "/app/chat-spaces/{id}/delete", ChatSpace, Page, "Delete", post(pages::delete)),
         r(M::POST, "/app/chat-spaces/{id}/api-keys", ChatSpace, Page, "Create an API key", post(pages::create_key)),

@@ -845,6 +845,49 @@ pub async fn revoke_key(
     ))
 }
 
+/// The answer webhook's Basic auth form: Save sends both fields, Remove only `action`.
+#[derive(Debug, Deserialize)]
+pub struct WebhookAuthForm {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn save_answer_webhook_auth(
+    State(state): State<AppState>,
+    caller: Caller,
+    ctx: PageCtx,
+    IdPath(id): IdPath<ChatSpaceId>,
+    ApiForm(form): ApiForm<WebhookAuthForm>,
+) -> Result<Response, PageError> {
+    use docent_app::answer_webhook::{self, WebhookAuthInput};
+    let input = (form.action != "remove").then_some(WebhookAuthInput {
+        username: form.username,
+        password: form.password,
+    });
+    let saved = answer_webhook::set_auth(&state, &caller, id, input).await;
+    match saved {
+        Ok(_) => Ok(redirect_with(
+            &format!("/app/chat-spaces/{id}#answer-webhook"),
+            if form.action == "remove" {
+                "webhook_auth_removed"
+            } else {
+                "webhook_auth_saved"
+            },
+        )),
+        Err(e) => {
+            let status = ApiError::from(e.clone()).status();
+            let errors = field_errors(e)?;
+            let space = chat_spaces::get(&state, &caller, id).await?;
+            let page = space_page(&state, &caller, &ctx, space, None, errors, None).await?;
+            Ok(ctx.render_status(status, &page))
+        }
+    }
+}
+
 pub async fn check_answer_webhook(
     State(state): State<AppState>,
     caller: Caller,
