@@ -115,7 +115,11 @@ async fn every_page_fits_a_phone_and_a_laptop() {
     let Some(browser) = Browser::start().await else {
         return;
     };
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("app");
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.fetch_allowed_hosts = vec!["127.0.0.1".into()];
+    })
+    .await
+    .expect("app");
     let base = app.base.clone();
 
     // What a working organization has: a chat space with documents with long names and
@@ -286,6 +290,29 @@ async fn every_page_fits_a_phone_and_a_laptop() {
     .await
     .expect("a delivery");
 
+    // A chat space an n8n workflow answers, with Basic auth, failing (nothing listens there):
+    // its health, its errors and the credentials' form.
+    let (status, hooked) = ana
+        .post(
+            "/api/chat-spaces",
+            json!({"name": "Answered by our n8n workflow"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{hooked}");
+    let hooked = hooked["id"].as_str().expect("id").to_owned();
+    let (status, body) = ana
+        .patch(&format!("/api/chat-spaces/{hooked}"),
+            json!({"answer_mode": "webhook", "webhook_url": "http://127.0.0.1:9/webhook/0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e/chat"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = ana
+        .put(&format!("/api/chat-spaces/{hooked}/answer-webhook/auth"),
+            json!({"username": "docent-for-the-lisbon-bakery", "password": "a long random password"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
     let mut problems = Vec::new();
     // Signed out: the public pages.
     for (path, name) in [
@@ -306,6 +333,7 @@ async fn every_page_fits_a_phone_and_a_laptop() {
         ("/app".to_owned(), "chat-spaces"),
         ("/app/chat-spaces/new".to_owned(), "new-chat-space"),
         (format!("/app/chat-spaces/{id}"), "settings"),
+        (format!("/app/chat-spaces/{hooked}"), "settings-webhook"),
         (format!("/app/chat-spaces/{id}/knowledge"), "knowledge"),
         (format!("/app/documents/{document}"), "document"),
         (format!("/app/chat-spaces/{id}/playground"), "playground"),
