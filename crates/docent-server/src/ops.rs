@@ -58,12 +58,7 @@ pub async fn metrics(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim);
-    state.may_read_metrics(bearer)?;
+    state.may_read_metrics(crate::auth::bearer(&headers))?;
     let (backend, pool) = state.database_pool();
     metrics::gauge!("db_pool_connections", "backend" => backend).set(f64::from(pool.size));
     metrics::gauge!("db_pool_idle_connections", "backend" => backend).set(f64::from(pool.idle));

@@ -27,6 +27,16 @@ pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
+/// The token of the request's `Authorization: Bearer <token>`, trimmed; `None` without one.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
 /// A `Set-Cookie` value. `max_age_secs = 0` deletes the cookie.
 pub fn set_cookie(
     name: &str,

@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use docent_app::actor::{Credential, Presented, credential};
 use docent_app::{Caller, CurrentUser, PlatformAdmin};
 
-use super::{SESSION_COOKIE, cookie};
+use super::{SESSION_COOKIE, bearer, cookie};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::routes::OrgWide;
@@ -29,13 +29,7 @@ pub async fn request_credential(
     }
     let session = cookie(&parts.headers, SESSION_COOKIE);
     let presented = match parts.headers.get(AUTHORIZATION) {
-        Some(header) => Presented::ApiKey(
-            header
-                .to_str()
-                .ok()
-                .and_then(|h| h.strip_prefix("Bearer "))
-                .map(str::trim),
-        ),
+        Some(_) => Presented::ApiKey(bearer(&parts.headers)),
         None => match &session {
             Some(secret) => Presented::Session(secret),
             None => Presented::Nothing,
