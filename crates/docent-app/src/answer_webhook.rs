@@ -457,7 +457,7 @@ fn status_hint(status: u16, sent_credentials: bool) -> &'static str {
 /// The `Authorization` header for the chat space's webhook, when credentials are set.
 async fn authorization(app: &App, space: &ChatSpace) -> docent_store::Result<Option<String>> {
     let auth = app.store.webhook_auth(space.org_id, space.id).await?;
-    Ok(auth.map(|(auth, _)| {
+    Ok(auth.map(|auth| {
         use base64::Engine;
         let pair = format!("{}:{}", auth.username, auth.password.expose());
         format!(
@@ -548,7 +548,7 @@ pub async fn status(
         errors: app.store.webhook_errors(space.org_id, space.id, 20).await?,
         answer_mode: space.answer_mode,
         webhook_url: space.webhook_url,
-        basic_auth_username: auth.map(|(auth, _)| auth.username),
+        basic_auth_username: auth.map(|auth| auth.username),
     })
 }
 

@@ -73,10 +73,6 @@ pub trait ChatSpaceStore: Send + Sync {
         auth: Option<&BasicAuth>,
         at: DateTime<Utc>,
     ) -> Result<()>;
-    /// The username and password the answer webhook is called with, and when they were set.
-    async fn webhook_auth(
-        &self,
-        org: OrgId,
-        id: ChatSpaceId,
-    ) -> Result<Option<(BasicAuth, DateTime<Utc>)>>;
+    /// The username and password the answer webhook is called with.
+    async fn webhook_auth(&self, org: OrgId, id: ChatSpaceId) -> Result<Option<BasicAuth>>;
 }

@@ -254,20 +254,16 @@ macro_rules! chat_spaces_sql {
                     Ok(())
                 }
 
-                async fn webhook_auth(
-                    &self,
-                    org: OrgId,
-                    id: ChatSpaceId,
-                ) -> Result<Option<(BasicAuth, DateTime<Utc>)>> {
-                    let row: Option<(String, String, DateTime<Utc>)> = sqlx::query_as(
-                        "SELECT username, password, updated_at FROM answer_webhook_auth \
+                async fn webhook_auth(&self, org: OrgId, id: ChatSpaceId) -> Result<Option<BasicAuth>> {
+                    let row: Option<(String, String)> = sqlx::query_as(
+                        "SELECT username, password FROM answer_webhook_auth \
                          WHERE org_id = $1 AND chat_space_id = $2",
                     )
                     .bind(org.0)
                     .bind(id.0)
                     .fetch_optional(&self.pool)
                     .await?;
-                    Ok(row.map(|(username, password, at)| (BasicAuth::new(username, password), at)))
+                    Ok(row.map(|(username, password)| BasicAuth::new(username, password)))
                 }
             }
         };

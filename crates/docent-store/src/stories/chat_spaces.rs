@@ -443,7 +443,7 @@ pub async fn answer_webhook_credentials_stay_in_their_chat_space(store: &impl St
         .set_webhook_auth(org_a.id, space.id, Some(&first), at)
         .await
         .expect("set");
-    let (read, _) = store
+    let read = store
         .webhook_auth(org_a.id, space.id)
         .await
         .expect("read")
@@ -468,7 +468,7 @@ pub async fn answer_webhook_credentials_stay_in_their_chat_space(store: &impl St
         .set_webhook_auth(org_a.id, space.id, Some(&second), at)
         .await
         .expect("replace");
-    let (read, _) = store
+    let read = store
         .webhook_auth(org_a.id, space.id)
         .await
         .expect("read")
