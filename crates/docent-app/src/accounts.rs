@@ -145,11 +145,13 @@ pub async fn login(app: &App, input: LoginInput, client: &ClientInfo) -> Result<
     let [pair, network, account] = login_keys(&email, client);
     let throttle = Throttle::at(app.store.as_ref(), Utc::now());
     let s = &app.settings;
-    let mut limits = vec![
-        (&pair, s.login_max_failures_per_account),
-        (&network, s.login_max_failures_per_ip),
-    ];
-    if throttle.failures(&pair).await? > 0 {
+    let pair_failures = throttle.failures(&pair).await?;
+    if let Some(retry_after_secs) = throttle.wait(&pair_failures, s.login_max_failures_per_account)
+    {
+        return Err(AppError::TooManyRequests { retry_after_secs });
+    }
+    let mut limits = vec![(&network, s.login_max_failures_per_ip)];
+    if !pair_failures.is_empty() {
         limits.push((
             &account,
             s.login_max_failures_per_account

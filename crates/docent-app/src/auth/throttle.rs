@@ -37,27 +37,26 @@ impl<'a> Throttle<'a> {
 
     /// Seconds to wait before `key` may try again, when it has `max` failures in the window.
     pub async fn blocked_for(&self, key: &str, max: u32) -> Result<Option<u64>, AppError> {
-        let failures = self.in_window(key).await?;
-        let Some(oldest) = failures.first() else {
-            return Ok(None);
-        };
-        if failures.len() < max as usize {
-            return Ok(None);
-        }
-        let wait = (*oldest + window() - self.now).num_seconds().max(1);
-        Ok(Some(u64::try_from(wait).unwrap_or(1)))
+        Ok(self.wait(&self.failures(key).await?, max))
     }
 
-    /// How many failures `key` has in the window.
-    pub async fn failures(&self, key: &str) -> Result<usize, AppError> {
-        Ok(self.in_window(key).await?.len())
-    }
-
-    async fn in_window(&self, key: &str) -> Result<Vec<DateTime<Utc>>, AppError> {
+    /// The failures of one key in the window, oldest first.
+    pub async fn failures(&self, key: &str) -> Result<Vec<DateTime<Utc>>, AppError> {
         Ok(self
             .store
             .throttle_failures(key, self.now - window())
             .await?)
+    }
+
+    /// Seconds to wait when `failures` (one key's, oldest first) reach `max`: until the oldest
+    /// leaves the window.
+    pub fn wait(&self, failures: &[DateTime<Utc>], max: u32) -> Option<u64> {
+        let oldest = failures.first()?;
+        if failures.len() < max as usize {
+            return None;
+        }
+        let wait = (*oldest + window() - self.now).num_seconds().max(1);
+        Some(u64::try_from(wait).unwrap_or(1))
     }
 
     /// Counts one failure against each of `keys`.
