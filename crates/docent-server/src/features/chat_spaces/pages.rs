@@ -864,7 +864,8 @@ pub async fn save_answer_webhook_auth(
     ApiForm(form): ApiForm<WebhookAuthForm>,
 ) -> Result<Response, PageError> {
     use docent_app::answer_webhook::{self, WebhookAuthInput};
-    let input = (form.action != "remove").then_some(WebhookAuthInput {
+    let remove = form.action == "remove";
+    let input = (!remove).then_some(WebhookAuthInput {
         username: form.username,
         password: form.password,
     });
@@ -872,7 +873,7 @@ pub async fn save_answer_webhook_auth(
     match saved {
         Ok(_) => Ok(redirect_with(
             &format!("/app/chat-spaces/{id}#answer-webhook"),
-            if form.action == "remove" {
+            if remove {
                 "webhook_auth_removed"
             } else {
                 "webhook_auth_saved"
